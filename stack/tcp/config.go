@@ -1,0 +1,95 @@
+package tcp
+
+import "time"
+
+// Config holds the policies of the engine. The zero value of a field means
+// its default; DefaultConfig lists them.
+type Config struct {
+	// MSL is the maximum segment lifetime; TIME-WAIT lasts 2*MSL
+	// (RFC 9293 §3.4.2). Default 30 s, as Linux (RFC 9293 suggests 2 min).
+	MSL time.Duration
+	// InitialRTO before any RTT sample (RFC 6298 §2.1). Default 1 s.
+	InitialRTO time.Duration
+	// MinRTO bounds the computed RTO from below. Default 200 ms, as Linux;
+	// RFC 6298 §2.4 says 1 s SHOULD, and allows less.
+	MinRTO time.Duration
+	// MaxRTO bounds the backed-off RTO from above (RFC 6298 §2.5: at least 60 s).
+	// Default 60 s.
+	MaxRTO time.Duration
+	// SynRetries is how many times a SYN is retransmitted before OPEN fails
+	// with ErrTimedOut (R2 for SYN, RFC 9293 §3.8.3). Default 6, as Linux.
+	SynRetries int
+	// SynAckRetries is the same for a SYN-ACK. Default 5, as Linux.
+	SynAckRetries int
+	// DataRetries is R2 for data and FIN (RFC 9293 §3.8.3). Default 15, as Linux.
+	DataRetries int
+	// FinWait2Timeout ends an orphaned FIN-WAIT-2 (the user closed and the
+	// peer never sends its FIN). Default 60 s, as Linux.
+	FinWait2Timeout time.Duration
+	// DelayedACK is the delayed-ACK timeout (RFC 9293 §3.8.6.3: under 0.5 s).
+	// Default 40 ms. Negative turns delayed ACKs off.
+	DelayedACK time.Duration
+	// MSS is the largest payload this end will receive and send, from the
+	// link MTU. Default 1460.
+	MSS uint16
+	// SendBuffer and ReceiveBuffer size the connection's buffers. The
+	// receive buffer is the largest window advertised. Default 256 KiB each.
+	SendBuffer    int
+	ReceiveBuffer int
+	// ISNKey is the secret of the RFC 6528 ISN function; zero means a fixed
+	// key, which tests want and a daemon must not use.
+	ISNKey [16]byte
+	// ISN, when set, replaces the RFC 6528 function: scenario tests use it
+	// to fix the initial sequence number.
+	ISN func(id ID, now time.Time) Seq
+	// Nagle turns on Nagle's algorithm (RFC 9293 §3.7.4). Off by default,
+	// as Go's net package sets TCP_NODELAY.
+	Nagle bool
+	// RFC1337 ignores RST in TIME-WAIT (RFC 1337 §3, "TIME-WAIT
+	// assassination"). On unless DisableRFC1337.
+	DisableRFC1337 bool
+}
+
+// Defaults of Config.
+const (
+	DefaultMSL             = 30 * time.Second
+	DefaultInitialRTO      = time.Second
+	DefaultMinRTO          = 200 * time.Millisecond
+	DefaultMaxRTO          = 60 * time.Second
+	DefaultSynRetries      = 6
+	DefaultSynAckRetries   = 5
+	DefaultDataRetries     = 15
+	DefaultFinWait2Timeout = 60 * time.Second
+	DefaultDelayedACK      = 40 * time.Millisecond
+	DefaultMSS             = 1460
+	DefaultBuffer          = 256 << 10
+)
+
+// withDefaults returns a copy of c with every zero field set to its default.
+func (c Config) withDefaults() Config {
+	setDur := func(d *time.Duration, def time.Duration) {
+		if *d == 0 {
+			*d = def
+		}
+	}
+	setInt := func(i *int, def int) {
+		if *i == 0 {
+			*i = def
+		}
+	}
+	setDur(&c.MSL, DefaultMSL)
+	setDur(&c.InitialRTO, DefaultInitialRTO)
+	setDur(&c.MinRTO, DefaultMinRTO)
+	setDur(&c.MaxRTO, DefaultMaxRTO)
+	setDur(&c.FinWait2Timeout, DefaultFinWait2Timeout)
+	setDur(&c.DelayedACK, DefaultDelayedACK)
+	setInt(&c.SynRetries, DefaultSynRetries)
+	setInt(&c.SynAckRetries, DefaultSynAckRetries)
+	setInt(&c.DataRetries, DefaultDataRetries)
+	setInt(&c.SendBuffer, DefaultBuffer)
+	setInt(&c.ReceiveBuffer, DefaultBuffer)
+	if c.MSS == 0 {
+		c.MSS = DefaultMSS
+	}
+	return c
+}

@@ -1,0 +1,346 @@
+package tcp
+
+import (
+	"io"
+	"time"
+)
+
+// Conn is one TCP connection: its TCB (RFC 9293 §3.3.1) and the state
+// machine that drives it. A Conn is not safe for concurrent use: one event
+// loop owns it and calls Input, Tick and the user calls.
+type Conn struct {
+	id  ID
+	cfg Config
+	out Output
+	obs Observer
+
+	state State
+	err   error
+	data  any
+
+	// Send sequence variables (RFC 9293 §3.3.1).
+	ISS    Seq
+	SndUna Seq
+	SndNxt Seq
+	SndWnd uint32 // scaled
+	SndWL1 Seq
+	SndWL2 Seq
+	sndMax Seq // highest SND.NXT so far: SND.NXT goes back on a time-out
+
+	// Receive sequence variables.
+	IRS        Seq
+	RcvNxt     Seq
+	rcvAdvEdge Seq // right edge of the window last advertised
+
+	sndMSS     uint16
+	sndShift   uint8 // peer's window scale, applied to SEG.WND
+	rcvShift   uint8 // ours, applied to the window we advertise
+	wsOK       bool
+	maxSndWnd  uint32
+	cwnd       uint32
+	ssthresh   uint32
+	dupAcks    int
+	recoverSeq Seq
+	inRecovery bool
+
+	snd sendBuffer
+	rcv recvBuffer
+
+	finQueued     bool // the user closed: a FIN follows the data
+	closeOnEstab  bool // CLOSE in SYN-RECEIVED, done on entering ESTABLISHED
+	orphaned      bool // the user will neither send nor receive again
+	peerFIN       bool // the peer's FIN was received
+	passive       bool // opened from LISTEN
+	synRetransmit bool // the SYN or SYN-ACK had to be retransmitted
+
+	// Timers are plain deadlines; zero means stopped.
+	rtxAt      time.Time
+	persist    bool // rtxAt is the persist timer, not retransmission
+	timeWaitAt time.Time
+	finWait2At time.Time
+	delAckAt   time.Time
+
+	rtt       rttEstimator
+	backoff   int // consecutive time-outs
+	rttTiming bool
+	rttSeq    Seq
+	rttStart  time.Time
+
+	ackNow       bool // an ACK must go out before Input returns
+	ackPending   int  // in-order segments received and not yet acknowledged
+	lastAckSent  Seq
+	retransmits  int
+	segsIn       int
+	segsOut      int
+	challengeWin time.Time // start of the RFC 5961 §7 rate-limit second
+	challengeN   int
+
+	scratch Segment
+}
+
+// New returns a connection in CLOSED. out must not be nil; obs may be nil.
+// cfg is copied, with defaults filled in.
+func New(id ID, cfg *Config, out Output, obs Observer) *Conn {
+	c := &Conn{id: id, out: out, obs: obs}
+	if cfg != nil {
+		c.cfg = *cfg
+	}
+	c.cfg = c.cfg.withDefaults()
+	c.snd.limit = c.cfg.SendBuffer
+	c.rcv.limit = c.cfg.ReceiveBuffer
+	c.rtt = newRTTEstimator(c.cfg.InitialRTO)
+	for c.rcvShift < 14 && c.cfg.ReceiveBuffer>>c.rcvShift > 0xffff {
+		c.rcvShift++
+	}
+	return c
+}
+
+// ID is the connection's 4-tuple.
+func (c *Conn) ID() ID { return c.id }
+
+// State is the current state.
+func (c *Conn) State() State { return c.state }
+
+// Err is why the connection ended abnormally (ErrConnectionRefused,
+// ErrConnectionReset, ErrTimedOut, ErrConnectionAborted), or nil.
+func (c *Conn) Err() error { return c.err }
+
+// SetUserData attaches a value for the owner of the connection.
+func (c *Conn) SetUserData(v any) { c.data = v }
+
+// UserData returns what SetUserData attached.
+func (c *Conn) UserData() any { return c.data }
+
+// Passive reports whether the connection was opened from LISTEN.
+func (c *Conn) Passive() bool { return c.passive }
+
+// PeerClosed reports whether the peer's FIN has arrived.
+func (c *Conn) PeerClosed() bool { return c.peerFIN }
+
+// OpenActive is the active OPEN of RFC 9293 §3.10.1: select an ISS, send
+// SYN, enter SYN-SENT.
+func (c *Conn) OpenActive(now time.Time) error {
+	if c.state != Closed {
+		return ErrAlreadyOpen
+	}
+	c.selectISS(now)
+	c.setState(SynSent, nil, ReasonUserOpenActive)
+	c.sendSYN(now, ReasonUserOpenActive)
+	return nil
+}
+
+// OpenPassive is the passive OPEN of RFC 9293 §3.10.1: enter LISTEN. A
+// connection opened this way returns to LISTEN where the RFC says so; the
+// owner then discards it (one Conn serves one connection).
+func (c *Conn) OpenPassive(now time.Time) error {
+	if c.state != Closed {
+		return ErrAlreadyOpen
+	}
+	c.passive = true
+	c.setState(Listen, nil, ReasonUserOpenPassive)
+	return nil
+}
+
+func (c *Conn) selectISS(now time.Time) {
+	if c.cfg.ISN != nil {
+		c.ISS = c.cfg.ISN(c.id, now)
+	} else {
+		c.ISS = initialSequenceNumber(&c.cfg.ISNKey, c.id, now)
+	}
+	c.SndUna = c.ISS
+	c.SndNxt = c.ISS.Add(1)
+	c.sndMax = c.SndNxt
+	c.snd.seq = c.ISS.Add(1)
+	c.sndMSS = defaultPeerMSS(c.id)
+	c.cwnd = initialWindow(c.cfg.MSS)
+	c.ssthresh = ^uint32(0)
+}
+
+// Send is SEND (RFC 9293 §3.10.2): queue as much of p as fits in the send
+// buffer and send what the windows allow. It returns how much it took.
+func (c *Conn) Send(now time.Time, p []byte) (int, error) {
+	switch c.state {
+	case Closed, Listen:
+		if c.err != nil {
+			return 0, c.err
+		}
+		return 0, ErrNotConnected
+	case SynSent, SynReceived, Established, CloseWait:
+		if c.finQueued {
+			return 0, ErrClosing
+		}
+	default:
+		return 0, ErrClosing
+	}
+	n := c.snd.write(p)
+	if c.state == Established || c.state == CloseWait {
+		c.output(now)
+	}
+	return n, nil
+}
+
+// SendSpace is how many bytes Send would take now.
+func (c *Conn) SendSpace() int {
+	switch c.state {
+	case SynSent, SynReceived, Established, CloseWait:
+		if !c.finQueued {
+			return c.snd.space()
+		}
+	}
+	return 0
+}
+
+// SendQueue is how many bytes are queued and not yet acknowledged.
+func (c *Conn) SendQueue() int { return c.snd.len() }
+
+// Receive is RECEIVE (RFC 9293 §3.10.3): copy received in-order data into
+// p. It returns io.EOF once the peer's FIN has been received and all data
+// before it read, and the connection's error if it was reset. With nothing
+// to read yet it returns 0, nil.
+func (c *Conn) Receive(now time.Time, p []byte) (int, error) {
+	if c.rcv.len() > 0 {
+		n := c.rcv.read(p)
+		c.maybeWindowUpdate(now)
+		return n, nil
+	}
+	if c.err != nil {
+		return 0, c.err
+	}
+	if c.peerFIN {
+		return 0, io.EOF
+	}
+	if c.state == Closed {
+		return 0, ErrNotConnected
+	}
+	return 0, nil
+}
+
+// Readable is how many bytes Receive would return now.
+func (c *Conn) Readable() int { return c.rcv.len() }
+
+// CloseSend is CLOSE of RFC 9293 §3.10.4, a half-close: no more sends, a
+// FIN follows the queued data, and receiving goes on until the peer's FIN.
+// net.Conn's CloseWrite maps to it.
+func (c *Conn) CloseSend(now time.Time) error {
+	switch c.state {
+	case Closed:
+		if c.err != nil {
+			return c.err
+		}
+		return ErrNotConnected
+	case Listen, SynSent:
+		// "Delete the TCB and return 'error: closing' responses to any
+		// queued SENDs, or RECEIVEs."
+		c.setState(Closed, nil, ReasonUserClose)
+		return nil
+	case SynReceived:
+		// "queue for processing after entering ESTABLISHED state"
+		if c.finQueued || c.closeOnEstab {
+			return ErrClosing
+		}
+		c.closeOnEstab = true
+		return nil
+	case Established:
+		c.finQueued = true
+		c.setState(FinWait1, nil, ReasonUserClose)
+	case CloseWait:
+		c.finQueued = true
+		c.setState(LastAck, nil, ReasonUserClose)
+	default:
+		return ErrClosing
+	}
+	c.output(now)
+	return nil
+}
+
+// Close is CloseSend for a user who also stops receiving (net.Conn's
+// Close): the connection is orphaned. With unread received data it is
+// reset instead (RFC 2525 §2.17); data that arrives afterwards is answered
+// with RST; an orphan in FIN-WAIT-2 ends after Config.FinWait2Timeout.
+func (c *Conn) Close(now time.Time) error {
+	if c.orphaned {
+		return ErrClosing
+	}
+	c.orphaned = true
+	if c.rcv.len() > 0 && c.state.Synchronized() {
+		c.sendReset(c.SndNxt, ReasonCloseUnreadData)
+		c.rcv = recvBuffer{limit: c.rcv.limit}
+		c.enterClosed(nil, ReasonCloseUnreadData)
+		return nil
+	}
+	var err error
+	if !c.finQueued && !c.closeOnEstab {
+		err = c.CloseSend(now)
+	}
+	if c.state == FinWait2 {
+		c.finWait2At = now.Add(c.cfg.FinWait2Timeout)
+	}
+	return err
+}
+
+// Abort is ABORT (RFC 9293 §3.10.5): send RST in the states that have a
+// peer to tell, and enter CLOSED.
+func (c *Conn) Abort(now time.Time) {
+	switch c.state {
+	case SynReceived, Established, FinWait1, FinWait2, CloseWait:
+		c.sendReset(c.SndNxt, ReasonUserAbort)
+	case Closed:
+		return
+	}
+	if c.err == nil {
+		c.err = ErrConnectionAborted
+	}
+	c.enterClosed(nil, ReasonUserAbort)
+}
+
+// Status is STATUS (RFC 9293 §3.10.6).
+func (c *Conn) Status() Status {
+	s := Status{
+		ID: c.id, State: c.state,
+		ISS: c.ISS, IRS: c.IRS,
+		SndUna: c.SndUna, SndNxt: c.SndNxt, SndWnd: c.SndWnd,
+		RcvNxt: c.RcvNxt, RcvWnd: c.rcvWindow(),
+		SendQueue: c.snd.len(), RecvQueue: c.rcv.len(),
+		MSS:  c.sndMSS,
+		SRTT: c.rtt.srtt, RTTVar: c.rtt.rttvar, RTO: c.rtt.backedOff(c.backoff, c.cfg.MaxRTO),
+		Backoff:      c.backoff,
+		RetransmitAt: c.rtxAt, TimeWaitAt: c.timeWaitAt, FinWait2At: c.finWait2At, DelayedACKAt: c.delAckAt,
+		Retransmits: c.retransmits, SegsIn: c.segsIn, SegsOut: c.segsOut,
+		PeerClosed: c.peerFIN, Closed: c.finQueued, Orphaned: c.orphaned,
+	}
+	return s
+}
+
+// setState moves to a new state and tells the observer.
+func (c *Conn) setState(to State, cause *Segment, why Reason) {
+	from := c.state
+	c.state = to
+	if c.obs != nil && from != to {
+		c.obs.StateChange(c, from, to, cause, why)
+	}
+}
+
+// enterClosed deletes the TCB: every timer stops.
+func (c *Conn) enterClosed(cause *Segment, why Reason) {
+	c.rtxAt, c.timeWaitAt, c.finWait2At, c.delAckAt = time.Time{}, time.Time{}, time.Time{}, time.Time{}
+	c.ackNow = false
+	c.setState(Closed, cause, why)
+}
+
+func (c *Conn) drop(seg *Segment, why Reason) {
+	if c.obs != nil {
+		c.obs.Drop(c, seg, why)
+	}
+}
+
+// defaultPeerMSS is the send MSS to assume when the peer's SYN carries no
+// MSS option (RFC 9293 §3.7.1; RFC 8200 §5 for IPv6's 1280 MTU).
+func defaultPeerMSS(id ID) uint16 {
+	if id.Remote.Addr().Is6() && !id.Remote.Addr().Is4In6() {
+		return 1220
+	}
+	return 536
+}
+
+// initialWindow is IW of RFC 6928: ten segments.
+func initialWindow(mss uint16) uint32 { return 10 * uint32(mss) }

@@ -1,0 +1,295 @@
+package tcp
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestReceiveInOrderDataDelayedACK(t *testing.T) {
+	h := established(t)
+	h.send(seg(FlagACK|FlagPSH, remoteISS+1, localISS+1, "abc"))
+	h.expectNothing() // the ACK is delayed
+	if got := h.read(); got != "abc" {
+		t.Fatalf("read %q", got)
+	}
+	d := h.nextTimer()
+	if d != DefaultDelayedACK {
+		t.Fatalf("delayed ACK after %v, want %v", d, DefaultDelayedACK)
+	}
+	h.expect(out(FlagACK, localISS+1, remoteISS+4))
+}
+
+func TestEverySecondSegmentIsACKed(t *testing.T) {
+	h := established(t)
+	h.send(seg(FlagACK, remoteISS+1, localISS+1, strings.Repeat("a", 1000)))
+	h.expectNothing()
+	h.send(seg(FlagACK, remoteISS+1001, localISS+1, strings.Repeat("b", 1000)))
+	h.expect(out(FlagACK, localISS+1, remoteISS+2001))
+	if !h.c.Deadline().IsZero() {
+		t.Fatal("delayed-ACK timer still running after the ACK went out")
+	}
+}
+
+func TestSendDataAndACK(t *testing.T) {
+	h := established(t)
+	h.write("hello")
+	h.expect(out(FlagACK|FlagPSH, localISS+1, remoteISS+1, "hello"))
+	if h.c.Deadline().IsZero() {
+		t.Fatal("no retransmission timer for outstanding data")
+	}
+	h.send(seg(FlagACK, remoteISS+1, localISS+6))
+	h.expectNothing()
+	if !h.c.Deadline().IsZero() {
+		t.Fatal("retransmission timer still running with nothing outstanding")
+	}
+	if h.c.SendQueue() != 0 {
+		t.Fatalf("send queue %d after full ACK", h.c.SendQueue())
+	}
+}
+
+func TestSendSegmentsByMSS(t *testing.T) {
+	h := established(t)
+	h.write(strings.Repeat("x", 2500))
+	h.expect(
+		out(FlagACK, localISS+1, remoteISS+1, strings.Repeat("x", 1000)),
+		out(FlagACK, localISS+1001, remoteISS+1, strings.Repeat("x", 1000)),
+		out(FlagACK|FlagPSH, localISS+2001, remoteISS+1, strings.Repeat("x", 500)),
+	)
+}
+
+func TestSendRespectsPeerWindow(t *testing.T) {
+	h := established(t)
+	w := seg(FlagACK, remoteISS+1, localISS+1)
+	w.Window = 2000
+	h.send(w)
+	h.write(strings.Repeat("x", 5000))
+	if len(h.out) != 2 || h.c.SndNxt != localISS+2001 {
+		t.Fatalf("sent %s with a 2000-byte window", fmtSent(h.out))
+	}
+	h.out = nil
+	ack := seg(FlagACK, remoteISS+1, localISS+2001)
+	ack.Window = 2000
+	h.send(ack)
+	if len(h.out) != 2 || h.c.SndNxt != localISS+4001 {
+		t.Fatalf("after the window slid: sent %s", fmtSent(h.out))
+	}
+}
+
+func TestOutOfOrderReassembly(t *testing.T) {
+	h := established(t)
+	h.send(seg(FlagACK, remoteISS+4, localISS+1, "def"))
+	h.expect(out(FlagACK, localISS+1, remoteISS+1)) // duplicate ACK at once
+	h.send(seg(FlagACK, remoteISS+7, localISS+1, "ghi"))
+	h.expect(out(FlagACK, localISS+1, remoteISS+1))
+	h.send(seg(FlagACK, remoteISS+1, localISS+1, "abc"))
+	h.expect(out(FlagACK, localISS+1, remoteISS+10)) // filling the hole: ACK at once
+	if got := h.read(); got != "abcdefghi" {
+		t.Fatalf("read %q", got)
+	}
+}
+
+func TestOverlappingRetransmissionTrimmed(t *testing.T) {
+	h := established(t)
+	h.send(seg(FlagACK, remoteISS+1, localISS+1, "abc"))
+	h.send(seg(FlagACK, remoteISS+1, localISS+1, "abcdef")) // old part + new part
+	if got := h.read(); got != "abcdef" {
+		t.Fatalf("read %q", got)
+	}
+}
+
+func TestOutOfOrderFIN(t *testing.T) {
+	h := established(t)
+	h.send(seg(FlagFIN|FlagACK, remoteISS+4, localISS+1, "xyz"))
+	h.expect(out(FlagACK, localISS+1, remoteISS+1))
+	h.expectState(Established)
+	h.send(seg(FlagACK, remoteISS+1, localISS+1, "abc"))
+	h.expect(out(FlagACK, localISS+1, remoteISS+8))
+	h.expectState(CloseWait)
+	if got := h.read(); got != "abcxyz" {
+		t.Fatalf("read %q", got)
+	}
+}
+
+func TestDuplicateSegmentIsReACKed(t *testing.T) {
+	h := established(t)
+	h.send(seg(FlagACK, remoteISS+1, localISS+1, "abc"))
+	h.advance(time.Second)
+	h.out = nil
+	h.send(seg(FlagACK, remoteISS+1, localISS+1, "abc"))
+	h.expect(out(FlagACK, localISS+1, remoteISS+4))
+}
+
+func TestUnacceptableSegmentsGetACK(t *testing.T) {
+	h := established(t)
+	wnd := uint32(h.c.rcvAdvEdge - h.c.RcvNxt)
+	for _, s := range []Segment{
+		seg(FlagACK, remoteISS+1+Seq(wnd), localISS+1, "beyond"),
+		seg(FlagACK, remoteISS-100, localISS+1, "old"),
+		seg(FlagACK, remoteISS-100, localISS+1),
+	} {
+		h.send(s)
+		h.expect(out(FlagACK, localISS+1, remoteISS+1))
+	}
+	if h.c.Readable() != 0 {
+		t.Fatal("unacceptable data was delivered")
+	}
+}
+
+func TestACKOfUnsentDataIsAnswered(t *testing.T) {
+	h := established(t)
+	h.send(seg(FlagACK, remoteISS+1, localISS+500))
+	h.expect(out(FlagACK, localISS+1, remoteISS+1))
+	if h.c.SndUna != localISS+1 {
+		t.Fatal("SND.UNA moved on an ACK of unsent data")
+	}
+}
+
+func TestSegmentWithoutACKIsDropped(t *testing.T) {
+	h := established(t)
+	h.send(seg(FlagPSH, remoteISS+1, 0, "abc"))
+	h.expectNothing()
+	if h.c.Readable() != 0 {
+		t.Fatal("data without ACK was delivered")
+	}
+}
+
+func TestWindowShrinksAndReopens(t *testing.T) {
+	cfg := testConfig()
+	cfg.ReceiveBuffer = 4000
+	cfg.DelayedACK = -1
+	h := newHarness(t, cfg)
+	h.c.OpenPassive(h.now)
+	h.send(seg(FlagSYN, remoteISS, 0))
+	h.expect(Segment{SrcPort: 80, DstPort: 40000, Seq: localISS, Ack: remoteISS + 1, Flags: FlagSYN | FlagACK, Window: 4000})
+	h.send(seg(FlagACK, remoteISS+1, localISS+1))
+	data := strings.Repeat("d", 1000)
+	for i := 0; i < 4; i++ {
+		h.send(seg(FlagACK, remoteISS+1+Seq(i*1000), localISS+1, data))
+	}
+	last := h.out[len(h.out)-1]
+	if last.Window != 0 || last.Ack != remoteISS+4001 {
+		t.Fatalf("after filling the buffer: %s, want window 0", fmtSeg(&last.Segment))
+	}
+	h.out = nil
+	// Zero window: a new segment is not acceptable, and is answered.
+	h.send(seg(FlagACK, remoteISS+4001, localISS+1, "z"))
+	h.expect(Segment{SrcPort: 80, DstPort: 40000, Seq: localISS + 1, Ack: remoteISS + 4001, Flags: FlagACK, Window: 0})
+	// Reading a little does not reopen (silly window avoidance) ...
+	buf := make([]byte, 100)
+	h.c.Receive(h.now, buf)
+	h.expectNothing()
+	// ... reading enough does, with a window update.
+	buf = make([]byte, 2000)
+	h.c.Receive(h.now, buf)
+	h.expect(Segment{SrcPort: 80, DstPort: 40000, Seq: localISS + 1, Ack: remoteISS + 4001, Flags: FlagACK, Window: 2100})
+}
+
+func TestZeroWindowProbe(t *testing.T) {
+	h := established(t)
+	z := seg(FlagACK, remoteISS+1, localISS+1)
+	z.Window = 0
+	h.send(z)
+	h.write("abc")
+	h.expectNothing()
+	if h.c.Deadline().IsZero() {
+		t.Fatal("no persist timer with data queued and a zero window")
+	}
+	d1 := h.nextTimer()
+	h.expect(out(FlagACK, localISS+1, remoteISS+1, "a"))
+	z.Ack = localISS + 1
+	h.send(z) // still closed
+	d2 := h.nextTimer()
+	h.expect(out(FlagACK, localISS+1, remoteISS+1, "a"))
+	if d2 != 2*d1 {
+		t.Fatalf("probe intervals %v then %v: want exponential backoff", d1, d2)
+	}
+	for i := 0; i < 40; i++ { // the connection outlives any retry limit
+		h.send(z)
+		h.nextTimer()
+	}
+	h.expectState(Established)
+	h.out = nil
+	open := seg(FlagACK, remoteISS+1, localISS+1)
+	h.send(open)
+	h.expect(out(FlagACK|FlagPSH, localISS+1, remoteISS+1, "abc"))
+}
+
+func TestFastRetransmitOnThirdDuplicateACK(t *testing.T) {
+	h := established(t)
+	h.write(strings.Repeat("p", 5000))
+	h.out = nil
+	dup := seg(FlagACK, remoteISS+1, localISS+1001)
+	h.send(dup)
+	h.send(dup)
+	h.expectNothing()
+	h.send(dup)
+	h.send(dup)
+	h.send(dup)
+	h.expect(out(FlagACK, localISS+1001, remoteISS+1, strings.Repeat("p", 1000)))
+	if h.c.Status().Retransmits != 1 {
+		t.Fatalf("retransmits %d", h.c.Status().Retransmits)
+	}
+	// Partial ACK (NewReno): the next hole goes out at once.
+	h.send(seg(FlagACK, remoteISS+1, localISS+2001))
+	h.expect(out(FlagACK, localISS+2001, remoteISS+1, strings.Repeat("p", 1000)))
+}
+
+func TestLargeTransferBothWays(t *testing.T) {
+	// Two engines back to back, no loss: 1 MiB each way arrives intact.
+	a, b := pair(t, testConfig(), testConfig())
+	payload := bytes.Repeat([]byte("0123456789abcdef"), 65536)
+	var gotA, gotB []byte
+	offA, offB := 0, 0
+	buf := make([]byte, 64<<10)
+	for i := 0; i < 100000 && (len(gotA) < len(payload) || len(gotB) < len(payload)); i++ {
+		if offA < len(payload) {
+			n, _ := a.c.Send(a.now, payload[offA:])
+			offA += n
+		}
+		if offB < len(payload) {
+			n, _ := b.c.Send(b.now, payload[offB:])
+			offB += n
+		}
+		n, _ := a.c.Receive(a.now, buf)
+		gotA = append(gotA, buf[:n]...)
+		n, _ = b.c.Receive(b.now, buf)
+		gotB = append(gotB, buf[:n]...)
+		a.deliverTo(b)
+		b.deliverTo(a)
+		a.advance(10 * time.Millisecond)
+		b.advance(10 * time.Millisecond)
+	}
+	if !bytes.Equal(gotA, payload) || !bytes.Equal(gotB, payload) {
+		t.Fatalf("received %d and %d bytes, want %d each, intact", len(gotA), len(gotB), len(payload))
+	}
+}
+
+// pair connects two engines back to back and completes a handshake.
+func pair(t *testing.T, ca, cb *Config) (*harness, *harness) {
+	t.Helper()
+	cb.ISN = func(ID, time.Time) Seq { return remoteISS }
+	a := newHarness(t, ca)
+	b := &harness{t: t, now: epoch}
+	b.c = New(ID{Local: remoteAP, Remote: localAP}, cb, b, b)
+	a.c.OpenPassive(a.now)
+	b.c.OpenActive(b.now)
+	for i := 0; i < 3; i++ {
+		b.deliverTo(a)
+		a.deliverTo(b)
+	}
+	if a.c.State() != Established || b.c.State() != Established {
+		t.Fatalf("handshake: %s and %s", a.c.State(), b.c.State())
+	}
+	return a, b
+}
+
+// deliverTo hands everything h sent to the other engine.
+func (h *harness) deliverTo(o *harness) {
+	segs := h.out
+	h.out = nil
+	for i := range segs {
+		o.c.Input(o.now, &segs[i].Segment)
+	}
+}

@@ -1,0 +1,484 @@
+package tcp
+
+import "time"
+
+// Input is SEGMENT ARRIVES (RFC 9293 §3.10.7) for a segment addressed to
+// this connection. seg is not kept after the call.
+func (c *Conn) Input(now time.Time, seg *Segment) {
+	c.segsIn++
+	switch c.state {
+	case Closed:
+		c.inputClosed(seg)
+	case Listen:
+		c.inputListen(now, seg)
+	case SynSent:
+		c.inputSynSent(now, seg)
+	default:
+		c.inputSynchronized(now, seg)
+	}
+}
+
+// inputClosed is §3.10.7.1: everything but a RST is answered with a RST.
+func (c *Conn) inputClosed(seg *Segment) {
+	c.drop(seg, ReasonClosedRST)
+	if rst, ok := ResetFor(seg); ok {
+		c.segsOut++
+		c.out.Output(c, &rst, ReasonClosedRST)
+	}
+}
+
+// inputListen is §3.10.7.2.
+func (c *Conn) inputListen(now time.Time, seg *Segment) {
+	switch {
+	case seg.Flags.Has(FlagRST):
+		c.drop(seg, ReasonListenRSTIgnored)
+	case seg.Flags.Has(FlagACK):
+		// "Any acknowledgment is bad if it arrives on a connection still
+		// in the LISTEN state. An acceptable reset segment should be formed
+		// for any arriving ACK-bearing segment."
+		c.drop(seg, ReasonListenACKReset)
+		c.sendReset(seg.Ack, ReasonListenACKReset)
+	case seg.Flags.Has(FlagSYN):
+		c.IRS = seg.Seq
+		c.RcvNxt = seg.Seq.Add(1)
+		c.selectISS(now)
+		c.negotiate(&seg.Options)
+		c.SndWnd = uint32(seg.Window) // never scaled in a SYN (RFC 7323 §2.2)
+		c.SndWL1, c.SndWL2 = seg.Seq, c.ISS
+		c.maxSndWnd = c.SndWnd
+		c.setState(SynReceived, seg, ReasonListenSYN)
+		// Text and FIN on the SYN are not queued: the peer sends them again.
+		c.sendSYNACK(now, &seg.Options, ReasonListenSYN)
+	default:
+		c.drop(seg, ReasonListenNoSYN)
+	}
+}
+
+// negotiate applies the options of the peer's SYN: MSS (RFC 9293 §3.7.1)
+// and window scaling (RFC 7323 §2.2: in use only if both SYNs carry it).
+func (c *Conn) negotiate(o *Options) {
+	if o.MSS != 0 {
+		c.sndMSS = o.MSS
+	}
+	c.sndMSS = min(c.sndMSS, c.cfg.MSS)
+	if c.sndMSS == 0 {
+		c.sndMSS = 1
+	}
+	c.wsOK = o.HasWindowScale
+	if c.wsOK {
+		c.sndShift = min(o.WindowScale, 14) // RFC 7323 §2.3
+	}
+	c.cwnd = initialWindow(c.sndMSS)
+}
+
+// inputSynSent is §3.10.7.3.
+func (c *Conn) inputSynSent(now time.Time, seg *Segment) {
+	ackOK := false
+	if seg.Flags.Has(FlagACK) {
+		// "If SEG.ACK =< ISS or SEG.ACK > SND.NXT, send a reset (unless
+		// the RST bit is set, if so drop the segment and return)."
+		if seg.Ack.LessThanEq(c.ISS) || seg.Ack.GreaterThan(c.SndNxt) {
+			c.drop(seg, ReasonSynSentBadACK)
+			if !seg.Flags.Has(FlagRST) {
+				c.sendReset(seg.Ack, ReasonSynSentBadACK)
+			}
+			return
+		}
+		ackOK = true
+	}
+	if seg.Flags.Has(FlagRST) {
+		if !ackOK {
+			c.drop(seg, ReasonSynSentRSTIgnored)
+			return
+		}
+		c.err = ErrConnectionRefused
+		c.enterClosed(seg, ReasonSynSentRefused)
+		return
+	}
+	if !seg.Flags.Has(FlagSYN) {
+		c.drop(seg, ReasonSynSentNoSYN)
+		return
+	}
+	c.IRS = seg.Seq
+	c.RcvNxt = seg.Seq.Add(1)
+	c.negotiate(&seg.Options)
+	c.SndWnd = uint32(seg.Window)
+	c.maxSndWnd = c.SndWnd
+	c.SndWL1 = seg.Seq
+	if !ackOK {
+		// Simultaneous open (Figure 7): <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>.
+		c.SndWL2 = c.ISS
+		c.setState(SynReceived, seg, ReasonSynSentSimultaneous)
+		c.sendSYNACK(now, &seg.Options, ReasonSynSentSimultaneous)
+		return
+	}
+	c.SndWL2 = seg.Ack
+	c.ackAdvance(now, seg.Ack)
+	c.setState(Established, seg, ReasonSynSentSynAck)
+	c.established()
+	// Data or FIN on the SYN-ACK continue at the sixth step.
+	s := *seg
+	s.Flags &^= FlagSYN
+	s.Seq = s.Seq.Add(1)
+	c.ackNow = true
+	c.processText(now, &s)
+	c.output(now)
+}
+
+// established runs on entering ESTABLISHED from either side of the handshake.
+func (c *Conn) established() {
+	// RFC 6298 §5.7: if the SYN or SYN-ACK was lost, start data with an
+	// RTO of 3 s unless an RTT was measured.
+	if c.synRetransmit && !c.rtt.hasSample {
+		c.rtt.rto = max(c.rtt.rto, 3*time.Second)
+	}
+}
+
+// acceptable is the sequence number test of §3.10.7.4, first step, with
+// the four cases of its table. RCV.WND is the window we advertised.
+func (c *Conn) acceptable(seg *Segment) bool {
+	var wnd uint32
+	if c.rcvAdvEdge.GreaterThan(c.RcvNxt) {
+		wnd = c.RcvNxt.Size(c.rcvAdvEdge)
+	}
+	n := seg.Len()
+	switch {
+	case n == 0 && wnd == 0:
+		return seg.Seq == c.RcvNxt
+	case n == 0:
+		return seg.Seq.InWindow(c.RcvNxt, wnd)
+	case wnd == 0:
+		// "special allowance should be made to accept valid ACKs, URGs,
+		// and RSTs": a segment at RCV.NXT is processed for its control
+		// bits; trim drops its text.
+		return seg.Seq == c.RcvNxt
+	default:
+		return seg.Seq.InWindow(c.RcvNxt, wnd) || seg.Seq.Add(n-1).InWindow(c.RcvNxt, wnd)
+	}
+}
+
+// trim cuts what lies outside the receive window off an acceptable
+// segment: "only the new parts are processed", and data beyond the window
+// is not kept (§3.10.7.4, first step).
+func (c *Conn) trim(s *Segment) {
+	if s.Seq.LessThan(c.RcvNxt) {
+		cut := s.Seq.Size(c.RcvNxt)
+		if s.Flags.Has(FlagSYN) {
+			s.Flags &^= FlagSYN
+			cut--
+			s.Seq = s.Seq.Add(1)
+		}
+		cut = min(cut, uint32(len(s.Payload)))
+		s.Payload = s.Payload[cut:]
+		s.Seq = s.Seq.Add(cut)
+	}
+	var wnd uint32
+	if c.rcvAdvEdge.GreaterThan(c.RcvNxt) {
+		wnd = c.RcvNxt.Size(c.rcvAdvEdge)
+	}
+	edge := c.RcvNxt.Add(wnd)
+	if end := s.Seq.Add(uint32(len(s.Payload))); end.GreaterThan(edge) {
+		keep := uint32(0)
+		if edge.GreaterThan(s.Seq) {
+			keep = s.Seq.Size(edge)
+		}
+		s.Payload = s.Payload[:keep]
+		c.ackNow = true // tell the sender where the window ends
+		s.Flags &^= FlagFIN // it came after the text cut off
+	}
+}
+
+// inputSynchronized is §3.10.7.4, "Otherwise": SYN-RECEIVED and every
+// synchronized state, the checks in the RFC's order.
+func (c *Conn) inputSynchronized(now time.Time, seg *Segment) {
+	// First: the sequence number.
+	if !c.acceptable(seg) {
+		c.unacceptable(now, seg)
+		return
+	}
+	s := *seg
+	c.trim(&s)
+
+	// Second: RST (with RFC 5961 §3.2).
+	if s.Flags.Has(FlagRST) {
+		c.inputRST(now, &s)
+		return
+	}
+	// Third: security and precedence — not applicable (RFC 9293 §3.10.7.4 note).
+
+	// Fourth: SYN.
+	if s.Flags.Has(FlagSYN) {
+		if c.state == SynReceived && c.passive {
+			// "return this connection to the LISTEN state and return"
+			c.stopRetransmitTimer()
+			c.setState(Listen, seg, ReasonSYNInSynReceived)
+			return
+		}
+		// RFC 5961 §4.2: challenge ACK for any SYN in a synchronized state.
+		c.challengeACK(now, seg, ReasonSYNChallenge)
+		return
+	}
+
+	// Fifth: ACK.
+	if !s.Flags.Has(FlagACK) {
+		c.drop(seg, ReasonNoACK)
+		return
+	}
+	if !c.inputACK(now, &s) {
+		return
+	}
+
+	// Sixth: URG — the urgent pointer is not supported; the data is
+	// delivered in line like any other.
+
+	// Seventh and eighth: text and FIN.
+	c.processText(now, &s)
+	c.output(now)
+}
+
+// unacceptable handles a segment that failed the sequence test: "If an
+// incoming segment is not acceptable, an acknowledgment should be sent in
+// reply (unless the RST bit is set ...)".
+func (c *Conn) unacceptable(now time.Time, seg *Segment) {
+	switch {
+	case seg.Flags.Has(FlagRST):
+		c.drop(seg, ReasonRSTOutsideWindow)
+	case c.state == SynReceived && seg.Flags.Has(FlagSYN) && !seg.Flags.Has(FlagACK) && seg.Seq == c.IRS:
+		// The peer did not get our SYN-ACK and sent its SYN again.
+		c.drop(seg, ReasonDuplicateSYN)
+		c.sendSYNACK(now, &seg.Options, ReasonDuplicateSYN)
+	case c.state == TimeWait && seg.Flags.Has(FlagFIN) && seg.End() == c.RcvNxt:
+		// "The only thing that can arrive in this state is a retransmission
+		// of the remote FIN. Acknowledge it, and restart the 2 MSL timeout."
+		c.drop(seg, ReasonFinRetransmitted)
+		c.sendAck(ReasonFinRetransmitted)
+		c.startTimeWait(now)
+	default:
+		c.drop(seg, ReasonUnacceptable)
+		c.sendAck(ReasonUnacceptable)
+	}
+}
+
+// inputRST is the second step of §3.10.7.4, hardened by RFC 5961 §3.2.
+func (c *Conn) inputRST(now time.Time, s *Segment) {
+	if s.Seq != c.RcvNxt {
+		c.challengeACK(now, s, ReasonRSTInWindowChallenge)
+		return
+	}
+	switch c.state {
+	case SynReceived:
+		if c.passive {
+			// Figure 8: an old duplicate SYN was answered; go back to LISTEN.
+			c.stopRetransmitTimer()
+			c.setState(Listen, s, ReasonRSTSynReceivedToListen)
+			return
+		}
+		c.err = ErrConnectionRefused
+		c.enterClosed(s, ReasonSynSentRefused)
+	case Established, FinWait1, FinWait2, CloseWait:
+		c.err = ErrConnectionReset
+		c.enterClosed(s, ReasonRSTReset)
+	case TimeWait:
+		if !c.cfg.DisableRFC1337 {
+			c.drop(s, ReasonTimeWaitRST)
+			return
+		}
+		c.enterClosed(s, ReasonRSTClose)
+	default: // CLOSING, LAST-ACK
+		c.enterClosed(s, ReasonRSTClose)
+	}
+}
+
+// inputACK is the fifth step of §3.10.7.4. It reports whether processing
+// goes on to the text.
+func (c *Conn) inputACK(now time.Time, s *Segment) bool {
+	if c.state == SynReceived {
+		if !(c.SndUna.LessThan(s.Ack) && s.Ack.LessThanEq(c.sndMax)) {
+			c.drop(s, ReasonSynReceivedBadACK)
+			c.sendReset(s.Ack, ReasonSynReceivedBadACK)
+			return false
+		}
+		c.SndWnd = uint32(s.Window) << c.sndShift
+		c.maxSndWnd = max(c.maxSndWnd, c.SndWnd)
+		c.SndWL1, c.SndWL2 = s.Seq, s.Ack
+		c.ackAdvance(now, s.Ack)
+		c.setState(Established, s, ReasonSynReceivedACK)
+		c.established()
+		if c.closeOnEstab {
+			c.closeOnEstab = false
+			c.finQueued = true
+			c.setState(FinWait1, nil, ReasonUserClose)
+		}
+		return true
+	}
+
+	switch {
+	case s.Ack.GreaterThan(c.sndMax):
+		// "If the ACK acks something not yet sent ... send an ACK, drop
+		// the segment, and return."
+		c.drop(s, ReasonACKOfUnsent)
+		c.sendAck(ReasonACKOfUnsent)
+		return false
+	case s.Ack.LessThan(c.SndUna.Add(-c.maxSndWnd)):
+		// RFC 5961 §5.2: an ACK older than any window the peer could
+		// have seen is not acceptable.
+		c.drop(s, ReasonACKOld)
+		c.sendAck(ReasonACKOld)
+		return false
+	}
+
+	if s.Ack.GreaterThan(c.SndUna) {
+		c.ackAdvance(now, s.Ack)
+	} else if s.Ack == c.SndUna {
+		c.duplicateACK(now, s)
+	}
+	// "If SND.UNA =< SEG.ACK =< SND.NXT, the send window should be updated."
+	if c.SndWL1.LessThan(s.Seq) || (c.SndWL1 == s.Seq && c.SndWL2.LessThanEq(s.Ack)) {
+		c.SndWnd = uint32(s.Window) << c.sndShift
+		c.maxSndWnd = max(c.maxSndWnd, c.SndWnd)
+		c.SndWL1, c.SndWL2 = s.Seq, s.Ack
+		if c.SndWnd > 0 && c.persist {
+			c.stopRetransmitTimer()
+			c.backoff = 0
+		}
+	}
+
+	switch c.state {
+	case FinWait1:
+		if c.finAcked() {
+			c.setState(FinWait2, s, ReasonFinAcked)
+			if c.orphaned {
+				c.finWait2At = now.Add(c.cfg.FinWait2Timeout)
+			}
+		}
+	case Closing:
+		if c.finAcked() {
+			c.setState(TimeWait, s, ReasonClosingDone)
+			c.startTimeWait(now)
+		}
+	case LastAck:
+		if c.finAcked() {
+			c.enterClosed(s, ReasonLastAckDone)
+			return false
+		}
+	case TimeWait:
+		// Only a retransmitted FIN can arrive; the eighth step answers it.
+	}
+	return true
+}
+
+// ackAdvance takes an ACK that acknowledges new data: SND.UNA moves, the
+// acknowledged bytes leave the send buffer, the RTT is sampled (Karn's
+// rule) and the retransmission timer restarts (RFC 6298 §5.2, §5.3).
+func (c *Conn) ackAdvance(now time.Time, ack Seq) {
+	acked := c.SndUna.Size(ack)
+	if c.rttTiming && ack.GreaterThanEq(c.rttSeq) {
+		c.rttTiming = false
+		c.rtt.sample(now.Sub(c.rttStart), c.cfg.MinRTO, c.cfg.MaxRTO)
+	}
+	c.congestionOnACK(now, ack, acked)
+	c.SndUna = ack
+	if c.SndNxt.LessThan(ack) {
+		c.SndNxt = ack
+	}
+	c.snd.ack(ack)
+	c.backoff = 0
+	if c.SndUna == c.sndMax {
+		c.stopRetransmitTimer()
+	} else {
+		c.startRetransmitTimer(now)
+	}
+}
+
+// processText is the seventh and eighth steps of §3.10.7.4: deliver
+// in-order data, queue what is ahead of RCV.NXT, then the FIN.
+func (c *Conn) processText(now time.Time, s *Segment) {
+	fin := s.Flags.Has(FlagFIN)
+	switch c.state {
+	case Established, FinWait1, FinWait2:
+	default:
+		// After the peer's FIN no text can be new: ignore it.
+		if len(s.Payload) > 0 {
+			c.drop(s, ReasonTextOutsideWindow)
+		}
+		if fin && c.state == TimeWait {
+			c.sendAck(ReasonFinRetransmitted)
+			c.startTimeWait(now)
+		}
+		return
+	}
+	if len(s.Payload) > 0 && c.orphaned {
+		// RFC 2525 §2.17 / RFC 9293 §3.10.4: nobody will read this data.
+		c.sendReset(c.SndNxt, ReasonFinAfterRecvClosed)
+		c.err = ErrConnectionReset
+		c.enterClosed(s, ReasonFinAfterRecvClosed)
+		return
+	}
+	if s.Seq.GreaterThan(c.RcvNxt) {
+		// Out of order: keep it in the window, send a duplicate ACK at once
+		// (RFC 5681 §4.2).
+		c.rcv.queue(s.Seq, s.Payload, fin)
+		c.drop(s, ReasonOutOfOrder)
+		c.ackNow = true
+		return
+	}
+	if len(s.Payload) > 0 {
+		c.rcv.write(s.Payload)
+		c.RcvNxt = c.RcvNxt.Add(uint32(len(s.Payload)))
+		filled := len(c.rcv.ooo) > 0
+		var queuedFIN bool
+		c.RcvNxt, queuedFIN = c.rcv.pull(c.RcvNxt)
+		fin = fin || queuedFIN
+		c.ackPending++
+		switch {
+		case filled, c.ackPending >= 2, c.cfg.DelayedACK < 0, s.Flags.Has(FlagPSH) && c.cfg.DelayedACK == 0:
+			// Filling a hole, every second full segment (RFC 9293
+			// §3.8.6.3, RFC 1122 §4.2.3.2), or no delayed ACKs.
+			c.ackNow = true
+		default:
+			if c.delAckAt.IsZero() {
+				c.delAckAt = now.Add(c.cfg.DelayedACK)
+			}
+		}
+	}
+	if fin {
+		c.inputFIN(now, s)
+	}
+}
+
+// inputFIN is the eighth step: the peer has no more data.
+func (c *Conn) inputFIN(now time.Time, s *Segment) {
+	c.RcvNxt = c.RcvNxt.Add(1)
+	c.peerFIN = true
+	c.ackNow = true
+	switch c.state {
+	case SynReceived, Established:
+		c.setState(CloseWait, s, ReasonFinReceived)
+	case FinWait1:
+		if c.finAcked() {
+			c.setState(TimeWait, s, ReasonFinInFinWait2)
+			c.startTimeWait(now)
+		} else {
+			c.setState(Closing, s, ReasonFinInFinWait1)
+		}
+	case FinWait2:
+		c.setState(TimeWait, s, ReasonFinInFinWait2)
+		c.startTimeWait(now)
+	}
+}
+
+// ReopenTimeWait decides whether a SYN for this connection's 4-tuple may
+// end its TIME-WAIT and start a new connection (RFC 1122 §4.2.2.13, RFC
+// 6191 without timestamps: the SYN's sequence number is beyond RCV.NXT).
+// If so the connection enters CLOSED and the caller opens a new one for
+// the SYN.
+func (c *Conn) ReopenTimeWait(seg *Segment) bool {
+	if c.state != TimeWait || !seg.Flags.Has(FlagSYN) || seg.Flags.Has(FlagACK|FlagRST) {
+		return false
+	}
+	if !seg.Seq.GreaterThan(c.RcvNxt) {
+		return false
+	}
+	c.enterClosed(seg, ReasonTimeWaitReopen)
+	return true
+}

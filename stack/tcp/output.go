@@ -1,0 +1,243 @@
+package tcp
+
+import "time"
+
+// header fills the scratch segment with the fields every segment of this
+// connection carries and returns it.
+func (c *Conn) header(seq Seq, flags Flags) *Segment {
+	s := &c.scratch
+	*s = Segment{
+		SrcPort: c.id.Local.Port(),
+		DstPort: c.id.Remote.Port(),
+		Seq:     seq,
+		Flags:   flags,
+	}
+	if flags&FlagACK != 0 {
+		s.Ack = c.RcvNxt
+		s.Window = c.advertise()
+	}
+	return s
+}
+
+func (c *Conn) emit(s *Segment, why Reason) {
+	c.segsOut++
+	if s.Flags&FlagACK != 0 {
+		c.lastAckSent = s.Ack
+		c.ackNow = false
+		c.ackPending = 0
+		c.delAckAt = time.Time{}
+	}
+	c.out.Output(c, s, why)
+}
+
+// rcvWindow is the receive window: the free space of the receive buffer.
+func (c *Conn) rcvWindow() uint32 { return uint32(c.rcv.space()) }
+
+// advertise computes SEG.WND for an outgoing segment and records the right
+// edge it offers. It never moves the right edge left (RFC 9293 §3.8.6.2.2:
+// shrinking the window is strongly discouraged) and opens it only in steps
+// of min(buffer/2, MSS) (receiver-side silly window avoidance).
+func (c *Conn) advertise() uint16 {
+	wnd := c.rcvWindow()
+	step := c.windowStep()
+	if c.rcvAdvEdge.GreaterThan(c.RcvNxt) {
+		edge := c.RcvNxt.Add(wnd)
+		if edge.LessThan(c.rcvAdvEdge) || c.rcvAdvEdge.Size(edge) < step {
+			wnd = c.RcvNxt.Size(c.rcvAdvEdge)
+		}
+	} else if wnd < step {
+		wnd = 0
+	}
+	shift := c.rcvShift
+	if !c.wsOK {
+		shift = 0
+	}
+	scaled := min(wnd>>shift, 0xffff)
+	c.rcvAdvEdge = c.RcvNxt.Add(scaled << shift)
+	return uint16(scaled)
+}
+
+// windowStep is the smallest opening of the receive window worth
+// advertising: min(buffer/2, MSS) (RFC 9293 §3.8.6.2.2).
+func (c *Conn) windowStep() uint32 {
+	return min(uint32(c.rcv.limit/2), uint32(c.cfg.MSS))
+}
+
+// maybeWindowUpdate sends a window update when reading opened the window
+// by enough to matter (RFC 9293 §3.8.6.2.2).
+func (c *Conn) maybeWindowUpdate(now time.Time) {
+	switch c.state {
+	case Established, FinWait1, FinWait2:
+	default:
+		return
+	}
+	edge := c.RcvNxt.Add(c.rcvWindow())
+	if edge.GreaterThan(c.rcvAdvEdge) && c.rcvAdvEdge.Size(edge) >= c.windowStep() {
+		c.emit(c.header(c.SndNxt, FlagACK), ReasonWindowUpdate)
+	}
+}
+
+// synOptions are the options of our SYN or SYN-ACK.
+func (c *Conn) synOptions(peer *Options) Options {
+	o := Options{MSS: c.cfg.MSS}
+	if peer == nil || peer.HasWindowScale {
+		o.HasWindowScale = true
+		o.WindowScale = c.rcvShift
+	}
+	return o
+}
+
+// sendSYN sends (or resends) our SYN.
+func (c *Conn) sendSYN(now time.Time, why Reason) {
+	s := c.header(c.ISS, FlagSYN)
+	s.Window = uint16(min(c.rcvWindow(), 0xffff))
+	s.Options = c.synOptions(nil)
+	c.startRetransmitTimer(now)
+	if !c.rttTiming && !c.synRetransmit {
+		c.rttTiming, c.rttSeq, c.rttStart = true, c.ISS.Add(1), now
+	}
+	c.emit(s, why)
+}
+
+// sendSYNACK sends (or resends) our SYN-ACK; peer is the SYN's options.
+func (c *Conn) sendSYNACK(now time.Time, peer *Options, why Reason) {
+	s := c.header(c.ISS, FlagSYN|FlagACK)
+	s.Window = uint16(min(c.rcvWindow(), 0xffff))
+	c.rcvAdvEdge = c.RcvNxt.Add(uint32(s.Window))
+	if peer != nil {
+		s.Options = c.synOptions(peer)
+	} else {
+		s.Options = c.synOptions(&Options{HasWindowScale: c.wsOK})
+	}
+	c.startRetransmitTimer(now)
+	if !c.rttTiming && !c.synRetransmit {
+		c.rttTiming, c.rttSeq, c.rttStart = true, c.ISS.Add(1), now
+	}
+	c.emit(s, why)
+}
+
+// sendAck sends <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>.
+func (c *Conn) sendAck(why Reason) {
+	c.emit(c.header(c.SndNxt, FlagACK), why)
+}
+
+// sendReset sends <SEQ=seq><CTL=RST>.
+func (c *Conn) sendReset(seq Seq, why Reason) {
+	s := c.header(seq, FlagRST)
+	c.emit(s, why)
+}
+
+// challengeACK answers a suspicious RST or SYN with an ACK, at most
+// challengeACKLimit per second (RFC 5961 §7).
+func (c *Conn) challengeACK(now time.Time, seg *Segment, why Reason) {
+	if now.Sub(c.challengeWin) >= time.Second {
+		c.challengeWin, c.challengeN = now, 0
+	}
+	if c.challengeN >= challengeACKLimit {
+		c.drop(seg, why)
+		return
+	}
+	c.challengeN++
+	c.sendAck(why)
+}
+
+// challengeACKLimit is the RFC 5961 §7 rate limit, per connection here
+// (Linux's tcp_challenge_ack_limit is per host, which leaked a side channel,
+// CVE-2016-5696).
+const challengeACKLimit = 10
+
+// dataEnd is the sequence number just past the last byte the user queued.
+func (c *Conn) dataEnd() Seq { return c.snd.end() }
+
+// finSeq is the sequence number of our FIN, valid when finQueued.
+func (c *Conn) finSeq() Seq { return c.snd.end() }
+
+// finAcked reports whether the peer has acknowledged our FIN.
+func (c *Conn) finAcked() bool {
+	return c.finQueued && c.SndUna.GreaterThan(c.finSeq())
+}
+
+// output sends what the windows allow: data, then the FIN, and an ACK if
+// one is owed and nothing else carried it (RFC 9293 §3.10.2, §3.8.6).
+func (c *Conn) output(now time.Time) {
+	switch c.state {
+	case Established, CloseWait, FinWait1, Closing, LastAck:
+		for c.sendOne(now) {
+		}
+	}
+	if c.ackNow {
+		c.sendAck(ReasonData)
+	}
+}
+
+// sendOne sends one segment of data and/or FIN if the windows and the
+// silly window rules allow; it reports whether it sent one.
+func (c *Conn) sendOne(now time.Time) bool {
+	end := c.dataEnd()
+	if c.SndNxt.GreaterThan(end) {
+		return false // FIN already sent
+	}
+	unsent := c.SndNxt.Size(end)
+	wnd := min(c.SndWnd, c.cwnd)
+	inFlight := c.SndUna.Size(c.SndNxt)
+	var usable uint32
+	if wnd > inFlight {
+		usable = wnd - inFlight
+	}
+	mss := uint32(c.sndMSS)
+	n := min(unsent, usable, mss)
+	wantFIN := c.finQueued && c.SndNxt.Add(n) == end
+
+	if n == 0 && !wantFIN {
+		if unsent > 0 && c.SndWnd == 0 && inFlight == 0 && c.rtxAt.IsZero() {
+			c.startPersistTimer(now)
+		}
+		return false
+	}
+	if n > 0 && n < mss && n < unsent && !wantFIN {
+		// Sender silly window avoidance (RFC 9293 §3.8.6.2.1): wait for a
+		// full segment unless half the largest window the peer offered
+		// is usable.
+		if n < c.maxSndWnd/2 || c.maxSndWnd == 0 {
+			if c.rtxAt.IsZero() {
+				c.startRetransmitTimer(now)
+			}
+			return false
+		}
+	}
+	if n > 0 && n < mss && c.cfg.Nagle && inFlight > 0 && !wantFIN {
+		return false // Nagle: one small segment in flight at a time
+	}
+
+	flags := FlagACK
+	if n > 0 && c.SndNxt.Add(n) == end {
+		flags |= FlagPSH
+	}
+	if wantFIN {
+		flags |= FlagFIN
+	}
+	s := c.header(c.SndNxt, flags)
+	s.Payload = c.snd.slice(c.SndNxt, int(n))
+	retransmit := c.SndNxt.LessThan(c.sndMax)
+	why := ReasonUserSend
+	if retransmit {
+		why = ReasonRetransmitData
+		if n == 0 {
+			why = ReasonRetransmitFIN
+		}
+		c.retransmits++
+	} else if wantFIN && n == 0 {
+		why = ReasonUserClose
+	}
+	if !retransmit && !c.rttTiming {
+		c.rttTiming, c.rttSeq, c.rttStart = true, c.SndNxt.Add(n), now
+	}
+	c.SndNxt = s.End()
+	c.sndMax = c.sndMax.Max(c.SndNxt)
+	if c.rtxAt.IsZero() || c.persist {
+		c.persist = false
+		c.startRetransmitTimer(now)
+	}
+	c.emit(s, why)
+	return true
+}

@@ -1,0 +1,145 @@
+package tcp
+
+import "time"
+
+// The timers of a connection are plain deadlines checked against now
+// (RFC 9293 §3.10.8): retransmission (or persist), TIME-WAIT's 2MSL, the
+// orphaned FIN-WAIT-2 time-out and the delayed ACK.
+
+func (c *Conn) startRetransmitTimer(now time.Time) {
+	c.persist = false
+	c.rtxAt = now.Add(c.rtt.backedOff(c.backoff, c.cfg.MaxRTO))
+}
+
+func (c *Conn) startPersistTimer(now time.Time) {
+	c.persist = true
+	c.rtxAt = now.Add(c.rtt.backedOff(c.backoff, c.cfg.MaxRTO))
+}
+
+func (c *Conn) stopRetransmitTimer() {
+	c.rtxAt = time.Time{}
+	c.persist = false
+}
+
+func (c *Conn) startTimeWait(now time.Time) {
+	c.stopRetransmitTimer()
+	c.finWait2At = time.Time{}
+	c.timeWaitAt = now.Add(2 * c.cfg.MSL)
+}
+
+// Deadline is when Tick must next be called; zero if no timer runs.
+func (c *Conn) Deadline() time.Time {
+	var d time.Time
+	for _, t := range [...]time.Time{c.rtxAt, c.timeWaitAt, c.finWait2At, c.delAckAt} {
+		if !t.IsZero() && (d.IsZero() || t.Before(d)) {
+			d = t
+		}
+	}
+	return d
+}
+
+// Tick fires every timer whose deadline is at or before now (§3.10.8).
+func (c *Conn) Tick(now time.Time) {
+	if due(c.timeWaitAt, now) {
+		c.timeWaitAt = time.Time{}
+		c.enterClosed(nil, ReasonTimeWaitExpired)
+		return
+	}
+	if due(c.finWait2At, now) {
+		c.finWait2At = time.Time{}
+		if c.state == FinWait2 {
+			c.enterClosed(nil, ReasonFinWait2Timeout)
+			return
+		}
+	}
+	if due(c.rtxAt, now) {
+		c.rtxAt = time.Time{}
+		if c.persist {
+			c.persistExpired(now)
+		} else {
+			c.retransmitExpired(now)
+		}
+		if c.state == Closed {
+			return
+		}
+	}
+	if due(c.delAckAt, now) {
+		c.delAckAt = time.Time{}
+		if c.ackPending > 0 {
+			c.sendAck(ReasonDelayedACK)
+		}
+	}
+}
+
+func due(t, now time.Time) bool { return !t.IsZero() && !now.Before(t) }
+
+// retransmitExpired is the retransmission time-out of RFC 6298 §5.4–5.6:
+// back off, resend the earliest unacknowledged segment, restart the timer.
+// After R2 time-outs the connection is given up (RFC 9293 §3.8.3).
+func (c *Conn) retransmitExpired(now time.Time) {
+	limit := c.cfg.DataRetries
+	switch c.state {
+	case SynSent:
+		limit = c.cfg.SynRetries
+	case SynReceived:
+		limit = c.cfg.SynAckRetries
+	case Established, CloseWait, FinWait1, Closing, LastAck:
+		if c.SndUna == c.sndMax {
+			return // nothing outstanding: a silly-window wait ended
+		}
+	default:
+		return
+	}
+	if c.backoff >= limit {
+		c.err = ErrTimedOut
+		c.enterClosed(nil, ReasonGiveUp)
+		return
+	}
+	c.backoff++
+	c.rttTiming = false // Karn: no RTT sample from a retransmitted segment
+	switch c.state {
+	case SynSent:
+		c.synRetransmit = true
+		c.retransmits++
+		c.sendSYN(now, ReasonRetransmitSYN)
+	case SynReceived:
+		c.synRetransmit = true
+		c.retransmits++
+		c.sendSYNACK(now, nil, ReasonRetransmitSYNACK)
+	default:
+		// RFC 5681 §3.1: after a time-out, ssthresh = max(FlightSize/2,
+		// 2*SMSS) and cwnd is one segment; go back to SND.UNA.
+		flight := c.SndUna.Size(c.sndMax)
+		c.ssthresh = max(flight/2, 2*uint32(c.sndMSS))
+		c.cwnd = uint32(c.sndMSS)
+		c.inRecovery = false
+		c.dupAcks = 0
+		c.SndNxt = c.SndUna
+		c.stopRetransmitTimer()
+		if !c.sendOne(now) {
+			c.startRetransmitTimer(now)
+		}
+	}
+}
+
+// persistExpired probes a zero window (RFC 9293 §3.8.6.1): one octet of new
+// data beyond the window, with the interval backing off. The peer's ACK
+// keeps the connection alive however long the window stays closed.
+func (c *Conn) persistExpired(now time.Time) {
+	c.persist = false
+	end := c.dataEnd()
+	if c.SndWnd != 0 || !c.SndNxt.LessThan(end) {
+		c.output(now)
+		return
+	}
+	if c.backoff < 30 {
+		c.backoff++
+	}
+	// SND.NXT stays: if the peer takes the octet its ACK moves SND.NXT
+	// on, and if not the octet goes out again with the window's opening.
+	s := c.header(c.SndNxt, FlagACK)
+	s.Payload = c.snd.slice(c.SndNxt, 1)
+	c.sndMax = c.sndMax.Max(c.SndNxt.Add(1))
+	c.startPersistTimer(now)
+	c.emit(s, ReasonZeroWindowProbe)
+}

@@ -1,0 +1,169 @@
+package tcp
+
+import (
+	"errors"
+	"syscall"
+	"testing"
+	"time"
+)
+
+func TestSYNRetransmitBackoffAndGiveUp(t *testing.T) {
+	h := synSent(t)
+	want := DefaultInitialRTO
+	for i := 0; i < DefaultSynRetries; i++ {
+		if got := h.nextTimer(); got != want {
+			t.Fatalf("retransmission %d after %v, want %v", i+1, got, want)
+		}
+		h.expect(out(FlagSYN, localISS, 0))
+		want *= 2
+	}
+	if got := h.nextTimer(); got != min(want, DefaultMaxRTO) {
+		t.Fatalf("give-up after %v, want %v", got, min(want, DefaultMaxRTO))
+	}
+	h.expectNothing()
+	h.expectState(Closed)
+	if !errors.Is(h.c.Err(), ErrTimedOut) || !errors.Is(h.c.Err(), syscall.ETIMEDOUT) {
+		t.Fatalf("Err %v, want timed out", h.c.Err())
+	}
+}
+
+func TestSynAckRetransmitBackoff(t *testing.T) {
+	h := synReceived(t)
+	want := DefaultInitialRTO
+	for i := 0; i < DefaultSynAckRetries; i++ {
+		if got := h.nextTimer(); got != want {
+			t.Fatalf("SYN-ACK retransmission %d after %v, want %v", i+1, got, want)
+		}
+		h.expect(out(FlagSYN|FlagACK, localISS, remoteISS+1))
+		want *= 2
+	}
+	h.nextTimer()
+	h.expectState(Closed)
+}
+
+func TestLostSynAckThenEstablishedUsesThreeSecondRTO(t *testing.T) {
+	// RFC 6298 §5.7.
+	h := synReceived(t)
+	h.nextTimer()
+	h.out = nil
+	h.send(seg(FlagACK, remoteISS+1, localISS+1))
+	h.expectState(Established)
+	h.write("x")
+	if got := h.c.Deadline().Sub(h.now); got != 3*time.Second {
+		t.Fatalf("RTO %v after a lost SYN-ACK, want 3s", got)
+	}
+}
+
+func TestFINRetransmitBackoff(t *testing.T) {
+	h := finWait1(t)
+	rto := h.c.Deadline().Sub(h.now)
+	for i := 0; i < 4; i++ {
+		if got := h.nextTimer(); got != rto {
+			t.Fatalf("FIN retransmission %d after %v, want %v", i+1, got, rto)
+		}
+		h.expect(out(FlagFIN|FlagACK, localISS+1, remoteISS+1))
+		rto *= 2
+	}
+	h.send(seg(FlagACK, remoteISS+1, localISS+2))
+	h.expectState(FinWait2)
+	if !h.c.Deadline().IsZero() {
+		t.Fatal("timer still running in FIN-WAIT-2 of a half-closed connection")
+	}
+}
+
+func TestDataRetransmitGoBackAndGiveUp(t *testing.T) {
+	cfg := testConfig()
+	cfg.DataRetries = 3
+	cfg.MaxRTO = 4 * time.Second
+	h := newHarness(t, cfg)
+	h.c.OpenActive(h.now)
+	h.send(seg(FlagSYN|FlagACK, remoteISS, localISS+1))
+	h.out = nil
+	h.write("abc")
+	h.expect(out(FlagACK|FlagPSH, localISS+1, remoteISS+1, "abc"))
+	var intervals []time.Duration
+	for h.c.State() == Established {
+		intervals = append(intervals, h.nextTimer())
+	}
+	if len(intervals) != 4 {
+		t.Fatalf("%d time-outs before giving up, want R2+1 = 4: %v", len(intervals), intervals)
+	}
+	for i := 1; i < len(intervals); i++ {
+		if intervals[i] != min(2*intervals[i-1], cfg.MaxRTO) {
+			t.Fatalf("intervals %v: want doubling up to MaxRTO", intervals)
+		}
+	}
+	if !errors.Is(h.c.Err(), ErrTimedOut) {
+		t.Fatalf("Err %v", h.c.Err())
+	}
+	if len(h.out) != 3 {
+		t.Fatalf("%d retransmissions, want 3", len(h.out))
+	}
+}
+
+func TestRetransmissionAfterTimeoutResendsFromSndUna(t *testing.T) {
+	h := established(t)
+	h.write("0123456789")
+	h.expect(out(FlagACK|FlagPSH, localISS+1, remoteISS+1, "0123456789"))
+	h.send(seg(FlagACK, remoteISS+1, localISS+5)) // partial ACK
+	h.nextTimer()
+	h.expect(out(FlagACK|FlagPSH, localISS+5, remoteISS+1, "456789"))
+	h.send(seg(FlagACK, remoteISS+1, localISS+11))
+	if !h.c.Deadline().IsZero() {
+		t.Fatal("timer runs with nothing outstanding")
+	}
+}
+
+func TestRTTEstimator(t *testing.T) {
+	e := newRTTEstimator(time.Second)
+	e.sample(100*time.Millisecond, 200*time.Millisecond, time.Minute)
+	if e.srtt != 100*time.Millisecond || e.rttvar != 50*time.Millisecond || e.rto != 300*time.Millisecond {
+		t.Fatalf("first sample: %+v", e)
+	}
+	e.sample(200*time.Millisecond, 200*time.Millisecond, time.Minute)
+	// RTTVAR = 3/4*50 + 1/4*100 = 62.5; SRTT = 7/8*100 + 1/8*200 = 112.5
+	if e.srtt != 112500*time.Microsecond || e.rttvar != 62500*time.Microsecond {
+		t.Fatalf("second sample: %+v", e)
+	}
+	if e.rto != 362500*time.Microsecond {
+		t.Fatalf("rto %v", e.rto)
+	}
+	e.sample(time.Microsecond, 200*time.Millisecond, time.Minute)
+	if e.rto < 200*time.Millisecond {
+		t.Fatalf("rto %v below the minimum", e.rto)
+	}
+	if got := e.backedOff(10, 60*time.Second); got != 60*time.Second {
+		t.Fatalf("backed-off rto %v, want the 60 s maximum", got)
+	}
+}
+
+func TestKarnNoSampleFromRetransmission(t *testing.T) {
+	h := established(t)
+	srtt := h.c.rtt.srtt
+	h.write("x")
+	h.nextTimer() // retransmit
+	h.advance(5 * time.Second)
+	h.send(seg(FlagACK, remoteISS+1, localISS+2))
+	if h.c.rtt.srtt != srtt {
+		t.Fatalf("SRTT changed from %v to %v on the ACK of a retransmitted segment", srtt, h.c.rtt.srtt)
+	}
+}
+
+func TestTwoMinuteMSLIsVirtual(t *testing.T) {
+	cfg := testConfig()
+	cfg.MSL = 2 * time.Minute
+	start := time.Now()
+	h := newHarness(t, cfg)
+	h.c.OpenActive(h.now)
+	h.send(seg(FlagSYN|FlagACK, remoteISS, localISS+1))
+	h.c.CloseSend(h.now)
+	h.send(seg(FlagFIN|FlagACK, remoteISS+1, localISS+2))
+	h.expectState(TimeWait)
+	h.advance(4*time.Minute - time.Nanosecond)
+	h.expectState(TimeWait)
+	h.advance(time.Nanosecond)
+	h.expectState(Closed)
+	if el := time.Since(start); el > time.Second {
+		t.Fatalf("a 4-minute TIME-WAIT took %v of real time", el)
+	}
+}
