@@ -52,6 +52,7 @@ type Conn struct {
 	peerFIN       bool // the peer's FIN was received
 	passive       bool // opened from LISTEN
 	synRetransmit bool // the SYN or SYN-ACK had to be retransmitted
+	swsOverride   bool // the override time-out of §3.8.6.2.1 expired
 
 	// Timers are plain deadlines; zero means stopped.
 	rtxAt      time.Time

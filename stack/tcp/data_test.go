@@ -293,3 +293,17 @@ func (h *harness) deliverTo(o *harness) {
 		o.c.Input(o.now, &segs[i].Segment)
 	}
 }
+
+func TestSillyWindowOverride(t *testing.T) {
+	h := established(t)
+	big := seg(FlagACK, remoteISS+1, localISS+1)
+	big.Window = 10000
+	h.send(big)
+	small := seg(FlagACK, remoteISS+1, localISS+1)
+	small.Window = 300
+	h.send(small)
+	h.write(strings.Repeat("s", 2000))
+	h.expectNothing() // 300 bytes of 2000 queued, under half the largest window
+	h.nextTimer()     // the override time-out
+	h.expect(out(FlagACK, localISS+1, remoteISS+1, strings.Repeat("s", 300)))
+}

@@ -141,10 +141,13 @@ func (h *harness) expectState(want State) {
 func (h *harness) advance(d time.Duration) {
 	h.t.Helper()
 	end := h.now.Add(d)
-	for {
+	for i := 0; ; i++ {
 		dl := h.c.Deadline()
 		if dl.IsZero() || dl.After(end) {
 			break
+		}
+		if i > 10000 {
+			h.t.Fatalf("timers keep firing at %v in %s: %+v", dl, h.c.State(), h.c.Status())
 		}
 		h.now = dl
 		h.c.Tick(h.now)

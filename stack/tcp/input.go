@@ -41,6 +41,7 @@ func (c *Conn) inputListen(now time.Time, seg *Segment) {
 	case seg.Flags.Has(FlagSYN):
 		c.IRS = seg.Seq
 		c.RcvNxt = seg.Seq.Add(1)
+		c.rcvAdvEdge = c.RcvNxt
 		c.selectISS(now)
 		c.negotiate(&seg.Options)
 		c.SndWnd = uint32(seg.Window) // never scaled in a SYN (RFC 7323 §2.2)
@@ -101,6 +102,7 @@ func (c *Conn) inputSynSent(now time.Time, seg *Segment) {
 	}
 	c.IRS = seg.Seq
 	c.RcvNxt = seg.Seq.Add(1)
+	c.rcvAdvEdge = c.RcvNxt
 	c.negotiate(&seg.Options)
 	c.SndWnd = uint32(seg.Window)
 	c.maxSndWnd = c.SndWnd
@@ -183,7 +185,7 @@ func (c *Conn) trim(s *Segment) {
 			keep = s.Seq.Size(edge)
 		}
 		s.Payload = s.Payload[:keep]
-		c.ackNow = true // tell the sender where the window ends
+		c.ackNow = true     // tell the sender where the window ends
 		s.Flags &^= FlagFIN // it came after the text cut off
 	}
 }

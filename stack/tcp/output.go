@@ -198,7 +198,7 @@ func (c *Conn) sendOne(now time.Time) bool {
 		// Sender silly window avoidance (RFC 9293 §3.8.6.2.1): wait for a
 		// full segment unless half the largest window the peer offered
 		// is usable.
-		if n < c.maxSndWnd/2 || c.maxSndWnd == 0 {
+		if (n < c.maxSndWnd/2 || c.maxSndWnd == 0) && !c.swsOverride {
 			if c.rtxAt.IsZero() {
 				c.startRetransmitTimer(now)
 			}

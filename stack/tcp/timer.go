@@ -85,7 +85,12 @@ func (c *Conn) retransmitExpired(now time.Time) {
 		limit = c.cfg.SynAckRetries
 	case Established, CloseWait, FinWait1, Closing, LastAck:
 		if c.SndUna == c.sndMax {
-			return // nothing outstanding: a silly-window wait ended
+			// Nothing outstanding: the sender-side silly window wait
+			// ended; send what the window allows (RFC 9293 §3.8.6.2.1).
+			c.swsOverride = true
+			c.sendOne(now)
+			c.swsOverride = false
+			return
 		}
 	default:
 		return
