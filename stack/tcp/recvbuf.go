@@ -9,13 +9,15 @@ type recvBuffer struct {
 	head  int
 	limit int
 	ooo   []oooSegment // sorted by seq, not overlapping
+	// A FIN that arrived ahead of RCV.NXT, at finSeq.
+	fin    bool
+	finSeq Seq
 }
 
 // oooSegment is data that arrived beyond RCV.NXT.
 type oooSegment struct {
 	seq  Seq
 	data []byte
-	fin  bool
 }
 
 func (b *recvBuffer) len() int   { return len(b.data) - b.head }
@@ -43,53 +45,47 @@ func (b *recvBuffer) read(p []byte) int {
 	return n
 }
 
-// queue stores a segment that starts after RCV.NXT. Overlaps with queued
-// data keep the bytes already queued (they are identical in a correct peer).
+// queue stores a segment that starts after RCV.NXT. Bytes already queued
+// are kept (a correct peer sends the same bytes again); only the parts of p
+// not yet covered are added, so the queue never overlaps itself.
 func (b *recvBuffer) queue(seq Seq, p []byte, fin bool) {
 	end := seq.Add(uint32(len(p)))
-	i := 0
-	for i < len(b.ooo) && b.ooo[i].seq.LessThan(seq) {
-		i++
+	if fin {
+		b.fin, b.finSeq = true, end
 	}
-	// Trim against the previous segment.
-	if i > 0 {
-		prev := &b.ooo[i-1]
-		prevEnd := prev.seq.Add(uint32(len(prev.data)))
-		if prevEnd.GreaterThanEq(end) && !fin {
-			return
-		}
-		if prevEnd.GreaterThan(seq) {
-			cut := int(seq.Size(prevEnd))
-			if cut > len(p) {
-				cut = len(p)
-			}
-			p = p[cut:]
-			seq = seq.Add(uint32(cut))
-		}
-	}
-	// Trim against the next segment.
-	if i < len(b.ooo) {
-		next := b.ooo[i].seq
-		if next.LessThan(end) {
-			p = p[:seq.Size(next)]
-			fin = false
-		}
-		if next == seq && len(p) == 0 {
-			return
-		}
-	}
-	if len(p) == 0 && !fin {
+	if len(p) == 0 {
 		return
 	}
-	b.ooo = append(b.ooo, oooSegment{})
-	copy(b.ooo[i+1:], b.ooo[i:])
-	b.ooo[i] = oooSegment{seq: seq, data: append([]byte(nil), p...), fin: fin}
+	merged := make([]oooSegment, 0, len(b.ooo)+1)
+	cur := seq
+	for _, e := range b.ooo {
+		eEnd := e.seq.Add(uint32(len(e.data)))
+		if cur.LessThan(end) && cur.LessThan(e.seq) {
+			pieceEnd := end.Min(e.seq)
+			merged = append(merged, b.piece(seq, p, cur, pieceEnd))
+			cur = pieceEnd
+		}
+		merged = append(merged, e)
+		if cur.LessThan(eEnd) {
+			cur = eEnd
+		}
+	}
+	if cur.LessThan(end) {
+		merged = append(merged, b.piece(seq, p, cur, end))
+	}
+	b.ooo = merged
+}
+
+// piece copies p's bytes from sequence number from to to.
+func (b *recvBuffer) piece(seq Seq, p []byte, from, to Seq) oooSegment {
+	off := seq.Size(from)
+	return oooSegment{seq: from, data: append([]byte(nil), p[off:off+from.Size(to)]...)}
 }
 
 // pull moves queued segments that now start at or before rcvNxt into the
-// in-order data. It returns the new RCV.NXT and whether a FIN was reached.
+// in-order data. It returns the new RCV.NXT and whether the FIN that was
+// queued is now next in sequence.
 func (b *recvBuffer) pull(rcvNxt Seq) (Seq, bool) {
-	fin := false
 	n := 0
 	for _, s := range b.ooo {
 		if s.seq.GreaterThan(rcvNxt) {
@@ -101,20 +97,19 @@ func (b *recvBuffer) pull(rcvNxt Seq) (Seq, bool) {
 			b.write(s.data[s.seq.Size(rcvNxt):])
 			rcvNxt = end
 		}
-		if s.fin {
-			fin = true
-			break
-		}
 	}
 	if n > 0 {
 		b.ooo = append(b.ooo[:0], b.ooo[n:]...)
 	}
-	if fin {
+	if b.fin && b.finSeq == rcvNxt {
+		b.fin = false
 		b.ooo = b.ooo[:0]
+		return rcvNxt, true
 	}
-	return rcvNxt, fin
+	return rcvNxt, false
 }
 
+// queuedBytes is how much out-of-order data is held.
 func (b *recvBuffer) queuedBytes() int {
 	n := 0
 	for _, s := range b.ooo {
