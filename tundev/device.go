@@ -1,0 +1,188 @@
+package tundev
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"sync/atomic"
+
+	"github.com/vishvananda/netlink"
+	"golang.zx2c4.com/wireguard/tun"
+)
+
+// MinOffset is the least offset Write accepts: room in front of each packet
+// for the 10-byte virtio-net header that the TUN's offloads use.
+const MinOffset = 10
+
+// Device is a TUN device and the kernel-side setup Open gave it.
+//
+// Reads and writes are batched. Pass Read BatchSize() buffers of at least
+// 65535+offset bytes each: with the offloads on, the kernel may hand over
+// one TCP or UDP super-packet of up to 64 KiB, which Read splits into MTU
+// sized packets, one buffer each. Write may coalesce packets of one flow
+// into one super-packet and so modifies the caller's buffers; it needs
+// offset >= MinOffset.
+//
+// Read and Write may be called concurrently with each other and with
+// Close, which makes a pending Read return an error matching os.ErrClosed.
+type Device struct {
+	tun   tun.Device
+	name  string
+	index int
+	ns    *namespace
+
+	mu      sync.Mutex      // guards netlink against Close
+	netlink *netlink.Handle // in the device's namespace; nil once closed
+
+	closed    atomic.Bool // set as Close starts
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// Open creates the TUN device cfg describes, in cfg.NetNS (created if
+// absent), with the kernel side's addresses and MTU set and the link up. It
+// needs CAP_NET_ADMIN, and CAP_SYS_ADMIN for a namespace; without them it
+// fails with ErrPermission. It fails with ErrDeviceBusy if the name is
+// taken and with ErrNoTUN if the kernel has no TUN driver. When it fails it
+// leaves nothing behind: no descriptor, device or namespace.
+func Open(cfg Config) (dev *Device, err error) {
+	cfg, err = cfg.withDefaults()
+	if err != nil {
+		return nil, fmt.Errorf("opening TUN device: %w", err)
+	}
+
+	// undo holds the cleanups of what Open has made so far, run newest
+	// first if Open fails.
+	var undo []func() error
+	defer func() {
+		if err == nil {
+			return
+		}
+		for i := len(undo) - 1; i >= 0; i-- {
+			err = errors.Join(err, undo[i]())
+		}
+	}()
+
+	ns, err := openNamespace(cfg.NetNS)
+	if err != nil {
+		return nil, err
+	}
+	undo = append(undo, ns.close)
+
+	h, err := ns.netlinkHandle()
+	if err != nil {
+		return nil, err
+	}
+	undo = append(undo, func() error { h.Close(); return nil })
+
+	if err := checkNameFree(h, cfg.Name); err != nil {
+		return nil, err
+	}
+
+	var td tun.Device
+	err = ns.run(func() error {
+		var err error
+		td, err = createTUN(cfg.Name, cfg.MTU)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	undo = append(undo, td.Close)
+
+	link, err := h.LinkByName(cfg.Name)
+	if err != nil {
+		return nil, netlinkError("looking up the new device "+cfg.Name, err)
+	}
+	undo = append(undo, func() error { return removeLink(h, link.Attrs().Index) })
+
+	if err := configureLink(h, link, cfg.Addrs); err != nil {
+		return nil, err
+	}
+	if err := waitLocalRoutes(h, cfg.Name, cfg.Addrs); err != nil {
+		return nil, err
+	}
+	if ns.created {
+		if err := bringUpLoopback(h); err != nil {
+			return nil, err
+		}
+	}
+	return &Device{
+		tun:     td,
+		name:    cfg.Name,
+		index:   link.Attrs().Index,
+		ns:      ns,
+		netlink: h,
+	}, nil
+}
+
+// Read reads up to len(bufs) packets into bufs[i][offset:], sets sizes[i]
+// to their lengths and returns how many it read. It blocks until at least
+// one packet arrives or the device is closed.
+func (d *Device) Read(bufs [][]byte, sizes []int, offset int) (int, error) {
+	n, err := d.tun.Read(bufs, sizes, offset)
+	if err != nil && d.closed.Load() {
+		// After Close, wireguard may report its link monitor's
+		// shutdown rather than the closed file.
+		return n, os.ErrClosed
+	}
+	return n, err
+}
+
+// Write writes the packets bufs[i][offset:] and returns len(bufs). If it
+// fails, some of the packets may have been written all the same.
+func (d *Device) Write(bufs [][]byte, offset int) (int, error) {
+	if offset < MinOffset {
+		return 0, fmt.Errorf("writing to %s: offset %d < %d: %w", d.name, offset, MinOffset, ErrOffsetTooSmall)
+	}
+	if _, err := d.tun.Write(bufs, offset); err != nil {
+		return 0, err
+	}
+	return len(bufs), nil
+}
+
+// BatchSize is the most packets one Read returns and one Write should
+// carry.
+func (d *Device) BatchSize() int { return d.tun.BatchSize() }
+
+// MTU returns the link's current MTU, as the kernel sees it.
+func (d *Device) MTU() (int, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.netlink == nil {
+		return 0, os.ErrClosed
+	}
+	// Not d.tun.MTU: it looks the name up in the caller's namespace.
+	link, err := d.netlink.LinkByIndex(d.index)
+	if err != nil {
+		return 0, netlinkError("reading the MTU of "+d.name, err)
+	}
+	return link.Attrs().MTU, nil
+}
+
+// Name is the interface name.
+func (d *Device) Name() string { return d.name }
+
+// NetNS is the name of the network namespace the device lives in, "" for
+// the namespace Open was called in.
+func (d *Device) NetNS() string { return d.ns.name }
+
+// Close removes the device, and the namespace if Open created it. A pending
+// Read returns an error matching os.ErrClosed. Calling Close again returns
+// what the first call returned.
+func (d *Device) Close() error {
+	d.closeOnce.Do(func() {
+		d.closed.Store(true)
+		d.mu.Lock()
+		h := d.netlink
+		d.netlink = nil
+		d.mu.Unlock()
+
+		err := d.tun.Close()
+		err = errors.Join(err, removeLink(h, d.index))
+		h.Close()
+		d.closeErr = errors.Join(err, d.ns.close())
+	})
+	return d.closeErr
+}

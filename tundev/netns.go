@@ -1,0 +1,178 @@
+package tundev
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"runtime"
+
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
+)
+
+// netnsDir is where named network namespaces are bind-mounted, as by
+// `ip netns add` and github.com/vishvananda/netns (/var/run links to /run).
+const netnsDir = "/run/netns"
+
+// UniqueNetNSName returns a namespace name that starts with prefix and that
+// no other process or test is using: prefix-<pid>-<random hex>.
+func UniqueNetNSName(prefix string) string {
+	return fmt.Sprintf("%s-%d-%08x", prefix, os.Getpid(), rand.Uint32())
+}
+
+// CreateNetNS creates the named network namespace, as `ip netns add` does.
+// It fails if the namespace exists.
+func CreateNetNS(name string) error {
+	if err := checkNetNSName(name); err != nil {
+		return err
+	}
+	handle, err := createNetNS(name)
+	if err != nil {
+		return err
+	}
+	return handle.Close()
+}
+
+// DeleteNetNS removes the named network namespace, as `ip netns delete`
+// does. A namespace that does not exist is not an error, so that cleanups
+// may call it unconditionally. The kernel frees the namespace once no
+// process, socket or device holds it.
+func DeleteNetNS(name string) error {
+	if err := checkNetNSName(name); err != nil {
+		return err
+	}
+	path := filepath.Join(netnsDir, name)
+	if _, err := os.Lstat(path); errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	// EINVAL: the file is there but nothing is mounted on it (left behind
+	// by an interrupted creation); remove it all the same.
+	err := unix.Unmount(path, unix.MNT_DETACH)
+	if err != nil && !errors.Is(err, unix.EINVAL) && !errors.Is(err, fs.ErrNotExist) {
+		return netnsError("deleting network namespace "+name, err)
+	}
+	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return netnsError("deleting network namespace "+name, err)
+	}
+	return nil
+}
+
+// createNetNS creates the named namespace and returns a handle to it.
+func createNetNS(name string) (netns.NsHandle, error) {
+	handle := netns.None()
+	err := onLockedThread(func() error {
+		// NewNamed moves this thread into the new namespace;
+		// onLockedThread moves it back.
+		var err error
+		handle, err = netns.NewNamed(name)
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, fs.ErrExist) {
+			// NewNamed leaves its mount point behind when the bind
+			// mount fails; the name was free before, so the file is
+			// ours.
+			_ = os.Remove(filepath.Join(netnsDir, name))
+		}
+		return netnsError("creating network namespace "+name, err)
+	})
+	return handle, err
+}
+
+// onLockedThread runs fn on an OS thread of its own, so that fn may change
+// the thread's network namespace, and puts the thread back in its original
+// namespace afterwards. If that fails the thread stays locked and the
+// runtime discards it when the goroutine ends: no other goroutine ever runs
+// in a namespace it did not ask for.
+func onLockedThread(fn func() error) error {
+	done := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		origin, err := netns.Get()
+		if err != nil {
+			done <- fmt.Errorf("getting the current network namespace: %w", err)
+			return
+		}
+		defer origin.Close()
+		err = fn()
+		if netns.Set(origin) == nil {
+			runtime.UnlockOSThread()
+		}
+		done <- err
+	}()
+	return <-done
+}
+
+// namespace is the network namespace a Device lives in.
+type namespace struct {
+	name    string         // "" for the current namespace
+	handle  netns.NsHandle // netns.None() for the current namespace
+	created bool           // Open created it, so Close removes it
+}
+
+// openNamespace opens the named namespace, creating it if absent; "" is
+// the current namespace.
+func openNamespace(name string) (*namespace, error) {
+	if name == "" {
+		return &namespace{handle: netns.None()}, nil
+	}
+	handle, err := netns.GetFromName(name)
+	if err == nil {
+		return &namespace{name: name, handle: handle}, nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return nil, netnsError("opening network namespace "+name, err)
+	}
+	handle, err = createNetNS(name)
+	if err != nil {
+		return nil, err
+	}
+	return &namespace{name: name, handle: handle, created: true}, nil
+}
+
+// run calls fn with the calling thread in the namespace, so that the
+// descriptors fn opens belong to it.
+func (ns *namespace) run(fn func() error) error {
+	if ns.name == "" {
+		return fn()
+	}
+	return onLockedThread(func() error {
+		if err := netns.Set(ns.handle); err != nil {
+			return netnsError("entering network namespace "+ns.name, err)
+		}
+		return fn()
+	})
+}
+
+// netlinkHandle returns a netlink handle whose socket lives in the
+// namespace.
+func (ns *namespace) netlinkHandle() (*netlink.Handle, error) {
+	if ns.name == "" {
+		h, err := netlink.NewHandle()
+		if err != nil {
+			return nil, netlinkError("opening netlink socket", err)
+		}
+		return h, nil
+	}
+	h, err := netlink.NewHandleAt(ns.handle)
+	if err != nil {
+		return nil, netnsError("opening netlink socket in network namespace "+ns.name, err)
+	}
+	return h, nil
+}
+
+// close releases the handle and removes the namespace if Open created it.
+func (ns *namespace) close() error {
+	if ns.name == "" {
+		return nil
+	}
+	err := ns.handle.Close()
+	if ns.created {
+		err = errors.Join(err, DeleteNetNS(ns.name))
+	}
+	return err
+}
