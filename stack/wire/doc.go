@@ -1,0 +1,16 @@
+// Package wire parses and builds the packets the stack exchanges over its
+// link: IPv4 and IPv6 headers, TCP segments and the ICMP messages a host must
+// answer or heed, with their Internet checksums.
+//
+// It is the stack's hot path, so parsing and building never allocate:
+// parsed payloads are sub-slices of the packet, and builders write into a
+// buffer the caller owns. Every rejected packet yields a sentinel *Error
+// whose Code is a stable label for drop counters.
+//
+// What it does not do: IP fragmentation and reassembly (fragments are
+// rejected with ErrFragment), IPv4 options and IPv6 jumbograms (options are
+// skipped; jumbograms are rejected), IPv6 routing (a routing header with
+// segments left is rejected), SACK blocks (the option is skipped), UDP, and
+// any policy: which addresses are ours, whether to answer an ICMP message and
+// what an ICMP error means for a connection are the stack's decisions.
+package wire

@@ -1,0 +1,271 @@
+package wire
+
+// Cross-checks against gopacket, an independent implementation: it decodes
+// what BuildTCP and EchoReply write, and writes what ParseTCP and ParseICMP
+// read.
+
+import (
+	"bytes"
+	"encoding/binary"
+	"net"
+	"net/netip"
+	"testing"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/tunstack/tunstack/stack/tcp"
+)
+
+// decodeVerified decodes the IP packet b with gopacket and fails unless
+// every layer decodes and every checksum verifies.
+func decodeVerified(t *testing.T, b []byte) gopacket.Packet {
+	t.Helper()
+	first := layers.LayerTypeIPv4
+	if b[0]>>4 == 6 {
+		first = layers.LayerTypeIPv6
+	}
+	pkt := gopacket.NewPacket(b, first, gopacket.Default)
+	if e := pkt.ErrorLayer(); e != nil {
+		t.Fatalf("gopacket cannot decode: %v", e.Error())
+	}
+	// Decoding does not tell the upper layers which pseudo-header to use.
+	type pseudoHeaderUser interface {
+		SetNetworkLayerForChecksum(gopacket.NetworkLayer) error
+	}
+	for _, l := range pkt.Layers() {
+		if u, ok := l.(pseudoHeaderUser); ok {
+			if err := u.SetNetworkLayerForChecksum(pkt.NetworkLayer()); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	err, mismatches := pkt.VerifyChecksums()
+	if err != nil {
+		t.Fatalf("gopacket VerifyChecksums: %v", err)
+	}
+	for _, m := range mismatches {
+		t.Errorf("gopacket: %s checksum %#04x, want %#04x", m.Layer.LayerType(), m.Actual, m.Correct)
+	}
+	return pkt
+}
+
+// checkGopacketIP checks the IP layer gopacket decoded against what we built.
+func checkGopacketIP(t *testing.T, pkt gopacket.Packet, src, dst netip.Addr, protocol uint8, length int) {
+	t.Helper()
+	if src.Is4() {
+		ip := pkt.Layer(layers.LayerTypeIPv4).(*layers.IPv4)
+		if ip.Version != 4 || ip.IHL != 5 || int(ip.Length) != length || ip.Flags != layers.IPv4DontFragment ||
+			ip.FragOffset != 0 || ip.TTL != DefaultTTL || uint8(ip.Protocol) != protocol ||
+			!ip.SrcIP.Equal(net.IP(src.AsSlice())) || !ip.DstIP.Equal(net.IP(dst.AsSlice())) {
+			t.Errorf("gopacket IPv4: %+v", ip)
+		}
+		return
+	}
+	ip := pkt.Layer(layers.LayerTypeIPv6).(*layers.IPv6)
+	if ip.Version != 6 || int(ip.Length) != length-IPv6HeaderLen || ip.HopLimit != DefaultTTL ||
+		uint8(ip.NextHeader) != protocol || !ip.SrcIP.Equal(net.IP(src.AsSlice())) || !ip.DstIP.Equal(net.IP(dst.AsSlice())) {
+		t.Errorf("gopacket IPv6: %+v", ip)
+	}
+}
+
+func TestGopacketDecodesBuildTCP(t *testing.T) {
+	segments := []*tcp.Segment{synSegment(), dataSegment(0), dataSegment(1), dataSegment(1448),
+		{SrcPort: 9, DstPort: 7, Seq: 0xfffffff0, Ack: 3, Flags: 0xff, Window: 1, Urgent: 99, Payload: []byte("odd")}}
+	for _, o := range allOptions() {
+		seg := dataSegment(3)
+		seg.Options = o
+		segments = append(segments, seg)
+	}
+	for _, a := range []struct{ src, dst netip.Addr }{{host4, stack4}, {host6, stack6}} {
+		for _, seg := range segments {
+			b := mustBuildTCP(t, a.src, a.dst, seg)
+			pkt := decodeVerified(t, b)
+			checkGopacketIP(t, pkt, a.src, a.dst, ProtoTCP, len(b))
+			got := pkt.Layer(layers.LayerTypeTCP).(*layers.TCP)
+			if uint16(got.SrcPort) != seg.SrcPort || uint16(got.DstPort) != seg.DstPort ||
+				got.Seq != uint32(seg.Seq) || got.Ack != uint32(seg.Ack) || got.Window != seg.Window ||
+				got.Urgent != seg.Urgent || gopacketFlags(got) != seg.Flags || !bytes.Equal(got.Payload, seg.Payload) {
+				t.Errorf("%s %s: gopacket TCP %+v", a.src, seg, got)
+			}
+			if opts := gopacketOptions(t, got.Options); opts != seg.Options {
+				t.Errorf("%s %s: gopacket options %+v, want %+v", a.src, seg, opts, seg.Options)
+			}
+		}
+	}
+}
+
+func gopacketFlags(l *layers.TCP) tcp.Flags {
+	var f tcp.Flags
+	for _, b := range []struct {
+		set  bool
+		flag tcp.Flags
+	}{
+		{l.FIN, tcp.FlagFIN}, {l.SYN, tcp.FlagSYN}, {l.RST, tcp.FlagRST}, {l.PSH, tcp.FlagPSH},
+		{l.ACK, tcp.FlagACK}, {l.URG, tcp.FlagURG}, {l.ECE, tcp.FlagECE}, {l.CWR, tcp.FlagCWR},
+	} {
+		if b.set {
+			f |= b.flag
+		}
+	}
+	return f
+}
+
+func gopacketOptions(t *testing.T, options []layers.TCPOption) tcp.Options {
+	t.Helper()
+	var o tcp.Options
+	for _, opt := range options {
+		switch opt.OptionType {
+		case layers.TCPOptionKindMSS:
+			o.MSS = binary.BigEndian.Uint16(opt.OptionData)
+		case layers.TCPOptionKindWindowScale:
+			o.WindowScale, o.HasWindowScale = opt.OptionData[0], true
+		case layers.TCPOptionKindSACKPermitted:
+			o.SACKPermitted = true
+		case layers.TCPOptionKindTimestamps:
+			o.TSVal = binary.BigEndian.Uint32(opt.OptionData[0:4])
+			o.TSEcr = binary.BigEndian.Uint32(opt.OptionData[4:8])
+			o.HasTimestamps = true
+		case layers.TCPOptionKindNop:
+		default:
+			t.Errorf("unexpected option %v", opt)
+		}
+	}
+	return o
+}
+
+// serialize writes gopacket layers with lengths and checksums computed.
+func serialize(t *testing.T, ls ...gopacket.SerializableLayer) []byte {
+	t.Helper()
+	buf := gopacket.NewSerializeBuffer()
+	if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}, ls...); err != nil {
+		t.Fatalf("gopacket serialize: %v", err)
+	}
+	return buf.Bytes()
+}
+
+// gopacketIP is the network layer from src to dst carrying protocol.
+func gopacketIP(src, dst netip.Addr, protocol layers.IPProtocol) gopacket.NetworkLayer {
+	if src.Is4() {
+		return &layers.IPv4{Version: 4, TTL: 3, Protocol: protocol, SrcIP: src.AsSlice(), DstIP: dst.AsSlice()}
+	}
+	return &layers.IPv6{Version: 6, HopLimit: 3, NextHeader: protocol, SrcIP: src.AsSlice(), DstIP: dst.AsSlice()}
+}
+
+func TestParseTCPOfGopacket(t *testing.T) {
+	mss := []byte{0x05, 0x78}
+	ts := []byte{0, 0, 0, 9, 0xff, 0xff, 0xff, 0xff}
+	sack := []byte{0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3, 0, 0, 0, 4}
+	for _, a := range []struct{ src, dst netip.Addr }{{host4, stack4}, {host6, stack6}} {
+		ip := gopacketIP(a.src, a.dst, layers.IPProtocolTCP)
+		l := &layers.TCP{
+			SrcPort: 443, DstPort: 51000, Seq: 77, Ack: 0xffffffff, ACK: true, ECE: true, Window: 1234, Urgent: 0,
+			Options: []layers.TCPOption{
+				{OptionType: layers.TCPOptionKindMSS, OptionLength: 4, OptionData: mss},
+				{OptionType: layers.TCPOptionKindNop},
+				{OptionType: layers.TCPOptionKindNop},
+				{OptionType: layers.TCPOptionKindSACK, OptionLength: 18, OptionData: sack},
+				{OptionType: layers.TCPOptionKindTimestamps, OptionLength: 10, OptionData: ts},
+				{OptionType: layers.TCPOptionKindWindowScale, OptionLength: 3, OptionData: []byte{2}},
+			},
+		}
+		if err := l.SetNetworkLayerForChecksum(ip); err != nil {
+			t.Fatal(err)
+		}
+		payload := []byte("hello from gopacket")
+		b := serialize(t, ip.(gopacket.SerializableLayer), l, gopacket.Payload(payload))
+		p := mustParseIP(t, b)
+		if p.Src != a.src || p.Dst != a.dst || p.TTL != 3 || p.Protocol != ProtoTCP {
+			t.Errorf("IP %+v", p)
+		}
+		var seg tcp.Segment
+		if err := ParseTCP(&p, &seg); err != nil {
+			t.Fatalf("ParseTCP: %v", err)
+		}
+		want := tcp.Segment{
+			SrcPort: 443, DstPort: 51000, Seq: 77, Ack: 0xffffffff, Flags: tcp.FlagACK | tcp.FlagECE, Window: 1234,
+			Options: tcp.Options{MSS: 1400, TSVal: 9, TSEcr: 0xffffffff, HasTimestamps: true, WindowScale: 2, HasWindowScale: true},
+			Payload: payload,
+		}
+		if seg.String() != want.String() || seg.Options != want.Options || seg.Flags != want.Flags ||
+			seg.SrcPort != want.SrcPort || seg.DstPort != want.DstPort || !bytes.Equal(seg.Payload, payload) {
+			t.Errorf("parsed %s %+v, want %s %+v", &seg, seg, &want, want)
+		}
+	}
+}
+
+func TestGopacketEchoReply(t *testing.T) {
+	data := []byte("abcdefghijklmnopqrstuvwabcdefghi") // what Windows ping sends
+	for _, a := range []struct{ src, dst netip.Addr }{{host4, stack4}, {host6, stack6}} {
+		var request []byte
+		if a.src.Is4() {
+			ip := gopacketIP(a.src, a.dst, layers.IPProtocolICMPv4)
+			icmp := &layers.ICMPv4{TypeCode: layers.CreateICMPv4TypeCode(layers.ICMPv4TypeEchoRequest, 0), Id: 0x4242, Seq: 9}
+			request = serialize(t, ip.(gopacket.SerializableLayer), icmp, gopacket.Payload(data))
+		} else {
+			ip := gopacketIP(a.src, a.dst, layers.IPProtocolICMPv6)
+			icmp := &layers.ICMPv6{TypeCode: layers.CreateICMPv6TypeCode(layers.ICMPv6TypeEchoRequest, 0)}
+			if err := icmp.SetNetworkLayerForChecksum(ip); err != nil {
+				t.Fatal(err)
+			}
+			echo := &layers.ICMPv6Echo{Identifier: 0x4242, SeqNumber: 9}
+			request = serialize(t, ip.(gopacket.SerializableLayer), icmp, echo, gopacket.Payload(data))
+		}
+		p := mustParseIP(t, request)
+		buf := make([]byte, 1500)
+		n, err := EchoReply(buf, &p)
+		if err != nil {
+			t.Fatalf("%s: EchoReply: %v", a.src, err)
+		}
+		pkt := decodeVerified(t, buf[:n])
+		if a.src.Is4() {
+			checkGopacketIP(t, pkt, a.dst, a.src, ProtoICMPv4, n)
+			icmp := pkt.Layer(layers.LayerTypeICMPv4).(*layers.ICMPv4)
+			if icmp.TypeCode != layers.CreateICMPv4TypeCode(layers.ICMPv4TypeEchoReply, 0) ||
+				icmp.Id != 0x4242 || icmp.Seq != 9 || !bytes.Equal(icmp.Payload, data) {
+				t.Errorf("gopacket ICMPv4 %+v", icmp)
+			}
+			continue
+		}
+		checkGopacketIP(t, pkt, a.dst, a.src, ProtoICMPv6, n)
+		icmp := pkt.Layer(layers.LayerTypeICMPv6).(*layers.ICMPv6)
+		echo := pkt.Layer(layers.LayerTypeICMPv6Echo).(*layers.ICMPv6Echo)
+		if icmp.TypeCode != layers.CreateICMPv6TypeCode(layers.ICMPv6TypeEchoReply, 0) ||
+			echo.Identifier != 0x4242 || echo.SeqNumber != 9 || !bytes.Equal(echo.Payload, data) {
+			t.Errorf("gopacket ICMPv6 %+v %+v", icmp, echo)
+		}
+	}
+}
+
+func TestParseICMPOfGopacket(t *testing.T) {
+	sent4 := mustBuildTCP(t, stack4, host4, dataSegment(100))
+	sent6 := mustBuildTCP(t, stack6, host6, dataSegment(100))
+	router4, router6 := netip.MustParseAddr("10.77.0.254"), netip.MustParseAddr("fd00:77::fe")
+
+	ip4 := gopacketIP(router4, stack4, layers.IPProtocolICMPv4)
+	fragNeeded := &layers.ICMPv4{TypeCode: layers.CreateICMPv4TypeCode(layers.ICMPv4TypeDestinationUnreachable, layers.ICMPv4CodeFragmentationNeeded), Seq: 1300}
+	b4 := serialize(t, ip4.(gopacket.SerializableLayer), fragNeeded, gopacket.Payload(sent4[:28]))
+
+	ip6 := gopacketIP(router6, stack6, layers.IPProtocolICMPv6)
+	tooBig := &layers.ICMPv6{TypeCode: layers.CreateICMPv6TypeCode(layers.ICMPv6TypePacketTooBig, 0)}
+	if err := tooBig.SetNetworkLayerForChecksum(ip6); err != nil {
+		t.Fatal(err)
+	}
+	b6 := serialize(t, ip6.(gopacket.SerializableLayer), tooBig, gopacket.Payload(append([]byte{0, 0, 0x05, 0x00}, sent6...)))
+
+	for _, tc := range []struct {
+		name     string
+		packet   []byte
+		src, dst netip.Addr
+		mtu      uint32
+	}{{"ipv4", b4, stack4, host4, 1300}, {"ipv6", b6, stack6, host6, 1280}} {
+		p := mustParseIP(t, tc.packet)
+		var m ICMP
+		if err := ParseICMP(&p, &m); err != nil {
+			t.Fatalf("%s: ParseICMP: %v", tc.name, err)
+		}
+		want := Original{Src: tc.src, Dst: tc.dst, Protocol: ProtoTCP, SrcPort: 80, DstPort: 40000, Seq: 5000, HasPorts: true}
+		if m.Kind != ICMPPacketTooBig || m.MTU != tc.mtu || m.Original != want {
+			t.Errorf("%s: %v MTU %d %+v", tc.name, m.Kind, m.MTU, m.Original)
+		}
+	}
+}
