@@ -265,7 +265,7 @@ func (c *Conn) Close(now time.Time) error {
 	c.orphaned = true
 	if c.rcv.len() > 0 && c.state.Synchronized() {
 		c.sendReset(c.SndNxt, ReasonCloseUnreadData)
-		c.rcv = recvBuffer{limit: c.rcv.limit}
+		c.rcv = recvBuffer{byteQueue: byteQueue{limit: c.rcv.limit}}
 		c.enterClosed(nil, ReasonCloseUnreadData)
 		return nil
 	}

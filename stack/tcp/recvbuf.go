@@ -5,10 +5,8 @@ package tcp
 // only inside the advertised window, so the memory it uses is bounded by
 // the buffer size.
 type recvBuffer struct {
-	data  []byte // data[head:] is unread
-	head  int
-	limit int
-	ooo   []oooSegment // sorted by seq, not overlapping
+	byteQueue
+	ooo []oooSegment // sorted by seq, not overlapping
 	// A FIN that arrived ahead of RCV.NXT, at finSeq.
 	fin    bool
 	finSeq Seq
@@ -20,28 +18,13 @@ type oooSegment struct {
 	data []byte
 }
 
-func (b *recvBuffer) len() int   { return len(b.data) - b.head }
-func (b *recvBuffer) space() int { return b.limit - b.len() }
+// write appends in-order data; the window guarantees it fits.
+func (b *recvBuffer) write(p []byte) { b.push(p) }
 
-func (b *recvBuffer) write(p []byte) {
-	if b.data == nil {
-		b.data = make([]byte, 0, b.limit)
-	}
-	if len(b.data)+len(p) > cap(b.data) {
-		live := copy(b.data, b.data[b.head:])
-		b.data = b.data[:live]
-		b.head = 0
-	}
-	b.data = append(b.data, p...)
-}
-
+// read copies unread data into p.
 func (b *recvBuffer) read(p []byte) int {
-	n := copy(p, b.data[b.head:])
-	b.head += n
-	if b.head == len(b.data) {
-		b.data = b.data[:0]
-		b.head = 0
-	}
+	n := copy(p, b.bytes(0))
+	b.pop(n)
 	return n
 }
 

@@ -19,7 +19,7 @@ func TestRecvBufferReassembly(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			b := recvBuffer{limit: 100}
+			b := recvBuffer{byteQueue: byteQueue{limit: 100}}
 			for _, p := range tt.pieces {
 				b.queue(Seq(p[0]), []byte(text[p[0]:p[1]]), p[1] == len(text))
 				checkNoOverlap(t, &b)
@@ -46,7 +46,7 @@ func TestRecvBufferRandomOrder(t *testing.T) {
 	data := make([]byte, 5000)
 	rng.Read(data)
 	for round := 0; round < 50; round++ {
-		b := recvBuffer{limit: 10000}
+		b := recvBuffer{byteQueue: byteQueue{limit: 10000}}
 		var nxt Seq = 0xfffff000 // across the wrap
 		base := nxt
 		for nxt != base.Add(uint32(len(data))) {

@@ -1,0 +1,130 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/spf13/cobra"
+)
+
+// Exit codes.
+const (
+	exitOK      = 0
+	exitFailure = 1 // the command ran and failed: no privileges, connection refused, ...
+	exitUsage   = 2 // the command line is wrong: unknown flag, malformed address, ...
+)
+
+// cli holds what the commands reach outside themselves, so tests can run
+// a command as a function with their own streams and a fake privilege check.
+type cli struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	// capabilities reports the process's effective capabilities.
+	capabilities func() (capabilitySet, error)
+}
+
+func newCLI(stdin io.Reader, stdout, stderr io.Writer) *cli {
+	return &cli{stdin: stdin, stdout: stdout, stderr: stderr, capabilities: effectiveCapabilities}
+}
+
+// usageError is a command line that cannot work: exit 2, one line, no usage dump.
+type usageError struct{ err error }
+
+func (e *usageError) Error() string { return e.err.Error() }
+func (e *usageError) Unwrap() error { return e.err }
+
+func usageErrorf(format string, args ...any) error {
+	return &usageError{fmt.Errorf(format, args...)}
+}
+
+// commandError marks an error returned by a command's body, as opposed to
+// one cobra found while parsing the command line.
+type commandError struct{ err error }
+
+func (e *commandError) Error() string { return e.err.Error() }
+func (e *commandError) Unwrap() error { return e.err }
+
+// body wraps a command's RunE so that run can tell its errors from cobra's.
+func body(f func(cmd *cobra.Command, args []string) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		if err := f(cmd, args); err != nil {
+			return &commandError{err}
+		}
+		return nil
+	}
+}
+
+// run executes the command line args and returns the exit code. Errors are
+// printed as one line on stderr, prefixed "tunstack: ".
+func (c *cli) run(ctx context.Context, args []string) int {
+	root := c.rootCommand()
+	root.SetArgs(args)
+	root.SetIn(c.stdin)
+	root.SetOut(c.stdout)
+	root.SetErr(c.stderr)
+	cmd, err := root.ExecuteContextC(ctx)
+	if err == nil {
+		return exitOK
+	}
+	fmt.Fprintf(c.stderr, "tunstack: %s\n", oneLine(err.Error()))
+	var usage *usageError
+	var fromBody *commandError
+	switch {
+	case errors.As(err, &usage):
+		return exitUsage
+	case errors.As(err, &fromBody):
+		return exitFailure
+	default:
+		// cobra's own parse errors: point at the help rather than dump it.
+		fmt.Fprintf(c.stderr, "Run '%s --help' for usage.\n", cmd.CommandPath())
+		return exitUsage
+	}
+}
+
+// oneLine keeps a message to one line whatever an error below us put in it.
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
+}
+
+func (c *cli) rootCommand() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "tunstack",
+		Short: "A userspace TCP/IP stack on a Linux TUN device",
+		Long: `tunstack answers TCP and ICMP for a virtual IP address with its own TCP/IP
+stack, on a TUN device that the kernel routes to. Start with 'sudo tunstack demo'.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		// A bare "tunstack" or "tunstack nosuchcommand" is a usage error.
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return usageErrorf("unknown command %q for %q", args[0], cmd.CommandPath())
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return usageErrorf("missing command: one of up, dial, demo (see 'tunstack --help')")
+		},
+	}
+	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
+		return &usageError{err}
+	})
+	root.AddCommand(c.upCommand(), c.dialCommand(), c.demoCommand())
+	return root
+}
+
+// exactArgs is cobra.ExactArgs as a usage error.
+func exactArgs(n int, what string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) != n {
+			got := "none"
+			if len(args) > 0 {
+				got = strings.Join(args, " ")
+			}
+			return usageErrorf("%s takes %s; got: %s", cmd.CommandPath(), what, got)
+		}
+		return nil
+	}
+}

@@ -1,0 +1,245 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/tunstack/tunstack/stack"
+	"github.com/tunstack/tunstack/stack/tcp"
+	"github.com/tunstack/tunstack/tundev"
+)
+
+// Shutdown budgets.
+const (
+	// shutdownBudget is how long open connections get to close with FIN.
+	shutdownBudget = time.Second
+	// loopStopBudget is how long the event loop gets to return after that.
+	loopStopBudget = 2 * time.Second
+)
+
+// daemon is a stack running on a TUN device, with its services and its
+// control socket: what `tunstack up` runs and `tunstack demo` starts.
+type daemon struct {
+	cfg   upConfig
+	log   *slog.Logger
+	dev   *tundev.Device
+	stack *stack.Stack
+
+	stopLoop context.CancelFunc
+	loopDone chan struct{} // closed when Run has returned
+	loopErr  error         // valid after loopDone
+
+	services  []net.Listener
+	serving   sync.WaitGroup
+	control   *controlServer
+	stopLog   func() // ends the log's subscription; the logger then drains it
+	logging   sync.WaitGroup
+	stopOnce  sync.Once
+	stopError error
+}
+
+// startDaemon opens the device, starts the stack and its services, and
+// then opens the control socket, whose presence tells that all is ready.
+// On failure it undoes what it did. invokedAs is the command the user ran,
+// for hints ("tunstack up").
+func startDaemon(cfg upConfig, log *slog.Logger, invokedAs string) (_ *daemon, err error) {
+	d := &daemon{cfg: cfg, log: log, loopDone: make(chan struct{})}
+	defer func() {
+		if err != nil {
+			d.stop()
+		}
+	}()
+
+	dev, err := tundev.Open(tundev.Config{Name: cfg.Dev, MTU: cfg.MTU, Addrs: cfg.kernelPrefixes(), NetNS: cfg.NetNS})
+	if err != nil {
+		return nil, deviceError(cfg, err, invokedAs)
+	}
+	d.dev = dev
+	log.Info("device up", "dev", dev.Name(), "netns", dev.NetNS(), "mtu", cfg.MTU,
+		"kernel", prefixList(cfg.kernelPrefixes()), "stack", addrList(cfg.stackAddrs()))
+
+	// The zero ISNKey makes the stack draw a random one (RFC 6528).
+	st, err := stack.New(dev, stack.Options{
+		Addrs:  cfg.stackAddrs(),
+		TCP:    tcp.Config{MSL: cfg.MSL},
+		Logger: log.With("component", "stack"),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("starting the stack: %w", err)
+	}
+	d.stack = st
+
+	events, unsubscribe := st.Subscribe(eventsBuffer)
+	d.stopLog = unsubscribe
+	d.logging.Add(1)
+	go func() {
+		defer d.logging.Done()
+		logConnections(log, events)
+	}()
+
+	loopCtx, stopLoop := context.WithCancel(context.Background())
+	d.stopLoop = stopLoop
+	go func() {
+		defer close(d.loopDone)
+		d.loopErr = st.Run(loopCtx)
+	}()
+
+	for _, svc := range cfg.Services {
+		if err := d.startService(svc); err != nil {
+			return nil, err
+		}
+	}
+
+	ln, err := listenControl(cfg.Control)
+	if errors.Is(err, errDaemonRunning) {
+		return nil, &usageError{fmt.Errorf("%w: pick another --control", err)}
+	}
+	if err != nil {
+		return nil, err
+	}
+	d.control = newControlServer(ln, stackBackend{st}, log)
+	go d.control.serve()
+	return d, nil
+}
+
+// serviceHandlers are the built-in services by --serve name.
+var serviceHandlers = map[string]func(net.Listener) error{
+	"http":    stack.ServeHTTP,
+	"echo":    stack.ServeEcho,
+	"discard": stack.ServeDiscard,
+}
+
+// startService listens on the service's port on all of the stack's
+// addresses and serves there until the listener closes.
+func (d *daemon) startService(svc serviceSpec) error {
+	serve := serviceHandlers[svc.Name]
+	ln, err := d.stack.Listen("tcp", fmt.Sprintf(":%d", svc.Port))
+	if err != nil {
+		return fmt.Errorf("service %s: %w", svc, err)
+	}
+	d.services = append(d.services, ln)
+	d.serving.Add(1)
+	go func() {
+		defer d.serving.Done()
+		if err := serve(ln); err != nil {
+			d.log.Error("service stopped", "service", svc.String(), "err", err)
+		}
+	}()
+	return nil
+}
+
+// failed is closed if the event loop stops on its own.
+func (d *daemon) failed() <-chan struct{} { return d.loopDone }
+
+// readyLine is what `up` prints once the daemon is ready.
+func (d *daemon) readyLine() string {
+	where := d.cfg.Dev
+	if d.cfg.NetNS != "" {
+		where += " in namespace " + d.cfg.NetNS
+	}
+	return fmt.Sprintf("tunstack: up on %s (stack %s), control %s", where, strings.Join(addrList(d.cfg.stackAddrs()), ", "), d.cfg.Control)
+}
+
+// stop ends everything startDaemon began, newest first: the control
+// sessions, the services, the connections (closed with FIN within
+// shutdownBudget), the event loop, the device (and the namespace if it was
+// created for it), and last the control socket, so that its disappearance
+// means the daemon is gone. It may be called more than once.
+func (d *daemon) stop() error {
+	d.stopOnce.Do(func() { d.stopError = d.stopNow() })
+	return d.stopError
+}
+
+func (d *daemon) stopNow() error {
+	var errs []error
+	if d.control != nil {
+		d.control.close()
+	}
+	for _, ln := range d.services {
+		ln.Close()
+	}
+	if d.stack != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), shutdownBudget)
+		if err := d.stack.Shutdown(ctx); err != nil {
+			d.log.Warn("connections did not all close in time", "budget", shutdownBudget, "err", err)
+		}
+		cancel()
+	}
+	if d.stopLoop != nil {
+		d.stopLoop()
+		select {
+		case <-d.loopDone:
+			if d.loopErr != nil && !errors.Is(d.loopErr, context.Canceled) {
+				d.log.Warn("event loop", "err", d.loopErr)
+			}
+		case <-time.After(loopStopBudget):
+			d.log.Warn("event loop did not stop in time", "budget", loopStopBudget)
+		}
+	}
+	if d.stopLog != nil {
+		d.stopLog()
+		d.logging.Wait()
+	}
+	if d.dev != nil {
+		if err := d.dev.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("removing device %s: %w", d.cfg.Dev, err))
+		}
+	}
+	d.serving.Wait()
+	if d.control != nil {
+		if err := os.Remove(d.cfg.Control); err != nil && !errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, fmt.Errorf("removing control socket: %w", err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// deviceError turns a failure to open the device into the line a user
+// should see, as a usageError where the command line must change.
+func deviceError(cfg upConfig, err error, invokedAs string) error {
+	switch {
+	case errors.Is(err, tundev.ErrPermission):
+		return permissionHint(errNeedNetAdmin, invokedAs)
+	case errors.Is(err, tundev.ErrDeviceBusy):
+		return usageErrorf("device %s is in use (another tunstack up, or an existing link of that name): pick another --dev", cfg.Dev)
+	case errors.Is(err, tundev.ErrInvalidConfig):
+		return &usageError{err}
+	}
+	return err
+}
+
+// stackBackend serves the control socket from the stack.
+type stackBackend struct{ *stack.Stack }
+
+func (b stackBackend) Status() controlReply {
+	infos := b.Connections()
+	conns := make([]connStatus, len(infos))
+	for i, info := range infos {
+		conns[i] = newConnStatus(info)
+	}
+	return controlReply{Counters: newCounterStatus(b.Counters()), Connections: conns}
+}
+
+func addrList(addrs []netip.Addr) []string {
+	s := make([]string, len(addrs))
+	for i, a := range addrs {
+		s[i] = a.String()
+	}
+	return s
+}
+
+func prefixList(prefixes []netip.Prefix) []string {
+	s := make([]string, len(prefixes))
+	for i, p := range prefixes {
+		s[i] = p.String()
+	}
+	return s
+}

@@ -1,0 +1,233 @@
+package main
+
+import (
+	"errors"
+	"log/slog"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestUpFlagsDefaults(t *testing.T) {
+	f := defaultUpFlags()
+	cfg, err := f.config()
+	if err != nil {
+		t.Fatalf("defaults do not validate: %v", err)
+	}
+	want := upConfig{
+		Dev:     "tunstack0",
+		Control: "/run/tunstack/tunstack0.sock",
+		Addr:    netip.MustParsePrefix("10.77.0.1/24"),
+		IP:      netip.MustParseAddr("10.77.0.2"),
+		Addr6:   netip.MustParsePrefix("fd00:77::1/64"),
+		IP6:     netip.MustParseAddr("fd00:77::2"),
+		MTU:     1500,
+		Services: []serviceSpec{
+			{"http", 80}, {"echo", 7}, {"discard", 9},
+		},
+		Log: logConfig{Level: slog.LevelInfo, Format: "text"},
+	}
+	if diff := cmp.Diff(want, cfg, cmp.Comparer(func(a, b netip.Prefix) bool { return a == b }), cmp.Comparer(func(a, b netip.Addr) bool { return a == b })); diff != "" {
+		t.Errorf("default config (-want +got):\n%s", diff)
+	}
+	if got := strings.Join(addrList(cfg.stackAddrs()), ","); got != "10.77.0.2,fd00:77::2" {
+		t.Errorf("stackAddrs = %s", got)
+	}
+	if got := strings.Join(prefixList(cfg.kernelPrefixes()), ","); got != "10.77.0.1/24,fd00:77::1/64" {
+		t.Errorf("kernelPrefixes = %s", got)
+	}
+}
+
+func TestUpFlagsConfig(t *testing.T) {
+	tests := []struct {
+		name    string
+		change  func(f *upFlags)
+		wantErr string // substring; "" means valid
+		check   func(t *testing.T, cfg upConfig)
+	}{
+		{name: "ipv6 off", change: func(f *upFlags) { f.addr6 = "" }, check: func(t *testing.T, cfg upConfig) {
+			if cfg.Addr6.IsValid() || cfg.IP6.IsValid() || len(cfg.stackAddrs()) != 1 || len(cfg.kernelPrefixes()) != 1 {
+				t.Errorf("IPv6 still configured: %+v", cfg)
+			}
+		}},
+		{name: "ipv6 off allows small MTU", change: func(f *upFlags) { f.addr6, f.mtu = "", 576 }},
+		{name: "netns moves control socket", change: func(f *upFlags) { f.device.netns = "lab" }, check: func(t *testing.T, cfg upConfig) {
+			if cfg.Control != "/run/tunstack/lab-tunstack0.sock" || cfg.NetNS != "lab" {
+				t.Errorf("control %s netns %s", cfg.Control, cfg.NetNS)
+			}
+		}},
+		{name: "explicit control", change: func(f *upFlags) { f.device.control, f.device.netns = "/tmp/x.sock", "lab" }, check: func(t *testing.T, cfg upConfig) {
+			if cfg.Control != "/tmp/x.sock" {
+				t.Errorf("control %s", cfg.Control)
+			}
+		}},
+		{name: "other subnet", change: func(f *upFlags) { f.addr, f.ip = "192.168.99.1/30", "192.168.99.2" }},
+		{name: "msl", change: func(f *upFlags) { f.msl = 100 * time.Millisecond }, check: func(t *testing.T, cfg upConfig) {
+			if cfg.MSL != 100*time.Millisecond {
+				t.Errorf("MSL %v", cfg.MSL)
+			}
+		}},
+		{name: "json debug logs", change: func(f *upFlags) { f.logLevel, f.logFormat = "debug", "json" }, check: func(t *testing.T, cfg upConfig) {
+			if cfg.Log != (logConfig{Level: slog.LevelDebug, Format: "json"}) {
+				t.Errorf("log %+v", cfg.Log)
+			}
+		}},
+		{name: "no services", change: func(f *upFlags) { f.serve = "" }, check: func(t *testing.T, cfg upConfig) {
+			if len(cfg.Services) != 0 {
+				t.Errorf("services %v", cfg.Services)
+			}
+		}},
+
+		{name: "addr malformed", change: func(f *upFlags) { f.addr = "10.77.0.1" }, wantErr: `--addr "10.77.0.1": want an IPv4 address with a prefix length`},
+		{name: "addr garbage", change: func(f *upFlags) { f.addr = "bogus" }, wantErr: `--addr "bogus"`},
+		{name: "addr is ipv6", change: func(f *upFlags) { f.addr = "fd00::1/64" }, wantErr: `--addr "fd00::1/64": not an IPv4 prefix`},
+		{name: "ip malformed", change: func(f *upFlags) { f.ip = "10.77.0" }, wantErr: `--ip "10.77.0": not an IPv4 address`},
+		{name: "ip is ipv6", change: func(f *upFlags) { f.ip = "fd00:77::2" }, wantErr: `--ip "fd00:77::2": not an IPv4 address`},
+		{name: "ip outside prefix", change: func(f *upFlags) { f.ip = "10.78.0.2" }, wantErr: "--ip 10.78.0.2 is outside --addr 10.77.0.1/24"},
+		{name: "ip is kernel's", change: func(f *upFlags) { f.ip = "10.77.0.1" }, wantErr: "--ip 10.77.0.1 is the kernel's own address"},
+		{name: "ip is broadcast", change: func(f *upFlags) { f.ip = "10.77.0.255" }, wantErr: "broadcast"},
+		{name: "ip is network", change: func(f *upFlags) { f.ip = "10.77.0.0" }, wantErr: "network or broadcast"},
+		{name: "addr6 is ipv4", change: func(f *upFlags) { f.addr6 = "10.0.0.1/24" }, wantErr: `--addr6 "10.0.0.1/24": not an IPv6 prefix`},
+		{name: "ip6 outside prefix", change: func(f *upFlags) { f.ip6 = "fd00:78::2" }, wantErr: "--ip6 fd00:78::2 is outside --addr6 fd00:77::1/64"},
+		{name: "ip6 is kernel's", change: func(f *upFlags) { f.ip6 = "fd00:77::1" }, wantErr: "--ip6 fd00:77::1 is the kernel's own address"},
+		{name: "ip6 with zone", change: func(f *upFlags) { f.ip6 = "fd00:77::2%eth0" }, wantErr: "not an IPv6 address"},
+		{name: "mtu too small for ipv6", change: func(f *upFlags) { f.mtu = 1000 }, wantErr: "--mtu 1000: must be between 1280 and 65535"},
+		{name: "mtu too big", change: func(f *upFlags) { f.mtu = 70000 }, wantErr: "--mtu 70000"},
+		{name: "negative msl", change: func(f *upFlags) { f.msl = -time.Second }, wantErr: "--msl"},
+		{name: "unknown service", change: func(f *upFlags) { f.serve = "http:80,ftp:21" }, wantErr: `unknown service "ftp"`},
+		{name: "bad log level", change: func(f *upFlags) { f.logLevel = "loud" }, wantErr: `--log-level "loud"`},
+		{name: "bad log format", change: func(f *upFlags) { f.logFormat = "xml" }, wantErr: `--log-format "xml"`},
+		{name: "bad device", change: func(f *upFlags) { f.device.dev = "a/b" }, wantErr: `--dev "a/b"`},
+		{name: "bad netns", change: func(f *upFlags) { f.device.netns = "../x" }, wantErr: `--netns "../x"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := defaultUpFlags()
+			tt.change(&f)
+			cfg, err := f.config()
+			if tt.wantErr == "" {
+				if err != nil {
+					t.Fatalf("config() = %v, want valid", err)
+				}
+				if tt.check != nil {
+					tt.check(t, cfg)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("config() = valid, want error containing %q", tt.wantErr)
+			}
+			if !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("config() = %q, want it to contain %q", err, tt.wantErr)
+			}
+			var usage *usageError
+			if !errors.As(err, &usage) {
+				t.Errorf("config() error %q is not a usage error (exit 2)", err)
+			}
+		})
+	}
+}
+
+func TestParseServe(t *testing.T) {
+	tests := []struct {
+		in      string
+		want    []serviceSpec
+		wantErr string
+	}{
+		{in: "http:80,echo:7,discard:9", want: []serviceSpec{{"http", 80}, {"echo", 7}, {"discard", 9}}},
+		{in: " http:8080 , echo:7 ", want: []serviceSpec{{"http", 8080}, {"echo", 7}}},
+		{in: "echo:7,echo:70", want: []serviceSpec{{"echo", 7}, {"echo", 70}}},
+		{in: "discard:65535", want: []serviceSpec{{"discard", 65535}}},
+		{in: "", want: nil},
+		{in: "http", wantErr: `"http" is not NAME:PORT`},
+		{in: "ftp:21", wantErr: `unknown service "ftp" (known: http, echo, discard)`},
+		{in: "HTTP:80", wantErr: `unknown service "HTTP"`},
+		{in: "http:0", wantErr: `bad port "0" for http`},
+		{in: "http:65536", wantErr: `bad port "65536"`},
+		{in: "http:-1", wantErr: `bad port "-1"`},
+		{in: "http:eighty", wantErr: `bad port "eighty"`},
+		{in: "http:", wantErr: `bad port ""`},
+		{in: "http:80,", wantErr: `"" is not NAME:PORT`},
+		{in: "http:80,echo:80", wantErr: "port 80 is given to both http and echo"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			got, err := parseServe(tt.in)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("parseServe(%q) = %v, %v; want error containing %q", tt.in, got, err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("parseServe(%q): %v", tt.in, err)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("parseServe(%q) (-want +got):\n%s", tt.in, diff)
+			}
+		})
+	}
+}
+
+func TestValidateDeviceName(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		ok   bool
+	}{
+		{"tunstack0", true},
+		{"a", true},
+		{"fifteen-bytes-x", true},
+		{"sixteen-bytes-xx", false},
+		{"", false},
+		{".", false},
+		{"..", false},
+		{"a/b", false},
+		{"a:b", false},
+		{"a b", false},
+	} {
+		if err := validateDeviceName(tt.name); (err == nil) != tt.ok {
+			t.Errorf("validateDeviceName(%q) = %v, want ok=%v", tt.name, err, tt.ok)
+		}
+	}
+}
+
+func TestDefaultControlPath(t *testing.T) {
+	for _, tt := range []struct{ dev, netns, want string }{
+		{"tunstack0", "", "/run/tunstack/tunstack0.sock"},
+		{"tunstack0", "lab", "/run/tunstack/lab-tunstack0.sock"},
+		{"t1", "tunstack-demo-1a2b", "/run/tunstack/tunstack-demo-1a2b-t1.sock"},
+	} {
+		if got := defaultControlPath(tt.dev, tt.netns); got != tt.want {
+			t.Errorf("defaultControlPath(%q, %q) = %q, want %q", tt.dev, tt.netns, got, tt.want)
+		}
+	}
+}
+
+func TestValidateDialTarget(t *testing.T) {
+	for _, tt := range []struct {
+		in, want, wantErr string
+	}{
+		{in: "10.77.0.1:9000", want: "10.77.0.1:9000"},
+		{in: "[fd00:77::1]:80", want: "[fd00:77::1]:80"},
+		{in: "[::ffff:10.77.0.1]:80", want: "10.77.0.1:80"},
+		{in: "10.77.0.1", wantErr: "want HOST:PORT"},
+		{in: "fd00:77::1:80", wantErr: "want HOST:PORT"},
+		{in: "example.com:80", wantErr: "not an IP address (the stack does not resolve names)"},
+		{in: "10.77.0.1:0", wantErr: `bad port "0"`},
+		{in: "10.77.0.1:http", wantErr: `bad port "http"`},
+	} {
+		got, err := validateDialTarget(tt.in)
+		if tt.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("validateDialTarget(%q) = %v, %v; want error containing %q", tt.in, got, err, tt.wantErr)
+			}
+			continue
+		}
+		if err != nil || got.String() != tt.want {
+			t.Errorf("validateDialTarget(%q) = %v, %v; want %s", tt.in, got, err, tt.want)
+		}
+	}
+}

@@ -1,0 +1,53 @@
+package main
+
+import (
+	"context"
+	"io"
+	"log/slog"
+
+	"github.com/tunstack/tunstack/stack"
+	"github.com/tunstack/tunstack/stack/tcp"
+)
+
+func newLogger(w io.Writer, cfg logConfig) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: cfg.Level}
+	if cfg.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// logConnections logs connections opening and closing at info level, and
+// every other state change and drop at debug level, until events is closed.
+func logConnections(log *slog.Logger, events <-chan stack.Event) {
+	for e := range events {
+		logEvent(log, e)
+	}
+}
+
+func logEvent(log *slog.Logger, e stack.Event) {
+	switch e.Kind {
+	case stack.EventStateChange:
+		attrs := []any{"local", e.Conn.Local, "remote", e.Conn.Remote}
+		switch e.To {
+		case tcp.Established:
+			log.Info("connection opened", attrs...)
+		case tcp.Closed:
+			log.Info("connection closed", append(attrs, "from", e.From, "reason", e.Reason.Code())...)
+		default:
+			log.Debug("state change", append(attrs, "from", e.From, "to", e.To, "reason", e.Reason.Code())...)
+		}
+	case stack.EventDrop:
+		if !log.Enabled(context.Background(), slog.LevelDebug) {
+			return
+		}
+		attrs := []any{"reason", e.Reason.Code()}
+		if e.Conn != (tcp.ID{}) {
+			attrs = append(attrs, "local", e.Conn.Local, "remote", e.Conn.Remote)
+		}
+		if e.Detail != "" {
+			attrs = append(attrs, "detail", e.Detail)
+		}
+		log.Debug("drop", attrs...)
+	}
+}

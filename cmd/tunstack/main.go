@@ -1,0 +1,30 @@
+// Command tunstack runs a userspace TCP/IP stack on a Linux TUN device and
+// talks to it.
+//
+//	tunstack up      the daemon, in the foreground
+//	tunstack dial    an active open from the stack through a running daemon, like nc
+//	tunstack demo    a guided tour in a private network namespace
+//
+// It plugs tundev (the device) and stack (the protocols) together; it does
+// no packet processing of its own. It does not daemonize, and it does not
+// touch the machine's real interfaces: the device it creates carries only
+// the addresses it is given.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	go func() {
+		// After the first signal, give the default action back so that a
+		// second Ctrl-C ends a shutdown that hangs.
+		<-ctx.Done()
+		stop()
+	}()
+	os.Exit(newCLI(os.Stdin, os.Stdout, os.Stderr).run(ctx, os.Args[1:]))
+}

@@ -1,0 +1,266 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tunstack/tunstack/tundev"
+	"github.com/vishvananda/netns"
+)
+
+// These tests create real TUN devices, each in a namespace of its own that
+// the test removes. They need root; in CI they fail rather than skip.
+
+func requireRoot(t *testing.T) {
+	t.Helper()
+	reason := ""
+	if os.Geteuid() != 0 {
+		reason = "needs root for TUN devices and network namespaces"
+	} else if _, err := os.Stat("/dev/net/tun"); err != nil {
+		reason = "needs /dev/net/tun: " + err.Error()
+	}
+	if reason == "" {
+		return
+	}
+	if os.Getenv("CI") != "" {
+		t.Fatal(reason + " (CI is set: failing, not skipping)")
+	}
+	t.Skip(reason)
+}
+
+// testNamespace returns a fresh namespace name and removes the namespace,
+// if anything left it, when the test ends.
+func testNamespace(t *testing.T) string {
+	t.Helper()
+	ns := tundev.UniqueNetNSName("tsck")
+	t.Cleanup(func() {
+		if _, err := os.Stat("/run/netns/" + ns); err == nil {
+			t.Errorf("namespace %s left behind", ns)
+			tundev.DeleteNetNS(ns)
+		}
+	})
+	return ns
+}
+
+// lockedBuffer is a bytes.Buffer that a command writes while the test reads.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// listenIn opens a TCP listener inside namespace ns.
+func listenIn(t *testing.T, ns, addr string) net.Listener {
+	t.Helper()
+	type result struct {
+		ln  net.Listener
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		// The thread enters ns; if it cannot come back, it is not unlocked
+		// and dies with the goroutine.
+		runtime.LockOSThread()
+		orig, err := netns.Get()
+		if err != nil {
+			ch <- result{err: err}
+			return
+		}
+		defer orig.Close()
+		target, err := netns.GetFromName(ns)
+		if err != nil {
+			ch <- result{err: err}
+			return
+		}
+		defer target.Close()
+		if err := netns.Set(target); err != nil {
+			ch <- result{err: err}
+			return
+		}
+		ln, err := net.Listen("tcp", addr)
+		if netns.Set(orig) == nil {
+			runtime.UnlockOSThread()
+		}
+		ch <- result{ln, err}
+	}()
+	r := <-ch
+	if r.err != nil {
+		t.Fatalf("listen on %s in %s: %v", addr, ns, r.err)
+	}
+	t.Cleanup(func() { r.ln.Close() })
+	return r.ln
+}
+
+// TestUpDialAndStop runs `tunstack up` as a function in a fresh namespace:
+// it waits for the control socket, checks that a second daemon on the same
+// device fails with exit 2, dials from the stack to a kernel listener with
+// `tunstack dial`, then cancels (as SIGTERM does) and checks exit 0 and
+// that the socket and the namespace are gone.
+func TestUpDialAndStop(t *testing.T) {
+	requireRoot(t)
+	ns := testNamespace(t)
+	control := filepath.Join(shortTempDir(t), "ctl.sock")
+
+	var stdout, stderr lockedBuffer
+	up := newCLI(nil, &stdout, &stderr)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	exit := make(chan int, 1)
+	go func() { exit <- up.run(ctx, []string{"up", "--netns", ns, "--control", control, "--msl", "100ms"}) }()
+	waitUntil(t, "the control socket", func() bool {
+		select {
+		case code := <-exit:
+			t.Fatalf("up exited %d early:\n%s%s", code, stdout.String(), stderr.String())
+		default:
+		}
+		conn, err := net.Dial("unix", control)
+		if err == nil {
+			conn.Close()
+		}
+		return err == nil
+	})
+	wantReady := "tunstack: up on tunstack0 in namespace " + ns + " (stack 10.77.0.2, fd00:77::2), control " + control + "\n"
+	if stdout.String() != wantReady {
+		t.Errorf("ready line %q, want %q", stdout.String(), wantReady)
+	}
+
+	t.Run("device in use", func(t *testing.T) {
+		other := filepath.Join(shortTempDir(t), "ctl.sock")
+		code, _, errOut := runCLI(t, ^capabilitySet(0), nil, "up", "--netns", ns, "--control", other)
+		want := "tunstack: device tunstack0 is in use (another tunstack up, or an existing link of that name): pick another --dev\n"
+		if code != exitUsage || errOut != want {
+			t.Errorf("second up: exit %d, stderr %q; want %d and %q", code, errOut, exitUsage, want)
+		}
+	})
+
+	t.Run("dial", func(t *testing.T) {
+		ln := listenIn(t, ns, "10.77.0.1:0")
+		go func() {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer conn.Close()
+			got, _ := io.ReadAll(conn) // until the stack's FIN
+			conn.Write([]byte(strings.ToUpper(string(got))))
+		}()
+		target := ln.Addr().String()
+		code, out, errOut := runCLI(t, 0, strings.NewReader("over a real TUN\n"), "dial", "--control", control, target)
+		if code != exitOK || out != "OVER A REAL TUN\n" || errOut != "" {
+			t.Errorf("dial %s: exit %d, stdout %q, stderr %q", target, code, out, errOut)
+		}
+		code, _, errOut = runCLI(t, 0, nil, "dial", "--control", control, "10.77.0.1:1")
+		if want := "tunstack: dial 10.77.0.1:1: connection refused\n"; code != exitFailure || errOut != want {
+			t.Errorf("dial to a closed port: exit %d, stderr %q; want 1 and %q", code, errOut, want)
+		}
+	})
+
+	cancel()
+	select {
+	case code := <-exit:
+		if code != exitOK {
+			t.Errorf("up exited %d after cancel, want 0:\n%s", code, stderr.String())
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("up did not stop within 5 s of cancel")
+	}
+	if _, err := os.Stat(control); err == nil {
+		t.Error("control socket left behind")
+	}
+	for _, want := range []string{`msg="device up"`, `msg="connection opened"`, `msg="connection closed"`, `msg="shutting down"`, "msg=stopped"} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("logs lack %s:\n%s", want, stderr.String())
+		}
+	}
+}
+
+// demoNamespaceIn finds the namespace the demo names in its first line.
+func demoNamespaceIn(t *testing.T, out string) string {
+	t.Helper()
+	_, rest, ok := strings.Cut(out, "namespace ")
+	name, _, _ := strings.Cut(rest, ",")
+	if !ok || !strings.HasPrefix(name, "tunstack-demo") {
+		t.Fatalf("demo output does not name its namespace:\n%s", out)
+	}
+	return name
+}
+
+// TestDemoRuns runs the whole demo as a function and checks the report.
+func TestDemoRuns(t *testing.T) {
+	requireRoot(t)
+	code, out, errOut := runCLI(t, ^capabilitySet(0), nil, "demo")
+	if code != exitOK {
+		t.Fatalf("demo exited %d:\n%s\n%s", code, out, errOut)
+	}
+	for _, want := range []string{
+		"HTTP/1.1 200 OK",
+		"client → stack  SYN      seq=x ",
+		"stack → client  SYN-ACK  seq=y ack=x+1 ",
+		"LISTEN → SYN-RECEIVED: SYN in LISTEN: send SYN-ACK, enter SYN-RECEIVED [listen-syn]",
+		"states: LISTEN → SYN-RECEIVED → ESTABLISHED → CLOSE-WAIT → LAST-ACK → CLOSED",
+		`received "hello from the kernel's side\n"`,
+		"2 packets transmitted, 2 received",
+		"demo done: 5 of 5 steps passed",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("demo output lacks %q:\n%s", want, out)
+		}
+	}
+	ns := demoNamespaceIn(t, out)
+	if _, err := os.Stat("/run/netns/" + ns); err == nil {
+		t.Errorf("demo left namespace %s", ns)
+		tundev.DeleteNetNS(ns)
+	}
+	if _, err := os.Stat(defaultControlPath(defaultDev, ns)); err == nil {
+		t.Errorf("demo left its control socket")
+	}
+}
+
+// TestDemoInterrupted cancels the demo halfway, as Ctrl-C does, and checks
+// that it fails with one line and removes what it made.
+func TestDemoInterrupted(t *testing.T) {
+	requireRoot(t)
+	var stdout, stderr lockedBuffer
+	c := newCLI(nil, &stdout, &stderr)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	exit := make(chan int, 1)
+	go func() { exit <- c.run(ctx, []string{"demo"}) }()
+	waitUntil(t, "the demo's second step", func() bool { return strings.Contains(stdout.String(), "[2/") })
+	cancel()
+	var code int
+	select {
+	case code = <-exit:
+	case <-time.After(10 * time.Second):
+		t.Fatal("demo did not stop within 10 s of cancel")
+	}
+	want := "tunstack: demo interrupted: daemon, device and namespace removed\n"
+	if code != exitFailure || stderr.String() != want {
+		t.Errorf("interrupted demo: exit %d, stderr %q; want 1 and %q", code, stderr.String(), want)
+	}
+	ns := demoNamespaceIn(t, stdout.String())
+	if _, err := os.Stat("/run/netns/" + ns); err == nil {
+		t.Errorf("interrupted demo left namespace %s", ns)
+		tundev.DeleteNetNS(ns)
+	}
+}

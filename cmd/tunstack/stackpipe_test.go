@@ -1,0 +1,176 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net/netip"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tunstack/tunstack/stack"
+	"github.com/tunstack/tunstack/stack/tcp"
+	"github.com/tunstack/tunstack/tundev"
+)
+
+// peerLink turns the Peer of an in-memory device into a Link, so that a
+// second stack can play the kernel's side: what one stack writes, the
+// other reads.
+type peerLink struct {
+	peer   *tundev.Peer
+	mtu    int
+	ctx    context.Context
+	cancel context.CancelFunc
+}
+
+func (l *peerLink) Read(bufs [][]byte, sizes []int, offset int) (int, error) {
+	pkt, err := l.peer.Receive(l.ctx)
+	if err != nil {
+		return 0, err
+	}
+	sizes[0] = copy(bufs[0][offset:], pkt)
+	return 1, nil
+}
+
+func (l *peerLink) Write(bufs [][]byte, offset int) (int, error) {
+	for i, b := range bufs {
+		if err := l.peer.Inject(b[offset:]); err != nil {
+			return i, err
+		}
+	}
+	return len(bufs), nil
+}
+
+func (l *peerLink) BatchSize() int    { return 1 }
+func (l *peerLink) MTU() (int, error) { return l.mtu, nil }
+func (l *peerLink) Close() error      { l.cancel(); return nil }
+
+// stackPair is two stacks joined by an in-memory link: ours at 10.77.0.2
+// (the daemon's) and a peer at 10.77.0.1 (the kernel's part).
+type stackPair struct {
+	ours, peer *stack.Stack
+}
+
+func startStack(t *testing.T, link stack.Link, addr string) *stack.Stack {
+	t.Helper()
+	// A short MSL lets the side that closes first leave TIME-WAIT quickly.
+	st, err := stack.New(link, stack.Options{Addrs: []netip.Addr{netip.MustParseAddr(addr)}, TCP: tcp.Config{MSL: 50 * time.Millisecond}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- st.Run(context.Background()) }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), shutdownBudget)
+		defer cancel()
+		st.Shutdown(ctx)
+		link.Close()
+		<-done
+	})
+	return st
+}
+
+func newStackPair(t *testing.T) stackPair {
+	t.Helper()
+	mem, peer := tundev.NewPipe(1500, 16)
+	ctx, cancel := context.WithCancel(context.Background())
+	return stackPair{
+		ours: startStack(t, mem, "10.77.0.2"),
+		peer: startStack(t, &peerLink{peer: peer, mtu: 1500, ctx: ctx, cancel: cancel}, "10.77.0.1"),
+	}
+}
+
+// TestControlOverRealStack drives the control socket against a real stack:
+// dial through it to an echo service on the peer stack, with a half-close,
+// then check status and the events of the connection.
+func TestControlOverRealStack(t *testing.T) {
+	pair := newStackPair(t)
+	ln, err := pair.peer.Listen("tcp", ":9000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go stack.ServeEcho(ln)
+
+	path := filepath.Join(shortTempDir(t), "ctl.sock")
+	controlLn, err := listenControl(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	server := newControlServer(controlLn, stackBackend{pair.ours}, slog.New(slog.DiscardHandler))
+	go server.serve()
+	t.Cleanup(server.close)
+
+	rec := newRecorder()
+	events, unsubscribe := pair.ours.Subscribe(demoEventsBuffer)
+	consumed := make(chan struct{})
+	go func() {
+		defer close(consumed)
+		rec.consume(events)
+	}()
+
+	conn, r, reply := request(t, path, `{"op":"dial","addr":"10.77.0.1:9000","timeout":"5s"}`)
+	if !reply.OK {
+		t.Fatalf("dial reply = %+v", reply)
+	}
+	if reply.Remote != "10.77.0.1:9000" {
+		t.Errorf("reply remote = %q", reply.Remote)
+	}
+	payload := make([]byte, 100_000)
+	for i := range payload {
+		payload[i] = byte(i)
+	}
+	go func() {
+		conn.Write(payload)
+		conn.CloseWrite()
+	}()
+	got, err := io.ReadAll(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, payload) {
+		t.Fatalf("echo returned %d bytes, sent %d", len(got), len(payload))
+	}
+
+	_, _, reply = request(t, path, `{"op":"dial","addr":"10.77.0.1:9","timeout":"5s"}`)
+	if reply.Error != "connection refused" {
+		t.Errorf("dial to a closed port: reply %+v, want connection refused", reply)
+	}
+
+	// Our end closed first (the client's half-close), so it ends in TIME-WAIT.
+	wantPath := []string{"CLOSED", "SYN-SENT", "ESTABLISHED", "FIN-WAIT-1", "FIN-WAIT-2", "TIME-WAIT", "CLOSED"}
+	var traces []connTrace
+	waitUntil(t, "the dialed connection to close", func() bool {
+		traces, _ = rec.connections(0)
+		return len(traces) == 2 && traces[0].finished() && traces[1].finished()
+	})
+	unsubscribe()
+	<-consumed
+	states := statePath(traces[0].Events)
+	if !slices.Equal(states, wantPath) {
+		t.Errorf("states of the dialed connection = %v, want %v", states, wantPath)
+	}
+	if st, want := statePath(traces[1].Events), []string{"CLOSED", "SYN-SENT", "CLOSED"}; !slices.Equal(st, want) {
+		t.Errorf("states of the refused connection = %v, want %v", st, want)
+	}
+	var ladder strings.Builder
+	for _, trace := range traces {
+		writeConnection(&ladder, trace, false)
+	}
+	t.Logf("ladder:\n%s", ladder.String())
+}
+
+// waitUntil polls cond until it holds, failing the test after 10 s.
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

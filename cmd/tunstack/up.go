@@ -1,0 +1,65 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/spf13/cobra"
+)
+
+func (c *cli) upCommand() *cobra.Command {
+	var flags upFlags
+	cmd := &cobra.Command{
+		Use:   "up",
+		Short: "Run the stack on a TUN device, in the foreground",
+		Long: `up creates the TUN device, gives the kernel its side of the link, and answers
+for the stack's addresses with tunstack's own TCP/IP stack and built-in services
+until SIGINT or SIGTERM. Open connections are then closed with FIN and the
+device (and the namespace, if up created it) is removed.`,
+		Example: "  sudo tunstack up\n  sudo tunstack up --netns lab --serve http:8080,echo:7",
+		Args:    exactArgs(0, "no arguments"),
+		RunE: body(func(cmd *cobra.Command, args []string) error {
+			cfg, err := flags.config()
+			if err != nil {
+				return err
+			}
+			if err := c.requirePrivileges("tunstack up", cfg.NetNS != ""); err != nil {
+				return err
+			}
+			return c.up(cmd.Context(), cfg, newLogger(c.stderr, cfg.Log))
+		}),
+	}
+	flags.register(cmd.Flags())
+	return cmd
+}
+
+// up runs the daemon until ctx is done (a signal) or the stack fails.
+func (c *cli) up(ctx context.Context, cfg upConfig, log *slog.Logger) error {
+	d, err := startDaemon(cfg, log, "tunstack up")
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(c.stdout, d.readyLine())
+	var loopErr error
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down", "cause", context.Cause(ctx))
+	case <-d.failed():
+		loopErr = errors.New("the stack stopped unexpectedly")
+		if d.loopErr != nil {
+			loopErr = fmt.Errorf("the stack stopped: %w", d.loopErr)
+		}
+		log.Error("shutting down", "cause", loopErr)
+	}
+	stopErr := d.stop()
+	if loopErr != nil {
+		return loopErr
+	}
+	if stopErr != nil {
+		return stopErr
+	}
+	log.Info("stopped")
+	return nil
+}

@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# Runs every test of tunstack: gofmt, go vet, the race detector on the
+# packages that share state between goroutines, then all tests including the
+# integration tests in ./tests, which create a TUN device inside private
+# network namespaces and drive it with the real curl, nc and ping.
+#
+# Needs root (the integration tests create namespaces and TUN devices).
+# Installs the client tools it uses from Debian when they are missing.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+if [[ $(id -u) -ne 0 ]]; then
+	echo "scripts/test.sh: run it as root (sudo scripts/test.sh): the integration tests create TUN devices in private network namespaces" >&2
+	exit 1
+fi
+
+# command -> Debian package that provides it.
+declare -A needed=(
+	[curl]=curl
+	[nc]=netcat-openbsd
+	[ip]=iproute2
+	[ss]=iproute2
+	[ping]=iputils-ping
+	[setpriv]=util-linux
+	[gcc]=gcc # the race detector needs cgo
+)
+missing=()
+for cmd in "${!needed[@]}"; do
+	if ! command -v "$cmd" >/dev/null 2>&1; then
+		missing+=("${needed[$cmd]}")
+	fi
+done
+# nc must be the OpenBSD flavour: the tests use -N (shut down after stdin EOF).
+if command -v nc >/dev/null 2>&1; then
+	nc_help=$(nc -h 2>&1 || true)
+	if [[ $nc_help != *"-N"* ]]; then
+		missing+=(netcat-openbsd)
+	fi
+fi
+if [[ ${#missing[@]} -gt 0 ]]; then
+	mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
+	echo "==> installing ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	apt-get install -y -qq --no-install-recommends "${missing[@]}" libc6-dev >/dev/null
+fi
+
+if ! command -v go >/dev/null 2>&1; then
+	export PATH="$PATH:/usr/local/go/bin"
+fi
+if ! command -v go >/dev/null 2>&1; then
+	echo "scripts/test.sh: go not found (looked in PATH and /usr/local/go/bin)" >&2
+	exit 1
+fi
+
+start=$SECONDS
+results=()
+step() {
+	local name=$1
+	shift
+	local t0=$SECONDS
+	echo "==> $name"
+	if "$@"; then
+		results+=("ok    $name ($((SECONDS - t0))s)")
+	else
+		results+=("FAIL  $name ($((SECONDS - t0))s)")
+		summary
+		exit 1
+	fi
+}
+summary() {
+	echo
+	echo "==> summary"
+	printf '  %s\n' "${results[@]}"
+	echo "  total $((SECONDS - start))s"
+}
+
+gofmt_check() {
+	local files
+	files=$(gofmt -l .)
+	if [[ -n $files ]]; then
+		echo "not gofmt-clean (run gofmt -w on them):"
+		echo "$files"
+		return 1
+	fi
+}
+
+export CI=true # root-only tests fail instead of skipping when they cannot run
+
+step "gofmt" gofmt_check
+step "go vet" go vet ./...
+step "go test -race (stack, tundev, cmd)" go test -race -count=1 -timeout 5m ./stack/... ./tundev/... ./cmd/...
+step "go test (all, with namespace integration tests)" go test -count=1 -timeout 5m ./...
+summary

@@ -1,0 +1,82 @@
+package stack
+
+// This file fixes the stack's public API. Bodies live in the other files
+// of the package.
+
+import (
+	"log/slog"
+	"net/netip"
+	"time"
+
+	"github.com/tunstack/tunstack/stack/tcp"
+)
+
+// Link is what the stack runs on: anything that reads and writes batches of
+// raw IP packets. golang.zx2c4.com/wireguard/tun.Device satisfies it, and
+// so does tundev's in-memory device. The stack always passes Headroom as
+// the offset, so packet i lives at bufs[i][Headroom:Headroom+sizes[i]].
+type Link interface {
+	Read(bufs [][]byte, sizes []int, offset int) (n int, err error)
+	Write(bufs [][]byte, offset int) (int, error)
+	BatchSize() int
+	MTU() (int, error)
+	Close() error
+}
+
+// Headroom is the offset at which the stack reads and writes packets in
+// their buffers: room for the 10-byte virtio-net header that the TUN's
+// offloads put in front of each packet.
+const Headroom = 16
+
+// EventKind says what an Event records.
+type EventKind uint8
+
+// Event kinds.
+const (
+	EventSegmentIn   EventKind = iota + 1 // a TCP segment arrived for a connection or a listener
+	EventSegmentOut                       // the engine sent a segment
+	EventStateChange                      // a connection changed state
+	EventDrop                             // a segment or packet was dropped
+)
+
+// SegmentSummary is a segment without its payload, as events carry it.
+type SegmentSummary struct {
+	Flags  tcp.Flags
+	Seq    tcp.Seq
+	Ack    tcp.Seq
+	Window uint16
+	Len    int // payload bytes
+}
+
+// Event is one thing that happened, for tracing and the demo.
+type Event struct {
+	Time   time.Time
+	Kind   EventKind
+	Conn   tcp.ID // zero for drops before demultiplexing
+	Seg    SegmentSummary
+	From   tcp.State // EventStateChange
+	To     tcp.State // EventStateChange
+	Reason tcp.Reason
+	Detail string // drops before demultiplexing: what was wrong with the packet
+}
+
+// ConnInfo is a snapshot of one connection, for `tunstack ss` and tests.
+type ConnInfo struct {
+	Status tcp.Status
+	States []tcp.State // every state the connection passed through, in order
+}
+
+// Options configure a Stack.
+type Options struct {
+	// Addrs are the stack's own addresses; packets to others are dropped.
+	Addrs []netip.Addr
+	// TCP is the engine's configuration; MSS is derived from the link MTU
+	// when zero. A zero ISNKey is replaced by a random one; set it for
+	// reproducible initial sequence numbers.
+	TCP tcp.Config
+	// Backlog bounds each listener's connections that are half-open or
+	// waiting for Accept; a SYN beyond it is dropped. Default 128.
+	Backlog int
+	// Logger receives the event loop's errors. Nil discards them.
+	Logger *slog.Logger
+}

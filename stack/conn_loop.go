@@ -1,0 +1,187 @@
+package stack
+
+import (
+	"time"
+
+	"github.com/tunstack/tunstack/stack/tcp"
+)
+
+// This file is the loop's side of a connection: after every engine call on
+// it (a segment, a tick, a user request), service moves bytes between the
+// application's queues and the engine, issues the CLOSE or ABORT the
+// application asked for, hands new connections to their listener, tells
+// waiting applications what changed, and reschedules the timer.
+
+// service brings c up to date after an engine call or an application's
+// wakeup.
+func (s *Stack) service(c *Conn) {
+	if c.removed {
+		return
+	}
+	e := c.engine
+	c.mu.Lock()
+	abort := c.abort
+	closed, writeClosed := c.closed, c.writeClosed
+	discard := c.closed || c.readClosed
+	c.mu.Unlock()
+
+	if abort && e.State() != tcp.Closed {
+		e.Abort(s.now)
+	}
+	s.pushSend(c)
+	if (closed && !c.engineClosed || writeClosed && !c.sendClosed) &&
+		e.State() != tcp.Closed && s.sendQueueEmpty(c) {
+		// The FIN goes after every byte the application queued.
+		var err error
+		if closed {
+			c.engineClosed, c.sendClosed = true, true
+			err = e.Close(s.now)
+		} else {
+			c.sendClosed = true
+			err = e.CloseSend(s.now)
+		}
+		if err != nil {
+			s.log.Debug("close", "conn", c.id, "err", err)
+		}
+	}
+	s.pullRecv(c, discard)
+
+	st := e.State()
+	if c.listener != nil && !c.handedOff && st.Synchronized() {
+		c.handedOff = true
+		c.listener.halfOpen--
+		if !c.listener.enqueue(c) {
+			e.Abort(s.now) // the listener closed during the handshake
+			st = e.State()
+		}
+	}
+	s.publish(c, st)
+	if st == tcp.Closed || (c.listener != nil && st == tcp.Listen) {
+		s.unregister(c)
+		return
+	}
+	s.timers.schedule(c, e.Deadline())
+}
+
+// pushSend moves queued application data into the engine as far as its
+// send buffer allows. It waits until the engine has room for a good chunk
+// (sendLowWater) or for everything queued: a few large Sends cost less
+// than one per acknowledged segment.
+func (s *Stack) pushSend(c *Conn) {
+	e := c.engine
+	for {
+		if st := e.State(); st != tcp.Established && st != tcp.CloseWait {
+			return
+		}
+		space := min(e.SendSpace(), len(s.scratch))
+		c.mu.Lock()
+		queued := c.send.Len()
+		if space <= 0 || queued == 0 || space < min(queued, s.sendLowWater) {
+			c.mu.Unlock()
+			return
+		}
+		n := c.send.Peek(s.scratch[:space])
+		c.mu.Unlock()
+		taken, err := e.Send(s.now, s.scratch[:n])
+		c.mu.Lock()
+		c.send.Discard(taken)
+		if err != nil {
+			c.sendErr = err
+			c.send.Reset()
+		}
+		c.notifyLocked() // room for writers
+		c.mu.Unlock()
+		if err != nil || taken < n {
+			return
+		}
+	}
+}
+
+func (s *Stack) sendQueueEmpty(c *Conn) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.send.Len() == 0
+}
+
+// pullRecv moves received data from the engine into the application's
+// queue while it has room; what stays in the engine narrows the window it
+// advertises. Data nobody will read is received and dropped.
+func (s *Stack) pullRecv(c *Conn, discard bool) {
+	e := c.engine
+	for e.Readable() > 0 {
+		limit := len(s.scratch)
+		if !discard {
+			c.mu.Lock()
+			limit = min(limit, c.recv.Free())
+			c.mu.Unlock()
+			if limit == 0 {
+				return
+			}
+		}
+		n, err := e.Receive(s.now, s.scratch[:limit])
+		if n > 0 && !discard {
+			c.mu.Lock()
+			c.recv.Write(s.scratch[:n])
+			c.notifyLocked()
+			c.mu.Unlock()
+		}
+		if err != nil || n == 0 {
+			return
+		}
+	}
+}
+
+// publish copies what applications see of the engine's state into c's
+// shared fields and wakes whoever waits on it.
+func (s *Stack) publish(c *Conn, st tcp.State) {
+	e := c.engine
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	changed := st != c.state
+	c.state = st
+	if len(c.loopStates) > len(c.states) {
+		c.states = append(c.states, c.loopStates[len(c.states):]...)
+	}
+	if st.Synchronized() && !c.established {
+		c.established = true
+	}
+	c.recvBlocked = e.Readable() > 0
+	if e.PeerClosed() && !c.recvBlocked && !c.peerClosed {
+		c.peerClosed = true
+		changed = true
+	}
+	if st == tcp.Closed && !c.finished {
+		c.finished = true
+		if c.err == nil {
+			c.err = e.Err()
+		}
+		changed = true
+	}
+	if changed {
+		c.notifyLocked()
+	}
+}
+
+// register enters c into the demultiplexing table.
+func (s *Stack) register(c *Conn) {
+	s.conns[c.id] = c
+	s.localPorts[c.id.Local]++
+}
+
+// unregister removes c from the table and the timers: the engine is done
+// with it.
+func (s *Stack) unregister(c *Conn) {
+	if c.removed {
+		return
+	}
+	c.removed = true
+	delete(s.conns, c.id)
+	if s.localPorts[c.id.Local]--; s.localPorts[c.id.Local] <= 0 {
+		delete(s.localPorts, c.id.Local)
+	}
+	s.timers.schedule(c, time.Time{})
+	if c.listener != nil && !c.handedOff {
+		c.handedOff = true // no longer counted against the backlog
+		c.listener.halfOpen--
+	}
+}

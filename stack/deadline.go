@@ -1,0 +1,82 @@
+package stack
+
+import (
+	"sync"
+	"time"
+)
+
+// deadline is one direction's read or write deadline of a Conn. Blocked
+// calls select on expired(); it is closed once the deadline has passed and
+// replaced when the deadline is moved again.
+type deadline struct {
+	mu      sync.Mutex
+	timer   *time.Timer
+	ch      chan struct{}
+	fired   bool
+	version uint64 // tells a stale timer callback from the current one
+}
+
+func (d *deadline) init() { d.ch = make(chan struct{}) }
+
+// set moves the deadline; the zero time means none.
+func (d *deadline) set(t time.Time) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.version++
+	if d.timer != nil {
+		d.timer.Stop()
+		d.timer = nil
+	}
+	if d.fired {
+		d.ch = make(chan struct{})
+		d.fired = false
+	}
+	if t.IsZero() {
+		return
+	}
+	wait := time.Until(t)
+	if wait <= 0 {
+		d.expireLocked()
+		return
+	}
+	version := d.version
+	d.timer = time.AfterFunc(wait, func() {
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		if d.version == version {
+			d.expireLocked()
+		}
+	})
+}
+
+func (d *deadline) expireLocked() {
+	if !d.fired {
+		d.fired = true
+		close(d.ch)
+	}
+}
+
+// expired returns a channel closed when the deadline passes.
+func (d *deadline) expired() <-chan struct{} {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.ch
+}
+
+// passed reports whether the deadline has passed.
+func (d *deadline) passed() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.fired
+}
+
+// stop releases the timer when the connection closes.
+func (d *deadline) stop() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.version++
+	if d.timer != nil {
+		d.timer.Stop()
+		d.timer = nil
+	}
+}

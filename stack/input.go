@@ -1,0 +1,119 @@
+package stack
+
+import (
+	"net/netip"
+
+	"github.com/tunstack/tunstack/stack/tcp"
+	"github.com/tunstack/tunstack/stack/wire"
+)
+
+// input handles one IP packet read from the link. A malformed packet is
+// counted and dropped; nothing in it can make the loop fail.
+func (s *Stack) input(b []byte) {
+	s.counters.packetsIn.Add(1)
+	p, err := wire.ParseIP(b)
+	if err != nil {
+		s.dropPacket(wire.DropReason(err))
+		return
+	}
+	if !s.isLocal(p.Dst) {
+		s.dropPacket(dropNotOurAddress)
+		return
+	}
+	switch {
+	case p.Protocol == wire.ProtoTCP:
+		s.inputTCP(&p)
+	case p.Version == 4 && p.Protocol == wire.ProtoICMPv4,
+		p.Version == 6 && p.Protocol == wire.ProtoICMPv6:
+		s.inputICMP(&p)
+	default:
+		s.dropPacket(dropUnknownProtocol)
+	}
+}
+
+// inputICMP answers echo requests; other ICMP messages are counted and
+// dropped (the stack does not act on ICMP errors yet).
+func (s *Stack) inputICMP(p *wire.Packet) {
+	buf := s.out.next(len(p.Raw))
+	n, err := wire.EchoReply(buf[Headroom:], p)
+	if err != nil {
+		s.dropPacket(wire.DropReason(err))
+		return
+	}
+	s.out.commit(n)
+	s.counters.echoReplies.Add(1)
+}
+
+// inputTCP demultiplexes a segment: to its connection by 4-tuple, else to
+// a listener by local address and port, else it answers with RST.
+func (s *Stack) inputTCP(p *wire.Packet) {
+	var seg tcp.Segment
+	if err := wire.ParseTCP(p, &seg); err != nil {
+		s.dropPacket(wire.DropReason(err))
+		return
+	}
+	id := tcp.ID{
+		Local:  netip.AddrPortFrom(p.Dst, seg.DstPort),
+		Remote: netip.AddrPortFrom(p.Src, seg.SrcPort),
+	}
+	s.counters.segmentsIn.Add(1)
+	s.segmentIn(id, &seg)
+	if c, ok := s.conns[id]; ok {
+		if !c.engine.ReopenTimeWait(&seg) {
+			c.engine.Input(s.now, &seg)
+			s.service(c)
+			return
+		}
+		s.service(c) // a new SYN ended TIME-WAIT: the listener takes it
+	}
+	if ln := s.listenerFor(id.Local); ln != nil {
+		s.passiveOpen(ln, id, &seg)
+		return
+	}
+	s.dropSegment(id, &seg, dropNoListener)
+	s.sendReset(id, &seg)
+}
+
+// passiveOpen gives a segment for a listening port to a new connection in
+// LISTEN and keeps the connection if the segment moved it on (a SYN did).
+func (s *Stack) passiveOpen(ln *Listener, id tcp.ID, seg *tcp.Segment) {
+	if seg.Flags&(tcp.FlagSYN|tcp.FlagACK|tcp.FlagRST) == tcp.FlagSYN && ln.full() {
+		s.dropSegment(id, seg, dropBacklogFull)
+		return
+	}
+	c := s.newConn(id)
+	c.listener = ln
+	if err := c.engine.OpenPassive(s.now); err != nil {
+		s.log.Error("passive open", "conn", id, "err", err)
+		return
+	}
+	c.engine.Input(s.now, seg)
+	if st := c.engine.State(); st == tcp.Listen || st == tcp.Closed {
+		return // answered (RST for an ACK) or dropped by the engine
+	}
+	s.register(c)
+	ln.halfOpen++
+	s.service(c)
+}
+
+// dropPacket counts a packet dropped before it reached TCP.
+func (s *Stack) dropPacket(reason string) {
+	s.counters.drop(reason)
+	if s.events.active() {
+		s.events.publish(Event{Time: s.now, Kind: EventDrop, Detail: reason})
+	}
+}
+
+// dropSegment counts a segment dropped by the stack before any connection.
+func (s *Stack) dropSegment(id tcp.ID, seg *tcp.Segment, reason string) {
+	s.counters.drop(reason)
+	if s.events.active() {
+		s.events.publish(Event{Time: s.now, Kind: EventDrop, Conn: id, Seg: summarize(seg), Detail: reason})
+	}
+}
+
+func (s *Stack) segmentIn(id tcp.ID, seg *tcp.Segment) {
+	if s.events.active() {
+		s.events.publish(Event{Time: s.now, Kind: EventSegmentIn, Conn: id, Seg: summarize(seg)})
+	}
+}

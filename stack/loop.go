@@ -1,0 +1,238 @@
+package stack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"time"
+
+	"github.com/tunstack/tunstack/stack/tcp"
+)
+
+// inBatch is one link.Read worth of packets: packet i is
+// bufs[i][Headroom:Headroom+sizes[i]]. The reader fills it, the loop
+// consumes it and hands it back.
+type inBatch struct {
+	bufs  [][]byte
+	sizes []int
+	n     int
+}
+
+// batchesInFlight lets the reader fill one batch while the loop works on
+// another.
+const batchesInFlight = 2
+
+// Run runs the event loop until ctx ends, Shutdown completes, or the link
+// fails; only the last returns an error. A Read error fails the link when
+// it matches os.ErrClosed, net.ErrClosed or io.EOF, or after 100 in a row;
+// others are logged and counted ("link-read").
+//
+// Run does not close the link. Its reader goroutine ends when the link's
+// Read fails, so close the link after Run returns.
+func (s *Stack) Run(ctx context.Context) error {
+	if !s.started.CompareAndSwap(false, true) {
+		return ErrRunning
+	}
+	defer s.finish()
+
+	batch := max(s.link.BatchSize(), 1)
+	free := make(chan *inBatch, batchesInFlight)
+	for range batchesInFlight {
+		b := &inBatch{bufs: make([][]byte, batch), sizes: make([]int, batch)}
+		for i := range b.bufs {
+			b.bufs[i] = make([]byte, Headroom+maxPacket)
+		}
+		free <- b
+	}
+	full := make(chan *inBatch)
+	readErr := make(chan error, 1)
+	go s.read(free, full, readErr)
+
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	defer timer.Stop()
+	shutdown := s.shutdown
+	var due []*Conn
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case err := <-readErr:
+			return fmt.Errorf("stack: link read: %w", err)
+		case b := <-full:
+			s.now = time.Now()
+			for i := range b.n {
+				s.input(b.bufs[i][Headroom : Headroom+b.sizes[i]])
+			}
+			free <- b
+		case <-s.wake:
+			s.now = time.Now()
+			s.serviceDirty()
+		case fn := <-s.requests:
+			s.now = time.Now()
+			fn()
+		case <-timer.C:
+			s.armed = time.Time{}
+			s.now = time.Now()
+			due = s.timers.popDue(s.now, due[:0])
+			for _, c := range due {
+				c.engine.Tick(s.now)
+				s.service(c)
+			}
+			clear(due)
+		case <-shutdown:
+			shutdown = nil
+			s.now = time.Now()
+			s.beginShutdown()
+		case <-s.forceStop:
+			s.now = time.Now()
+			s.abortAll()
+			s.flush()
+			return nil
+		}
+		s.flush()
+		if s.shuttingDown && s.quiet() {
+			return nil
+		}
+		s.armTimer(timer)
+	}
+}
+
+// read is the reader goroutine: it fills free batches from the link and
+// passes them to the loop until the link fails or the loop ends.
+func (s *Stack) read(free chan *inBatch, full chan<- *inBatch, readErr chan<- error) {
+	failures := 0
+	for {
+		var b *inBatch
+		select {
+		case b = <-free:
+		case <-s.stopped:
+			return
+		}
+		n, err := s.link.Read(b.bufs, b.sizes, Headroom)
+		if n > 0 {
+			b.n = n
+			select {
+			case full <- b:
+			case <-s.stopped:
+				return
+			}
+		} else {
+			free <- b
+		}
+		switch {
+		case err == nil:
+			failures = 0
+		case linkClosed(err) || failures >= maxReadFailures:
+			readErr <- err
+			return
+		default:
+			// A bad super-packet (wireguard's ErrTooManySegments, for
+			// one) costs those packets, not the link.
+			failures++
+			s.counters.drop(dropLinkRead)
+			s.log.Warn("link read", "err", err)
+		}
+	}
+}
+
+// maxReadFailures is how many Read errors in a row end the loop.
+const maxReadFailures = 100
+
+// linkClosed reports whether a Read error means the link is gone.
+func linkClosed(err error) bool {
+	return errors.Is(err, os.ErrClosed) || errors.Is(err, net.ErrClosed) || errors.Is(err, io.EOF)
+}
+
+// armTimer points the loop's one timer at the earliest connection deadline.
+func (s *Stack) armTimer(timer *time.Timer) {
+	next := s.timers.next()
+	if next.Equal(s.armed) {
+		return
+	}
+	s.armed = next
+	if next.IsZero() {
+		timer.Stop()
+		return
+	}
+	timer.Reset(time.Until(next))
+}
+
+// serviceDirty looks at every connection an application touched.
+func (s *Stack) serviceDirty() {
+	s.dirtyMu.Lock()
+	dirty := s.dirty
+	s.dirty = nil
+	for _, c := range dirty {
+		c.dirty = false
+	}
+	s.dirtyMu.Unlock()
+	for _, c := range dirty {
+		s.service(c)
+	}
+}
+
+// flush writes every packet produced in this iteration with one link.Write.
+func (s *Stack) flush() {
+	pkts := s.out.packets()
+	if len(pkts) == 0 {
+		return
+	}
+	n, err := s.link.Write(pkts, Headroom)
+	s.counters.packetsOut.Add(uint64(max(n, 0)))
+	if err != nil {
+		s.counters.dropN(dropLinkWrite, uint64(len(pkts)-max(n, 0)))
+		s.log.Error("link write", "packets", len(pkts), "written", n, "err", err)
+	}
+	s.out.reset()
+}
+
+// beginShutdown closes every listener and connection; the loop ends when
+// quiet says all have finished.
+func (s *Stack) beginShutdown() {
+	s.shuttingDown = true
+	s.closeListeners()
+	for _, c := range s.conns {
+		if c.listener != nil && !c.handedOff {
+			c.engine.Abort(s.now) // half-open: nobody will accept it
+		} else {
+			c.closeFromStack()
+		}
+		s.service(c)
+	}
+}
+
+// quiet reports whether every connection is CLOSED or in TIME-WAIT.
+func (s *Stack) quiet() bool {
+	for _, c := range s.conns {
+		if c.engine.State() != tcp.TimeWait {
+			return false
+		}
+	}
+	return true
+}
+
+// abortAll resets every connection that is not yet closed.
+func (s *Stack) abortAll() {
+	for _, c := range s.conns {
+		c.engine.Abort(s.now)
+		s.service(c)
+	}
+}
+
+// finish runs when the loop ends: every connection, listener and waiting
+// caller learns that the stack has stopped.
+func (s *Stack) finish() {
+	close(s.stopped)
+	s.closeListeners()
+	for _, c := range s.conns {
+		c.stackStopped()
+		c.readDeadline.stop()
+		c.writeDeadline.stop()
+	}
+	clear(s.conns)
+	s.timers = nil
+}

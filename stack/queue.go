@@ -1,0 +1,67 @@
+package stack
+
+// byteQueue is a bounded FIFO of bytes: the per-connection send and receive
+// queues between an application and the event loop. Its storage is
+// allocated on first use, so idle and listening connections cost little.
+// It is not safe for concurrent use; Conn.mu guards it.
+type byteQueue struct {
+	buf   []byte
+	limit int
+	head  int // index of the first byte
+	size  int // bytes queued
+}
+
+func newByteQueue(limit int) byteQueue { return byteQueue{limit: limit} }
+
+// Len is the number of bytes queued.
+func (q *byteQueue) Len() int { return q.size }
+
+// Free is how many more bytes Write would take.
+func (q *byteQueue) Free() int { return q.limit - q.size }
+
+// Write appends as much of p as fits and returns how much it took.
+func (q *byteQueue) Write(p []byte) int {
+	n := min(len(p), q.Free())
+	if n == 0 {
+		return 0
+	}
+	if q.buf == nil {
+		q.buf = make([]byte, q.limit)
+	}
+	tail := (q.head + q.size) % q.limit
+	c := copy(q.buf[tail:], p[:n])
+	copy(q.buf, p[c:n])
+	q.size += n
+	return n
+}
+
+// Peek copies up to len(p) queued bytes into p without removing them.
+func (q *byteQueue) Peek(p []byte) int {
+	n := min(len(p), q.size)
+	if n == 0 {
+		return 0
+	}
+	c := copy(p[:n], q.buf[q.head:min(q.head+n, q.limit)])
+	copy(p[c:n], q.buf)
+	return n
+}
+
+// Discard removes the first n queued bytes (n <= Len).
+func (q *byteQueue) Discard(n int) {
+	q.size -= n
+	if q.size == 0 {
+		q.head = 0 // keep later writes contiguous
+		return
+	}
+	q.head = (q.head + n) % q.limit
+}
+
+// Read moves up to len(p) queued bytes into p.
+func (q *byteQueue) Read(p []byte) int {
+	n := q.Peek(p)
+	q.Discard(n)
+	return n
+}
+
+// Reset drops everything queued.
+func (q *byteQueue) Reset() { q.head, q.size = 0, 0 }

@@ -1,0 +1,29 @@
+package stack
+
+import (
+	"cmp"
+	"slices"
+
+	"github.com/tunstack/tunstack/stack/tcp"
+)
+
+// snapshot describes every listener and connection, sorted by local then
+// remote address. Runs on the loop.
+func (s *Stack) snapshot() []ConnInfo {
+	infos := make([]ConnInfo, 0, len(s.conns)+len(s.listeners))
+	s.listenMu.Lock()
+	for key := range s.listeners {
+		infos = append(infos, ConnInfo{
+			Status: tcp.Status{ID: tcp.ID{Local: key}, State: tcp.Listen},
+			States: []tcp.State{tcp.Listen},
+		})
+	}
+	s.listenMu.Unlock()
+	for _, c := range s.conns {
+		infos = append(infos, ConnInfo{Status: c.engine.Status(), States: slices.Clone(c.loopStates)})
+	}
+	slices.SortFunc(infos, func(a, b ConnInfo) int {
+		return cmp.Or(a.Status.ID.Local.Compare(b.Status.ID.Local), a.Status.ID.Remote.Compare(b.Status.ID.Remote))
+	})
+	return infos
+}

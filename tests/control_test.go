@@ -1,0 +1,90 @@
+package tests
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"net"
+	"strings"
+	"testing"
+	"time"
+)
+
+// statusReply is the part of the control socket's status reply the tests
+// read (cmd/tunstack/control_protocol.go defines the whole of it).
+type statusReply struct {
+	OK          bool             `json:"ok"`
+	Error       string           `json:"error"`
+	Connections []stackConnState `json:"connections"`
+}
+
+// stackConnState is one of the stack's connections as the daemon reports it.
+type stackConnState struct {
+	Local  string   `json:"local"`
+	Remote string   `json:"remote"`
+	State  string   `json:"state"`
+	States []string `json:"states"` // every state it passed through, in order
+}
+
+func (c stackConnState) String() string {
+	return fmt.Sprintf("%s %s -> %s via %s", c.State, c.Local, c.Remote, strings.Join(c.States, ","))
+}
+
+// status asks the daemon for its connections.
+func (d *daemon) status(t *testing.T) statusReply {
+	t.Helper()
+	conn, err := net.DialTimeout("unix", d.control, 5*time.Second)
+	if err != nil {
+		t.Fatalf("control socket: %v", err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := fmt.Fprintln(conn, `{"op":"status"}`); err != nil {
+		t.Fatalf("status request: %v", err)
+	}
+	line, err := bufio.NewReader(conn).ReadBytes('\n')
+	if err != nil {
+		t.Fatalf("status reply: %v (read %q)", err, line)
+	}
+	var reply statusReply
+	if err := json.Unmarshal(line, &reply); err != nil {
+		t.Fatalf("status reply %q: %v", line, err)
+	}
+	if !reply.OK {
+		t.Fatalf("status reply: %q", reply.Error)
+	}
+	return reply
+}
+
+// connection returns the stack's connection with the given remote end, if
+// the daemon still lists it.
+func (r statusReply) connection(remote string) (stackConnState, bool) {
+	for _, c := range r.Connections {
+		if c.Remote == remote {
+			return c, true
+		}
+	}
+	return stackConnState{}, false
+}
+
+func (r statusReply) String() string {
+	var b strings.Builder
+	for _, c := range r.Connections {
+		b.WriteString("\n  " + c.String())
+	}
+	if b.Len() == 0 {
+		return "(no connections)"
+	}
+	return b.String()
+}
+
+// containsInOrder reports whether want appears in got as a subsequence.
+func containsInOrder(got, want []string) bool {
+	i := 0
+	for _, s := range got {
+		if i < len(want) && s == want[i] {
+			i++
+		}
+	}
+	return i == len(want)
+}

@@ -1,0 +1,188 @@
+package tests
+
+import (
+	"bytes"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// The addresses `tunstack up` uses by default.
+const (
+	kernelIPv4 = "10.77.0.1"
+	stackIPv4  = "10.77.0.2"
+	kernelIPv6 = "fd00:77::1"
+	stackIPv6  = "fd00:77::2"
+)
+
+const (
+	// startTimeout bounds how long a daemon may take to open its control socket.
+	startTimeout = 15 * time.Second
+	// stopTimeout bounds how long a daemon may take to exit after SIGTERM
+	// when the test does not check that itself.
+	stopTimeout = 5 * time.Second
+)
+
+// syncBuffer collects a subprocess's output while the test reads it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// process is a subprocess that runs while the test goes on.
+type process struct {
+	cmd            *exec.Cmd
+	stdout, stderr syncBuffer
+	done           chan struct{} // closed when the process has exited
+	waitErr        error         // valid after done
+}
+
+// startProcess starts a command in the background; the test's cleanup
+// kills it if it is still running (the caller's own cleanup, registered
+// later, runs first and may stop it more gently).
+func startProcess(t *testing.T, stdin *os.File, name string, args ...string) *process {
+	t.Helper()
+	p := &process{cmd: exec.Command(name, args...), done: make(chan struct{})}
+	if stdin != nil {
+		p.cmd.Stdin = stdin
+	}
+	p.cmd.Stdout, p.cmd.Stderr = &p.stdout, &p.stderr
+	p.cmd.WaitDelay = time.Second
+	if err := p.cmd.Start(); err != nil {
+		t.Fatalf("start %s: %v", name, err)
+	}
+	go func() {
+		p.waitErr = p.cmd.Wait()
+		close(p.done)
+	}()
+	t.Cleanup(func() {
+		if !p.exited() {
+			p.cmd.Process.Kill()
+			<-p.done
+		}
+	})
+	return p
+}
+
+func (p *process) exited() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// wait waits at most timeout for the process to exit and reports whether it did.
+func (p *process) wait(timeout time.Duration) bool {
+	select {
+	case <-p.done:
+		return true
+	case <-time.After(timeout):
+		return false
+	}
+}
+
+// exitCode is the exit status after done; -1 if killed by a signal.
+func (p *process) exitCode() int { return p.cmd.ProcessState.ExitCode() }
+
+func (p *process) output() string {
+	return "stdout:\n" + p.stdout.String() + "\nstderr:\n" + p.stderr.String()
+}
+
+// daemon is a running `tunstack up` in a namespace of its own.
+type daemon struct {
+	*process
+	ns      string // the namespace the daemon's device lives in
+	control string // the daemon's control socket
+}
+
+// startDaemon runs `tunstack up --netns <fresh namespace> --control <temp>`
+// with extra flags, waits until its control socket accepts connections and
+// its IPv6 addresses are usable, and registers a cleanup that stops it with
+// SIGTERM and removes the namespace if it is still there.
+func startDaemon(t *testing.T, extra ...string) *daemon {
+	t.Helper()
+	return startDaemonIn(t, uniqueNamespace(), extra...)
+}
+
+// startDaemonIn is startDaemon in a given namespace (which may exist already).
+func startDaemonIn(t *testing.T, ns string, extra ...string) *daemon {
+	t.Helper()
+	bin := tunstackBinary(t)
+	control := filepath.Join(shortTempDir(t), "ctl.sock")
+	args := append([]string{"up", "--netns", ns, "--control", control}, extra...)
+	d := &daemon{ns: ns, control: control}
+	// Registered before the process starts so that it runs after the
+	// process's own cleanup (cleanups run last-in first-out).
+	t.Cleanup(func() { deleteNamespace(t, ns) })
+	d.process = startProcess(t, nil, bin, args...)
+	t.Cleanup(func() {
+		if !d.exited() {
+			d.cmd.Process.Signal(syscall.SIGTERM)
+			if !d.wait(stopTimeout) {
+				t.Errorf("daemon in %s did not exit within %v of SIGTERM", ns, stopTimeout)
+			}
+		}
+		if t.Failed() {
+			t.Logf("tunstack %s\n%s", strings.Join(args, " "), d.output())
+		}
+	})
+	waitFor(t, startTimeout, "the daemon's control socket", func() (bool, string) {
+		if d.exited() {
+			t.Fatalf("tunstack up exited early (%v)\n%s", d.waitErr, d.output())
+		}
+		conn, err := net.Dial("unix", control)
+		if err != nil {
+			return false, err.Error()
+		}
+		conn.Close()
+		return true, ""
+	})
+	waitIPv6Ready(t, ns)
+	return d
+}
+
+// waitIPv6Ready waits until no address in ns is tentative: until duplicate
+// address detection has finished, the kernel will not use fd00:77::1 as a
+// source address.
+func waitIPv6Ready(t *testing.T, ns string) {
+	t.Helper()
+	waitFor(t, 5*time.Second, "IPv6 addresses to leave the tentative state", func() (bool, string) {
+		r := run(t, nil, "ip", "-n", ns, "-6", "addr", "show", "tentative")
+		if r.err != nil {
+			return false, r.String()
+		}
+		return strings.TrimSpace(r.stdout) == "", r.stdout
+	})
+}
+
+// shortTempDir is a fresh directory with a short path: a unix socket path
+// must fit in 108 bytes, which t.TempDir's long names may not.
+func shortTempDir(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "ts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	return dir
+}
