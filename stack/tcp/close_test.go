@@ -216,3 +216,18 @@ func wantPath(t *testing.T, h *harness, want ...State) {
 		}
 	}
 }
+
+func TestTimeWaitReuseCanBeDisabled(t *testing.T) {
+	cfg := testConfig()
+	cfg.DisableTimeWaitReuse = true
+	h := newHarness(t, cfg)
+	h.c.OpenActive(h.now)
+	h.send(seg(FlagSYN|FlagACK, remoteISS, localISS+1))
+	h.c.CloseSend(h.now)
+	h.send(seg(FlagFIN|FlagACK, remoteISS+1, localISS+2))
+	h.expectState(TimeWait)
+	fresh := seg(FlagSYN, remoteISS+100000, 0)
+	if h.c.ReopenTimeWait(&fresh) {
+		t.Fatal("reopened with reuse disabled")
+	}
+}

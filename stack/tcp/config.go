@@ -45,6 +45,22 @@ type Config struct {
 	// Nagle turns on Nagle's algorithm (RFC 9293 §3.7.4). Off by default,
 	// as Go's net package sets TCP_NODELAY.
 	Nagle bool
+	// UserTimeout is the USER TIMEOUT of RFC 9293 §3.8.3 and RFC 5482: a
+	// connection whose oldest unacknowledged data (or SYN, or FIN) has
+	// waited this long is closed with ErrTimedOut. When set it replaces the
+	// retransmission-count limits. Zero: off, the count limits apply.
+	UserTimeout time.Duration
+	// KeepAliveIdle turns on keep-alives (RFC 9293 §3.8.4, RFC 1122
+	// §4.2.3.6): after this long without a segment from the peer, probe it
+	// every KeepAliveInterval, and give up after KeepAliveCount probes
+	// without an answer. Zero: off (the RFC's default). The RFC requires the
+	// idle time to be at least two hours by default when on.
+	KeepAliveIdle     time.Duration
+	KeepAliveInterval time.Duration // default 75 s
+	KeepAliveCount    int           // default 9
+	// DisableTimeWaitReuse refuses a new SYN for a 4-tuple in TIME-WAIT
+	// (answered with a challenge ACK) instead of reopening under RFC 6191.
+	DisableTimeWaitReuse bool
 	// RFC1337 ignores RST in TIME-WAIT (RFC 1337 §3, "TIME-WAIT
 	// assassination"). On unless DisableRFC1337.
 	DisableRFC1337 bool
@@ -63,6 +79,9 @@ const (
 	DefaultDelayedACK      = 40 * time.Millisecond
 	DefaultMSS             = 1460
 	DefaultBuffer          = 256 << 10
+
+	DefaultKeepAliveInterval = 75 * time.Second
+	DefaultKeepAliveCount    = 9
 )
 
 // withDefaults returns a copy of c with every zero field set to its default.
@@ -83,6 +102,8 @@ func (c Config) withDefaults() Config {
 	setDur(&c.MaxRTO, DefaultMaxRTO)
 	setDur(&c.FinWait2Timeout, DefaultFinWait2Timeout)
 	setDur(&c.DelayedACK, DefaultDelayedACK)
+	setDur(&c.KeepAliveInterval, DefaultKeepAliveInterval)
+	setInt(&c.KeepAliveCount, DefaultKeepAliveCount)
 	setInt(&c.SynRetries, DefaultSynRetries)
 	setInt(&c.SynAckRetries, DefaultSynAckRetries)
 	setInt(&c.DataRetries, DefaultDataRetries)

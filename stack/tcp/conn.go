@@ -60,6 +60,13 @@ type Conn struct {
 	timeWaitAt time.Time
 	finWait2At time.Time
 	delAckAt   time.Time
+	// unackedSince is when the oldest unacknowledged octet was first sent
+	// (the user timeout counts from it); lastHeard is when the peer last
+	// sent anything (keep-alive counts from it).
+	unackedSince   time.Time
+	lastHeard      time.Time
+	keepAlivesSent int
+	now            time.Time // the time of the call being handled
 
 	rtt       rttEstimator
 	backoff   int // consecutive time-outs
@@ -121,6 +128,7 @@ func (c *Conn) PeerClosed() bool { return c.peerFIN }
 // OpenActive is the active OPEN of RFC 9293 §3.10.1: select an ISS, send
 // SYN, enter SYN-SENT.
 func (c *Conn) OpenActive(now time.Time) error {
+	c.now = now
 	if c.state != Closed {
 		return ErrAlreadyOpen
 	}
@@ -134,6 +142,7 @@ func (c *Conn) OpenActive(now time.Time) error {
 // connection opened this way returns to LISTEN where the RFC says so; the
 // owner then discards it (one Conn serves one connection).
 func (c *Conn) OpenPassive(now time.Time) error {
+	c.now = now
 	if c.state != Closed {
 		return ErrAlreadyOpen
 	}
@@ -160,6 +169,7 @@ func (c *Conn) selectISS(now time.Time) {
 // Send is SEND (RFC 9293 §3.10.2): queue as much of p as fits in the send
 // buffer and send what the windows allow. It returns how much it took.
 func (c *Conn) Send(now time.Time, p []byte) (int, error) {
+	c.now = now
 	switch c.state {
 	case Closed, Listen:
 		if c.err != nil {
@@ -199,6 +209,7 @@ func (c *Conn) SendQueue() int { return c.snd.len() }
 // before it read, and the connection's error if it was reset. With nothing
 // to read yet it returns 0, nil.
 func (c *Conn) Receive(now time.Time, p []byte) (int, error) {
+	c.now = now
 	if c.rcv.len() > 0 {
 		n := c.rcv.read(p)
 		c.maybeWindowUpdate(now)
@@ -223,6 +234,7 @@ func (c *Conn) Readable() int { return c.rcv.len() }
 // FIN follows the queued data, and receiving goes on until the peer's FIN.
 // net.Conn's CloseWrite maps to it.
 func (c *Conn) CloseSend(now time.Time) error {
+	c.now = now
 	switch c.state {
 	case Closed:
 		if c.err != nil {
@@ -259,6 +271,7 @@ func (c *Conn) CloseSend(now time.Time) error {
 // reset instead (RFC 2525 §2.17); data that arrives afterwards is answered
 // with RST; an orphan in FIN-WAIT-2 ends after Config.FinWait2Timeout.
 func (c *Conn) Close(now time.Time) error {
+	c.now = now
 	if c.orphaned {
 		return ErrClosing
 	}
@@ -282,6 +295,7 @@ func (c *Conn) Close(now time.Time) error {
 // Abort is ABORT (RFC 9293 §3.10.5): send RST in the states that have a
 // peer to tell, and enter CLOSED.
 func (c *Conn) Abort(now time.Time) {
+	c.now = now
 	switch c.state {
 	case SynReceived, Established, FinWait1, FinWait2, CloseWait:
 		c.sendReset(c.SndNxt, ReasonUserAbort)

@@ -5,7 +5,10 @@ import "time"
 // Input is SEGMENT ARRIVES (RFC 9293 §3.10.7) for a segment addressed to
 // this connection. seg is not kept after the call.
 func (c *Conn) Input(now time.Time, seg *Segment) {
+	c.now = now
 	c.segsIn++
+	c.lastHeard = now
+	c.keepAlivesSent = 0
 	switch c.state {
 	case Closed:
 		c.inputClosed(seg)
@@ -387,8 +390,10 @@ func (c *Conn) ackAdvance(now time.Time, ack Seq) {
 	c.backoff = 0
 	if c.SndUna == c.sndMax {
 		c.stopRetransmitTimer()
+		c.unackedSince = time.Time{}
 	} else {
 		c.startRetransmitTimer(now)
+		c.unackedSince = now
 	}
 }
 
@@ -475,7 +480,7 @@ func (c *Conn) inputFIN(now time.Time, s *Segment) {
 // If so the connection enters CLOSED and the caller opens a new one for
 // the SYN.
 func (c *Conn) ReopenTimeWait(seg *Segment) bool {
-	if c.state != TimeWait || !seg.Flags.Has(FlagSYN) || seg.Flags.Has(FlagACK|FlagRST) {
+	if c.state != TimeWait || c.cfg.DisableTimeWaitReuse || !seg.Flags.Has(FlagSYN) || seg.Flags.Has(FlagACK|FlagRST) {
 		return false
 	}
 	if !seg.Seq.GreaterThan(c.RcvNxt) {

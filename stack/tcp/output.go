@@ -21,6 +21,9 @@ func (c *Conn) header(seq Seq, flags Flags) *Segment {
 
 func (c *Conn) emit(s *Segment, why Reason) {
 	c.segsOut++
+	if s.Len() > 0 && c.unackedSince.IsZero() {
+		c.unackedSince = c.now
+	}
 	if s.Flags&FlagACK != 0 {
 		c.lastAckSent = s.Ack
 		c.ackNow = false

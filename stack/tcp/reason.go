@@ -77,6 +77,8 @@ const (
 	ReasonUserTimeout
 	ReasonDelayedACK
 	ReasonWindowUpdate
+	ReasonKeepAlive
+	ReasonKeepAliveTimeout
 
 	numReasons
 )
@@ -153,6 +155,8 @@ var reasons = [numReasons]reasonInfo{
 	ReasonUserTimeout:      {"user-timeout", "rfc5482", "user timeout expired: connection timed out"},
 	ReasonDelayedACK:       {"delayed-ack", "rfc9293:3.8.6.3", "delayed ACK timer expired: send ACK"},
 	ReasonWindowUpdate:     {"window-update", "rfc9293:3.8.6.2.2", "receive window opened: send window update"},
+	ReasonKeepAlive:        {"keepalive", "rfc1122:4.2.3.6", "idle connection: send keep-alive probe"},
+	ReasonKeepAliveTimeout: {"keepalive-timeout", "rfc1122:4.2.3.6", "keep-alive probes unanswered: connection timed out"},
 }
 
 // Code is the short machine-readable name, for example "rst-in-window".

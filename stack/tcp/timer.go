@@ -30,7 +30,7 @@ func (c *Conn) startTimeWait(now time.Time) {
 // Deadline is when Tick must next be called; zero if no timer runs.
 func (c *Conn) Deadline() time.Time {
 	var d time.Time
-	for _, t := range [...]time.Time{c.rtxAt, c.timeWaitAt, c.finWait2At, c.delAckAt} {
+	for _, t := range [...]time.Time{c.rtxAt, c.timeWaitAt, c.finWait2At, c.delAckAt, c.userTimeoutAt(), c.keepAliveAt()} {
 		if !t.IsZero() && (d.IsZero() || t.Before(d)) {
 			d = t
 		}
@@ -40,6 +40,18 @@ func (c *Conn) Deadline() time.Time {
 
 // Tick fires every timer whose deadline is at or before now (§3.10.8).
 func (c *Conn) Tick(now time.Time) {
+	c.now = now
+	if due(c.userTimeoutAt(), now) {
+		c.err = ErrTimedOut
+		c.enterClosed(nil, ReasonUserTimeout)
+		return
+	}
+	if due(c.keepAliveAt(), now) {
+		c.keepAliveExpired(now)
+		if c.state == Closed {
+			return
+		}
+	}
 	if due(c.timeWaitAt, now) {
 		c.timeWaitAt = time.Time{}
 		c.enterClosed(nil, ReasonTimeWaitExpired)
@@ -95,7 +107,7 @@ func (c *Conn) retransmitExpired(now time.Time) {
 	default:
 		return
 	}
-	if c.backoff >= limit {
+	if c.backoff >= limit && c.cfg.UserTimeout == 0 {
 		c.err = ErrTimedOut
 		c.enterClosed(nil, ReasonGiveUp)
 		return
@@ -147,4 +159,35 @@ func (c *Conn) persistExpired(now time.Time) {
 	c.sndMax = c.sndMax.Max(c.SndNxt.Add(1))
 	c.startPersistTimer(now)
 	c.emit(s, ReasonZeroWindowProbe)
+}
+
+// userTimeoutAt is when the user timeout closes the connection; zero if
+// it is off or nothing waits for an acknowledgment.
+func (c *Conn) userTimeoutAt() time.Time {
+	if c.cfg.UserTimeout <= 0 || c.unackedSince.IsZero() || c.state == TimeWait || c.state == Closed {
+		return time.Time{}
+	}
+	return c.unackedSince.Add(c.cfg.UserTimeout)
+}
+
+// keepAliveAt is when the next keep-alive probe is due: only in
+// ESTABLISHED or CLOSE-WAIT with nothing outstanding (RFC 1122 §4.2.3.6).
+func (c *Conn) keepAliveAt() time.Time {
+	if c.cfg.KeepAliveIdle <= 0 || c.SndUna != c.sndMax || (c.state != Established && c.state != CloseWait) {
+		return time.Time{}
+	}
+	return c.lastHeard.Add(c.cfg.KeepAliveIdle + time.Duration(c.keepAlivesSent)*c.cfg.KeepAliveInterval)
+}
+
+// keepAliveExpired sends a keep-alive probe, <SEQ=SND.NXT-1><ACK=RCV.NXT>
+// with no data: an old sequence number the peer must acknowledge (RFC 1122
+// §4.2.3.6), or gives up after KeepAliveCount probes went unanswered.
+func (c *Conn) keepAliveExpired(now time.Time) {
+	if c.keepAlivesSent >= c.cfg.KeepAliveCount {
+		c.err = ErrTimedOut
+		c.enterClosed(nil, ReasonKeepAliveTimeout)
+		return
+	}
+	c.keepAlivesSent++
+	c.emit(c.header(c.SndNxt.Add(^uint32(0)), FlagACK), ReasonKeepAlive)
 }

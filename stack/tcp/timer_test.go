@@ -167,3 +167,79 @@ func TestTwoMinuteMSLIsVirtual(t *testing.T) {
 		t.Fatalf("a 4-minute TIME-WAIT took %v of real time", el)
 	}
 }
+
+func TestUserTimeout(t *testing.T) {
+	// RFC 5482: the user timeout replaces the retry count.
+	cfg := testConfig()
+	cfg.UserTimeout = 10 * time.Second
+	cfg.DataRetries = 1
+	h := newHarness(t, cfg)
+	h.c.OpenPassive(h.now)
+	h.send(seg(FlagSYN, remoteISS, 0))
+	h.send(seg(FlagACK, remoteISS+1, localISS+1))
+	h.out = nil
+	h.write("data")
+	h.advance(10*time.Second - time.Millisecond)
+	h.expectState(Established)
+	if len(h.out) < 3 {
+		t.Fatalf("only %d transmissions before the user timeout", len(h.out))
+	}
+	h.advance(time.Millisecond)
+	h.expectState(Closed)
+	if !errors.Is(h.c.Err(), ErrTimedOut) || h.states[len(h.states)-1].why != ReasonUserTimeout {
+		t.Fatalf("Err %v, reason %v", h.c.Err(), h.states[len(h.states)-1].why)
+	}
+}
+
+func TestUserTimeoutCountsFromOldestUnacked(t *testing.T) {
+	cfg := testConfig()
+	cfg.UserTimeout = 10 * time.Second
+	h := newHarness(t, cfg)
+	h.c.OpenPassive(h.now)
+	h.send(seg(FlagSYN, remoteISS, 0))
+	h.send(seg(FlagACK, remoteISS+1, localISS+1))
+	h.write("a")
+	h.advance(8 * time.Second)
+	h.send(seg(FlagACK, remoteISS+1, localISS+2)) // acknowledged: the clock restarts
+	h.write("b")
+	h.advance(8 * time.Second)
+	h.expectState(Established)
+}
+
+func TestKeepAlive(t *testing.T) {
+	cfg := testConfig()
+	cfg.KeepAliveIdle = 2 * time.Hour
+	cfg.KeepAliveInterval = 75 * time.Second
+	cfg.KeepAliveCount = 3
+	h := newHarness(t, cfg)
+	h.c.OpenPassive(h.now)
+	h.send(seg(FlagSYN, remoteISS, 0))
+	h.send(seg(FlagACK, remoteISS+1, localISS+1))
+	h.out = nil
+	if d := h.nextTimer(); d != 2*time.Hour {
+		t.Fatalf("first probe after %v", d)
+	}
+	h.expect(out(FlagACK, localISS, remoteISS+1)) // SND.NXT-1
+	h.send(seg(FlagACK, remoteISS+1, localISS+1)) // the peer answers
+	if d := h.nextTimer(); d != 2*time.Hour {
+		t.Fatalf("probe after an answer came %v later, want the full idle time", d)
+	}
+	h.out = nil
+	for i := 0; i < 2; i++ {
+		if d := h.nextTimer(); d != 75*time.Second {
+			t.Fatalf("probe %d after %v", i+2, d)
+		}
+	}
+	h.nextTimer()
+	h.expectState(Closed)
+	if !errors.Is(h.c.Err(), ErrTimedOut) {
+		t.Fatalf("Err %v", h.c.Err())
+	}
+}
+
+func TestKeepAliveOffByDefault(t *testing.T) {
+	h := established(t)
+	if !h.c.Deadline().IsZero() {
+		t.Fatalf("a timer runs on an idle connection: %v", h.c.Deadline())
+	}
+}
