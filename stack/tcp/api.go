@@ -49,4 +49,21 @@ type Status struct {
 	Retransmits                  int // segments retransmitted over the lifetime
 	SegsIn, SegsOut              int
 	PeerClosed, Closed, Orphaned bool
+
+	// Congestion control and loss recovery.
+	Congestion       CongestionControl
+	Cwnd, Ssthresh   uint32
+	InRecovery       bool
+	InFlight         uint32 // RFC 6675 "pipe"
+	SackedBytes      uint32 // SACKed above SND.UNA
+	LostBytes        uint32 // judged lost, waiting for retransmission
+	SACKHoles        int    // gaps below the highest SACKed octet
+	MinRTT           time.Duration
+	SendWindowScale  int // -1 when window scaling is off
+	RecvWindowScale  int
+	SACK, Timestamps bool
+	PersistAt        time.Time // zero unless the persist timer runs
+	KeepAliveAt      time.Time
+	TLPAt, RACKAt    time.Time
+	UserTimeoutAt    time.Time
 }

@@ -58,6 +58,14 @@ type Config struct {
 	KeepAliveIdle     time.Duration
 	KeepAliveInterval time.Duration // default 75 s
 	KeepAliveCount    int           // default 9
+	// Congestion is the congestion control algorithm: CUBIC (RFC 9438, the
+	// default) or NewReno (RFC 5681, RFC 6582). Loss detection is RACK-TLP
+	// (RFC 8985) with SACK (RFC 2018, RFC 6675) either way.
+	Congestion CongestionControl
+	// DisableSACK and DisableTimestamps stop offering or accepting SACK
+	// (RFC 2018) and timestamps (RFC 7323) in the handshake.
+	DisableSACK       bool
+	DisableTimestamps bool
 	// DisableTimeWaitReuse refuses a new SYN for a 4-tuple in TIME-WAIT
 	// (answered with a challenge ACK) instead of reopening under RFC 6191.
 	DisableTimeWaitReuse bool

@@ -33,6 +33,19 @@ type Conn struct {
 	rcvAdvEdge Seq // right edge of the window last advertised
 
 	sndMSS     uint16
+	sb         scoreboard
+	rack       rackState
+	cubic      cubicState
+	sackOK     bool   // both SYNs carried SACK-permitted
+	tsOK       bool   // both SYNs carried timestamps
+	tsRecent   uint32 // TS.Recent of RFC 7323
+	tsOffset   uint32
+	hasLastOOO bool
+	lastOOO    Seq // start of the most recent out-of-order segment
+	hasDSACK   bool
+	dsack      SACKBlock
+	tlpOut     bool  // a tail loss probe is outstanding
+	afterRTO   bool  // retransmitting after a time-out, until recoverSeq
 	sndShift   uint8 // peer's window scale, applied to SEG.WND
 	rcvShift   uint8 // ours, applied to the window we advertise
 	wsOK       bool
@@ -60,6 +73,8 @@ type Conn struct {
 	timeWaitAt time.Time
 	finWait2At time.Time
 	delAckAt   time.Time
+	tlpAt      time.Time // tail loss probe (RFC 8985 §7)
+	rackAt     time.Time // RACK reordering timer (RFC 8985 §6.2)
 	// unackedSince is when the oldest unacknowledged octet was first sent
 	// (the user timeout counts from it); lastHeard is when the peer last
 	// sent anything (keep-alive counts from it).
@@ -162,6 +177,7 @@ func (c *Conn) selectISS(now time.Time) {
 	c.sndMax = c.SndNxt
 	c.snd.seq = c.ISS.Add(1)
 	c.sndMSS = defaultPeerMSS(c.id)
+	c.tsOffset = uint32(c.ISS) ^ 0x5bd1e995
 	c.cwnd = initialWindow(c.cfg.MSS)
 	c.ssthresh = ^uint32(0)
 }
@@ -322,8 +338,38 @@ func (c *Conn) Status() Status {
 		RetransmitAt: c.rtxAt, TimeWaitAt: c.timeWaitAt, FinWait2At: c.finWait2At, DelayedACKAt: c.delAckAt,
 		Retransmits: c.retransmits, SegsIn: c.segsIn, SegsOut: c.segsOut,
 		PeerClosed: c.peerFIN, Closed: c.finQueued, Orphaned: c.orphaned,
+
+		Congestion: c.cfg.Congestion, Cwnd: c.cwnd, Ssthresh: c.ssthresh, InRecovery: c.inRecovery,
+		InFlight:    c.sb.inFlight(c.SndUna.Size(c.sndMax)),
+		SackedBytes: c.sb.sackedBytes, LostBytes: c.sb.lostBytes, SACKHoles: c.sackHoles(),
+		MinRTT:          c.rack.minRTT,
+		SendWindowScale: -1, RecvWindowScale: -1,
+		SACK: c.sackOK, Timestamps: c.tsOK,
+		KeepAliveAt: c.keepAliveAt(), TLPAt: c.tlpAt, RACKAt: c.rackAt, UserTimeoutAt: c.userTimeoutAt(),
+	}
+	if c.wsOK {
+		s.SendWindowScale, s.RecvWindowScale = int(c.sndShift), int(c.rcvShift)
+	}
+	if c.persist {
+		s.PersistAt, s.RetransmitAt = c.rtxAt, time.Time{}
 	}
 	return s
+}
+
+// sackHoles counts the gaps between SND.UNA and the highest SACKed octet.
+func (c *Conn) sackHoles() int {
+	holes, inHole := 0, false
+	for i := 0; i < c.sb.len(); i++ {
+		s := c.sb.at(i)
+		if !s.sacked && !inHole {
+			inHole = true
+		}
+		if s.sacked && inHole {
+			holes++
+			inHole = false
+		}
+	}
+	return holes
 }
 
 // setState moves to a new state and tells the observer.
@@ -338,6 +384,8 @@ func (c *Conn) setState(to State, cause *Segment, why Reason) {
 // enterClosed deletes the TCB: every timer stops.
 func (c *Conn) enterClosed(cause *Segment, why Reason) {
 	c.rtxAt, c.timeWaitAt, c.finWait2At, c.delAckAt = time.Time{}, time.Time{}, time.Time{}, time.Time{}
+	c.tlpAt, c.rackAt, c.unackedSince = time.Time{}, time.Time{}, time.Time{}
+	c.sb.reset()
 	c.ackNow = false
 	c.setState(Closed, cause, why)
 }

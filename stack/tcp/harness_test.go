@@ -41,6 +41,7 @@ type harness struct {
 	out    []sentSegment
 	states []stateEvent
 	drops  []Reason
+	peerTS uint32
 }
 
 func (h *harness) Output(c *Conn, seg *Segment, why Reason) {

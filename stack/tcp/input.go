@@ -72,6 +72,11 @@ func (c *Conn) negotiate(o *Options) {
 	if c.wsOK {
 		c.sndShift = min(o.WindowScale, 14) // RFC 7323 §2.3
 	}
+	c.sackOK = o.SACKPermitted && !c.cfg.DisableSACK
+	c.tsOK = o.HasTimestamps && !c.cfg.DisableTimestamps
+	if c.tsOK {
+		c.tsRecent = o.TSVal
+	}
 	c.cwnd = initialWindow(c.sndMSS)
 }
 
@@ -118,7 +123,7 @@ func (c *Conn) inputSynSent(now time.Time, seg *Segment) {
 		return
 	}
 	c.SndWL2 = seg.Ack
-	c.ackAdvance(now, seg.Ack)
+	c.ackAdvance(now, seg)
 	c.setState(Established, seg, ReasonSynSentSynAck)
 	c.established()
 	// Data or FIN on the SYN-ACK continue at the sixth step.
@@ -168,6 +173,11 @@ func (c *Conn) acceptable(seg *Segment) bool {
 func (c *Conn) trim(s *Segment) {
 	if s.Seq.LessThan(c.RcvNxt) {
 		cut := s.Seq.Size(c.RcvNxt)
+		if c.sackOK && len(s.Payload) > 0 && !s.Flags.Has(FlagSYN) {
+			dup := min(cut, uint32(len(s.Payload)))
+			c.hasDSACK, c.dsack = true, SACKBlock{s.Seq, s.Seq.Add(dup)}
+			c.ackNow = true
+		}
 		if s.Flags.Has(FlagSYN) {
 			s.Flags &^= FlagSYN
 			cut--
@@ -196,6 +206,16 @@ func (c *Conn) trim(s *Segment) {
 // inputSynchronized is §3.10.7.4, "Otherwise": SYN-RECEIVED and every
 // synchronized state, the checks in the RFC's order.
 func (c *Conn) inputSynchronized(now time.Time, seg *Segment) {
+	// RFC 7323 §5.3: PAWS comes before the sequence number test.
+	if c.pawsReject(seg) {
+		c.drop(seg, ReasonPAWS)
+		c.sendAck(ReasonPAWS)
+		return
+	}
+	if c.tsOK && !seg.Options.HasTimestamps && !seg.Flags.Has(FlagRST) {
+		c.drop(seg, ReasonNoTimestamp) // RFC 7323 §3.2: SHOULD silently drop
+		return
+	}
 	// First: the sequence number.
 	if !c.acceptable(seg) {
 		c.unacceptable(now, seg)
@@ -203,6 +223,7 @@ func (c *Conn) inputSynchronized(now time.Time, seg *Segment) {
 	}
 	s := *seg
 	c.trim(&s)
+	c.updateTSRecent(seg)
 
 	// Second: RST (with RFC 5961 §3.2).
 	if s.Flags.Has(FlagRST) {
@@ -260,6 +281,10 @@ func (c *Conn) unacceptable(now time.Time, seg *Segment) {
 		c.startTimeWait(now)
 	default:
 		c.drop(seg, ReasonUnacceptable)
+		if c.sackOK && len(seg.Payload) > 0 && seg.End().LessThanEq(c.RcvNxt) {
+			// RFC 2883: tell the sender it sent this twice.
+			c.hasDSACK, c.dsack = true, SACKBlock{seg.Seq, seg.Seq.Add(uint32(len(seg.Payload)))}
+		}
 		c.sendAck(ReasonUnacceptable)
 	}
 }
@@ -306,7 +331,7 @@ func (c *Conn) inputACK(now time.Time, s *Segment) bool {
 		c.SndWnd = uint32(s.Window) << c.sndShift
 		c.maxSndWnd = max(c.maxSndWnd, c.SndWnd)
 		c.SndWL1, c.SndWL2 = s.Seq, s.Ack
-		c.ackAdvance(now, s.Ack)
+		c.ackAdvance(now, s)
 		c.setState(Established, s, ReasonSynReceivedACK)
 		c.established()
 		if c.closeOnEstab {
@@ -332,11 +357,14 @@ func (c *Conn) inputACK(now time.Time, s *Segment) bool {
 		return false
 	}
 
-	if s.Ack.GreaterThan(c.SndUna) {
-		c.ackAdvance(now, s.Ack)
+	advanced := s.Ack.GreaterThan(c.SndUna)
+	c.onACK(now, s)
+	if advanced {
+		c.ackAdvance(now, s)
 	} else if s.Ack == c.SndUna {
 		c.duplicateACK(now, s)
 	}
+	c.afterACK(now, advanced)
 	// "If SND.UNA =< SEG.ACK =< SND.NXT, the send window should be updated."
 	if c.SndWL1.LessThan(s.Seq) || (c.SndWL1 == s.Seq && c.SndWL2.LessThanEq(s.Ack)) {
 		c.SndWnd = uint32(s.Window) << c.sndShift
@@ -373,27 +401,44 @@ func (c *Conn) inputACK(now time.Time, s *Segment) bool {
 }
 
 // ackAdvance takes an ACK that acknowledges new data: SND.UNA moves, the
-// acknowledged bytes leave the send buffer, the RTT is sampled (Karn's
-// rule) and the retransmission timer restarts (RFC 6298 §5.2, §5.3).
-func (c *Conn) ackAdvance(now time.Time, ack Seq) {
+// acknowledged bytes leave the send buffer, the RTT is sampled (from the
+// echoed timestamp, RFC 7323 §4, or from one timed segment under Karn's
+// rule), cwnd grows outside recovery and the retransmission timer restarts
+// (RFC 6298 §5.2, §5.3).
+func (c *Conn) ackAdvance(now time.Time, s *Segment) {
+	ack := s.Ack
 	acked := c.SndUna.Size(ack)
-	if c.rttTiming && ack.GreaterThanEq(c.rttSeq) {
+	switch {
+	case c.tsOK && s.Options.HasTimestamps && s.Options.TSEcr != 0:
+		rtt := time.Duration(c.tsNow()-s.Options.TSEcr) * time.Millisecond
+		c.rtt.sample(rtt, c.cfg.MinRTO, c.cfg.MaxRTO)
+		c.rttTiming = false
+	case c.rttTiming && ack.GreaterThanEq(c.rttSeq):
 		c.rttTiming = false
 		c.rtt.sample(now.Sub(c.rttStart), c.cfg.MinRTO, c.cfg.MaxRTO)
 	}
-	c.congestionOnACK(now, ack, acked)
+	if !c.inRecovery {
+		c.onACKGrow(now, acked)
+	}
+	c.dupAcks = 0
+	c.tlpOut = false
 	c.SndUna = ack
 	if c.SndNxt.LessThan(ack) {
 		c.SndNxt = ack
 	}
 	c.snd.ack(ack)
 	c.backoff = 0
+	if c.afterRTO && ack.GreaterThanEq(c.recoverSeq) {
+		c.afterRTO = false
+	}
 	if c.SndUna == c.sndMax {
 		c.stopRetransmitTimer()
+		c.tlpAt = time.Time{}
 		c.unackedSince = time.Time{}
 	} else {
 		c.startRetransmitTimer(now)
 		c.unackedSince = now
+		c.armTLP(now)
 	}
 }
 
@@ -425,6 +470,7 @@ func (c *Conn) processText(now time.Time, s *Segment) {
 		// Out of order: keep it in the window, send a duplicate ACK at once
 		// (RFC 5681 §4.2).
 		c.rcv.queue(s.Seq, s.Payload, fin)
+		c.hasLastOOO, c.lastOOO = len(s.Payload) > 0, s.Seq
 		c.drop(s, ReasonOutOfOrder)
 		c.ackNow = true
 		return

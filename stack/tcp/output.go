@@ -15,8 +15,41 @@ func (c *Conn) header(seq Seq, flags Flags) *Segment {
 	if flags&FlagACK != 0 {
 		s.Ack = c.RcvNxt
 		s.Window = c.advertise()
+		if c.sackOK {
+			c.sackBlocks(&s.Options)
+		}
+	}
+	if c.tsOK && flags&FlagRST == 0 {
+		s.Options.HasTimestamps = true
+		s.Options.TSVal = c.tsNow()
+		s.Options.TSEcr = c.tsRecent
 	}
 	return s
+}
+
+// optionBytes is the room the options of a non-SYN segment take.
+func (c *Conn) optionBytes(o *Options) int {
+	n := 0
+	if o.HasTimestamps {
+		n += 12
+	}
+	if o.NumSACK > 0 {
+		k := int(o.NumSACK)
+		if o.HasTimestamps {
+			k = min(k, 3)
+		}
+		n += 4 + 8*k
+	}
+	return n
+}
+
+// dataMSS is the payload of a full-sized segment: the send MSS less the
+// options every segment carries (RFC 9293 §3.7.1: the MSS excludes them).
+func (c *Conn) dataMSS() uint16 {
+	if c.tsOK && c.sndMSS > 12+1 {
+		return c.sndMSS - 12
+	}
+	return c.sndMSS
 }
 
 func (c *Conn) emit(s *Segment, why Reason) {
@@ -80,12 +113,22 @@ func (c *Conn) maybeWindowUpdate(now time.Time) {
 	}
 }
 
-// synOptions are the options of our SYN or SYN-ACK.
+// synOptions are the options of our SYN (peer nil) or SYN-ACK: MSS,
+// window scale (RFC 7323 §2), SACK-permitted (RFC 2018) and timestamps
+// (RFC 7323 §3), the last three only if the peer's SYN offered them.
 func (c *Conn) synOptions(peer *Options) Options {
 	o := Options{MSS: c.cfg.MSS}
 	if peer == nil || peer.HasWindowScale {
 		o.HasWindowScale = true
 		o.WindowScale = c.rcvShift
+	}
+	if !c.cfg.DisableSACK && (peer == nil || peer.SACKPermitted) {
+		o.SACKPermitted = true
+	}
+	if !c.cfg.DisableTimestamps && (peer == nil || peer.HasTimestamps) {
+		o.HasTimestamps = true
+		o.TSVal = c.tsNow()
+		o.TSEcr = c.tsRecent
 	}
 	return o
 }
@@ -110,7 +153,7 @@ func (c *Conn) sendSYNACK(now time.Time, peer *Options, why Reason) {
 	if peer != nil {
 		s.Options = c.synOptions(peer)
 	} else {
-		s.Options = c.synOptions(&Options{HasWindowScale: c.wsOK})
+		s.Options = c.synOptions(&Options{HasWindowScale: c.wsOK, SACKPermitted: c.sackOK, HasTimestamps: c.tsOK})
 	}
 	c.startRetransmitTimer(now)
 	if !c.rttTiming && !c.synRetransmit {
@@ -160,8 +203,9 @@ func (c *Conn) finAcked() bool {
 	return c.finQueued && c.SndUna.GreaterThan(c.finSeq())
 }
 
-// output sends what the windows allow: data, then the FIN, and an ACK if
-// one is owed and nothing else carried it (RFC 9293 §3.10.2, §3.8.6).
+// output sends what the windows allow: lost segments again, then new
+// data and the FIN, and an ACK if one is owed and nothing else carried it
+// (RFC 9293 §3.10.2, §3.8.6; RFC 6675 §5 NextSeg).
 func (c *Conn) output(now time.Time) {
 	switch c.state {
 	case Established, CloseWait, FinWait1, Closing, LastAck:
@@ -173,26 +217,47 @@ func (c *Conn) output(now time.Time) {
 	}
 }
 
-// sendOne sends one segment of data and/or FIN if the windows and the
-// silly window rules allow; it reports whether it sent one.
+// sendOne sends one segment: the first lost one if cwnd has room for it,
+// else new data. It reports whether it sent one.
 func (c *Conn) sendOne(now time.Time) bool {
+	if lost := c.sb.firstLost(); lost != nil {
+		if c.sb.inFlight(c.SndUna.Size(c.sndMax))+lost.size() > c.cwnd && c.sb.inFlight(c.SndUna.Size(c.sndMax)) > 0 {
+			return false
+		}
+		c.retransmit(now, lost, ReasonNone)
+		if c.rtxAt.IsZero() {
+			c.startRetransmitTimer(now)
+		}
+		return true
+	}
+	return c.sendNew(now, ReasonNone)
+}
+
+// sendNew sends one segment of new data and/or the FIN if the windows and
+// the silly window rules allow; it reports whether it sent one.
+func (c *Conn) sendNew(now time.Time, why Reason) bool {
 	end := c.dataEnd()
 	if c.SndNxt.GreaterThan(end) {
 		return false // FIN already sent
 	}
 	unsent := c.SndNxt.Size(end)
-	wnd := min(c.SndWnd, c.cwnd)
-	inFlight := c.SndUna.Size(c.SndNxt)
+	outstanding := c.SndUna.Size(c.sndMax)
+	pipe := c.sb.inFlight(outstanding)
 	var usable uint32
-	if wnd > inFlight {
-		usable = wnd - inFlight
+	if c.SndWnd > outstanding {
+		usable = c.SndWnd - outstanding
 	}
-	mss := uint32(c.sndMSS)
+	if c.cwnd > pipe {
+		usable = min(usable, c.cwnd-pipe)
+	} else {
+		usable = 0
+	}
+	mss := uint32(c.dataMSS())
 	n := min(unsent, usable, mss)
 	wantFIN := c.finQueued && c.SndNxt.Add(n) == end
 
 	if n == 0 && !wantFIN {
-		if unsent > 0 && c.SndWnd == 0 && inFlight == 0 && c.rtxAt.IsZero() {
+		if unsent > 0 && c.SndWnd == 0 && outstanding == 0 && c.rtxAt.IsZero() {
 			c.startPersistTimer(now)
 		}
 		return false
@@ -208,7 +273,7 @@ func (c *Conn) sendOne(now time.Time) bool {
 			return false
 		}
 	}
-	if n > 0 && n < mss && c.cfg.Nagle && inFlight > 0 && !wantFIN {
+	if n > 0 && n < mss && c.cfg.Nagle && outstanding > 0 && !wantFIN {
 		return false // Nagle: one small segment in flight at a time
 	}
 
@@ -220,21 +285,25 @@ func (c *Conn) sendOne(now time.Time) bool {
 		flags |= FlagFIN
 	}
 	s := c.header(c.SndNxt, flags)
-	s.Payload = c.snd.slice(c.SndNxt, int(n))
-	retransmit := c.SndNxt.LessThan(c.sndMax)
-	why := ReasonUserSend
-	if retransmit {
-		why = ReasonRetransmitData
-		if n == 0 {
-			why = ReasonRetransmitFIN
+	if room := int(c.sndMSS) - c.optionBytes(&s.Options); int(n) > room {
+		// SACK blocks took payload room.
+		n = uint32(max(room, 1))
+		s.Flags &^= FlagFIN | FlagPSH
+		if c.SndNxt.Add(n) == end {
+			s.Flags |= FlagPSH
 		}
-		c.retransmits++
-	} else if wantFIN && n == 0 {
-		why = ReasonUserClose
 	}
-	if !retransmit && !c.rttTiming {
+	s.Payload = c.snd.slice(c.SndNxt, int(n))
+	if why == ReasonNone {
+		why = ReasonUserSend
+		if s.Flags.Has(FlagFIN) && n == 0 {
+			why = ReasonUserClose
+		}
+	}
+	if !c.rttTiming && !c.tsOK {
 		c.rttTiming, c.rttSeq, c.rttStart = true, c.SndNxt.Add(n), now
 	}
+	c.sb.add(c.SndNxt, s.End(), now)
 	c.SndNxt = s.End()
 	c.sndMax = c.sndMax.Max(c.SndNxt)
 	if c.rtxAt.IsZero() || c.persist {
@@ -242,5 +311,8 @@ func (c *Conn) sendOne(now time.Time) bool {
 		c.startRetransmitTimer(now)
 	}
 	c.emit(s, why)
+	if why != ReasonTailLossProbe {
+		c.armTLP(now)
+	}
 	return true
 }

@@ -79,6 +79,10 @@ const (
 	ReasonWindowUpdate
 	ReasonKeepAlive
 	ReasonKeepAliveTimeout
+	ReasonTailLossProbe
+	ReasonPAWS
+	ReasonNoTimestamp
+	ReasonDuplicateData
 
 	numReasons
 )
@@ -157,6 +161,10 @@ var reasons = [numReasons]reasonInfo{
 	ReasonWindowUpdate:     {"window-update", "rfc9293:3.8.6.2.2", "receive window opened: send window update"},
 	ReasonKeepAlive:        {"keepalive", "rfc1122:4.2.3.6", "idle connection: send keep-alive probe"},
 	ReasonKeepAliveTimeout: {"keepalive-timeout", "rfc1122:4.2.3.6", "keep-alive probes unanswered: connection timed out"},
+	ReasonTailLossProbe:    {"tlp", "rfc8985:7.3", "probe time-out: send a tail loss probe"},
+	ReasonPAWS:             {"paws", "rfc7323:5.3", "timestamp older than TS.Recent (PAWS): send ACK, drop"},
+	ReasonNoTimestamp:      {"no-timestamp", "rfc7323:3.2", "segment without the negotiated timestamp option: drop"},
+	ReasonDuplicateData:    {"duplicate-data", "rfc2883", "data already received: ACK it with a D-SACK block"},
 }
 
 // Code is the short machine-readable name, for example "rst-in-window".

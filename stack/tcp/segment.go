@@ -55,6 +55,19 @@ type Options struct {
 	// Timestamps (RFC 7323 §3); valid if HasTimestamps.
 	TSVal, TSEcr  uint32
 	HasTimestamps bool
+	// SACK blocks (RFC 2018 §3): the first NumSACK entries are valid.
+	SACK    [MaxSACKBlocks]SACKBlock
+	NumSACK uint8
+}
+
+// MaxSACKBlocks is how many SACK blocks fit in the option space (RFC 2018
+// §3: four without timestamps, three with).
+const MaxSACKBlocks = 4
+
+// SACKBlock is one block of a SACK option: the octets Left..Right-1 were
+// received.
+type SACKBlock struct {
+	Left, Right Seq
 }
 
 // Segment is one TCP segment as the engine sees it: the header fields of

@@ -30,7 +30,7 @@ func (c *Conn) startTimeWait(now time.Time) {
 // Deadline is when Tick must next be called; zero if no timer runs.
 func (c *Conn) Deadline() time.Time {
 	var d time.Time
-	for _, t := range [...]time.Time{c.rtxAt, c.timeWaitAt, c.finWait2At, c.delAckAt, c.userTimeoutAt(), c.keepAliveAt()} {
+	for _, t := range [...]time.Time{c.rtxAt, c.timeWaitAt, c.finWait2At, c.delAckAt, c.tlpAt, c.rackAt, c.userTimeoutAt(), c.keepAliveAt()} {
 		if !t.IsZero() && (d.IsZero() || t.Before(d)) {
 			d = t
 		}
@@ -74,6 +74,15 @@ func (c *Conn) Tick(now time.Time) {
 		if c.state == Closed {
 			return
 		}
+	}
+	if due(c.rackAt, now) {
+		c.rackAt = time.Time{}
+		c.rackDetectLoss(now)
+		c.afterACK(now, false)
+		c.output(now)
+	}
+	if due(c.tlpAt, now) {
+		c.tlpExpired(now)
 	}
 	if due(c.delAckAt, now) {
 		c.delAckAt = time.Time{}
@@ -124,18 +133,21 @@ func (c *Conn) retransmitExpired(now time.Time) {
 		c.retransmits++
 		c.sendSYNACK(now, nil, ReasonRetransmitSYNACK)
 	default:
-		// RFC 5681 §3.1: after a time-out, ssthresh = max(FlightSize/2,
-		// 2*SMSS) and cwnd is one segment; go back to SND.UNA.
-		flight := c.SndUna.Size(c.sndMax)
-		c.ssthresh = max(flight/2, 2*uint32(c.sndMSS))
-		c.cwnd = uint32(c.sndMSS)
+		// RFC 5681 §3.1 (4) and RFC 6675 §5.1: after a time-out, ssthresh
+		// falls, cwnd is one segment and everything not SACKed is lost;
+		// retransmit from SND.UNA.
+		c.onRTOCongestion(now)
 		c.inRecovery = false
+		c.afterRTO = true
+		c.recoverSeq = c.sndMax
 		c.dupAcks = 0
-		c.SndNxt = c.SndUna
+		c.tlpAt, c.tlpOut = time.Time{}, false
+		c.sb.markAllLost()
 		c.stopRetransmitTimer()
-		if !c.sendOne(now) {
-			c.startRetransmitTimer(now)
+		if first := c.sb.firstLost(); first != nil {
+			c.retransmit(now, first, ReasonNone)
 		}
+		c.startRetransmitTimer(now)
 	}
 }
 

@@ -183,7 +183,8 @@ func TestParseTCPOfGopacket(t *testing.T) {
 		}
 		want := tcp.Segment{
 			SrcPort: 443, DstPort: 51000, Seq: 77, Ack: 0xffffffff, Flags: tcp.FlagACK | tcp.FlagECE, Window: 1234,
-			Options: tcp.Options{MSS: 1400, TSVal: 9, TSEcr: 0xffffffff, HasTimestamps: true, WindowScale: 2, HasWindowScale: true},
+			Options: tcp.Options{MSS: 1400, TSVal: 9, TSEcr: 0xffffffff, HasTimestamps: true, WindowScale: 2, HasWindowScale: true,
+				NumSACK: 2, SACK: [tcp.MaxSACKBlocks]tcp.SACKBlock{sb(1, 2), sb(3, 4)}},
 			Payload: payload,
 		}
 		if seg.String() != want.String() || seg.Options != want.Options || seg.Flags != want.Flags ||

@@ -48,6 +48,11 @@ func TestBuildParseTCPRoundTrip(t *testing.T) {
 		seg.Options = o
 		segments = append(segments, seg)
 	}
+	for _, o := range sackOptions() {
+		seg := dataSegment(3)
+		seg.Options = o
+		segments = append(segments, seg)
+	}
 	for _, a := range addrs {
 		for _, seg := range segments {
 			t.Run(a.src.String()+"/"+seg.String(), func(t *testing.T) {
@@ -175,7 +180,8 @@ func TestParseTCPOptions(t *testing.T) {
 		{"SACK-permitted", []byte{4, 2}, tcp.Options{SACKPermitted: true}, nil},
 		{"timestamps", []byte{1, 1, 8, 10, 0, 0, 0, 1, 0, 0, 0, 2}, tcp.Options{TSVal: 1, TSEcr: 2, HasTimestamps: true}, nil},
 		{"unknown kind skipped", []byte{30, 6, 9, 9, 9, 9, 2, 4, 0, 100}, tcp.Options{MSS: 100}, nil},
-		{"SACK blocks skipped", []byte{1, 1, 5, 10, 0, 0, 0, 1, 0, 0, 0, 2, 4, 2}, tcp.Options{SACKPermitted: true}, nil},
+		{"SACK block", []byte{1, 1, 5, 10, 0, 0, 0, 1, 0, 0, 0, 2, 4, 2}, tcp.Options{SACKPermitted: true, NumSACK: 1, SACK: [4]tcp.SACKBlock{sb(1, 2)}}, nil},
+		{"SACK length not 2+8n", []byte{5, 6, 0, 0, 0, 1, 1, 1}, tcp.Options{}, ErrBadOptions},
 		{"EOL ends the list", []byte{4, 2, 0, 2, 1}, tcp.Options{SACKPermitted: true}, nil},
 		{"NOPs to the end", []byte{1, 1, 1, 1}, tcp.Options{}, nil},
 		{"length 0", []byte{30, 0, 1, 1}, tcp.Options{}, ErrBadOptions},
@@ -277,3 +283,39 @@ func TestParseTCPTruncatedAtEveryLength(t *testing.T) {
 		}
 	}
 }
+
+// sackOptions are ACK options with SACK blocks (RFC 2018): up to four
+// alone, up to three beside timestamps.
+func sackOptions() []tcp.Options {
+	blocks := [tcp.MaxSACKBlocks]tcp.SACKBlock{sb(100, 200), sb(300, 400), sb(0xfffffff0, 0x10), sb(500, 600)}
+	var out []tcp.Options
+	for n := 1; n <= tcp.MaxSACKBlocks; n++ {
+		out = append(out, tcp.Options{SACK: blocks, NumSACK: uint8(n)})
+		if n <= 3 {
+			out = append(out, tcp.Options{SACK: blocks, NumSACK: uint8(n), HasTimestamps: true, TSVal: 7, TSEcr: 9})
+		}
+	}
+	for i := range out {
+		for j := int(out[i].NumSACK); j < tcp.MaxSACKBlocks; j++ {
+			out[i].SACK[j] = tcp.SACKBlock{}
+		}
+	}
+	return out
+}
+
+func TestSACKBlocksCappedByOptionSpace(t *testing.T) {
+	seg := dataSegment(0)
+	seg.Options = tcp.Options{HasTimestamps: true, NumSACK: 4, SACK: [4]tcp.SACKBlock{sb(1, 2), sb(3, 4), sb(5, 6), sb(7, 8)}}
+	b := mustBuildTCP(t, host4, stack4, seg)
+	p := mustParseIP(t, b)
+	var got tcp.Segment
+	if err := ParseTCP(&p, &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Options.NumSACK != 3 || len(p.Payload) != TCPHeaderLen+40 {
+		t.Fatalf("%d blocks in a %d-byte header; want 3 in 60", got.Options.NumSACK, len(p.Payload))
+	}
+}
+
+// sb is a SACK block from left to right.
+func sb(left, right tcp.Seq) tcp.SACKBlock { return tcp.SACKBlock{Left: left, Right: right} }

@@ -14,6 +14,7 @@ const (
 	optWindowScale   = 3
 	optSACKPermitted = 4
 	optTimestamps    = 8
+	optSACK          = 5
 
 	optMSSLen           = 4
 	optWindowScaleLen   = 3
@@ -68,6 +69,17 @@ func parseOptions(b []byte, opts *tcp.Options) error {
 			opts.TSVal = binary.BigEndian.Uint32(body[0:4])
 			opts.TSEcr = binary.BigEndian.Uint32(body[4:8])
 			opts.HasTimestamps = true
+		case optSACK:
+			if (length-2)%8 != 0 || length < 10 {
+				return ErrBadOptions
+			}
+			for i := 0; i+8 <= len(body) && int(opts.NumSACK) < tcp.MaxSACKBlocks; i += 8 {
+				opts.SACK[opts.NumSACK] = tcp.SACKBlock{
+					Left:  tcp.Seq(binary.BigEndian.Uint32(body[i:])),
+					Right: tcp.Seq(binary.BigEndian.Uint32(body[i+4:])),
+				}
+				opts.NumSACK++
+			}
 		}
 		b = b[length:]
 	}
@@ -75,7 +87,7 @@ func parseOptions(b []byte, opts *tcp.Options) error {
 }
 
 // optionsLen is how many bytes writeOptions writes for opts: always a
-// multiple of 4, at most 20.
+// multiple of 4, at most 40.
 func optionsLen(opts *tcp.Options) int {
 	n := 0
 	if opts.MSS != 0 {
@@ -89,7 +101,27 @@ func optionsLen(opts *tcp.Options) int {
 	if opts.HasWindowScale {
 		n += 4
 	}
+	if k := sackBlocks(opts); k > 0 {
+		n += 4 + 8*k // two NOPs, kind, length, blocks
+	}
 	return n
+}
+
+// sackBlocks is how many SACK blocks are written: as many as fit in the
+// 40 bytes of option space next to the other options.
+func sackBlocks(opts *tcp.Options) int {
+	k := int(opts.NumSACK)
+	if opts.HasTimestamps {
+		k = min(k, 3)
+	}
+	return min(k, tcp.MaxSACKBlocks-1+boolInt(!opts.HasTimestamps && opts.MSS == 0 && !opts.HasWindowScale))
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // writeOptions writes opts into b in the layout Linux uses, which keeps
@@ -118,5 +150,15 @@ func writeOptions(b []byte, opts *tcp.Options) {
 	}
 	if opts.HasWindowScale {
 		b[0], b[1], b[2], b[3] = optNOP, optWindowScale, optWindowScaleLen, opts.WindowScale
+		b = b[4:]
+	}
+	if k := sackBlocks(opts); k > 0 {
+		b[0], b[1], b[2], b[3] = optNOP, optNOP, optSACK, byte(2+8*k)
+		b = b[4:]
+		for i := 0; i < k; i++ {
+			binary.BigEndian.PutUint32(b[0:4], uint32(opts.SACK[i].Left))
+			binary.BigEndian.PutUint32(b[4:8], uint32(opts.SACK[i].Right))
+			b = b[8:]
+		}
 	}
 }

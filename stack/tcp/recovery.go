@@ -1,0 +1,92 @@
+package tcp
+
+import "time"
+
+// Loss recovery: what an ACK tells the sender (cumulative ACK, SACK
+// blocks, duplicate ACKs), which segments are lost, and fast recovery with
+// SACK (RFC 6675) or, for a peer without SACK, NewReno (RFC 6582).
+
+// dupThresh is DupThresh of RFC 5681 and RFC 6675.
+const dupThresh = 3
+
+// onACK processes the loss-recovery side of an acceptable ACK: ack is
+// SEG.ACK, s the segment (its SACK blocks).
+func (c *Conn) onACK(now time.Time, s *Segment) {
+	ack := s.Ack
+	delivered := false
+	deliver := func(t *txSegment) {
+		delivered = true
+		c.rackDelivered(now, t)
+	}
+	if ack.GreaterThan(c.SndUna) {
+		c.sb.ackTo(ack, deliver)
+	}
+	if c.sackOK && s.Options.NumSACK > 0 {
+		c.sb.markSACKed(s.Options.SACK[:s.Options.NumSACK], ack.Max(c.SndUna), c.sndMax, deliver)
+	}
+	if delivered {
+		c.rackDetectLoss(now)
+	}
+}
+
+// duplicateACK counts ACKs that acknowledge nothing new while data is
+// outstanding (RFC 5681 §2 "DUPLICATE ACKNOWLEDGMENT"); the third marks the
+// first unacknowledged segment lost (RFC 5681 §3.2, RFC 6675 §5 (a)).
+func (c *Conn) duplicateACK(now time.Time, s *Segment) {
+	if len(s.Payload) > 0 || s.Flags&(FlagSYN|FlagFIN) != 0 || c.SndUna == c.sndMax ||
+		c.SndWnd == 0 || (uint32(s.Window)<<c.sndShift != c.SndWnd && s.Options.NumSACK == 0) {
+		return
+	}
+	c.dupAcks++
+	c.drop(s, ReasonACKDuplicate)
+	if c.dupAcks == dupThresh && !c.sb.empty() {
+		c.sb.markLost(c.sb.at(0))
+	}
+}
+
+// afterACK runs once an ACK has been applied: start or end fast recovery
+// and, for NewReno, retransmit after a partial ACK.
+func (c *Conn) afterACK(now time.Time, advanced bool) {
+	if c.inRecovery && c.SndUna.GreaterThanEq(c.recoverSeq) {
+		c.inRecovery = false // RFC 6675 §5 / RFC 6582 §3.2 step 3: full acknowledgment
+	}
+	if c.inRecovery && advanced && !c.sackOK && !c.sb.empty() {
+		// NewReno partial acknowledgment (RFC 6582 §3.2 step 4): the next
+		// hole is lost too.
+		c.sb.markLost(c.sb.at(0))
+	}
+	if !c.inRecovery && !c.afterRTO && c.sb.lostBytes > 0 {
+		c.inRecovery = true
+		c.recoverSeq = c.sndMax
+		c.onCongestion(now)
+		c.tlpAt = time.Time{}
+	}
+}
+
+// retransmit sends segment t again.
+func (c *Conn) retransmit(now time.Time, t *txSegment, why Reason) {
+	dataEnd := c.dataEnd()
+	flags := FlagACK
+	n := t.size()
+	if c.finQueued && t.end == dataEnd.Add(1) {
+		flags |= FlagFIN
+		n--
+	}
+	s := c.header(t.start, flags)
+	s.Payload = c.snd.slice(t.start, int(n))
+	if len(s.Payload) < int(n) {
+		return // the segment is no longer in the buffer: acknowledged meanwhile
+	}
+	if n > 0 && t.start.Add(n) == dataEnd {
+		s.Flags |= FlagPSH
+	}
+	c.sb.retransmitted(t, now)
+	c.retransmits++
+	if why == ReasonNone {
+		why = ReasonRetransmitData
+		if n == 0 {
+			why = ReasonRetransmitFIN
+		}
+	}
+	c.emit(s, why)
+}
