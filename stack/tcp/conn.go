@@ -98,7 +98,8 @@ type Conn struct {
 	challengeWin time.Time // start of the RFC 5961 §7 rate-limit second
 	challengeN   int
 
-	scratch Segment
+	scratch Segment // the segment being sent
+	inSeg   Segment // the segment being processed, trimmed to the window
 }
 
 // New returns a connection in CLOSED. out must not be nil; obs may be nil.

@@ -127,11 +127,12 @@ func (c *Conn) inputSynSent(now time.Time, seg *Segment) {
 	c.setState(Established, seg, ReasonSynSentSynAck)
 	c.established()
 	// Data or FIN on the SYN-ACK continue at the sixth step.
-	s := *seg
+	c.inSeg = *seg
+	s := &c.inSeg
 	s.Flags &^= FlagSYN
 	s.Seq = s.Seq.Add(1)
 	c.ackNow = true
-	c.processText(now, &s)
+	c.processText(now, s)
 	c.output(now)
 }
 
@@ -221,13 +222,16 @@ func (c *Conn) inputSynchronized(now time.Time, seg *Segment) {
 		c.unacceptable(now, seg)
 		return
 	}
-	s := *seg
-	c.trim(&s)
+	// Work on a copy held by the connection: trimming must not change the
+	// caller's segment, and a local copy would escape to the heap.
+	c.inSeg = *seg
+	s := &c.inSeg
+	c.trim(s)
 	c.updateTSRecent(seg)
 
 	// Second: RST (with RFC 5961 §3.2).
 	if s.Flags.Has(FlagRST) {
-		c.inputRST(now, &s)
+		c.inputRST(now, s)
 		return
 	}
 	// Third: security and precedence — not applicable (RFC 9293 §3.10.7.4 note).
@@ -250,7 +254,7 @@ func (c *Conn) inputSynchronized(now time.Time, seg *Segment) {
 		c.drop(seg, ReasonNoACK)
 		return
 	}
-	if !c.inputACK(now, &s) {
+	if !c.inputACK(now, s) {
 		return
 	}
 
@@ -258,7 +262,7 @@ func (c *Conn) inputSynchronized(now time.Time, seg *Segment) {
 	// delivered in line like any other.
 
 	// Seventh and eighth: text and FIN.
-	c.processText(now, &s)
+	c.processText(now, s)
 	c.output(now)
 }
 

@@ -1,0 +1,98 @@
+package rawpeer
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/tunstack/tunstack/stack/tcp"
+	"github.com/tunstack/tunstack/stack/wire"
+)
+
+// Direction says which way a captured packet crossed the device.
+type Direction uint8
+
+const (
+	// FromStack packets were written into the TUN by the stack: the kernel
+	// received them.
+	FromStack Direction = iota
+	// ToStack packets were sent by the kernel into the TUN: the peer's
+	// packets, and anything else the kernel routed to the stack.
+	ToStack
+)
+
+func (d Direction) String() string {
+	if d == FromStack {
+		return "stack->peer"
+	}
+	return "peer->stack"
+}
+
+// Packet is one captured IP packet. Seg is set when Protocol is TCP and the
+// segment parsed; its payload is a copy that stays valid.
+type Packet struct {
+	At       time.Time
+	Dir      Direction
+	Src, Dst netip.Addr
+	Protocol uint8
+	Seg      tcp.Segment
+	// Err is why the packet did not parse, if it did not.
+	Err error
+}
+
+// IsTCP reports whether p carries a TCP segment that parsed.
+func (p Packet) IsTCP() bool { return p.Protocol == wire.ProtoTCP && p.Err == nil }
+
+// String renders p as one line of a ladder, like
+// "stack->peer 10.77.0.2:7 > 10.77.0.3:40000 SYN-ACK seq=1 ack=2 win=65535 len=0".
+func (p Packet) String() string {
+	switch {
+	case p.Err != nil:
+		return fmt.Sprintf("%v %v > %v unparsable: %v", p.Dir, p.Src, p.Dst, p.Err)
+	case p.Protocol != wire.ProtoTCP:
+		return fmt.Sprintf("%v %v > %v protocol %d", p.Dir, p.Src, p.Dst, p.Protocol)
+	}
+	return fmt.Sprintf("%v %v > %v %s%s",
+		p.Dir, netip.AddrPortFrom(p.Src, p.Seg.SrcPort), netip.AddrPortFrom(p.Dst, p.Seg.DstPort), p.Seg.String(), options(p.Seg.Options))
+}
+
+// options renders the options a segment carries, like " <mss 1460,sackOK>",
+// or nothing when it has none.
+func options(o tcp.Options) string {
+	var parts []string
+	if o.MSS != 0 {
+		parts = append(parts, fmt.Sprintf("mss %d", o.MSS))
+	}
+	if o.HasWindowScale {
+		parts = append(parts, fmt.Sprintf("wscale %d", o.WindowScale))
+	}
+	if o.SACKPermitted {
+		parts = append(parts, "sackOK")
+	}
+	if o.HasTimestamps {
+		parts = append(parts, fmt.Sprintf("TS val %d ecr %d", o.TSVal, o.TSEcr))
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return " <" + strings.Join(parts, ",") + ">"
+}
+
+// parsePacket parses a captured IP packet; the result owns its memory.
+func parsePacket(b []byte, at time.Time, dir Direction) Packet {
+	ip, err := wire.ParseIP(b)
+	if err != nil {
+		return Packet{At: at, Dir: dir, Err: err}
+	}
+	p := Packet{At: at, Dir: dir, Src: ip.Src, Dst: ip.Dst, Protocol: ip.Protocol}
+	if ip.Protocol != wire.ProtoTCP {
+		return p
+	}
+	if p.Err = wire.ParseTCP(&ip, &p.Seg); p.Err != nil {
+		p.Seg = tcp.Segment{}
+		return p
+	}
+	p.Seg.Payload = append([]byte(nil), p.Seg.Payload...)
+	return p
+}

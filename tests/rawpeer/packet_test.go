@@ -1,0 +1,62 @@
+package rawpeer
+
+import (
+	"errors"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/tunstack/tunstack/stack/tcp"
+	"github.com/tunstack/tunstack/stack/wire"
+)
+
+func TestParsePacket(t *testing.T) {
+	src, dst := netip.MustParseAddr("10.77.0.2"), netip.MustParseAddr("10.77.0.3")
+	seg := tcp.Segment{SrcPort: 7, DstPort: 40000, Seq: 100, Ack: 200, Flags: tcp.FlagPSH | tcp.FlagACK, Window: 1000, Payload: []byte("hi"),
+		Options: tcp.Options{MSS: 1460, SACKPermitted: true}}
+	buf := make([]byte, 100)
+	n, err := wire.BuildTCP(buf, src, dst, &seg, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Unix(1, 0)
+	got := parsePacket(buf[:n], at, FromStack)
+	clear(buf) // the packet must not share the capture buffer
+	want := Packet{At: at, Dir: FromStack, Src: src, Dst: dst, Protocol: wire.ProtoTCP, Seg: seg}
+	if diff := cmp.Diff(want, got, cmp.Comparer(func(a, b netip.Addr) bool { return a == b })); diff != "" {
+		t.Errorf("parsePacket (-want +got):\n%s", diff)
+	}
+	if !got.IsTCP() {
+		t.Error("IsTCP() = false for a TCP segment")
+	}
+	if want := "stack->peer 10.77.0.2:7 > 10.77.0.3:40000 PSH-ACK seq=100 ack=200 win=1000 len=2 <mss 1460,sackOK>"; got.String() != want {
+		t.Errorf("String() = %q, want %q", got.String(), want)
+	}
+}
+
+func TestParsePacketErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		packet []byte
+		want   string
+	}{
+		{"empty", nil, "unparsable"},
+		{"bad version", []byte{0x10, 0, 0, 0}, "unparsable"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := parsePacket(tc.packet, time.Time{}, ToStack)
+			if got.Err == nil || got.IsTCP() || !strings.Contains(got.String(), tc.want) {
+				t.Errorf("parsePacket(%x) = %v (err %v), want an error", tc.packet, got, got.Err)
+			}
+		})
+	}
+}
+
+func TestOpenRejectsIPv6(t *testing.T) {
+	_, err := Open("unused", "tunstack0", netip.MustParseAddr("fd00:77::3"), netip.MustParseAddr("fd00:77::2"))
+	if !errors.Is(err, ErrNotIPv4) {
+		t.Errorf("Open with IPv6 addresses: %v, want ErrNotIPv4", err)
+	}
+}

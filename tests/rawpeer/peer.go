@@ -1,0 +1,267 @@
+package rawpeer
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/tunstack/tunstack/stack/tcp"
+	"github.com/tunstack/tunstack/stack/wire"
+	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
+)
+
+// Errors of a Peer.
+var (
+	ErrNotIPv4  = errors.New("rawpeer: only IPv4 addresses are supported")
+	ErrNoMatch  = errors.New("rawpeer: no matching segment from the stack")
+	ErrClosed   = errors.New("rawpeer: peer closed")
+	errBadFrame = errors.New("rawpeer: capture read failed")
+)
+
+// Peer is a hand-played remote host on the kernel side of a TUN device.
+type Peer struct {
+	// Addr is the peer's address, Stack the stack's.
+	Addr, Stack netip.Addr
+
+	sendFD  int      // raw IPv4 socket, IP header included
+	capture *os.File // AF_PACKET socket bound to the device, non-blocking
+	ifindex int
+	opened  time.Time
+
+	mu      sync.Mutex
+	log     []Packet
+	cursor  int           // Expect looks at log[cursor:]
+	changed chan struct{} // closed, and replaced, when log grows
+	readErr error         // why the capture stopped, if it did
+
+	done chan struct{} // closed when the capture goroutine has ended
+}
+
+// Open opens a peer with address self in the namespace named ns, in front
+// of the TUN device named device behind which the stack has address stack.
+// self must be on the device's subnet and not one of the kernel's
+// addresses; Open turns IPv4 forwarding off in ns so that the kernel drops
+// the stack's packets to self instead of routing them back into the device.
+func Open(ns, device string, self, stack netip.Addr) (*Peer, error) {
+	if !self.Is4() || !stack.Is4() {
+		return nil, ErrNotIPv4
+	}
+	p := &Peer{Addr: self, Stack: stack, sendFD: -1, changed: make(chan struct{}), done: make(chan struct{})}
+	if err := inNamespace(ns, func() error { return p.openSockets(device) }); err != nil {
+		p.closeSockets()
+		return nil, fmt.Errorf("rawpeer: open in namespace %s on %s: %w", ns, device, err)
+	}
+	p.opened = time.Now()
+	go p.captureLoop()
+	return p, nil
+}
+
+// openSockets runs on a thread inside the namespace: the sockets it opens
+// stay in that namespace whichever thread uses them later.
+func (p *Peer) openSockets(device string) error {
+	if err := os.WriteFile("/proc/sys/net/ipv4/ip_forward", []byte("0\n"), 0); err != nil {
+		return fmt.Errorf("turn IPv4 forwarding off: %w", err)
+	}
+	ifc, err := net.InterfaceByName(device)
+	if err != nil {
+		return err
+	}
+	p.ifindex = ifc.Index
+	fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_DGRAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, int(htons(unix.ETH_P_ALL)))
+	if err != nil {
+		return fmt.Errorf("AF_PACKET socket: %w", err)
+	}
+	// Wrapped at once so that every later error path closes it.
+	p.capture = os.NewFile(uintptr(fd), "capture "+device)
+	if err := unix.Bind(fd, &unix.SockaddrLinklayer{Protocol: htons(unix.ETH_P_ALL), Ifindex: ifc.Index}); err != nil {
+		return fmt.Errorf("bind AF_PACKET socket to %s: %w", device, err)
+	}
+	if p.sendFD, err = unix.Socket(unix.AF_INET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.IPPROTO_RAW); err != nil {
+		return fmt.Errorf("raw IPv4 socket: %w", err)
+	}
+	return nil
+}
+
+// inNamespace runs f on an OS thread switched into the namespace named ns.
+// If the thread cannot be switched back it stays locked, and the runtime
+// ends it with its goroutine instead of letting others run in ns.
+func inNamespace(ns string, f func() error) error {
+	result := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		origin, err := netns.Get()
+		if err != nil {
+			result <- err
+			return
+		}
+		defer origin.Close()
+		target, err := netns.GetFromName(ns)
+		if err != nil {
+			result <- err
+			return
+		}
+		defer target.Close()
+		if err := netns.Set(target); err != nil {
+			result <- err
+			return
+		}
+		ferr := f()
+		if err := netns.Set(origin); err != nil {
+			result <- errors.Join(ferr, err)
+			return
+		}
+		runtime.UnlockOSThread()
+		result <- ferr
+	}()
+	return <-result
+}
+
+// Send sends seg from the peer to the stack.
+func (p *Peer) Send(seg tcp.Segment) error {
+	var buf [1500]byte
+	n, err := wire.BuildTCP(buf[:], p.Addr, p.Stack, &seg, 0)
+	if err != nil {
+		return fmt.Errorf("rawpeer: build %v: %w", seg.String(), err)
+	}
+	if err := unix.Sendto(p.sendFD, buf[:n], 0, &unix.SockaddrInet4{Addr: p.Stack.As4()}); err != nil {
+		return fmt.Errorf("rawpeer: send %v: %w", seg.String(), err)
+	}
+	return nil
+}
+
+// Close stops the capture, waits for it to end and closes the sockets.
+func (p *Peer) Close() error {
+	err := p.closeSockets()
+	<-p.done
+	return err
+}
+
+func (p *Peer) closeSockets() error {
+	var errs []error
+	if p.capture != nil {
+		errs = append(errs, p.capture.Close())
+	}
+	if p.sendFD >= 0 {
+		errs = append(errs, unix.Close(p.sendFD))
+	}
+	return errors.Join(errs...)
+}
+
+// Expect waits at most timeout for the next TCP segment from the stack
+// that match accepts, and returns it. "Next" means after the segment the
+// previous Expect returned: segments passed over on the way are not seen
+// again.
+func (p *Peer) Expect(timeout time.Duration, match func(Packet) bool) (Packet, error) {
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	for {
+		p.mu.Lock()
+		for ; p.cursor < len(p.log); p.cursor++ {
+			pkt := p.log[p.cursor]
+			if pkt.Dir == FromStack && pkt.IsTCP() && match(pkt) {
+				p.cursor++
+				p.mu.Unlock()
+				return pkt, nil
+			}
+		}
+		changed, readErr := p.changed, p.readErr
+		p.mu.Unlock()
+		if readErr != nil {
+			return Packet{}, fmt.Errorf("%w: %w", ErrClosed, readErr)
+		}
+		select {
+		case <-changed:
+		case <-deadline.C:
+			return Packet{}, fmt.Errorf("%w within %v", ErrNoMatch, timeout)
+		}
+	}
+}
+
+// Captured returns a copy of every packet captured so far, both ways.
+func (p *Peer) Captured() []Packet {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]Packet(nil), p.log...)
+}
+
+// Ladder renders every captured packet, one per line, with its time since
+// Open: what a failing test prints.
+func (p *Peer) Ladder() string {
+	var b strings.Builder
+	for _, pkt := range p.Captured() {
+		fmt.Fprintf(&b, "%9.3fs %v\n", pkt.At.Sub(p.opened).Seconds(), pkt)
+	}
+	if b.Len() == 0 {
+		return "(nothing captured)\n"
+	}
+	return b.String()
+}
+
+// captureLoop reads the AF_PACKET socket into the log until Close.
+func (p *Peer) captureLoop() {
+	defer close(p.done)
+	raw, err := p.capture.SyscallConn()
+	if err != nil {
+		p.stop(err)
+		return
+	}
+	buf := make([]byte, 1<<16)
+	for {
+		var (
+			n       int
+			from    unix.Sockaddr
+			recvErr error
+		)
+		err := raw.Read(func(fd uintptr) bool {
+			n, from, recvErr = unix.Recvfrom(int(fd), buf, 0)
+			return recvErr != unix.EAGAIN
+		})
+		if err == nil {
+			err = recvErr
+		}
+		if err != nil {
+			p.stop(err)
+			return
+		}
+		ll, ok := from.(*unix.SockaddrLinklayer)
+		if !ok {
+			p.stop(fmt.Errorf("%w: source %T is not a link-layer address", errBadFrame, from))
+			return
+		}
+		if ll.Ifindex != p.ifindex {
+			continue // queued before the socket was bound to the device
+		}
+		dir := FromStack
+		if ll.Pkttype == unix.PACKET_OUTGOING {
+			dir = ToStack
+		}
+		p.record(parsePacket(buf[:n], time.Now(), dir))
+	}
+}
+
+func (p *Peer) record(pkt Packet) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.log = append(p.log, pkt)
+	close(p.changed)
+	p.changed = make(chan struct{})
+}
+
+func (p *Peer) stop(err error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.readErr = err
+	close(p.changed)
+	p.changed = make(chan struct{})
+}
+
+// htons converts a 16-bit number to network byte order, as the AF_PACKET
+// protocol fields want it.
+func htons(v uint16) uint16 { return v<<8 | v>>8 }

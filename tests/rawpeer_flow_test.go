@@ -1,0 +1,165 @@
+package tests
+
+import (
+	"fmt"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/tunstack/tunstack/stack/tcp"
+	"github.com/tunstack/tunstack/tests/rawpeer"
+)
+
+// peerIPv4 is the raw peer's address: on the device's subnet and owned by
+// no one, so the kernel drops what the stack sends to it and no kernel
+// socket answers in the peer's place (see package rawpeer).
+const peerIPv4 = "10.77.0.3"
+
+// deviceName is the TUN device `tunstack up` creates by default.
+const deviceName = "tunstack0"
+
+// segmentTimeout bounds the wait for one segment the stack should send at
+// once (not after a retransmission timeout).
+const segmentTimeout = 5 * time.Second
+
+// peerMSS is the MSS option of the peer's SYN and SYN-ACK.
+const peerMSS = 1460
+
+// startRawPeer opens a raw peer on the daemon's device. When the test
+// ends it fails the test if the kernel sent the stack any IPv4 packet of
+// its own (an RST or ICMP error in the peer's place would make every check
+// meaningless), and logs everything captured if the test failed or runs
+// with -v.
+func startRawPeer(t *testing.T, d *daemon) *rawpeer.Peer {
+	t.Helper()
+	p, err := rawpeer.Open(d.ns, deviceName, netip.MustParseAddr(peerIPv4), netip.MustParseAddr(stackIPv4))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		for _, pkt := range p.Captured() {
+			if pkt.Dir == rawpeer.ToStack && pkt.Dst.Is4() && pkt.Src != p.Addr {
+				t.Errorf("the kernel sent the stack a packet of its own, the tests assume it stays silent: %v", pkt)
+			}
+		}
+		if t.Failed() || testing.Verbose() {
+			t.Logf("captured on %s:\n%s", deviceName, p.Ladder())
+		}
+		if err := p.Close(); err != nil {
+			t.Errorf("close raw peer: %v", err)
+		}
+	})
+	return p
+}
+
+// rawFlow is one TCP 4-tuple between the raw peer and the stack.
+type rawFlow struct {
+	t                   *testing.T
+	peer                *rawpeer.Peer
+	peerPort, stackPort uint16
+}
+
+// remote is the peer's end as the daemon's status lists it.
+func (f *rawFlow) remote() string { return fmt.Sprintf("%s:%d", peerIPv4, f.peerPort) }
+
+// send sends one segment from the peer; a SYN carries the MSS option.
+func (f *rawFlow) send(flags tcp.Flags, seq, ack tcp.Seq, payload string) {
+	f.t.Helper()
+	seg := tcp.Segment{
+		SrcPort: f.peerPort, DstPort: f.stackPort,
+		Seq: seq, Ack: ack, Flags: flags, Window: 65535,
+		Payload: []byte(payload),
+	}
+	if flags.Has(tcp.FlagSYN) {
+		seg.Options.MSS = peerMSS
+	}
+	if err := f.peer.Send(seg); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+// segmentCheck is one property a segment from the stack must have.
+type segmentCheck func(*tcp.Segment) bool
+
+func flagsAre(want tcp.Flags) segmentCheck {
+	return func(s *tcp.Segment) bool { return s.Flags == want }
+}
+
+func flagsHave(want tcp.Flags) segmentCheck {
+	return func(s *tcp.Segment) bool { return s.Flags.Has(want) }
+}
+
+func seqIs(want tcp.Seq) segmentCheck {
+	return func(s *tcp.Segment) bool { return s.Seq == want }
+}
+
+func ackIs(want tcp.Seq) segmentCheck {
+	return func(s *tcp.Segment) bool { return s.Flags.Has(tcp.FlagACK) && s.Ack == want }
+}
+
+func payloadIs(want string) segmentCheck {
+	return func(s *tcp.Segment) bool { return string(s.Payload) == want }
+}
+
+// expect waits for the next segment of the flow from the stack that passes
+// every check, and fails the test if none comes within timeout.
+func (f *rawFlow) expect(timeout time.Duration, what string, checks ...segmentCheck) rawpeer.Packet {
+	f.t.Helper()
+	pkt, err := f.peer.Expect(timeout, func(p rawpeer.Packet) bool {
+		if p.Seg.SrcPort != f.stackPort || p.Seg.DstPort != f.peerPort {
+			return false
+		}
+		for _, check := range checks {
+			if !check(&p.Seg) {
+				return false
+			}
+		}
+		return true
+	})
+	if err != nil {
+		f.t.Fatalf("waiting for %s: %v", what, err)
+	}
+	return pkt
+}
+
+// stackState is the state of the daemon's connection to remote, or
+// "(gone)" when it no longer lists it.
+func stackState(t *testing.T, d *daemon, remote string) (string, stackConnState) {
+	t.Helper()
+	c, ok := d.status(t).connection(remote)
+	if !ok {
+		return "(gone)", c
+	}
+	return c.State, c
+}
+
+// waitStackState waits until the daemon's connection to remote is in state
+// and returns it.
+func waitStackState(t *testing.T, d *daemon, remote, state string) stackConnState {
+	t.Helper()
+	var c stackConnState
+	waitFor(t, segmentTimeout, "the stack's connection to "+remote+" in "+state, func() (bool, string) {
+		var got string
+		got, c = stackState(t, d, remote)
+		return got == state, c.String()
+	})
+	return c
+}
+
+// holdStackState checks, until the moment until has passed, that the
+// daemon's connection to remote stays in state the whole time.
+func holdStackState(t *testing.T, d *daemon, remote, state string, until time.Time) {
+	t.Helper()
+	ticker := time.NewTicker(pollInterval)
+	defer ticker.Stop()
+	for {
+		if got, c := stackState(t, d, remote); got != state {
+			t.Fatalf("the stack's connection to %s left %s %v too early: %s",
+				remote, state, time.Until(until).Round(time.Millisecond), c)
+		}
+		if time.Now().After(until) {
+			return
+		}
+		<-ticker.C
+	}
+}
