@@ -31,9 +31,12 @@ func (s *Stack) input(b []byte) {
 	}
 }
 
-// inputICMP answers echo requests; other ICMP messages are counted and
-// dropped (the stack does not act on ICMP errors yet).
+// inputICMP hands ICMP errors to their connection and answers echo
+// requests; other ICMP messages are counted and dropped.
 func (s *Stack) inputICMP(p *wire.Packet) {
+	if s.inputICMPError(p) {
+		return
+	}
 	buf := s.out.next(len(p.Raw))
 	n, err := wire.EchoReply(buf[Headroom:], p)
 	if err != nil {
@@ -57,8 +60,11 @@ func (s *Stack) inputTCP(p *wire.Packet) {
 		Remote: netip.AddrPortFrom(p.Src, seg.SrcPort),
 	}
 	s.counters.segmentsIn.Add(1)
-	s.segmentIn(id, &seg)
-	if c, ok := s.conns[id]; ok {
+	c, ok := s.conns[id]
+	if s.events.active() {
+		s.events.publish(segmentEvent(s.now, EventSegmentIn, id, c, s.inboundState(id, c), &seg, tcp.ReasonNone))
+	}
+	if ok {
 		if !c.engine.ReopenTimeWait(&seg) {
 			c.engine.Input(s.now, &seg)
 			s.service(c)
@@ -99,6 +105,7 @@ func (s *Stack) passiveOpen(ln *Listener, id tcp.ID, seg *tcp.Segment) {
 // dropPacket counts a packet dropped before it reached TCP.
 func (s *Stack) dropPacket(reason string) {
 	s.counters.drop(reason)
+	s.capture.noteDrop(reason)
 	if s.events.active() {
 		s.events.publish(Event{Time: s.now, Kind: EventDrop, Detail: reason})
 	}
@@ -107,13 +114,10 @@ func (s *Stack) dropPacket(reason string) {
 // dropSegment counts a segment dropped by the stack before any connection.
 func (s *Stack) dropSegment(id tcp.ID, seg *tcp.Segment, reason string) {
 	s.counters.drop(reason)
+	s.capture.noteDrop(reason)
 	if s.events.active() {
-		s.events.publish(Event{Time: s.now, Kind: EventDrop, Conn: id, Seg: summarize(seg), Detail: reason})
-	}
-}
-
-func (s *Stack) segmentIn(id tcp.ID, seg *tcp.Segment) {
-	if s.events.active() {
-		s.events.publish(Event{Time: s.now, Kind: EventSegmentIn, Conn: id, Seg: summarize(seg)})
+		ev := segmentEvent(s.now, EventDrop, id, nil, s.inboundState(id, nil), seg, tcp.ReasonNone)
+		ev.Detail = reason
+		s.events.publish(ev)
 	}
 }

@@ -24,7 +24,8 @@ type Observer interface {
 	StateChange(c *Conn, from, to State, cause *Segment, why Reason)
 	// Drop: seg was discarded (not acceptable, not expected, malformed for
 	// this state). Segments that are answered (RST, ACK) are also reported
-	// by Output with the same reason.
+	// by Output with the same reason. seg is nil for a decision about an
+	// ICMP error (ReasonICMPIgnored, ReasonPMTU).
 	Drop(c *Conn, seg *Segment, why Reason)
 }
 

@@ -14,9 +14,10 @@ type Conn struct {
 	out Output
 	obs Observer
 
-	state State
-	err   error
-	data  any
+	state   State
+	err     error
+	softErr error // the last soft ICMP error, reported on a time-out
+	data    any
 
 	// Send sequence variables (RFC 9293 §3.3.1).
 	ISS    Seq

@@ -42,6 +42,10 @@ var (
 	ErrConnectionAborted = &Error{"connection aborted", syscall.ECONNABORTED}
 	// ErrNotConnected: the call needs a connection that does not exist (§3.10).
 	ErrNotConnected = &Error{"connection does not exist", syscall.ENOTCONN}
+	// ErrHostUnreachable and ErrNetworkUnreachable: soft ICMP errors
+	// (RFC 1122 §4.2.3.9) reported when the connection times out after them.
+	ErrHostUnreachable    = &Error{"no route to host", syscall.EHOSTUNREACH}
+	ErrNetworkUnreachable = &Error{"network is unreachable", syscall.ENETUNREACH}
 	// ErrAlreadyOpen: OPEN on a connection that is not CLOSED (§3.10.1).
 	ErrAlreadyOpen = &Error{"connection already exists", syscall.EISCONN}
 )

@@ -83,6 +83,9 @@ const (
 	ReasonPAWS
 	ReasonNoTimestamp
 	ReasonDuplicateData
+	ReasonICMPIgnored
+	ReasonICMPHardError
+	ReasonPMTU
 
 	numReasons
 )
@@ -165,6 +168,9 @@ var reasons = [numReasons]reasonInfo{
 	ReasonPAWS:             {"paws", "rfc7323:5.3", "timestamp older than TS.Recent (PAWS): send ACK, drop"},
 	ReasonNoTimestamp:      {"no-timestamp", "rfc7323:3.2", "segment without the negotiated timestamp option: drop"},
 	ReasonDuplicateData:    {"duplicate-data", "rfc2883", "data already received: ACK it with a D-SACK block"},
+	ReasonICMPIgnored:      {"icmp-ignored", "rfc5927:4.1", "ICMP error for a sequence number not in flight, or no news: ignore"},
+	ReasonICMPHardError:    {"icmp-hard-error", "rfc1122:4.2.3.9", "port unreachable during the handshake: connection refused"},
+	ReasonPMTU:             {"pmtu", "rfc1191:6.3", "packet too big: lower the MSS, resend what no longer fits"},
 }
 
 // Code is the short machine-readable name, for example "rst-in-window".

@@ -171,3 +171,20 @@ func (b *scoreboard) last() *txSegment {
 
 // reset forgets everything (the connection is gone).
 func (b *scoreboard) reset() { *b = scoreboard{segs: b.segs[:0]} }
+
+// split cuts every segment larger than mss into pieces of at most mss,
+// after the path MTU fell.
+func (b *scoreboard) split(mss uint32) {
+	var out []txSegment
+	for i := 0; i < b.len(); i++ {
+		s := *b.at(i)
+		for s.size() > mss {
+			piece := s
+			piece.end = s.start.Add(mss)
+			out = append(out, piece)
+			s.start = piece.end
+		}
+		out = append(out, s)
+	}
+	b.segs, b.head = out, 0
+}

@@ -118,6 +118,9 @@ func (c *Conn) retransmitExpired(now time.Time) {
 	}
 	if c.backoff >= limit && c.cfg.UserTimeout == 0 {
 		c.err = ErrTimedOut
+		if c.softErr != nil {
+			c.err = c.softErr // RFC 1122 §4.2.3.9: report the soft error
+		}
 		c.enterClosed(nil, ReasonGiveUp)
 		return
 	}
