@@ -31,10 +31,10 @@ func icmpError(src netip.Addr, typ, code uint8, mtu uint16, pkt []byte) []byte {
 
 func TestICMPPortUnreachableRefusesDial(t *testing.T) {
 	for _, tt := range []struct {
-		name       string
-		peer       netip.Addr
-		typ, code  uint8
-		addr       string
+		name      string
+		peer      netip.Addr
+		typ, code uint8
+		addr      string
 	}{
 		{"IPv4", peerAddr4, wire.ICMPv4Unreachable, 3, "10.77.0.1:9"},
 		{"IPv6", peerAddr6, wire.ICMPv6Unreachable, 4, "[fd00:77::1]:9"},
