@@ -33,9 +33,15 @@ type Config struct {
 	// link MTU. Default 1460.
 	MSS uint16
 	// SendBuffer and ReceiveBuffer size the connection's buffers. The
-	// receive buffer is the largest window advertised. Default 256 KiB each.
+	// receive buffer is the window advertised. Default 256 KiB each.
 	SendBuffer    int
 	ReceiveBuffer int
+	// MaxReceiveBuffer is how far receive-window auto-tuning may grow the
+	// receive buffer when the application reads faster than the window
+	// allows (dynamic right-sizing, as Linux's tcp_rmem). Default 4 MiB;
+	// at most ReceiveBuffer turns auto-tuning off. Buffers take memory only
+	// as data arrives.
+	MaxReceiveBuffer int
 	// ISNKey is the secret of the RFC 6528 ISN function; zero means a fixed
 	// key, which tests want and a daemon must not use.
 	ISNKey [16]byte
@@ -76,17 +82,18 @@ type Config struct {
 
 // Defaults of Config.
 const (
-	DefaultMSL             = 30 * time.Second
-	DefaultInitialRTO      = time.Second
-	DefaultMinRTO          = 200 * time.Millisecond
-	DefaultMaxRTO          = 60 * time.Second
-	DefaultSynRetries      = 6
-	DefaultSynAckRetries   = 5
-	DefaultDataRetries     = 15
-	DefaultFinWait2Timeout = 60 * time.Second
-	DefaultDelayedACK      = 40 * time.Millisecond
-	DefaultMSS             = 1460
-	DefaultBuffer          = 256 << 10
+	DefaultMSL              = 30 * time.Second
+	DefaultInitialRTO       = time.Second
+	DefaultMinRTO           = 200 * time.Millisecond
+	DefaultMaxRTO           = 60 * time.Second
+	DefaultSynRetries       = 6
+	DefaultSynAckRetries    = 5
+	DefaultDataRetries      = 15
+	DefaultFinWait2Timeout  = 60 * time.Second
+	DefaultDelayedACK       = 40 * time.Millisecond
+	DefaultMSS              = 1460
+	DefaultBuffer           = 256 << 10
+	DefaultMaxReceiveBuffer = 4 << 20
 
 	DefaultKeepAliveInterval = 75 * time.Second
 	DefaultKeepAliveCount    = 9
@@ -117,6 +124,8 @@ func (c Config) withDefaults() Config {
 	setInt(&c.DataRetries, DefaultDataRetries)
 	setInt(&c.SendBuffer, DefaultBuffer)
 	setInt(&c.ReceiveBuffer, DefaultBuffer)
+	setInt(&c.MaxReceiveBuffer, DefaultMaxReceiveBuffer)
+	c.MaxReceiveBuffer = max(c.MaxReceiveBuffer, c.ReceiveBuffer)
 	if c.MSS == 0 {
 		c.MSS = DefaultMSS
 	}

@@ -82,6 +82,8 @@ type Conn struct {
 	unackedSince   time.Time
 	lastHeard      time.Time
 	keepAlivesSent int
+	rcvSpaceStart  time.Time // start of the auto-tuning measurement
+	rcvSpaceRead   int       // bytes read since rcvSpaceStart
 	now            time.Time // the time of the call being handled
 
 	rtt       rttEstimator
@@ -114,7 +116,7 @@ func New(id ID, cfg *Config, out Output, obs Observer) *Conn {
 	c.snd.limit = c.cfg.SendBuffer
 	c.rcv.limit = c.cfg.ReceiveBuffer
 	c.rtt = newRTTEstimator(c.cfg.InitialRTO)
-	for c.rcvShift < 14 && c.cfg.ReceiveBuffer>>c.rcvShift > 0xffff {
+	for c.rcvShift < 14 && c.cfg.MaxReceiveBuffer>>c.rcvShift > 0xffff {
 		c.rcvShift++
 	}
 	return c
@@ -230,6 +232,7 @@ func (c *Conn) Receive(now time.Time, p []byte) (int, error) {
 	c.now = now
 	if c.rcv.len() > 0 {
 		n := c.rcv.read(p)
+		c.autotune(now, n)
 		c.maybeWindowUpdate(now)
 		return n, nil
 	}

@@ -307,3 +307,27 @@ func TestSillyWindowOverride(t *testing.T) {
 	h.nextTimer()     // the override time-out
 	h.expect(out(FlagACK, localISS+1, remoteISS+1, strings.Repeat("s", 300)))
 }
+
+func TestReceiveWindowAutoTuning(t *testing.T) {
+	cfg := testConfig()
+	cfg.ReceiveBuffer = 8000
+	cfg.MaxReceiveBuffer = 64000
+	a, b := pair(t, testConfig(), cfg)
+	_ = a
+	start := b.c.rcv.limit
+	payload := strings.Repeat("w", 200000)
+	off := 0
+	buf := make([]byte, 1<<20)
+	for i := 0; i < 2000 && off < len(payload); i++ {
+		n, _ := a.c.Send(a.now, []byte(payload[off:]))
+		off += n
+		a.deliverTo(b)
+		b.c.Receive(b.now, buf)
+		b.deliverTo(a)
+		a.advance(5 * time.Millisecond)
+		b.advance(5 * time.Millisecond)
+	}
+	if b.c.rcv.limit <= start || b.c.rcv.limit > cfg.MaxReceiveBuffer {
+		t.Fatalf("receive buffer %d after a bulk transfer read as fast as it came (start %d, max %d)", b.c.rcv.limit, start, cfg.MaxReceiveBuffer)
+	}
+}

@@ -41,8 +41,8 @@ func TestSynAckCarriesOptions(t *testing.T) {
 	syn.Options = Options{MSS: 1400, HasWindowScale: true, WindowScale: 7}
 	h.send(syn)
 	got := h.out[0].Options
-	if got.MSS != 1000 || !got.HasWindowScale || got.WindowScale != 1 {
-		t.Fatalf("SYN-ACK options %+v: want MSS 1000 and window scale 1 for a 64 KiB buffer (65536 > 65535)", got)
+	if got.MSS != 1000 || !got.HasWindowScale || got.WindowScale != 7 {
+		t.Fatalf("SYN-ACK options %+v: want MSS 1000 and window scale 7 for the 4 MiB auto-tuning maximum", got)
 	}
 	// Peer's MSS above ours: we send with ours.
 	h.send(seg(FlagACK, remoteISS+1, localISS+1))

@@ -1,5 +1,7 @@
 package tcp
 
+import "time"
+
 // recvBuffer holds received bytes the user has not read yet, in order, and
 // the segments that arrived ahead of RCV.NXT. Out-of-order data is kept
 // only inside the advertised window, so the memory it uses is bounded by
@@ -99,4 +101,26 @@ func (b *recvBuffer) queuedBytes() int {
 		n += len(s.data)
 	}
 	return n
+}
+
+// autotune is receive-window auto-tuning (dynamic right-sizing): once per
+// RTT, if the application read more than half the buffer, the sender is
+// limited by our window, so the buffer grows to twice what was read, up to
+// MaxReceiveBuffer.
+func (c *Conn) autotune(now time.Time, n int) {
+	if c.rcv.limit >= c.cfg.MaxReceiveBuffer || !c.rtt.hasSample {
+		return
+	}
+	if c.rcvSpaceStart.IsZero() {
+		c.rcvSpaceStart = now
+	}
+	c.rcvSpaceRead += n
+	rtt := max(c.rtt.srtt, c.rack.minRTT, clockGranularity)
+	if now.Sub(c.rcvSpaceStart) < rtt {
+		return
+	}
+	if 2*c.rcvSpaceRead > c.rcv.limit {
+		c.rcv.limit = min(2*c.rcvSpaceRead, c.cfg.MaxReceiveBuffer)
+	}
+	c.rcvSpaceStart, c.rcvSpaceRead = now, 0
 }
