@@ -23,6 +23,7 @@ declare -A needed=(
 	[ss]=iproute2
 	[ping]=iputils-ping
 	[setpriv]=util-linux
+	[nft]=nftables # kernel-side loss in the impairment test
 	[gcc]=gcc # the race detector needs cgo
 )
 missing=()
@@ -92,4 +93,12 @@ step "gofmt" gofmt_check
 step "go vet" go vet ./...
 step "go test -race (stack, tundev, cmd)" go test -race -count=1 -timeout 5m ./stack/... ./tundev/... ./cmd/...
 step "go test (all, with namespace integration tests)" go test -count=1 -timeout 5m ./...
+
+# The gVisor cross-check passed above; print its summary: how many
+# scenarios behave identically on both stacks and every intended difference
+# with its RFC citation.
+crosscheck_summary() {
+	go test -count=1 -v -run '^TestScenarios$' ./tests/crosscheck/ | sed -n '/^crosscheck:/,/^--- /p' | sed '$d'
+}
+step "gVisor cross-check summary" crosscheck_summary
 summary

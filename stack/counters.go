@@ -1,11 +1,13 @@
 package stack
 
 import (
-	"maps"
+	"context"
+	"strings"
 	"sync"
 	"sync/atomic"
 
 	"github.com/tunstack/tunstack/stack/tcp"
+	"github.com/tunstack/tunstack/stack/wire"
 )
 
 // Counters is a snapshot of what the stack has seen and done.
@@ -25,7 +27,55 @@ type Counters struct {
 	// "build:<wire code>" (a segment could not be serialized) and
 	// "engine:<reason code>" for segments the engine discarded.
 	Drops map[string]uint64
+
+	// ChallengeACKs counts the ACKs sent in answer to a RST in the
+	// window but not exact (RFC 5961 §3.2), to a SYN in a synchronized
+	// state (§4.2) and to an ACK older than the peer could have seen
+	// (§5.2; Linux counts that one as a challenge ACK too).
+	ChallengeACKs uint64
+	// Retransmits counts segments sent again, by kind: every one of
+	// RetransmitKinds is present, zero or not.
+	Retransmits map[string]uint64
+	// RSTsByReason counts RST segments sent by the reason code of the
+	// decision: "closed-rst" for a segment to a port nobody listens on,
+	// "abort", "listen-ack-reset", "close-unread-data", ...
+	RSTsByReason map[string]uint64
+	// MIB holds the RFC 4022 TCP-MIB scalars.
+	MIB TCPMIB
+	// States counts the connections in each state when the snapshot was
+	// taken; each listener counts once in LISTEN. A state with no
+	// connection is absent. Empty when the loop does not run.
+	States map[tcp.State]int
 }
+
+// Retransmission kinds, the keys of Counters.Retransmits.
+const (
+	RetransmitSYN    = "syn"     // SYN resent by the retransmission timer
+	RetransmitSYNACK = "syn-ack" // SYN-ACK resent by the timer or for a repeated SYN
+	RetransmitData   = "data"    // data resent by the retransmission timer
+	RetransmitFIN    = "fin"     // FIN resent by the retransmission timer
+	RetransmitFast   = "fast"    // fast retransmit after three duplicate ACKs (RFC 5681 §3.2)
+	RetransmitProbe  = "probe"   // zero-window probe (RFC 9293 §3.8.6.1)
+	RetransmitTLP    = "tlp"     // a tail loss probe (RFC 8985 §7)
+)
+
+// RetransmitKinds lists the retransmission kinds in a fixed order.
+var RetransmitKinds = []string{RetransmitSYN, RetransmitSYNACK, RetransmitData, RetransmitFIN, RetransmitFast, RetransmitProbe, RetransmitTLP}
+
+// retransmitKinds maps each reason the engine gives for sending a segment
+// again to its kind.
+var retransmitKinds = map[tcp.Reason]string{
+	tcp.ReasonRetransmitSYN:    RetransmitSYN,
+	tcp.ReasonRetransmitSYNACK: RetransmitSYNACK,
+	tcp.ReasonTailLossProbe:    RetransmitTLP,
+	tcp.ReasonRetransmitData:   RetransmitData,
+	tcp.ReasonRetransmitFIN:    RetransmitFIN,
+	tcp.ReasonFastRetransmit:   RetransmitFast,
+	tcp.ReasonZeroWindowProbe:  RetransmitProbe,
+}
+
+// challengeReasons are the reasons the engine sends a challenge ACK for.
+var challengeReasons = []tcp.Reason{tcp.ReasonRSTInWindowChallenge, tcp.ReasonSYNChallenge, tcp.ReasonACKOld}
 
 // Drop reasons the stack itself decides.
 const (
@@ -37,54 +87,201 @@ const (
 	dropLinkRead        = "link-read"
 )
 
-// counters is the live form of Counters: the loop adds, anyone reads.
-type counters struct {
-	packetsIn, packetsOut   atomic.Uint64
-	segmentsIn, segmentsOut atomic.Uint64
-	rstsSent, echoReplies   atomic.Uint64
-
-	mu          sync.Mutex
-	drops       map[string]uint64
-	engineDrops map[tcp.Reason]uint64 // named only in snapshots: no allocation per drop
-}
-
-func (c *counters) engineDrop(why tcp.Reason) {
-	c.mu.Lock()
-	if c.engineDrops == nil {
-		c.engineDrops = make(map[tcp.Reason]uint64)
+// knownDrops are the drop reasons counted in a fixed slot each, so that
+// counting one costs a lookup in a read-only map and an atomic add. Any
+// other reason ("build:...") goes to a map under a lock.
+var knownDrops = func() []string {
+	codes := []string{dropNotOurAddress, dropUnknownProtocol, dropNoListener, dropBacklogFull, dropLinkWrite, dropLinkRead}
+	for _, e := range []*wire.Error{
+		wire.ErrTruncated, wire.ErrBadVersion, wire.ErrBadHeaderLength, wire.ErrBadIPChecksum,
+		wire.ErrBadLength, wire.ErrFragment, wire.ErrRoutingHeader, wire.ErrWrongProtocol,
+		wire.ErrTCPTruncated, wire.ErrBadTCPChecksum, wire.ErrBadDataOffset, wire.ErrBadOptions,
+		wire.ErrICMPTruncated, wire.ErrBadICMPChecksum, wire.ErrBadICMPOriginal, wire.ErrNotEchoRequest,
+		wire.ErrBadAddress, wire.ErrBufferTooSmall, wire.ErrPacketTooLong,
+	} {
+		codes = append(codes, e.Code())
 	}
-	c.engineDrops[why]++
-	c.mu.Unlock()
+	return append(codes, "other")
+}()
+
+// dropSlots bounds the reasons counted in a fixed slot; a test checks that
+// knownDrops fit.
+const dropSlots = 32
+
+var knownDropSlot = func() map[string]int {
+	m := make(map[string]int, len(knownDrops))
+	for i, code := range knownDrops[:min(len(knownDrops), dropSlots)] {
+		m[code] = i
+	}
+	return m
+}()
+
+// isTCPError reports whether a drop reason means a segment reached TCP and
+// was in error (RFC 4022 tcpInErrs: bad checksum, bad header).
+func isTCPError(code string) bool { return strings.HasPrefix(code, "tcp-") }
+
+// reasonSlots bounds the tcp.Reason values counted one by one; a test
+// checks that every reason the engine has fits.
+const reasonSlots = 128
+
+// reasonCounts counts events per tcp.Reason.
+type reasonCounts [reasonSlots]atomic.Uint64
+
+func (r *reasonCounts) add(why tcp.Reason) { r[min(int(why), reasonSlots-1)].Add(1) }
+
+func (r *reasonCounts) load(why tcp.Reason) uint64 {
+	if int(why) >= reasonSlots {
+		return 0
+	}
+	return r[why].Load()
 }
+
+// counters is the live form of Counters. The loop adds and anyone reads
+// (the reader goroutine counts link-read drops too), so every counter is
+// atomic; on the hot path a segment costs one or two atomic adds.
+type counters struct {
+	packetsIn, packetsOut atomic.Uint64
+	segmentsIn            atomic.Uint64
+	echoReplies           atomic.Uint64
+
+	sent        reasonCounts             // segments sent, by why they were sent
+	rstsSent    reasonCounts             // RST segments sent, by why
+	engineDrops reasonCounts             // segments the engine discarded, by why
+	drops       [dropSlots]atomic.Uint64 // by knownDropSlot
+
+	// RFC 4022 transitions.
+	activeOpens, passiveOpens, attemptFails, estabResets atomic.Uint64
+
+	mu         sync.Mutex
+	otherDrops map[string]uint64
+}
+
+func (c *counters) engineDrop(why tcp.Reason) { c.engineDrops.add(why) }
 
 func (c *counters) drop(reason string) { c.dropN(reason, 1) }
 
 func (c *counters) dropN(reason string, n uint64) {
-	c.mu.Lock()
-	if c.drops == nil {
-		c.drops = make(map[string]uint64)
+	if i, ok := knownDropSlot[reason]; ok {
+		c.drops[i].Add(n)
+		return
 	}
-	c.drops[reason] += n
+	c.mu.Lock()
+	if c.otherDrops == nil {
+		c.otherDrops = make(map[string]uint64)
+	}
+	c.otherDrops[reason] += n
 	c.mu.Unlock()
 }
 
-func (c *counters) snapshot() Counters {
-	c.mu.Lock()
-	drops := maps.Clone(c.drops)
-	if drops == nil {
-		drops = make(map[string]uint64, len(c.engineDrops))
+// segmentSent counts a TCP segment the stack put into the output batch.
+func (c *counters) segmentSent(flags tcp.Flags, why tcp.Reason) {
+	c.sent.add(why)
+	if flags.Has(tcp.FlagRST) {
+		c.rstsSent.add(why)
 	}
-	for why, n := range c.engineDrops {
-		drops["engine:"+why.Code()] += n
+}
+
+// stateChange counts the transitions RFC 4022 defines counters for.
+func (c *counters) stateChange(from, to tcp.State) {
+	switch {
+	case from == tcp.Closed && to == tcp.SynSent:
+		c.activeOpens.Add(1)
+	case from == tcp.Listen && to == tcp.SynReceived:
+		c.passiveOpens.Add(1)
+	case to == tcp.Closed && (from == tcp.SynSent || from == tcp.SynReceived),
+		from == tcp.SynReceived && to == tcp.Listen:
+		c.attemptFails.Add(1)
+	case to == tcp.Closed && (from == tcp.Established || from == tcp.CloseWait):
+		c.estabResets.Add(1)
+	}
+}
+
+func (c *counters) snapshot() Counters {
+	out := Counters{
+		PacketsIn:    c.packetsIn.Load(),
+		PacketsOut:   c.packetsOut.Load(),
+		SegmentsIn:   c.segmentsIn.Load(),
+		EchoReplies:  c.echoReplies.Load(),
+		Drops:        make(map[string]uint64),
+		Retransmits:  make(map[string]uint64, len(RetransmitKinds)),
+		RSTsByReason: make(map[string]uint64),
+	}
+	for code, i := range knownDropSlot {
+		if n := c.drops[i].Load(); n > 0 {
+			out.Drops[code] = n
+			if isTCPError(code) {
+				out.MIB.InErrs += n
+			}
+		}
+	}
+	c.mu.Lock()
+	for code, n := range c.otherDrops {
+		out.Drops[code] += n
 	}
 	c.mu.Unlock()
-	return Counters{
-		PacketsIn:   c.packetsIn.Load(),
-		PacketsOut:  c.packetsOut.Load(),
-		SegmentsIn:  c.segmentsIn.Load(),
-		SegmentsOut: c.segmentsOut.Load(),
-		RSTsSent:    c.rstsSent.Load(),
-		EchoReplies: c.echoReplies.Load(),
-		Drops:       drops,
+	for _, kind := range RetransmitKinds {
+		out.Retransmits[kind] = 0
 	}
+	for why := range tcp.Reason(reasonCount) {
+		if n := c.engineDrops.load(why); n > 0 {
+			out.Drops["engine:"+why.Code()] += n
+		}
+		sent := c.sent.load(why)
+		out.SegmentsOut += sent
+		if kind, ok := retransmitKinds[why]; ok {
+			out.Retransmits[kind] += sent
+			if kind != RetransmitProbe {
+				out.MIB.RetransSegs += sent
+			}
+		}
+		if n := c.rstsSent.load(why); n > 0 {
+			out.RSTsSent += n
+			out.RSTsByReason[why.Code()] += n
+		}
+	}
+	for _, why := range challengeReasons {
+		out.ChallengeACKs += c.sent.load(why)
+	}
+	out.MIB.ActiveOpens = c.activeOpens.Load()
+	out.MIB.PassiveOpens = c.passiveOpens.Load()
+	out.MIB.AttemptFails = c.attemptFails.Load()
+	out.MIB.EstabResets = c.estabResets.Load()
+	out.MIB.InSegs = out.SegmentsIn + out.MIB.InErrs
+	out.MIB.OutSegs = out.SegmentsOut - out.MIB.RetransSegs
+	out.MIB.OutRsts = out.RSTsSent
+	return out
+}
+
+// reasonCount is the number of tcp.Reason values the engine defines:
+// those with a code of their own.
+var reasonCount = func() int {
+	n := 0
+	for tcp.Reason(n).Code() != "unknown" {
+		n++
+	}
+	return n
+}()
+
+// addCensus counts the connections per state, on the loop, into c; it
+// leaves c as it is when the loop does not run.
+func (s *Stack) addCensus(c *Counters) {
+	if !s.started.Load() {
+		return
+	}
+	states := make(map[tcp.State]int)
+	err := s.call(context.Background(), func() {
+		s.listenMu.Lock()
+		if n := len(s.listeners); n > 0 {
+			states[tcp.Listen] = n
+		}
+		s.listenMu.Unlock()
+		for _, conn := range s.conns {
+			states[conn.engine.State()]++
+		}
+	})
+	if err != nil {
+		return
+	}
+	c.States = states
+	c.MIB.CurrEstab = uint64(states[tcp.Established] + states[tcp.CloseWait])
 }

@@ -17,7 +17,9 @@ type Config struct {
 	// Default 60 s.
 	MaxRTO time.Duration
 	// SynRetries is how many times a SYN is retransmitted before OPEN fails
-	// with ErrTimedOut (R2 for SYN, RFC 9293 §3.8.3). Default 6, as Linux.
+	// with ErrTimedOut (R2 for SYN, RFC 9293 §3.8.3). Default 7: with the
+	// default RTOs that is 3 minutes, the RFC's minimum (Linux's 6 gives up
+	// after about 2).
 	SynRetries int
 	// SynAckRetries is the same for a SYN-ACK. Default 5, as Linux.
 	SynAckRetries int
@@ -68,6 +70,10 @@ type Config struct {
 	// default) or NewReno (RFC 5681, RFC 6582). Loss detection is RACK-TLP
 	// (RFC 8985) with SACK (RFC 2018, RFC 6675) either way.
 	Congestion CongestionControl
+	// DisableRACKTLP turns off RACK's time-based loss detection and tail
+	// loss probes (RFC 8985), leaving duplicate ACKs (RFC 5681, RFC 6675)
+	// and the retransmission time-out, as RFC 9293 alone describes.
+	DisableRACKTLP bool
 	// DisableSACK and DisableTimestamps stop offering or accepting SACK
 	// (RFC 2018) and timestamps (RFC 7323) in the handshake.
 	DisableSACK       bool

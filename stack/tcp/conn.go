@@ -87,7 +87,8 @@ type Conn struct {
 	now            time.Time // the time of the call being handled
 
 	rtt       rttEstimator
-	backoff   int // consecutive time-outs
+	backoff   int // RTO doublings in force (RFC 6298 §5.5)
+	timeouts  int // consecutive time-outs without progress: R1/R2 of §3.8.3
 	rttTiming bool
 	rttSeq    Seq
 	rttStart  time.Time
@@ -268,12 +269,18 @@ func (c *Conn) CloseSend(now time.Time) error {
 		c.setState(Closed, nil, ReasonUserClose)
 		return nil
 	case SynReceived:
-		// "queue for processing after entering ESTABLISHED state"
 		if c.finQueued || c.closeOnEstab {
 			return ErrClosing
 		}
-		c.closeOnEstab = true
-		return nil
+		if c.snd.len() > 0 {
+			// "otherwise, queue for processing after entering ESTABLISHED state"
+			c.closeOnEstab = true
+			return nil
+		}
+		// "If no SENDs have been issued and there is no pending data to
+		// send, then form a FIN segment and send it, and enter FIN-WAIT-1."
+		c.finQueued = true
+		c.setState(FinWait1, nil, ReasonUserClose)
 	case Established:
 		c.finQueued = true
 		c.setState(FinWait1, nil, ReasonUserClose)

@@ -165,10 +165,13 @@ func TestSynReceivedBadACKGetsRST(t *testing.T) {
 	h.expectState(SynReceived)
 }
 
-func TestSynReceivedRetransmittedSYNResendsSynAck(t *testing.T) {
+func TestSynReceivedRetransmittedSYNIsUnacceptable(t *testing.T) {
+	// RFC 9293 §3.10.7.4 first check: the SYN lies before RCV.NXT, so the
+	// answer is <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>; the SYN-ACK goes again
+	// when its own timer fires.
 	h := synReceived(t)
 	h.send(seg(FlagSYN, remoteISS, 0))
-	h.expect(out(FlagSYN|FlagACK, localISS, remoteISS+1))
+	h.expect(out(FlagACK, localISS+1, remoteISS+1))
 	h.expectState(SynReceived)
 }
 
@@ -205,14 +208,30 @@ func TestCloseInSynSentDeletesTCB(t *testing.T) {
 	h.expectState(Closed)
 }
 
-func TestCloseInSynReceivedWaitsForEstablished(t *testing.T) {
+func TestCloseInSynReceivedSendsFIN(t *testing.T) {
+	// RFC 9293 §3.10.4: nothing queued, so the FIN goes at once.
 	h := synReceived(t)
+	if err := h.c.CloseSend(h.now); err != nil {
+		t.Fatal(err)
+	}
+	h.expect(out(FlagFIN|FlagACK, localISS+1, remoteISS+1))
+	h.expectState(FinWait1)
+	// The SYN-ACK was lost: the time-out sends it again, then the FIN.
+	h.nextTimer()
+	h.expect(out(FlagSYN|FlagACK, localISS, remoteISS+1), out(FlagFIN|FlagACK, localISS+1, remoteISS+1))
+	h.send(seg(FlagACK, remoteISS+1, localISS+2))
+	h.expectState(FinWait2)
+}
+
+func TestCloseInSynReceivedWithDataWaitsForEstablished(t *testing.T) {
+	h := synReceived(t)
+	h.write("queued")
 	if err := h.c.CloseSend(h.now); err != nil {
 		t.Fatal(err)
 	}
 	h.expectNothing()
 	h.send(seg(FlagACK, remoteISS+1, localISS+1))
-	h.expect(out(FlagFIN|FlagACK, localISS+1, remoteISS+1))
+	h.expect(out(FlagACK|FlagPSH|FlagFIN, localISS+1, remoteISS+1, "queued"))
 	h.expectState(FinWait1)
 }
 

@@ -142,6 +142,7 @@ func (c *Conn) established() {
 	// RTO of 3 s unless an RTT was measured.
 	if c.synRetransmit && !c.rtt.hasSample {
 		c.rtt.rto = max(c.rtt.rto, 3*time.Second)
+		c.backoff = 0 // "re-initialized to 3 seconds"
 	}
 }
 
@@ -273,10 +274,6 @@ func (c *Conn) unacceptable(now time.Time, seg *Segment) {
 	switch {
 	case seg.Flags.Has(FlagRST):
 		c.drop(seg, ReasonRSTOutsideWindow)
-	case c.state == SynReceived && seg.Flags.Has(FlagSYN) && !seg.Flags.Has(FlagACK) && seg.Seq == c.IRS:
-		// The peer did not get our SYN-ACK and sent its SYN again.
-		c.drop(seg, ReasonDuplicateSYN)
-		c.sendSYNACK(now, &seg.Options, ReasonDuplicateSYN)
 	case c.state == TimeWait && seg.Flags.Has(FlagFIN) && seg.End() == c.RcvNxt:
 		// "The only thing that can arrive in this state is a retransmission
 		// of the remote FIN. Acknowledge it, and restart the 2 MSL timeout."
@@ -412,6 +409,7 @@ func (c *Conn) inputACK(now time.Time, s *Segment) bool {
 func (c *Conn) ackAdvance(now time.Time, s *Segment) {
 	ack := s.Ack
 	acked := c.SndUna.Size(ack)
+	sampled := true
 	switch {
 	case c.tsOK && s.Options.HasTimestamps && s.Options.TSEcr != 0:
 		rtt := time.Duration(c.tsNow()-s.Options.TSEcr) * time.Millisecond
@@ -420,6 +418,8 @@ func (c *Conn) ackAdvance(now time.Time, s *Segment) {
 	case c.rttTiming && ack.GreaterThanEq(c.rttSeq):
 		c.rttTiming = false
 		c.rtt.sample(now.Sub(c.rttStart), c.cfg.MinRTO, c.cfg.MaxRTO)
+	default:
+		sampled = false
 	}
 	if !c.inRecovery {
 		c.onACKGrow(now, acked)
@@ -431,7 +431,12 @@ func (c *Conn) ackAdvance(now time.Time, s *Segment) {
 		c.SndNxt = ack
 	}
 	c.snd.ack(ack)
-	c.backoff = 0
+	c.timeouts = 0 // progress: the R2 count starts again
+	if sampled {
+		// RFC 6298 §5 and RFC 9293 §3.8.1: the backed-off RTO stays until
+		// new data is acknowledged without retransmission.
+		c.backoff = 0
+	}
 	if c.afterRTO && ack.GreaterThanEq(c.recoverSeq) {
 		c.afterRTO = false
 	}

@@ -107,7 +107,13 @@ func (c *Conn) maybeWindowUpdate(now time.Time) {
 	default:
 		return
 	}
-	edge := c.RcvNxt.Add(c.rcvWindow())
+	// The edge that could be advertised: the window field caps it.
+	shift := c.rcvShift
+	if !c.wsOK {
+		shift = 0
+	}
+	wnd := min(c.rcvWindow()>>shift, 0xffff) << shift
+	edge := c.RcvNxt.Add(wnd)
 	if edge.GreaterThan(c.rcvAdvEdge) && c.rcvAdvEdge.Size(edge) >= c.windowStep() {
 		c.emit(c.header(c.SndNxt, FlagACK), ReasonWindowUpdate)
 	}

@@ -46,7 +46,7 @@ func (c *Conn) rackDelivered(now time.Time, s *txSegment) {
 // first that is not yet due (RFC 8985 §6.2 step 5).
 func (c *Conn) rackDetectLoss(now time.Time) {
 	c.rackAt = time.Time{}
-	if c.rack.xmitTS.IsZero() {
+	if c.rack.xmitTS.IsZero() || c.cfg.DisableRACKTLP {
 		return
 	}
 	reoWnd := min(c.rack.minRTT/4, c.rtt.srtt)
@@ -78,7 +78,7 @@ func (c *Conn) rackDetectLoss(now time.Time) {
 // §7.2): PTO = 2*SRTT, plus a delayed-ACK allowance for a lone segment,
 // never later than the RTO.
 func (c *Conn) armTLP(now time.Time) {
-	if c.inRecovery || c.tlpOut || !c.rtt.hasSample || c.sb.empty() {
+	if c.inRecovery || c.tlpOut || !c.rtt.hasSample || c.sb.empty() || c.cfg.DisableRACKTLP {
 		c.tlpAt = time.Time{}
 		return
 	}

@@ -62,7 +62,6 @@ const (
 	ReasonOutOfOrder
 	ReasonZeroWindowProbe
 	ReasonFinAfterRecvClosed
-	ReasonDuplicateSYN
 	ReasonTimeWaitReopen
 	ReasonFastRetransmit
 
@@ -148,7 +147,6 @@ var reasons = [numReasons]reasonInfo{
 	ReasonOutOfOrder:             {"out-of-order", "rfc9293:3.10.7.4/text", "data beyond RCV.NXT: queue, send duplicate ACK"},
 	ReasonZeroWindowProbe:        {"zero-window-probe", "rfc9293:3.8.6.1", "zero window: probe"},
 	ReasonFinAfterRecvClosed:     {"data-after-close", "rfc2525:2.17", "data arrived after CLOSE: send RST"},
-	ReasonDuplicateSYN:           {"duplicate-syn", "rfc9293:3.10.7.4/seq", "retransmitted SYN in SYN-RECEIVED: resend SYN-ACK"},
 	ReasonTimeWaitReopen:         {"timewait-reopen", "rfc6191", "new SYN beyond RCV.NXT in TIME-WAIT: end TIME-WAIT, accept the new connection"},
 	ReasonFastRetransmit:         {"fast-retransmit", "rfc5681:3.2", "third duplicate ACK: retransmit the first unacknowledged segment"},
 

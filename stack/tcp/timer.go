@@ -116,7 +116,7 @@ func (c *Conn) retransmitExpired(now time.Time) {
 	default:
 		return
 	}
-	if c.backoff >= limit && c.cfg.UserTimeout == 0 {
+	if c.timeouts >= limit && c.cfg.UserTimeout == 0 {
 		c.err = ErrTimedOut
 		if c.softErr != nil {
 			c.err = c.softErr // RFC 1122 §4.2.3.9: report the soft error
@@ -124,7 +124,8 @@ func (c *Conn) retransmitExpired(now time.Time) {
 		c.enterClosed(nil, ReasonGiveUp)
 		return
 	}
-	c.backoff++
+	c.timeouts++
+	c.backoff = min(c.backoff+1, 30)
 	c.rttTiming = false // Karn: no RTT sample from a retransmitted segment
 	switch c.state {
 	case SynSent:
@@ -147,6 +148,12 @@ func (c *Conn) retransmitExpired(now time.Time) {
 		c.tlpAt, c.tlpOut = time.Time{}, false
 		c.sb.markAllLost()
 		c.stopRetransmitTimer()
+		if c.SndUna == c.ISS {
+			// CLOSE in SYN-RECEIVED sent a FIN before our SYN was
+			// acknowledged: the SYN-ACK goes again first.
+			c.retransmits++
+			c.sendSYNACK(now, nil, ReasonRetransmitSYNACK)
+		}
 		if first := c.sb.firstLost(); first != nil {
 			c.retransmit(now, first, ReasonNone)
 		}

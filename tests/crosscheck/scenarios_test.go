@@ -1,0 +1,141 @@
+package crosscheck
+
+import (
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// scenarioDir holds the scripts, relative to this package. The
+// environment variable CROSSCHECK_SCENARIOS names another folder, for
+// trying a script out before it joins the others.
+func scenarioDir() string {
+	if d := os.Getenv("CROSSCHECK_SCENARIOS"); d != "" {
+		return d
+	}
+	return "../scenarios"
+}
+
+// outcome is how one scenario went on each engine.
+type outcome struct {
+	sc                     *Scenario
+	selected               bool  // -run chose it
+	tunstack, gvisor       error // nil: passed
+	tunstackRan, gvisorRan bool
+}
+
+// TestScenarios plays every script on tunstack's engine and on gVisor's
+// netstack, one subtest per engine (TestScenarios/<name>/tunstack and
+// .../gvisor), and prints a summary when all have run.
+func TestScenarios(t *testing.T) {
+	scenarios, err := LoadScenarios(scenarioDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	outcomes := make([]*outcome, len(scenarios))
+	t.Cleanup(func() {
+		// Runs after every parallel subtest has finished.
+		summary := summarize(outcomes)
+		fmt.Print(summary)
+		t.Log("\n" + summary)
+	})
+	for i, sc := range scenarios {
+		o := &outcome{sc: sc}
+		outcomes[i] = o
+		t.Run(sc.Name, func(t *testing.T) {
+			mu.Lock()
+			o.selected = true
+			mu.Unlock()
+			t.Parallel()
+			t.Run("tunstack", func(t *testing.T) {
+				e := NewTunstack(sc)
+				defer e.Release()
+				err := Play(sc, e, false)
+				mu.Lock()
+				o.tunstack, o.tunstackRan = err, true
+				mu.Unlock()
+				if err != nil {
+					t.Errorf("%s (%s):\n%v", sc.Title, sc.Name+".txt", err)
+				}
+			})
+			t.Run("gvisor", func(t *testing.T) {
+				if sc.SkipGVisor != "" {
+					t.Skip(sc.SkipGVisor)
+				}
+				e, err := NewGVisor(sc)
+				if err == nil {
+					defer e.Release()
+					err = Play(sc, e, true)
+				}
+				mu.Lock()
+				o.gvisor, o.gvisorRan = err, true
+				mu.Unlock()
+				if err != nil {
+					t.Errorf("%s (%s):\n%v", sc.Title, sc.Name+".txt", err)
+				}
+			})
+		})
+	}
+}
+
+// summarize counts the outcomes: scenarios, identical on both, intended
+// differences with their citations, gVisor skips with their reasons, and
+// failures.
+func summarize(outcomes []*outcome) string {
+	var ran, identical, differing, skipped int
+	var diffs, skips, failures []string
+	for _, o := range outcomes {
+		if o == nil || !o.selected {
+			continue // not selected by -run
+		}
+		ran++
+		sc := o.sc
+		if o.tunstack != nil {
+			failures = append(failures, sc.Name+" on tunstack")
+		}
+		if o.gvisorRan && o.gvisor != nil {
+			failures = append(failures, sc.Name+" on gvisor")
+		}
+		switch {
+		case sc.SkipGVisor != "":
+			skipped++
+			skips = append(skips, fmt.Sprintf("  %s: %s", sc.Name, sc.SkipGVisor))
+		case len(sc.Differences()) > 0:
+			if o.tunstack == nil && o.gvisor == nil {
+				differing++
+			}
+			for _, st := range sc.Differences() {
+				var instead []string
+				for _, g := range st.GVisor {
+					instead = append(instead, strings.TrimPrefix(g.Text, "gvisor: "))
+				}
+				if len(instead) == 0 {
+					instead = append(instead, "(skipped)")
+				}
+				diffs = append(diffs, fmt.Sprintf("  %s:%d\n      RFC:    %s\n      gVisor: %s\n      why:    %s",
+					sc.Name, st.Line, st.Text, strings.Join(instead, "; "), st.Cite))
+			}
+		case o.tunstack == nil && o.gvisorRan && o.gvisor == nil:
+			identical++
+		}
+	}
+	sort.Strings(failures)
+	var b strings.Builder
+	fmt.Fprintf(&b, "crosscheck: %d scenarios, %d identical on both, %d with intended differences (%d steps), %d skipped on gVisor, %d failures\n",
+		ran, identical, differing, len(diffs), skipped, len(failures))
+	if len(diffs) > 0 {
+		b.WriteString("intended differences (gVisor's behaviour replaces the RFC's expectation):\n")
+		b.WriteString(strings.Join(diffs, "\n") + "\n")
+	}
+	if len(skips) > 0 {
+		b.WriteString("skipped on gVisor:\n" + strings.Join(skips, "\n") + "\n")
+	}
+	if len(failures) > 0 {
+		b.WriteString("failures:\n  " + strings.Join(failures, "\n  ") + "\n")
+	}
+	return b.String()
+}
