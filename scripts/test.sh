@@ -25,6 +25,7 @@ declare -A needed=(
 	[setpriv]=util-linux
 	[nft]=nftables # kernel-side loss in the impairment test
 	[gcc]=gcc # the race detector needs cgo
+	[tshark]=tshark # reads the daemon's --pcap files
 )
 missing=()
 for cmd in "${!needed[@]}"; do
@@ -43,6 +44,8 @@ if [[ ${#missing[@]} -gt 0 ]]; then
 	mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
 	echo "==> installing ${missing[*]}"
 	export DEBIAN_FRONTEND=noninteractive
+	# wireshark-common asks whether non-root users may capture: no.
+	echo "wireshark-common wireshark-common/install-setcap boolean false" | debconf-set-selections
 	apt-get update -qq
 	apt-get install -y -qq --no-install-recommends "${missing[@]}" libc6-dev >/dev/null
 fi

@@ -41,19 +41,39 @@ const (
 
 // SegmentSummary is a segment without its payload, as events carry it.
 type SegmentSummary struct {
-	Flags  tcp.Flags
-	Seq    tcp.Seq
-	Ack    tcp.Seq
-	Window uint16
-	Len    int // payload bytes
+	Flags   tcp.Flags
+	Seq     tcp.Seq
+	Ack     tcp.Seq
+	Window  uint16 // SEG.WND as in the header, before window scaling
+	Len     int    // payload bytes
+	Options tcp.Options
 }
 
-// Event is one thing that happened, for tracing and the demo.
+// ISNs are a connection's initial sequence numbers as far as they were
+// known when an event happened: Local is the stack's (ISS), Remote the
+// peer's (IRS). A SYN's own sequence number is always known as its
+// sender's ISN. With them, Event.RelSeq and RelAck give the sequence
+// numbers relative to the start of each direction, as Wireshark shows.
+type ISNs struct {
+	Local, Remote           tcp.Seq
+	LocalKnown, RemoteKnown bool
+}
+
+// Event is one thing that happened, for tracing, ladder diagrams and the
+// demo. Events are built only while someone subscribes.
 type Event struct {
-	Time   time.Time
-	Kind   EventKind
-	Conn   tcp.ID // zero for drops before demultiplexing
+	Time time.Time
+	Kind EventKind
+	Conn tcp.ID // zero for drops before demultiplexing
+	// State is the connection's state when the event happened: for a
+	// segment in, before the engine processes it (LISTEN for one a
+	// listener takes, CLOSED when nothing takes it); for a drop, the state
+	// that dropped it; for a state change, To.
+	State tcp.State
+	// Seg is the segment of a segment event or a drop, and the segment
+	// that caused a state change (zero for a user call or a timer).
 	Seg    SegmentSummary
+	ISN    ISNs
 	From   tcp.State // EventStateChange
 	To     tcp.State // EventStateChange
 	Reason tcp.Reason
@@ -64,6 +84,19 @@ type Event struct {
 type ConnInfo struct {
 	Status tcp.Status
 	States []tcp.State // every state the connection passed through, in order
+	// Since is when the connection entered its current state; zero for a
+	// listener. At is when the snapshot was taken, on the same clock:
+	// At-Since is how long it has been in its state, and a timer's time
+	// left is its deadline in Status minus At.
+	Since, At time.Time
+	// Unsent is what the application wrote that the engine has not taken
+	// yet, Unread what the engine delivered that the application has not
+	// read: add them to Status's queues for what a kernel's ss shows as
+	// Send-Q and Recv-Q.
+	Unsent, Unread int
+	// AppClosed: the application called Close or CloseWrite. The FIN
+	// follows once the engine has taken every byte written before it.
+	AppClosed bool
 }
 
 // Options configure a Stack.
@@ -79,4 +112,8 @@ type Options struct {
 	Backlog int
 	// Logger receives the event loop's errors. Nil discards them.
 	Logger *slog.Logger
+	// Capture, if set, sees every packet read from or written to the
+	// link, with why the stack dropped or sent it (a pcapng file, for
+	// one: stack/pcap). It runs on the loop and must not block.
+	Capture Capturer
 }

@@ -32,7 +32,10 @@ type Conn struct {
 	sendClosed   bool      // CloseSend or Close called on the engine
 	removed      bool      // out of the demultiplexing table
 	loopStates   []tcp.State
-	timerIndex   int
+	stateSince   time.Time // when the engine entered its current state
+	timerIndex   int       // position in its timer slot or heap
+	timerSlot    int       // wheel slot, onHeap or notScheduled
+	inBatch      bool      // in Stack.batched
 	timerAt      time.Time
 
 	dirty bool // in Stack.dirty; guarded by Stack.dirtyMu
@@ -61,14 +64,14 @@ var _ net.Conn = (*Conn)(nil)
 // newConn makes a connection and its engine; the loop registers it.
 func (s *Stack) newConn(id tcp.ID) *Conn {
 	c := &Conn{
-		s:          s,
-		id:         id,
-		local:      net.TCPAddrFromAddrPort(id.Local),
-		remote:     net.TCPAddrFromAddrPort(id.Remote),
-		timerIndex: -1,
-		changed:    make(chan struct{}),
-		recv:       newByteQueue(connQueueSize),
-		send:       newByteQueue(connQueueSize),
+		s:         s,
+		id:        id,
+		local:     net.TCPAddrFromAddrPort(id.Local),
+		remote:    net.TCPAddrFromAddrPort(id.Remote),
+		timerSlot: notScheduled,
+		changed:   make(chan struct{}),
+		recv:      newByteQueue(connQueueSize),
+		send:      newByteQueue(connQueueSize),
 	}
 	c.readDeadline.init()
 	c.writeDeadline.init()

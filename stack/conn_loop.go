@@ -60,6 +60,9 @@ func (s *Stack) service(c *Conn) {
 		s.unregister(c)
 		return
 	}
+	if st == tcp.TimeWait && s.shrinkTimeWait(c) {
+		return
+	}
 	s.timers.schedule(c, e.Deadline())
 }
 

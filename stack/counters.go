@@ -91,7 +91,8 @@ const (
 // counting one costs a lookup in a read-only map and an atomic add. Any
 // other reason ("build:...") goes to a map under a lock.
 var knownDrops = func() []string {
-	codes := []string{dropNotOurAddress, dropUnknownProtocol, dropNoListener, dropBacklogFull, dropLinkWrite, dropLinkRead}
+	codes := []string{dropNotOurAddress, dropUnknownProtocol, dropNoListener, dropBacklogFull, dropLinkWrite, dropLinkRead,
+		dropICMPNoConnection}
 	for _, e := range []*wire.Error{
 		wire.ErrTruncated, wire.ErrBadVersion, wire.ErrBadHeaderLength, wire.ErrBadIPChecksum,
 		wire.ErrBadLength, wire.ErrFragment, wire.ErrRoutingHeader, wire.ErrWrongProtocol,
@@ -120,9 +121,8 @@ var knownDropSlot = func() map[string]int {
 // was in error (RFC 4022 tcpInErrs: bad checksum, bad header).
 func isTCPError(code string) bool { return strings.HasPrefix(code, "tcp-") }
 
-// reasonSlots bounds the tcp.Reason values counted one by one; a test
-// checks that every reason the engine has fits.
-const reasonSlots = 128
+// reasonSlots is one counter slot per tcp.Reason.
+const reasonSlots = tcp.NumReasons
 
 // reasonCounts counts events per tcp.Reason.
 type reasonCounts [reasonSlots]atomic.Uint64
@@ -277,6 +277,9 @@ func (s *Stack) addCensus(c *Counters) {
 		s.listenMu.Unlock()
 		for _, conn := range s.conns {
 			states[conn.engine.State()]++
+		}
+		if n := s.timeWait.len(); n > 0 {
+			states[tcp.TimeWait] += n
 		}
 	})
 	if err != nil {

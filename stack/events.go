@@ -3,6 +3,9 @@ package stack
 import (
 	"sync"
 	"sync/atomic"
+	"time"
+
+	"github.com/tunstack/tunstack/stack/tcp"
 )
 
 // fanout hands every event to every subscriber without ever blocking the
@@ -56,4 +59,96 @@ func (f *fanout) publish(ev Event) {
 			f.lost.Add(1)
 		}
 	}
+}
+
+// Inbound reports whether the event's segment came from the peer: a
+// segment in, or a dropped segment. State changes carry their cause,
+// which is inbound too.
+func (e *Event) Inbound() bool { return e.Kind != EventSegmentOut }
+
+// RelSeq is the segment's sequence number relative to its sender's ISN
+// (0 for a SYN), and whether that ISN is known.
+func (e *Event) RelSeq() (uint32, bool) {
+	isn, ok := e.ISN.Remote, e.ISN.RemoteKnown
+	if !e.Inbound() {
+		isn, ok = e.ISN.Local, e.ISN.LocalKnown
+	}
+	return uint32(e.Seg.Seq) - uint32(isn), ok
+}
+
+// RelAck is the acknowledgment number relative to the ISN of the side it
+// acknowledges, and whether that ISN is known.
+func (e *Event) RelAck() (uint32, bool) {
+	isn, ok := e.ISN.Local, e.ISN.LocalKnown
+	if !e.Inbound() {
+		isn, ok = e.ISN.Remote, e.ISN.RemoteKnown
+	}
+	return uint32(e.Seg.Ack) - uint32(isn), ok
+}
+
+// The builders below run only while someone subscribes: callers check
+// s.events.active() first, so an idle stack builds nothing.
+
+// segmentEvent describes seg on the connection c (nil when no connection
+// takes it) with the state it meets.
+func segmentEvent(now time.Time, kind EventKind, id tcp.ID, c *Conn, state tcp.State, seg *tcp.Segment, why tcp.Reason) Event {
+	ev := Event{Time: now, Kind: kind, Conn: id, State: state, Reason: why}
+	if seg != nil {
+		ev.Seg = summarize(seg)
+	}
+	ev.ISN = isnsOf(c, seg, kind != EventSegmentOut)
+	return ev
+}
+
+// inboundState is the state an arriving segment meets: its connection's,
+// else LISTEN if a listener takes it, else CLOSED.
+func (s *Stack) inboundState(id tcp.ID, c *Conn) tcp.State {
+	switch {
+	case c != nil:
+		return c.engine.State()
+	case s.timeWait.records != nil && s.isTimeWait(id):
+		return tcp.TimeWait
+	case s.listenerFor(id.Local) != nil:
+		return tcp.Listen
+	}
+	return tcp.Closed
+}
+
+// isnsOf finds what is known of c's ISNs from the states it has passed
+// through: every way to an ISS goes through SYN-SENT or SYN-RECEIVED, and
+// every way to an IRS through SYN-RECEIVED or a synchronized state. A
+// SYN's sequence number is its sender's ISN.
+func isnsOf(c *Conn, seg *tcp.Segment, inbound bool) ISNs {
+	var isn ISNs
+	if c != nil {
+		for _, st := range c.loopStates {
+			isn.LocalKnown = isn.LocalKnown || st == tcp.SynSent || st == tcp.SynReceived
+			isn.RemoteKnown = isn.RemoteKnown || st == tcp.SynReceived || st.Synchronized()
+		}
+		if isn.LocalKnown {
+			isn.Local = c.engine.ISS
+		}
+		if isn.RemoteKnown {
+			isn.Remote = c.engine.IRS
+		}
+	}
+	if seg != nil && seg.Flags.Has(tcp.FlagSYN) {
+		if inbound {
+			isn.Remote, isn.RemoteKnown = seg.Seq, true
+		} else {
+			isn.Local, isn.LocalKnown = seg.Seq, true
+		}
+	}
+	return isn
+}
+
+func summarize(seg *tcp.Segment) SegmentSummary {
+	return SegmentSummary{Flags: seg.Flags, Seq: seg.Seq, Ack: seg.Ack, Window: seg.Window,
+		Len: len(seg.Payload), Options: seg.Options}
+}
+
+// connOf is the stack's connection behind an engine connection.
+func connOf(e *tcp.Conn) *Conn {
+	c, _ := e.UserData().(*Conn)
+	return c
 }

@@ -50,8 +50,10 @@ func (s *Stack) inputICMP(p *wire.Packet) {
 // inputTCP demultiplexes a segment: to its connection by 4-tuple, else to
 // a listener by local address and port, else it answers with RST.
 func (s *Stack) inputTCP(p *wire.Packet) {
-	var seg tcp.Segment
-	if err := wire.ParseTCP(p, &seg); err != nil {
+	// The segment lives in the Stack: passed on to the engine's interfaces,
+	// a local one would be allocated on the heap for every packet.
+	seg := &s.inSeg
+	if err := wire.ParseTCP(p, seg); err != nil {
 		s.dropPacket(wire.DropReason(err))
 		return
 	}
@@ -62,22 +64,30 @@ func (s *Stack) inputTCP(p *wire.Packet) {
 	s.counters.segmentsIn.Add(1)
 	c, ok := s.conns[id]
 	if s.events.active() {
-		s.events.publish(segmentEvent(s.now, EventSegmentIn, id, c, s.inboundState(id, c), &seg, tcp.ReasonNone))
+		ev := segmentEvent(s.now, EventSegmentIn, id, c, s.inboundState(id, c), seg, tcp.ReasonNone)
+		if e, tw := s.timeWait.records[id]; tw && c == nil {
+			ev.ISN = e.isns()
+		}
+		s.events.publish(ev)
 	}
 	if ok {
-		if !c.engine.ReopenTimeWait(&seg) {
-			c.engine.Input(s.now, &seg)
+		s.batch(c)
+		if !c.engine.ReopenTimeWait(seg) {
+			c.engine.Input(s.now, seg)
 			s.service(c)
 			return
 		}
 		s.service(c) // a new SYN ended TIME-WAIT: the listener takes it
 	}
-	if ln := s.listenerFor(id.Local); ln != nil {
-		s.passiveOpen(ln, id, &seg)
+	if rec, ok := s.timeWait.records[id]; ok && s.inputTimeWait(id, rec, seg) {
 		return
 	}
-	s.dropSegment(id, &seg, dropNoListener)
-	s.sendReset(id, &seg)
+	if ln := s.listenerFor(id.Local); ln != nil {
+		s.passiveOpen(ln, id, seg)
+		return
+	}
+	s.dropSegment(id, seg, dropNoListener)
+	s.sendReset(id, seg)
 }
 
 // passiveOpen gives a segment for a listening port to a new connection in

@@ -65,8 +65,9 @@ func (s *Stack) Run(ctx context.Context) error {
 		case b := <-full:
 			s.now = time.Now()
 			for i := range b.n {
-				s.input(b.bufs[i][Headroom : Headroom+b.sizes[i]])
+				s.inputPacket(b.bufs[i][Headroom : Headroom+b.sizes[i]])
 			}
+			s.endBatch()
 			free <- b
 		case <-s.wake:
 			s.now = time.Now()
@@ -77,6 +78,7 @@ func (s *Stack) Run(ctx context.Context) error {
 		case <-timer.C:
 			s.armed = time.Time{}
 			s.now = time.Now()
+			s.timeWait.expire(s.now, func(id tcp.ID) { s.timeWaitGone(id, tcp.ReasonTimeWaitExpired) })
 			due = s.timers.popDue(s.now, due[:0])
 			for _, c := range due {
 				c.engine.Tick(s.now)
@@ -150,6 +152,9 @@ func linkClosed(err error) bool {
 // armTimer points the loop's one timer at the earliest connection deadline.
 func (s *Stack) armTimer(timer *time.Timer) {
 	next := s.timers.next()
+	if tw := s.timeWait.next(); !tw.IsZero() && (next.IsZero() || tw.Before(next)) {
+		next = tw
+	}
 	if next.Equal(s.armed) {
 		return
 	}
@@ -181,6 +186,7 @@ func (s *Stack) flush() {
 	if len(pkts) == 0 {
 		return
 	}
+	s.captureOutput(pkts)
 	n, err := s.link.Write(pkts, Headroom)
 	s.counters.packetsOut.Add(uint64(max(n, 0)))
 	if err != nil {
@@ -234,5 +240,5 @@ func (s *Stack) finish() {
 		c.writeDeadline.stop()
 	}
 	clear(s.conns)
-	s.timers = nil
+	s.timers = timerWheel{}
 }

@@ -8,6 +8,10 @@ import (
 	"github.com/tunstack/tunstack/stack/wire"
 )
 
+// outBatchLimit is how many packets one link.Write carries at most:
+// wireguard-go's ideal batch.
+const outBatchLimit = 128
+
 // outBatch collects the packets of one loop iteration for one link.Write.
 // Its buffers are kept and reused; packet i is bufs[i][Headroom:].
 type outBatch struct {
@@ -40,16 +44,17 @@ func (o *outBatch) packets() [][]byte { return o.bufs[:o.n] }
 
 func (o *outBatch) reset() {
 	for i, b := range o.bufs[:o.n] {
-		if cap(b) > o.size {
-			b = make([]byte, o.size) // let a one-off large buffer go
-		}
 		o.bufs[i] = b[:cap(b)]
 	}
 	o.n = 0
 }
 
-// sendTCP serializes seg from src to dst into the output batch.
-func (s *Stack) sendTCP(src, dst netip.Addr, seg *tcp.Segment) bool {
+// sendTCP serializes seg from src to dst into the output batch; why is
+// the reason it is sent, for the counters and the capture.
+func (s *Stack) sendTCP(src, dst netip.Addr, seg *tcp.Segment, why tcp.Reason) bool {
+	if s.out.n >= outBatchLimit {
+		s.flush() // bounded: the buffers are 64 KiB each
+	}
 	need := 120 + len(seg.Payload) // IPv6 header, TCP header with options
 	buf := s.out.next(need)
 	n, err := wire.BuildTCP(buf[Headroom:], src, dst, seg, wire.DefaultTTL)
@@ -63,10 +68,8 @@ func (s *Stack) sendTCP(src, dst netip.Addr, seg *tcp.Segment) bool {
 		return false
 	}
 	s.out.commit(n)
-	s.counters.segmentsOut.Add(1)
-	if seg.Flags.Has(tcp.FlagRST) {
-		s.counters.rstsSent.Add(1)
-	}
+	s.counters.segmentSent(seg.Flags, why)
+	s.capture.noteSent(s.out.n-1, why)
 	return true
 }
 
@@ -78,9 +81,8 @@ func (s *Stack) sendReset(id tcp.ID, seg *tcp.Segment) {
 		return
 	}
 	rst.SrcPort, rst.DstPort = seg.DstPort, seg.SrcPort
-	if s.sendTCP(id.Local.Addr(), id.Remote.Addr(), &rst) && s.events.active() {
-		s.events.publish(Event{Time: s.now, Kind: EventSegmentOut, Conn: id,
-			Seg: summarize(&rst), Reason: tcp.ReasonClosedRST})
+	if s.sendTCP(id.Local.Addr(), id.Remote.Addr(), &rst, tcp.ReasonClosedRST) && s.events.active() {
+		s.events.publish(segmentEvent(s.now, EventSegmentOut, id, nil, tcp.Closed, &rst, tcp.ReasonClosedRST))
 	}
 }
 
@@ -92,25 +94,25 @@ type engineHooks struct{ s *Stack }
 func (h engineHooks) Output(c *tcp.Conn, seg *tcp.Segment, why tcp.Reason) {
 	s := h.s
 	id := c.ID()
-	if s.sendTCP(id.Local.Addr(), id.Remote.Addr(), seg) && s.events.active() {
-		s.events.publish(Event{Time: s.now, Kind: EventSegmentOut, Conn: id,
-			Seg: summarize(seg), Reason: why})
+	if s.sendTCP(id.Local.Addr(), id.Remote.Addr(), seg, why) && s.events.active() {
+		s.events.publish(segmentEvent(s.now, EventSegmentOut, id, connOf(c), c.State(), seg, why))
 	}
 }
 
 func (h engineHooks) StateChange(c *tcp.Conn, from, to tcp.State, cause *tcp.Segment, why tcp.Reason) {
-	if conn, ok := c.UserData().(*Conn); ok {
+	s := h.s
+	s.counters.stateChange(from, to)
+	conn := connOf(c)
+	if conn != nil {
 		if len(conn.loopStates) == 0 {
 			conn.loopStates = append(conn.loopStates, from)
 		}
 		conn.loopStates = append(conn.loopStates, to)
+		conn.stateSince = s.now
 	}
-	s := h.s
 	if s.events.active() {
-		ev := Event{Time: s.now, Kind: EventStateChange, Conn: c.ID(), From: from, To: to, Reason: why}
-		if cause != nil {
-			ev.Seg = summarize(cause)
-		}
+		ev := segmentEvent(s.now, EventStateChange, c.ID(), conn, to, cause, why)
+		ev.From, ev.To = from, to
 		s.events.publish(ev)
 	}
 }
@@ -118,15 +120,8 @@ func (h engineHooks) StateChange(c *tcp.Conn, from, to tcp.State, cause *tcp.Seg
 func (h engineHooks) Drop(c *tcp.Conn, seg *tcp.Segment, why tcp.Reason) {
 	s := h.s
 	s.counters.engineDrop(why)
+	s.capture.noteEngineDrop(why)
 	if s.events.active() {
-		ev := Event{Time: s.now, Kind: EventDrop, Conn: c.ID(), Reason: why}
-		if seg != nil {
-			ev.Seg = summarize(seg)
-		}
-		s.events.publish(ev)
+		s.events.publish(segmentEvent(s.now, EventDrop, c.ID(), connOf(c), c.State(), seg, why))
 	}
-}
-
-func summarize(seg *tcp.Segment) SegmentSummary {
-	return SegmentSummary{Flags: seg.Flags, Seq: seg.Seq, Ack: seg.Ack, Window: seg.Window, Len: len(seg.Payload)}
 }

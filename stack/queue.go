@@ -1,8 +1,9 @@
 package stack
 
 // byteQueue is a bounded FIFO of bytes: the per-connection send and receive
-// queues between an application and the event loop. Its storage is
-// allocated on first use, so idle and listening connections cost little.
+// queues between an application and the event loop. It is a ring whose
+// storage starts small on first use and doubles as needed up to the limit,
+// so idle connections and short exchanges cost little.
 // It is not safe for concurrent use; Conn.mu guards it.
 type byteQueue struct {
 	buf   []byte
@@ -25,14 +26,28 @@ func (q *byteQueue) Write(p []byte) int {
 	if n == 0 {
 		return 0
 	}
-	if q.buf == nil {
-		q.buf = make([]byte, q.limit)
+	if q.size+n > len(q.buf) {
+		q.grow(q.size + n)
 	}
-	tail := (q.head + q.size) % q.limit
+	tail := (q.head + q.size) % len(q.buf)
 	c := copy(q.buf[tail:], p[:n])
 	copy(q.buf, p[c:n])
 	q.size += n
 	return n
+}
+
+// minQueueStorage is the storage a queue starts with.
+const minQueueStorage = 512
+
+// grow moves the queue into storage that holds at least need bytes.
+func (q *byteQueue) grow(need int) {
+	size := max(2*len(q.buf), minQueueStorage)
+	for size < need {
+		size *= 2
+	}
+	buf := make([]byte, min(size, q.limit))
+	q.Peek(buf)
+	q.buf, q.head = buf, 0
 }
 
 // Peek copies up to len(p) queued bytes into p without removing them.
@@ -41,7 +56,7 @@ func (q *byteQueue) Peek(p []byte) int {
 	if n == 0 {
 		return 0
 	}
-	c := copy(p[:n], q.buf[q.head:min(q.head+n, q.limit)])
+	c := copy(p[:n], q.buf[q.head:min(q.head+n, len(q.buf))])
 	copy(p[c:n], q.buf)
 	return n
 }
@@ -53,7 +68,7 @@ func (q *byteQueue) Discard(n int) {
 		q.head = 0 // keep later writes contiguous
 		return
 	}
-	q.head = (q.head + n) % q.limit
+	q.head = (q.head + n) % len(q.buf)
 }
 
 // Read moves up to len(p) queued bytes into p.

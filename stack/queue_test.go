@@ -2,6 +2,7 @@ package stack
 
 import (
 	"bytes"
+	"math/rand"
 	"testing"
 )
 
@@ -44,5 +45,41 @@ func TestByteQueueEmptyOperations(t *testing.T) {
 	q.Reset()
 	if q.Len() != 0 || q.Free() != 4 {
 		t.Fatalf("after Reset Len %d Free %d", q.Len(), q.Free())
+	}
+}
+
+func TestByteQueueGrowsAcrossTheWrap(t *testing.T) {
+	rng := rand.New(rand.NewSource(9))
+	q := newByteQueue(64 << 10)
+	var ref []byte
+	next := byte(0)
+	for i := 0; i < 5000; i++ {
+		if rng.Intn(2) == 0 {
+			p := make([]byte, rng.Intn(5000))
+			for j := range p {
+				p[j] = next
+				next++
+			}
+			n := q.Write(p)
+			ref = append(ref, p[:n]...)
+		} else {
+			p := make([]byte, rng.Intn(5000))
+			n := q.Read(p)
+			if !bytes.Equal(p[:n], ref[:n]) {
+				t.Fatalf("step %d: read differs from what was written", i)
+			}
+			ref = ref[n:]
+		}
+		if q.Len() != len(ref) || len(q.buf) > q.limit {
+			t.Fatalf("step %d: Len %d, reference %d, storage %d", i, q.Len(), len(ref), len(q.buf))
+		}
+	}
+}
+
+func TestByteQueueStartsSmall(t *testing.T) {
+	q := newByteQueue(64 << 10)
+	q.Write([]byte("x"))
+	if len(q.buf) > minQueueStorage {
+		t.Fatalf("one byte queued takes %d bytes of storage", len(q.buf))
 	}
 }

@@ -16,14 +16,33 @@ func (s *Stack) snapshot() []ConnInfo {
 		infos = append(infos, ConnInfo{
 			Status: tcp.Status{ID: tcp.ID{Local: key}, State: tcp.Listen},
 			States: []tcp.State{tcp.Listen},
+			At:     s.now,
 		})
 	}
 	s.listenMu.Unlock()
 	for _, c := range s.conns {
-		infos = append(infos, ConnInfo{Status: c.engine.Status(), States: slices.Clone(c.loopStates)})
+		infos = append(infos, c.info(s))
+	}
+	for id, e := range s.timeWait.records {
+		infos = append(infos, e.info(id, s.now))
 	}
 	slices.SortFunc(infos, func(a, b ConnInfo) int {
 		return cmp.Or(a.Status.ID.Local.Compare(b.Status.ID.Local), a.Status.ID.Remote.Compare(b.Status.ID.Remote))
 	})
 	return infos
+}
+
+// info is c's entry in a snapshot. Runs on the loop.
+func (c *Conn) info(s *Stack) ConnInfo {
+	info := ConnInfo{
+		Status: c.engine.Status(),
+		States: slices.Clone(c.loopStates),
+		Since:  c.stateSince,
+		At:     s.now,
+	}
+	c.mu.Lock()
+	info.Unsent, info.Unread = c.send.Len(), c.recv.Len()
+	info.AppClosed = c.closed || c.writeClosed
+	c.mu.Unlock()
+	return info
 }

@@ -51,6 +51,7 @@ type Stack struct {
 
 	counters counters
 	events   fanout
+	capture  capture // Options.Capture's loop side
 
 	// requests carries calls into the loop (Dial, Connections).
 	requests chan func()
@@ -76,8 +77,11 @@ type Stack struct {
 	now          time.Time
 	conns        map[tcp.ID]*Conn
 	localPorts   map[netip.AddrPort]int // connections per local address and port
-	timers       timerHeap
-	armed        time.Time // when the loop's timer fires; zero if stopped
+	timers       timerWheel
+	timeWait     timeWaitTable // connections in TIME-WAIT, shrunk to records
+	inSeg        tcp.Segment   // the segment being demultiplexed
+	batched      []*Conn       // connections that had segments in this read
+	armed        time.Time     // when the loop's timer fires; zero if stopped
 	out          outBatch
 	scratch      []byte
 	hooks        engineHooks
@@ -107,6 +111,7 @@ func New(link Link, opts Options) (*Stack, error) {
 		scratch:    make([]byte, connQueueSize),
 	}
 	s.hooks = engineHooks{s}
+	s.capture.to = opts.Capture
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -139,17 +144,22 @@ func New(link Link, opts Options) (*Stack, error) {
 		sendBuffer = tcp.DefaultBuffer
 	}
 	s.sendLowWater = max(1, min(16<<10, sendBuffer/4))
-	s.out.size = Headroom + max(mtu, int(max(s.cfg4.MSS, s.cfg6.MSS))+120)
+	// Each output buffer can grow to a whole 64 KiB packet: the TUN's
+	// offload (wireguard-go's GRO) coalesces a flow's segments into the
+	// first one's buffer, so a burst crosses to the kernel in one write.
+	s.out.size = Headroom + maxPacket
 	return s, nil
 }
 
 // Addrs returns the stack's own addresses.
 func (s *Stack) Addrs() []netip.Addr { return append([]netip.Addr(nil), s.addrs...) }
 
-// Counters returns a snapshot of the counters.
+// Counters returns a snapshot of the counters. While the loop runs, it
+// also waits for the loop to count the connections per state.
 func (s *Stack) Counters() Counters {
 	c := s.counters.snapshot()
 	c.EventsLost = s.events.lost.Load()
+	s.addCensus(&c)
 	return c
 }
 

@@ -105,13 +105,13 @@ stack, on a TUN device that the kernel routes to. Start with 'sudo tunstack demo
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return usageErrorf("missing command: one of up, dial, demo (see 'tunstack --help')")
+			return usageErrorf("missing command: one of up, dial, ss, trace, demo, bench (see 'tunstack --help')")
 		},
 	}
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
 		return &usageError{err}
 	})
-	root.AddCommand(c.upCommand(), c.dialCommand(), c.demoCommand())
+	root.AddCommand(c.upCommand(), c.dialCommand(), c.demoCommand(), c.benchCommand(), c.ssCommand(), c.traceCommand())
 	return root
 }
 

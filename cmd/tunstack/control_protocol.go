@@ -1,7 +1,7 @@
 package main
 
 // The control protocol between a running daemon (`tunstack up`) and the
-// commands that talk to it (`tunstack dial`, and later `ss` and `trace`).
+// commands that talk to it (`tunstack dial`, `ss` and `trace`).
 //
 // The daemon listens on a unix stream socket, by default
 // /run/tunstack/DEV.sock, or /run/tunstack/NETNS-DEV.sock when the device
@@ -33,23 +33,25 @@ package main
 //     ends. A reset closes the unix connection at once.
 //   - status: one reply with the stack's counters and its connections:
 //     {"ok":true,"counters":{...},"connections":[{"local":...,"remote":...,
-//     "state":"ESTABLISHED","states":["LISTEN",...],...}]}. Listeners are
-//     listed too, in LISTEN with remote "*".
+//     "state":"ESTABLISHED","states":["LISTEN",...],...}]} (see connStatus
+//     in ss_wire.go). Listeners are listed too, in LISTEN with remote "*".
+//     The counters carry the RFC 4022 TCP-MIB, the per-reason counters and
+//     the connections per state (see tcpStatus in metrics_status.go).
 //   - events: a reply {"ok":true}, then one JSON event per line (see
-//     wireEvent) until the client closes the connection. Events the client
-//     is too slow to take are lost, not queued without bound.
+//     wireEvent in trace_wire.go) until the client closes the connection.
+//     Events the client is too slow to take are lost, not queued without
+//     bound. An optional filter ({"op":"events","filter":{"states":
+//     ["ESTABLISHED"],"sport":80}}, see connFilter in ss_filter.go) keeps
+//     the events of matching connections only.
 //
 // Errors are short lower-case phrases meant to follow "dial ADDR: "; for a
 // dial they are those of connect(2): "connection refused",
 // "connection timed out", "network is unreachable".
 
 import (
-	"net/netip"
-	"strings"
 	"time"
 
 	"github.com/tunstack/tunstack/stack"
-	"github.com/tunstack/tunstack/stack/tcp"
 )
 
 // Control operations.
@@ -67,6 +69,8 @@ type controlRequest struct {
 	Op      string `json:"op"`
 	Addr    string `json:"addr,omitempty"`
 	Timeout string `json:"timeout,omitempty"`
+	// Filter selects the events of an events request (ss_filter.go).
+	Filter *connFilter `json:"filter,omitempty"`
 }
 
 // controlReply is the one line the daemon answers.
@@ -91,6 +95,7 @@ type counterStatus struct {
 	EchoReplies uint64            `json:"echo_replies"`
 	EventsLost  uint64            `json:"events_lost"`
 	Drops       map[string]uint64 `json:"drops,omitempty"`
+	tcpStatus                     // metrics_status.go: TCP-MIB, per-reason counters, states
 }
 
 func newCounterStatus(c stack.Counters) *counterStatus {
@@ -103,155 +108,6 @@ func newCounterStatus(c stack.Counters) *counterStatus {
 		EchoReplies: c.EchoReplies,
 		EventsLost:  c.EventsLost,
 		Drops:       c.Drops,
+		tcpStatus:   newTCPStatus(c),
 	}
 }
-
-// connStatus is one connection in a status reply: tcp.Status in names a
-// reader of `ss` expects.
-type connStatus struct {
-	Local       string   `json:"local"`
-	Remote      string   `json:"remote"`
-	State       string   `json:"state"`
-	States      []string `json:"states"`
-	SndUna      uint32   `json:"snd_una"`
-	SndNxt      uint32   `json:"snd_nxt"`
-	SndWnd      uint32   `json:"snd_wnd"`
-	RcvNxt      uint32   `json:"rcv_nxt"`
-	RcvWnd      uint32   `json:"rcv_wnd"`
-	SendQueue   int      `json:"send_queue"`
-	RecvQueue   int      `json:"recv_queue"`
-	MSS         uint16   `json:"mss"`
-	SRTT        string   `json:"srtt"`
-	RTO         string   `json:"rto"`
-	Retransmits int      `json:"retransmits"`
-	SegsIn      int      `json:"segs_in"`
-	SegsOut     int      `json:"segs_out"`
-}
-
-func newConnStatus(info stack.ConnInfo) connStatus {
-	s := info.Status
-	states := make([]string, len(info.States))
-	for i, st := range info.States {
-		states[i] = st.String()
-	}
-	return connStatus{
-		Local:       endpoint(s.ID.Local),
-		Remote:      endpoint(s.ID.Remote),
-		State:       s.State.String(),
-		States:      states,
-		SndUna:      uint32(s.SndUna),
-		SndNxt:      uint32(s.SndNxt),
-		SndWnd:      s.SndWnd,
-		RcvNxt:      uint32(s.RcvNxt),
-		RcvWnd:      s.RcvWnd,
-		SendQueue:   s.SendQueue,
-		RecvQueue:   s.RecvQueue,
-		MSS:         s.MSS,
-		SRTT:        s.SRTT.String(),
-		RTO:         s.RTO.String(),
-		Retransmits: s.Retransmits,
-		SegsIn:      s.SegsIn,
-		SegsOut:     s.SegsOut,
-	}
-}
-
-// endpoint writes an address and port, or "*" for a listener's missing peer.
-func endpoint(a netip.AddrPort) string {
-	if !a.IsValid() {
-		return "*"
-	}
-	return a.String()
-}
-
-// Event kinds on the wire.
-const (
-	wireSegmentIn  = "segment-in"  // a segment arrived from the peer
-	wireSegmentOut = "segment-out" // the stack sent a segment
-	wireState      = "state"       // a connection changed state
-	wireDrop       = "drop"        // a segment or packet was dropped
-)
-
-var wireKinds = map[stack.EventKind]string{
-	stack.EventSegmentIn:   wireSegmentIn,
-	stack.EventSegmentOut:  wireSegmentOut,
-	stack.EventStateChange: wireState,
-	stack.EventDrop:        wireDrop,
-}
-
-// wireEvent is one stack.Event as the events operation sends it. Local is
-// the stack's end of the connection, Remote the peer's.
-type wireEvent struct {
-	Time   time.Time `json:"time"`
-	Kind   string    `json:"kind"`
-	Local  string    `json:"local,omitempty"`
-	Remote string    `json:"remote,omitempty"`
-	// Seg is the segment of segment-in, segment-out, and drops of a segment.
-	Seg *wireSegment `json:"seg,omitempty"`
-	// State changes.
-	From string `json:"from,omitempty"`
-	To   string `json:"to,omitempty"`
-	// Why: the reason code, the RFC rule and a line for people.
-	Reason string `json:"reason,omitempty"`
-	Rule   string `json:"rule,omitempty"`
-	Why    string `json:"why,omitempty"`
-	Detail string `json:"detail,omitempty"`
-}
-
-func newWireEvent(e stack.Event) wireEvent {
-	w := wireEvent{Time: e.Time, Kind: wireKinds[e.Kind], Detail: e.Detail}
-	if w.Kind == "" {
-		w.Kind = "unknown"
-	}
-	if e.Conn != (tcp.ID{}) {
-		w.Local, w.Remote = e.Conn.Local.String(), e.Conn.Remote.String()
-	}
-	switch e.Kind {
-	case stack.EventStateChange:
-		w.From, w.To = e.From.String(), e.To.String()
-	case stack.EventSegmentIn, stack.EventSegmentOut, stack.EventDrop:
-		if e.Seg != (stack.SegmentSummary{}) {
-			w.Seg = &wireSegment{
-				Flags:  wireFlags(e.Seg.Flags),
-				Seq:    uint32(e.Seg.Seq),
-				Ack:    uint32(e.Seg.Ack),
-				Window: e.Seg.Window,
-				Len:    e.Seg.Len,
-			}
-		}
-	}
-	if e.Reason != tcp.ReasonNone {
-		w.Reason, w.Rule, w.Why = e.Reason.Code(), e.Reason.Rule(), e.Reason.Text()
-	}
-	return w
-}
-
-// wireSegment is a segment's header without its payload.
-type wireSegment struct {
-	Flags  wireFlags `json:"flags"`
-	Seq    uint32    `json:"seq"`
-	Ack    uint32    `json:"ack"`
-	Window uint16    `json:"win"`
-	Len    int       `json:"len"` // payload bytes
-}
-
-// wireFlags are TCP flags written as "SYN|ACK".
-type wireFlags tcp.Flags
-
-func (f wireFlags) MarshalText() ([]byte, error) {
-	return []byte(tcp.Flags(f).String()), nil
-}
-
-func (f *wireFlags) UnmarshalText(text []byte) error {
-	*f = 0
-	for _, name := range strings.Split(string(text), "|") {
-		for bit := range 8 {
-			if tcp.Flags(1<<bit).String() == name {
-				*f |= wireFlags(1 << bit)
-			}
-		}
-	}
-	return nil
-}
-
-// has reports whether every bit of m is set.
-func (f wireFlags) has(m tcp.Flags) bool { return tcp.Flags(f).Has(m) }

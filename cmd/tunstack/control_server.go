@@ -173,7 +173,9 @@ func (s *controlServer) handle(conn *net.UnixConn) {
 		reply.OK = true
 		writeReply(conn, reply)
 	case opEvents:
-		s.events(conn)
+		s.events(conn, req.Filter)
+	case opMemstats:
+		s.memstats(conn)
 	default:
 		writeReply(conn, controlReply{Error: fmt.Sprintf("unknown op %q (want dial, status or events)", req.Op)})
 	}
@@ -206,7 +208,19 @@ func (s *controlServer) dial(client *net.UnixConn, r *bufio.Reader, req controlR
 		return
 	}
 	ctx, cancel := context.WithTimeout(s.ctx, timeout)
+	// A client that goes away while the handshake runs (Ctrl-C on
+	// `tunstack dial`) cancels it, so the stack stops sending SYNs.
+	watched := make(chan struct{})
+	go func() {
+		defer close(watched)
+		if _, err := r.Peek(1); err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+			cancel()
+		}
+	}()
 	conn, err := s.backend.DialContext(ctx, "tcp", req.Addr)
+	client.SetReadDeadline(time.Unix(1, 0)) // stop the watcher
+	<-watched
+	client.SetReadDeadline(time.Time{})
 	cancel()
 	if err != nil {
 		s.log.Debug("control dial failed", "addr", req.Addr, "err", err)
@@ -266,8 +280,17 @@ func relay(client *net.UnixConn, clientIn io.Reader, conn net.Conn) {
 	abort()
 }
 
-// events streams the stack's events to the client until it hangs up.
-func (s *controlServer) events(client *net.UnixConn) {
+// events streams the stack's events, those filter selects, to the client
+// until it hangs up.
+func (s *controlServer) events(client *net.UnixConn, filter *connFilter) {
+	if filter == nil {
+		filter = &connFilter{}
+	}
+	match, err := filter.compile()
+	if err != nil {
+		writeReply(client, controlReply{Error: "bad filter: " + err.Error()})
+		return
+	}
 	events, unsubscribe := s.backend.Subscribe(eventsBuffer)
 	defer unsubscribe()
 	if writeReply(client, controlReply{OK: true}) != nil {
@@ -289,7 +312,7 @@ func (s *controlServer) events(client *net.UnixConn) {
 			if !ok {
 				return
 			}
-			if enc.Encode(newWireEvent(e)) != nil {
+			if match.matchEvent(&e) && enc.Encode(newWireEvent(e)) != nil {
 				return
 			}
 			// Write out in batches: flush when no more events wait.

@@ -231,11 +231,13 @@ func TestControlEvents(t *testing.T) {
 	}
 	id := tcp.ID{Local: netip.MustParseAddrPort("10.77.0.2:80"), Remote: netip.MustParseAddrPort("10.77.0.1:40000")}
 	at := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
-	backend.events <- stack.Event{Time: at, Kind: stack.EventSegmentIn, Conn: id, Seg: stack.SegmentSummary{Flags: tcp.FlagSYN, Seq: 1000, Window: 64240}}
-	backend.events <- stack.Event{Time: at, Kind: stack.EventStateChange, Conn: id, From: tcp.Listen, To: tcp.SynReceived, Reason: tcp.ReasonListenSYN}
+	syn := stack.SegmentSummary{Flags: tcp.FlagSYN, Seq: 1000, Window: 64240, Options: tcp.Options{MSS: 1460, HasWindowScale: true, WindowScale: 7}}
+	isn := stack.ISNs{Remote: 1000, RemoteKnown: true}
+	backend.events <- stack.Event{Time: at, Kind: stack.EventSegmentIn, Conn: id, State: tcp.Listen, Seg: syn, ISN: isn}
+	backend.events <- stack.Event{Time: at, Kind: stack.EventStateChange, Conn: id, State: tcp.SynReceived, From: tcp.Listen, To: tcp.SynReceived, Reason: tcp.ReasonListenSYN}
 	want := []string{
-		`{"time":"2025-01-02T03:04:05Z","kind":"segment-in","local":"10.77.0.2:80","remote":"10.77.0.1:40000","seg":{"flags":"SYN","seq":1000,"ack":0,"win":64240,"len":0}}`,
-		`{"time":"2025-01-02T03:04:05Z","kind":"state","local":"10.77.0.2:80","remote":"10.77.0.1:40000","from":"LISTEN","to":"SYN-RECEIVED","reason":"listen-syn","rule":"rfc9293:3.10.7.2","why":"SYN in LISTEN: send SYN-ACK, enter SYN-RECEIVED"}`,
+		`{"time":"2025-01-02T03:04:05Z","kind":"segment-in","local":"10.77.0.2:80","remote":"10.77.0.1:40000","state":"LISTEN","seg":{"flags":"SYN","seq":1000,"ack":0,"rel_seq":0,"win":64240,"len":0,"options":{"mss":1460,"wscale":7}},"irs":1000}`,
+		`{"time":"2025-01-02T03:04:05Z","kind":"state","local":"10.77.0.2:80","remote":"10.77.0.1:40000","state":"SYN-RECEIVED","from":"LISTEN","to":"SYN-RECEIVED","reason":"listen-syn","rule":"rfc9293:3.10.7.2","rfc":"RFC 9293 §3.10.7.2","why":"SYN in LISTEN: send SYN-ACK, enter SYN-RECEIVED"}`,
 	}
 	for _, w := range want {
 		line, err := r.ReadString('\n')

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/tunstack/tunstack/stack"
-	"github.com/tunstack/tunstack/stack/tcp"
+	"github.com/tunstack/tunstack/stack/pcap"
 	"github.com/tunstack/tunstack/tundev"
 )
 
@@ -31,7 +31,7 @@ type daemon struct {
 	cfg   upConfig
 	log   *slog.Logger
 	dev   *tundev.Device
-	stack *stack.Stack
+	stack engine // tunstack's or gVisor's (--engine)
 
 	stopLoop context.CancelFunc
 	loopDone chan struct{} // closed when Run has returned
@@ -40,10 +40,15 @@ type daemon struct {
 	services  []net.Listener
 	serving   sync.WaitGroup
 	control   *controlServer
-	stopLog   func() // ends the log's subscription; the logger then drains it
+	metrics   *metricsServer   // --metrics (metrics.go)
+	capture   *pcap.Writer     // --pcap (pcap.go)
+	impaired  *tundev.Impaired // --impair (impair_daemon.go)
+	stopLog   func()           // ends the log's subscription; the logger then drains it
 	logging   sync.WaitGroup
 	stopOnce  sync.Once
 	stopError error
+	// stopProfile ends --cpuprofile's profile; nil without one.
+	stopProfile func() error
 }
 
 // startDaemon opens the device, starts the stack and its services, and
@@ -58,6 +63,12 @@ func startDaemon(cfg upConfig, log *slog.Logger, invokedAs string) (_ *daemon, e
 		}
 	}()
 
+	if cfg.CPUProfile != "" {
+		if d.stopProfile, err = startCPUProfile(cfg.CPUProfile); err != nil {
+			return nil, err
+		}
+	}
+
 	dev, err := tundev.Open(tundev.Config{Name: cfg.Dev, MTU: cfg.MTU, Addrs: cfg.kernelPrefixes(), NetNS: cfg.NetNS})
 	if err != nil {
 		return nil, deviceError(cfg, err, invokedAs)
@@ -66,24 +77,30 @@ func startDaemon(cfg upConfig, log *slog.Logger, invokedAs string) (_ *daemon, e
 	log.Info("device up", "dev", dev.Name(), "netns", dev.NetNS(), "mtu", cfg.MTU,
 		"kernel", prefixList(cfg.kernelPrefixes()), "stack", addrList(cfg.stackAddrs()))
 
-	// The zero ISNKey makes the stack draw a random one (RFC 6528).
-	st, err := stack.New(dev, stack.Options{
-		Addrs:  cfg.stackAddrs(),
-		TCP:    tcp.Config{MSL: cfg.MSL},
-		Logger: log.With("component", "stack"),
-	})
+	if d.capture, err = openCapture(cfg); err != nil {
+		return nil, err
+	}
+	link, err := d.impairLink(dev)
 	if err != nil {
-		return nil, fmt.Errorf("starting the stack: %w", err)
+		return nil, err
+	}
+	st, err := newEngine(cfg, link, d.capture, log)
+	if err != nil {
+		return nil, err
 	}
 	d.stack = st
 
-	events, unsubscribe := st.Subscribe(eventsBuffer)
-	d.stopLog = unsubscribe
-	d.logging.Add(1)
-	go func() {
-		defer d.logging.Done()
-		logConnections(log, events)
-	}()
+	// logConnections logs nothing above info level; a subscription would
+	// make the stack build an event per segment for nothing.
+	if log.Enabled(context.Background(), slog.LevelInfo) {
+		events, unsubscribe := st.Subscribe(eventsBuffer)
+		d.stopLog = unsubscribe
+		d.logging.Add(1)
+		go func() {
+			defer d.logging.Done()
+			logConnections(log, events)
+		}()
+	}
 
 	loopCtx, stopLoop := context.WithCancel(context.Background())
 	d.stopLoop = stopLoop
@@ -96,6 +113,9 @@ func startDaemon(cfg upConfig, log *slog.Logger, invokedAs string) (_ *daemon, e
 		if err := d.startService(svc); err != nil {
 			return nil, err
 		}
+	}
+	if err := d.startMetrics(); err != nil {
+		return nil, err
 	}
 
 	ln, err := listenControl(cfg.Control)
@@ -115,6 +135,10 @@ var serviceHandlers = map[string]func(net.Listener) error{
 	"http":    stack.ServeHTTP,
 	"echo":    stack.ServeEcho,
 	"discard": stack.ServeDiscard,
+	// For benchmarks (bench_services.go).
+	"source":  serveSource,
+	"oneshot": serveOneShot,
+	"hold":    serveHold,
 }
 
 // startService listens on the service's port on all of the stack's
@@ -163,6 +187,7 @@ func (d *daemon) stopNow() error {
 	if d.control != nil {
 		d.control.close()
 	}
+	d.stopMetrics()
 	for _, ln := range d.services {
 		ln.Close()
 	}
@@ -184,16 +209,21 @@ func (d *daemon) stopNow() error {
 			d.log.Warn("event loop did not stop in time", "budget", loopStopBudget)
 		}
 	}
+	d.closeCapture()
 	if d.stopLog != nil {
 		d.stopLog()
 		d.logging.Wait()
 	}
+	d.closeImpair()
 	if d.dev != nil {
 		if err := d.dev.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("removing device %s: %w", d.cfg.Dev, err))
 		}
 	}
 	d.serving.Wait()
+	if d.stopProfile != nil {
+		errs = append(errs, d.stopProfile())
+	}
 	if d.control != nil {
 		if err := os.Remove(d.cfg.Control); err != nil && !errors.Is(err, os.ErrNotExist) {
 			errs = append(errs, fmt.Errorf("removing control socket: %w", err))
@@ -216,8 +246,8 @@ func deviceError(cfg upConfig, err error, invokedAs string) error {
 	return err
 }
 
-// stackBackend serves the control socket from the stack.
-type stackBackend struct{ *stack.Stack }
+// stackBackend serves the control socket from the stack, of either engine.
+type stackBackend struct{ engine }
 
 func (b stackBackend) Status() controlReply {
 	infos := b.Connections()

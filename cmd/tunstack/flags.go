@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+	"github.com/tunstack/tunstack/stack/tcp"
+	"github.com/tunstack/tunstack/tundev"
 )
 
 // Defaults a user gets (DESIGN.md, "Defaults a user gets").
@@ -79,16 +81,22 @@ func (f *deviceFlags) validate() error {
 
 // upFlags are the flags of `tunstack up` as typed.
 type upFlags struct {
-	device    deviceFlags
-	addr      string
-	ip        string
-	addr6     string
-	ip6       string
-	mtu       int
-	serve     string
-	msl       time.Duration
-	logLevel  string
-	logFormat string
+	device     deviceFlags
+	addr       string
+	ip         string
+	addr6      string
+	ip6        string
+	mtu        int
+	serve      string
+	msl        time.Duration
+	logLevel   string
+	logFormat  string
+	engine     string
+	cpuProfile string
+	metrics    string
+	pcap       string
+	impair     []string
+	tcp        tcpFlags
 }
 
 func (f *upFlags) register(fs *pflag.FlagSet) {
@@ -98,10 +106,16 @@ func (f *upFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.addr6, "addr6", defaultAddr6, `kernel-side IPv6 address and prefix ("" turns IPv6 off)`)
 	fs.StringVar(&f.ip6, "ip6", defaultIP6, "the stack's IPv6 address, inside --addr6's prefix")
 	fs.IntVar(&f.mtu, "mtu", defaultMTU, "device MTU")
-	fs.StringVar(&f.serve, "serve", defaultServe, `services as NAME:PORT,... (http, echo, discard; "" for none)`)
+	fs.StringVar(&f.serve, "serve", defaultServe, `services as NAME:PORT,... (http, echo, discard; source, oneshot, hold for benchmarks; "" for none)`)
 	fs.DurationVar(&f.msl, "msl", 0, "maximum segment lifetime; TIME-WAIT lasts 2*MSL (default 30s)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
+	fs.StringVar(&f.metrics, "metrics", "", "serve Prometheus metrics on http://ADDR/metrics, ADDR on the kernel's side of the device (like 10.77.0.1:9100)")
+	fs.StringVar(&f.pcap, "pcap", "", "write every packet crossing the device to FILE (pcapng, with why each drop happened as a packet comment)")
+	fs.StringArrayVar(&f.impair, "impair", nil, impairFlagHelp)
+	fs.StringVar(&f.engine, "engine", engineNative, "TCP/IP engine: native (tunstack's) or gvisor (gVisor's netstack, for comparison)")
+	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile (go tool pprof) of the daemon to this file")
+	f.tcp.register(fs)
 }
 
 // defaultUpFlags are the flags of `up` as a user gets them without any.
@@ -118,14 +132,20 @@ type upConfig struct {
 	Control string
 	// Addr and Addr6 are the kernel's side of the device; IP and IP6 the
 	// stack's. Addr6 and IP6 are invalid (zero) when IPv6 is off.
-	Addr     netip.Prefix
-	IP       netip.Addr
-	Addr6    netip.Prefix
-	IP6      netip.Addr
-	MTU      int
-	Services []serviceSpec
-	MSL      time.Duration
-	Log      logConfig
+	Addr       netip.Prefix
+	IP         netip.Addr
+	Addr6      netip.Prefix
+	IP6        netip.Addr
+	MTU        int
+	Services   []serviceSpec
+	MSL        time.Duration
+	Log        logConfig
+	Engine     string              // engineNative or engineGVisor
+	CPUProfile string              // --cpuprofile file; "" for none
+	Metrics    string              // --metrics, canonical IP:PORT; "" for none
+	PCAP       string              // --pcap file; "" for none
+	Impair     tundev.ImpairConfig // --impair; inactive by default
+	TCP        tcp.Config          // the engine's policies (tcpflags.go)
 }
 
 // stackAddrs are the stack's own addresses.
@@ -183,6 +203,22 @@ func (f *upFlags) config() (upConfig, error) {
 	if cfg.Log, err = parseLogConfig(f.logLevel, f.logFormat); err != nil {
 		return upConfig{}, err
 	}
+	if cfg.Engine, err = parseEngine(f.engine); err != nil {
+		return upConfig{}, err
+	}
+	cfg.CPUProfile = f.cpuProfile
+	if f.metrics != "" {
+		if cfg.Metrics, err = parseMetricsAddr(f.metrics, cfg.kernelPrefixes()); err != nil {
+			return upConfig{}, err
+		}
+	}
+	cfg.PCAP = f.pcap
+	if cfg.Impair, err = parseImpair(f.impair); err != nil {
+		return upConfig{}, err
+	}
+	if cfg.TCP, err = f.tcp.config(f.msl); err != nil {
+		return upConfig{}, err
+	}
 	return cfg, nil
 }
 
@@ -237,7 +273,7 @@ type serviceSpec struct {
 func (s serviceSpec) String() string { return s.Name + ":" + strconv.Itoa(int(s.Port)) }
 
 // serviceNames are the built-in services --serve knows.
-var serviceNames = []string{"http", "echo", "discard"}
+var serviceNames = []string{"http", "echo", "discard", "source", "oneshot", "hold"}
 
 // parseServe parses --serve: NAME:PORT pairs separated by commas, each
 // port used once. An empty string means no services.

@@ -2,6 +2,9 @@ package main
 
 import (
 	"errors"
+	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/spf13/pflag"
+	"github.com/tunstack/tunstack/stack/tcp"
 	"log/slog"
 	"net/netip"
 	"strings"
@@ -28,9 +31,14 @@ func TestUpFlagsDefaults(t *testing.T) {
 		Services: []serviceSpec{
 			{"http", 80}, {"echo", 7}, {"discard", 9},
 		},
-		Log: logConfig{Level: slog.LevelInfo, Format: "text"},
+		Log:    logConfig{Level: slog.LevelInfo, Format: "text"},
+		Engine: engineNative,
+		TCP: tcp.Config{
+			MinRTO: tcp.DefaultMinRTO, MaxRTO: tcp.DefaultMaxRTO, SynRetries: tcp.DefaultSynRetries,
+			Congestion: tcp.CUBIC,
+		},
 	}
-	if diff := cmp.Diff(want, cfg, cmp.Comparer(func(a, b netip.Prefix) bool { return a == b }), cmp.Comparer(func(a, b netip.Addr) bool { return a == b })); diff != "" {
+	if diff := cmp.Diff(want, cfg, cmpopts.IgnoreFields(tcp.Config{}, "ISN"), cmp.Comparer(func(a, b netip.Prefix) bool { return a == b }), cmp.Comparer(func(a, b netip.Addr) bool { return a == b })); diff != "" {
 		t.Errorf("default config (-want +got):\n%s", diff)
 	}
 	if got := strings.Join(addrList(cfg.stackAddrs()), ","); got != "10.77.0.2,fd00:77::2" {
@@ -143,7 +151,7 @@ func TestParseServe(t *testing.T) {
 		{in: "discard:65535", want: []serviceSpec{{"discard", 65535}}},
 		{in: "", want: nil},
 		{in: "http", wantErr: `"http" is not NAME:PORT`},
-		{in: "ftp:21", wantErr: `unknown service "ftp" (known: http, echo, discard)`},
+		{in: "ftp:21", wantErr: `unknown service "ftp" (known: http, echo, discard, source, oneshot, hold)`},
 		{in: "HTTP:80", wantErr: `unknown service "HTTP"`},
 		{in: "http:0", wantErr: `bad port "0" for http`},
 		{in: "http:65536", wantErr: `bad port "65536"`},
@@ -228,6 +236,43 @@ func TestValidateDialTarget(t *testing.T) {
 		}
 		if err != nil || got.String() != tt.want {
 			t.Errorf("validateDialTarget(%q) = %v, %v; want %s", tt.in, got, err, tt.want)
+		}
+	}
+}
+
+func TestTCPFlags(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		ok   bool
+		want func(tcp.Config) bool
+	}{
+		{[]string{"--congestion", "newreno"}, true, func(c tcp.Config) bool { return c.Congestion == tcp.NewReno }},
+		{[]string{"--congestion", "bbr"}, false, nil},
+		{[]string{"--rfc1337=false", "--sack=false", "--timestamps=false"}, true, func(c tcp.Config) bool {
+			return c.DisableRFC1337 && c.DisableSACK && c.DisableTimestamps
+		}},
+		{[]string{"--min-rto", "1s", "--max-rto", "120s", "--syn-retries", "6"}, true, func(c tcp.Config) bool {
+			return c.MinRTO == time.Second && c.MaxRTO == 2*time.Minute && c.SynRetries == 6
+		}},
+		{[]string{"--min-rto", "2s", "--max-rto", "1s"}, false, nil},
+		{[]string{"--syn-retries", "0"}, false, nil},
+		{[]string{"--keepalive", "2h", "--user-timeout", "30s", "--nagle"}, true, func(c tcp.Config) bool {
+			return c.KeepAliveIdle == 2*time.Hour && c.UserTimeout == 30*time.Second && c.Nagle
+		}},
+	} {
+		var f upFlags
+		fs := pflag.NewFlagSet("up", pflag.ContinueOnError)
+		f.register(fs)
+		if err := fs.Parse(tt.args); err != nil {
+			t.Fatalf("%v: %v", tt.args, err)
+		}
+		cfg, err := f.config()
+		if (err == nil) != tt.ok {
+			t.Errorf("%v: err %v, want ok=%v", tt.args, err, tt.ok)
+			continue
+		}
+		if tt.ok && !tt.want(cfg.TCP) {
+			t.Errorf("%v: config %+v", tt.args, cfg.TCP)
 		}
 	}
 }

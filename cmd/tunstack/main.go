@@ -3,7 +3,10 @@
 //
 //	tunstack up      the daemon, in the foreground
 //	tunstack dial    an active open from the stack through a running daemon, like nc
+//	tunstack ss      the daemon's connections with their timers, like ss -tani
+//	tunstack trace   segments, state changes and drops live, with their RFC rule
 //	tunstack demo    a guided tour in a private network namespace
+//	tunstack bench   tunstack's engine against gVisor's netstack, side by side
 //
 // It plugs tundev (the device) and stack (the protocols) together; it does
 // no packet processing of its own. It does not daemonize, and it does not

@@ -214,10 +214,10 @@ func TestDemoRuns(t *testing.T) {
 	}
 	for _, want := range []string{
 		"HTTP/1.1 200 OK",
-		"client → stack  SYN      seq=x ",
-		"stack → client  SYN-ACK  seq=y ack=x+1 ",
-		"LISTEN → SYN-RECEIVED: SYN in LISTEN: send SYN-ACK, enter SYN-RECEIVED [listen-syn]",
-		"states: LISTEN → SYN-RECEIVED → ESTABLISHED → CLOSE-WAIT → LAST-ACK → CLOSED",
+		"--- SYN seq=x win=",
+		"<-- SYN-ACK seq=y ack=x+1 win=",
+		"RFC 9293 §3.10.7.2: SYN in LISTEN: send SYN-ACK, enter SYN-RECEIVED",
+		"the stack's states: LISTEN → SYN-RECEIVED → ESTABLISHED → CLOSE-WAIT → LAST-ACK → CLOSED",
 		`received "hello from the kernel's side\n"`,
 		"2 packets transmitted, 2 received",
 		"demo done: 5 of 5 steps passed",

@@ -1,6 +1,7 @@
 package tcp
 
 import (
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -9,11 +10,34 @@ type discardOutput struct{ n int }
 
 func (d *discardOutput) Output(c *Conn, seg *Segment, why Reason) { d.n++ }
 
+// idleObserver is what a tracer costs when nobody listens: it checks an
+// atomic subscriber count and returns.
+type idleObserver struct{ subscribers atomic.Int32 }
+
+func (o *idleObserver) StateChange(c *Conn, from, to State, cause *Segment, why Reason) {
+	if o.subscribers.Load() > 0 {
+		panic("no subscriber expected")
+	}
+}
+
+func (o *idleObserver) Drop(c *Conn, seg *Segment, why Reason) {
+	if o.subscribers.Load() > 0 {
+		panic("no subscriber expected")
+	}
+}
+
 // BenchmarkInputInOrderData is the engine's hot path: an in-order data
 // segment arrives on an established connection, is queued, and is read.
+// With no observer and with an idle one, the cost of tracing when nobody
+// traces.
 func BenchmarkInputInOrderData(b *testing.B) {
+	b.Run("observer=none", func(b *testing.B) { benchmarkInputInOrderData(b, nil) })
+	b.Run("observer=idle", func(b *testing.B) { benchmarkInputInOrderData(b, &idleObserver{}) })
+}
+
+func benchmarkInputInOrderData(b *testing.B, obs Observer) {
 	out := &discardOutput{}
-	c := New(ID{Local: localAP, Remote: remoteAP}, testConfig(), out, nil)
+	c := New(ID{Local: localAP, Remote: remoteAP}, testConfig(), out, obs)
 	now := epoch
 	c.OpenPassive(now)
 	syn := seg(FlagSYN, remoteISS, 0)

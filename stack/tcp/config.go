@@ -92,7 +92,7 @@ const (
 	DefaultInitialRTO       = time.Second
 	DefaultMinRTO           = 200 * time.Millisecond
 	DefaultMaxRTO           = 60 * time.Second
-	DefaultSynRetries       = 6
+	DefaultSynRetries       = 7
 	DefaultSynAckRetries    = 5
 	DefaultDataRetries      = 15
 	DefaultFinWait2Timeout  = 60 * time.Second

@@ -93,8 +93,10 @@ type Conn struct {
 	rttSeq    Seq
 	rttStart  time.Time
 
-	ackNow       bool // an ACK must go out before Input returns
-	ackPending   int  // in-order segments received and not yet acknowledged
+	ackNow       bool   // an ACK must go out before Input returns
+	ackWhy       Reason // why it is owed
+	batching     bool   // between BeginBatch and EndBatch: owed ACKs wait
+	ackPending   int    // in-order segments received and not yet acknowledged
 	lastAckSent  Seq
 	retransmits  int
 	segsIn       int

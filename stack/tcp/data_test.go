@@ -331,3 +331,18 @@ func TestReceiveWindowAutoTuning(t *testing.T) {
 		t.Fatalf("receive buffer %d after a bulk transfer read as fast as it came (start %d, max %d)", b.c.rcv.limit, start, cfg.MaxReceiveBuffer)
 	}
 }
+
+func TestBatchAcknowledgesBurstOnce(t *testing.T) {
+	h := established(t)
+	h.c.BeginBatch()
+	for i := 0; i < 6; i++ {
+		h.send(seg(FlagACK, remoteISS+1+Seq(i*1000), localISS+1, strings.Repeat("b", 1000)))
+	}
+	h.expectNothing()
+	h.c.EndBatch(h.now)
+	h.expect(out(FlagACK, localISS+1, remoteISS+6001))
+	// Outside a batch, every second segment is acknowledged again.
+	h.send(seg(FlagACK, remoteISS+6001, localISS+1, strings.Repeat("b", 1000)))
+	h.send(seg(FlagACK, remoteISS+7001, localISS+1, strings.Repeat("b", 1000)))
+	h.expect(out(FlagACK, localISS+1, remoteISS+8001))
+}

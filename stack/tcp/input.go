@@ -131,7 +131,7 @@ func (c *Conn) inputSynSent(now time.Time, seg *Segment) {
 	s := &c.inSeg
 	s.Flags &^= FlagSYN
 	s.Seq = s.Seq.Add(1)
-	c.ackNow = true
+	c.oweACK(ReasonSynSentSynAck)
 	c.processText(now, s)
 	c.output(now)
 }
@@ -178,7 +178,7 @@ func (c *Conn) trim(s *Segment) {
 		if c.sackOK && len(s.Payload) > 0 && !s.Flags.Has(FlagSYN) {
 			dup := min(cut, uint32(len(s.Payload)))
 			c.hasDSACK, c.dsack = true, SACKBlock{s.Seq, s.Seq.Add(dup)}
-			c.ackNow = true
+			c.oweACK(ReasonDuplicateData)
 		}
 		if s.Flags.Has(FlagSYN) {
 			s.Flags &^= FlagSYN
@@ -200,8 +200,8 @@ func (c *Conn) trim(s *Segment) {
 			keep = s.Seq.Size(edge)
 		}
 		s.Payload = s.Payload[:keep]
-		c.ackNow = true     // tell the sender where the window ends
-		s.Flags &^= FlagFIN // it came after the text cut off
+		c.oweACK(ReasonTextOutsideWindow) // tell the sender where the window ends
+		s.Flags &^= FlagFIN               // it came after the text cut off
 	}
 }
 
@@ -481,7 +481,7 @@ func (c *Conn) processText(now time.Time, s *Segment) {
 		c.rcv.queue(s.Seq, s.Payload, fin)
 		c.hasLastOOO, c.lastOOO = len(s.Payload) > 0, s.Seq
 		c.drop(s, ReasonOutOfOrder)
-		c.ackNow = true
+		c.oweACK(ReasonOutOfOrder)
 		return
 	}
 	if len(s.Payload) > 0 {
@@ -496,7 +496,7 @@ func (c *Conn) processText(now time.Time, s *Segment) {
 		case filled, c.ackPending >= 2, c.cfg.DelayedACK < 0, s.Flags.Has(FlagPSH) && c.cfg.DelayedACK == 0:
 			// Filling a hole, every second full segment (RFC 9293
 			// §3.8.6.3, RFC 1122 §4.2.3.2), or no delayed ACKs.
-			c.ackNow = true
+			c.oweACK(ReasonData)
 		default:
 			if c.delAckAt.IsZero() {
 				c.delAckAt = now.Add(c.cfg.DelayedACK)
@@ -512,7 +512,7 @@ func (c *Conn) processText(now time.Time, s *Segment) {
 func (c *Conn) inputFIN(now time.Time, s *Segment) {
 	c.RcvNxt = c.RcvNxt.Add(1)
 	c.peerFIN = true
-	c.ackNow = true
+	c.oweACK(ReasonFinReceived)
 	switch c.state {
 	case SynReceived, Established:
 		c.setState(CloseWait, s, ReasonFinReceived)

@@ -168,6 +168,14 @@ func (c *Conn) sendSYNACK(now time.Time, peer *Options, why Reason) {
 	c.emit(s, why)
 }
 
+// oweACK notes that an ACK must go out before the current call returns,
+// and why; data or a FIN sent meanwhile carries it instead.
+func (c *Conn) oweACK(why Reason) {
+	if !c.ackNow {
+		c.ackNow, c.ackWhy = true, why
+	}
+}
+
 // sendAck sends <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>.
 func (c *Conn) sendAck(why Reason) {
 	c.emit(c.header(c.SndNxt, FlagACK), why)
@@ -218,8 +226,8 @@ func (c *Conn) output(now time.Time) {
 		for c.sendOne(now) {
 		}
 	}
-	if c.ackNow {
-		c.sendAck(ReasonData)
+	if c.ackNow && (!c.batching || c.peerFIN) { // a FIN ends the burst
+		c.sendAck(c.ackWhy)
 	}
 }
 
@@ -317,8 +325,24 @@ func (c *Conn) sendNew(now time.Time, why Reason) bool {
 		c.startRetransmitTimer(now)
 	}
 	c.emit(s, why)
-	if why != ReasonTailLossProbe {
+	if why != ReasonTailLossProbeNewData {
 		c.armTLP(now)
 	}
 	return true
+}
+
+// BeginBatch starts a burst of segments that arrived together (one read
+// from the link): until EndBatch, an ACK that Input owes waits, so the
+// burst is acknowledged once, as a receiver whose device coalesces
+// segments (GRO) does. Data, and ACKs for unacceptable segments, RSTs and
+// challenges, still go out at once.
+func (c *Conn) BeginBatch() { c.batching = true }
+
+// EndBatch ends the burst and sends the ACK it owes, if any.
+func (c *Conn) EndBatch(now time.Time) {
+	c.batching = false
+	if c.ackNow && c.state != Closed {
+		c.now = now
+		c.sendAck(c.ackWhy)
+	}
 }

@@ -103,7 +103,7 @@ func (c *Conn) tlpExpired(now time.Time) {
 		return
 	}
 	c.tlpOut = true
-	if !c.sendNew(now, ReasonTailLossProbe) {
+	if !c.sendNew(now, ReasonTailLossProbeNewData) {
 		c.retransmit(now, c.sb.last(), ReasonTailLossProbe)
 	}
 	c.startRetransmitTimer(now)

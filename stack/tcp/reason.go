@@ -79,6 +79,7 @@ const (
 	ReasonKeepAlive
 	ReasonKeepAliveTimeout
 	ReasonTailLossProbe
+	ReasonTailLossProbeNewData
 	ReasonPAWS
 	ReasonNoTimestamp
 	ReasonDuplicateData
@@ -88,6 +89,10 @@ const (
 
 	numReasons
 )
+
+// NumReasons is how many reasons there are: every Reason is below it, so
+// an array of NumReasons counters can be indexed by Reason.
+const NumReasons = int(numReasons)
 
 type reasonInfo struct {
 	code string // short, stable, machine-readable
@@ -150,25 +155,26 @@ var reasons = [numReasons]reasonInfo{
 	ReasonTimeWaitReopen:         {"timewait-reopen", "rfc6191", "new SYN beyond RCV.NXT in TIME-WAIT: end TIME-WAIT, accept the new connection"},
 	ReasonFastRetransmit:         {"fast-retransmit", "rfc5681:3.2", "third duplicate ACK: retransmit the first unacknowledged segment"},
 
-	ReasonRetransmitSYN:    {"rtx-syn", "rfc6298:5", "retransmission timer expired: resend SYN, back off"},
-	ReasonRetransmitSYNACK: {"rtx-syn-ack", "rfc6298:5", "retransmission timer expired: resend SYN-ACK, back off"},
-	ReasonRetransmitData:   {"rtx-data", "rfc6298:5", "retransmission timer expired: resend data, back off"},
-	ReasonRetransmitFIN:    {"rtx-fin", "rfc6298:5", "retransmission timer expired: resend FIN, back off"},
-	ReasonGiveUp:           {"give-up", "rfc9293:3.8.3", "retransmission limit R2 reached: connection timed out"},
-	ReasonTimeWaitExpired:  {"2msl-expired", "rfc9293:3.10.8", "2MSL expired in TIME-WAIT: delete TCB"},
-	ReasonFinWait2Timeout:  {"finwait2-timeout", "rfc9293:3.10.8", "orphaned FIN-WAIT-2 timed out: delete TCB"},
-	ReasonUserTimeout:      {"user-timeout", "rfc5482", "user timeout expired: connection timed out"},
-	ReasonDelayedACK:       {"delayed-ack", "rfc9293:3.8.6.3", "delayed ACK timer expired: send ACK"},
-	ReasonWindowUpdate:     {"window-update", "rfc9293:3.8.6.2.2", "receive window opened: send window update"},
-	ReasonKeepAlive:        {"keepalive", "rfc1122:4.2.3.6", "idle connection: send keep-alive probe"},
-	ReasonKeepAliveTimeout: {"keepalive-timeout", "rfc1122:4.2.3.6", "keep-alive probes unanswered: connection timed out"},
-	ReasonTailLossProbe:    {"tlp", "rfc8985:7.3", "probe time-out: send a tail loss probe"},
-	ReasonPAWS:             {"paws", "rfc7323:5.3", "timestamp older than TS.Recent (PAWS): send ACK, drop"},
-	ReasonNoTimestamp:      {"no-timestamp", "rfc7323:3.2", "segment without the negotiated timestamp option: drop"},
-	ReasonDuplicateData:    {"duplicate-data", "rfc2883", "data already received: ACK it with a D-SACK block"},
-	ReasonICMPIgnored:      {"icmp-ignored", "rfc5927:4.1", "ICMP error for a sequence number not in flight, or no news: ignore"},
-	ReasonICMPHardError:    {"icmp-hard-error", "rfc1122:4.2.3.9", "port unreachable during the handshake: connection refused"},
-	ReasonPMTU:             {"pmtu", "rfc1191:6.3", "packet too big: lower the MSS, resend what no longer fits"},
+	ReasonRetransmitSYN:        {"rtx-syn", "rfc6298:5", "retransmission timer expired: resend SYN, back off"},
+	ReasonRetransmitSYNACK:     {"rtx-syn-ack", "rfc6298:5", "retransmission timer expired: resend SYN-ACK, back off"},
+	ReasonRetransmitData:       {"rtx-data", "rfc6298:5", "retransmission timer expired: resend data, back off"},
+	ReasonRetransmitFIN:        {"rtx-fin", "rfc6298:5", "retransmission timer expired: resend FIN, back off"},
+	ReasonGiveUp:               {"give-up", "rfc9293:3.8.3", "retransmission limit R2 reached: connection timed out"},
+	ReasonTimeWaitExpired:      {"2msl-expired", "rfc9293:3.10.8", "2MSL expired in TIME-WAIT: delete TCB"},
+	ReasonFinWait2Timeout:      {"finwait2-timeout", "rfc9293:3.10.8", "orphaned FIN-WAIT-2 timed out: delete TCB"},
+	ReasonUserTimeout:          {"user-timeout", "rfc5482", "user timeout expired: connection timed out"},
+	ReasonDelayedACK:           {"delayed-ack", "rfc9293:3.8.6.3", "delayed ACK timer expired: send ACK"},
+	ReasonWindowUpdate:         {"window-update", "rfc9293:3.8.6.2.2", "receive window opened: send window update"},
+	ReasonKeepAlive:            {"keepalive", "rfc1122:4.2.3.6", "idle connection: send keep-alive probe"},
+	ReasonKeepAliveTimeout:     {"keepalive-timeout", "rfc1122:4.2.3.6", "keep-alive probes unanswered: connection timed out"},
+	ReasonTailLossProbe:        {"tlp", "rfc8985:7.3", "probe time-out: resend the last segment as a tail loss probe"},
+	ReasonTailLossProbeNewData: {"tlp-new-data", "rfc8985:7.3", "probe time-out: send new data as a tail loss probe"},
+	ReasonPAWS:                 {"paws", "rfc7323:5.3", "timestamp older than TS.Recent (PAWS): send ACK, drop"},
+	ReasonNoTimestamp:          {"no-timestamp", "rfc7323:3.2", "segment without the negotiated timestamp option: drop"},
+	ReasonDuplicateData:        {"duplicate-data", "rfc2883", "data already received: ACK it with a D-SACK block"},
+	ReasonICMPIgnored:          {"icmp-ignored", "rfc5927:4.1", "ICMP error for a sequence number not in flight, or no news: ignore"},
+	ReasonICMPHardError:        {"icmp-hard-error", "rfc1122:4.2.3.9", "port unreachable during the handshake: connection refused"},
+	ReasonPMTU:                 {"pmtu", "rfc1191:6.3", "packet too big: lower the MSS, resend what no longer fits"},
 }
 
 // Code is the short machine-readable name, for example "rst-in-window".

@@ -10,15 +10,23 @@ import (
 func TestSYNRetransmitBackoffAndGiveUp(t *testing.T) {
 	h := synSent(t)
 	want := DefaultInitialRTO
+	total := time.Duration(0)
 	for i := 0; i < DefaultSynRetries; i++ {
-		if got := h.nextTimer(); got != want {
-			t.Fatalf("retransmission %d after %v, want %v", i+1, got, want)
+		got := h.nextTimer()
+		if got != min(want, DefaultMaxRTO) {
+			t.Fatalf("retransmission %d after %v, want %v", i+1, got, min(want, DefaultMaxRTO))
 		}
+		total += got
 		h.expect(out(FlagSYN, localISS, 0))
 		want *= 2
 	}
-	if got := h.nextTimer(); got != min(want, DefaultMaxRTO) {
+	got := h.nextTimer()
+	if got != min(want, DefaultMaxRTO) {
 		t.Fatalf("give-up after %v, want %v", got, min(want, DefaultMaxRTO))
+	}
+	// RFC 9293 §3.8.3: R2 for a SYN MUST be at least 3 minutes.
+	if total += got; total < 3*time.Minute {
+		t.Fatalf("gave up after %v, under the 3 minutes RFC 9293 requires", total)
 	}
 	h.expectNothing()
 	h.expectState(Closed)

@@ -68,7 +68,7 @@ func (c *Conn) TimeWaitRecord() (TimeWaitRecord, bool) {
 }
 
 // Expires is when 2*MSL ends and the record can be deleted.
-func (tw *TimeWaitRecord) Expires() time.Time { return time.Unix(0, tw.expires) }
+func (tw TimeWaitRecord) Expires() time.Time { return time.Unix(0, tw.expires) }
 
 // Input is SEGMENT ARRIVES for a TIME-WAIT record. For TimeWaitReply it
 // fills reply; why says which rule decided, as for a Conn.

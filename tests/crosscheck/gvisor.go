@@ -3,6 +3,7 @@ package crosscheck
 import (
 	"bytes"
 	"fmt"
+	"github.com/tunstack/tunstack/stack/gvisor"
 	"net/netip"
 	"time"
 
@@ -241,41 +242,15 @@ func (e *gvisorEngine) child() *gtcp.Endpoint {
 func (e *gvisorEngine) State() tcp.State {
 	e.settle()
 	if c := e.child(); c != nil {
-		return mapState(gtcp.EndpointState(c.State()))
+		return gvisor.RFCState(gtcp.EndpointState(c.State()))
 	}
 	if e.conn != nil {
-		return mapState(gtcp.EndpointState(e.conn.State()))
+		return gvisor.RFCState(gtcp.EndpointState(e.conn.State()))
 	}
 	if e.listener != nil {
-		return mapState(gtcp.EndpointState(e.listener.State()))
+		return gvisor.RFCState(gtcp.EndpointState(e.listener.State()))
 	}
 	return tcp.Closed
-}
-
-func mapState(s gtcp.EndpointState) tcp.State {
-	switch s {
-	case gtcp.StateListen:
-		return tcp.Listen
-	case gtcp.StateSynSent, gtcp.StateConnecting:
-		return tcp.SynSent
-	case gtcp.StateSynRecv:
-		return tcp.SynReceived
-	case gtcp.StateEstablished:
-		return tcp.Established
-	case gtcp.StateFinWait1:
-		return tcp.FinWait1
-	case gtcp.StateFinWait2:
-		return tcp.FinWait2
-	case gtcp.StateCloseWait:
-		return tcp.CloseWait
-	case gtcp.StateClosing:
-		return tcp.Closing
-	case gtcp.StateLastAck:
-		return tcp.LastAck
-	case gtcp.StateTimeWait:
-		return tcp.TimeWait
-	}
-	return tcp.Closed // INITIAL, BOUND, CLOSED, ERROR
 }
 
 // Err returns the connection's error; gVisor hands a hard error out once,

@@ -1,0 +1,537 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// The bench client is the load generator that `tunstack bench` runs inside
+// its namespace (`ip netns exec NS tunstack bench client ...`), one mode at
+// a time, with the kernel's TCP on its side. It prints one JSON object,
+// a clientResult, on stdout. Every mode is bounded in time and count.
+
+// Client modes.
+const (
+	modeConnect  = "connect"  // connections, each 1 byte each way, the stack closing first
+	modeRR       = "rr"       // 1-byte round trips on one connection
+	modeUpload   = "upload"   // bulk kernel→stack into the discard service
+	modeDownload = "download" // bulk stack→kernel from the source service
+	modeHold     = "hold"     // open connections and keep them until stdin closes
+	modeTimeWait = "timewait" // like connect, over distinct 4-tuples chosen by the client
+	modeLatency  = "latency"  // connect at a fixed rate, open loop, and time the connects
+)
+
+// clientConfig is what one client run does.
+type clientConfig struct {
+	Mode     string
+	Target   net.IP   // the stack's address
+	Source   net.IP   // the kernel's address, for modeTimeWait's binds
+	Ports    []uint16 // service ports, used in turn
+	Duration time.Duration
+	Workers  int     // concurrent connections or streams
+	Count    int     // most connections (connect, timewait, hold)
+	Rate     float64 // connections per second (latency)
+	// PortRange sets net.ipv4.ip_local_port_range in the client's
+	// namespace first, "LOW HIGH"; empty leaves it.
+	PortRange string
+	// HoldWait bounds how long modeHold keeps its connections.
+	HoldWait time.Duration
+}
+
+// clientResult is what one client run measured.
+type clientResult struct {
+	Count      int64   `json:"count"` // connections, round trips
+	Bytes      int64   `json:"bytes"`
+	ElapsedNS  int64   `json:"elapsed_ns"`
+	Errors     int64   `json:"errors"`
+	FirstError string  `json:"first_error,omitempty"`
+	P50NS      int64   `json:"p50_ns,omitempty"`
+	P99NS      int64   `json:"p99_ns,omitempty"`
+	Offered    float64 `json:"offered,omitempty"` // connections per second started (latency)
+}
+
+func (r clientResult) elapsed() time.Duration { return time.Duration(r.ElapsedNS) }
+
+// perSecond is Count per second of Elapsed.
+func (r clientResult) perSecond() float64 {
+	if r.ElapsedNS <= 0 {
+		return 0
+	}
+	return float64(r.Count) / r.elapsed().Seconds()
+}
+
+// errorTally counts errors and keeps the first.
+type errorTally struct {
+	n     atomic.Int64
+	once  sync.Once
+	first string
+}
+
+func (e *errorTally) add(err error) {
+	e.n.Add(1)
+	e.once.Do(func() { e.first = err.Error() })
+}
+
+func (e *errorTally) fill(r *clientResult) {
+	r.Errors = e.n.Load()
+	if r.Errors > 0 {
+		r.FirstError = e.first
+	}
+}
+
+// connTimeout bounds each step of one connection in every mode.
+const connTimeout = 10 * time.Second
+
+// runClient runs one mode and returns what it measured. hold is read in
+// modeHold: the client keeps its connections until it reaches EOF.
+func runClient(ctx context.Context, cfg clientConfig, out io.Writer, hold io.Reader) (clientResult, error) {
+	if cfg.PortRange != "" {
+		if err := os.WriteFile("/proc/sys/net/ipv4/ip_local_port_range", []byte(cfg.PortRange), 0o644); err != nil {
+			return clientResult{}, fmt.Errorf("setting the local port range: %w", err)
+		}
+	}
+	if len(cfg.Ports) == 0 {
+		return clientResult{}, errors.New("no ports")
+	}
+	if cfg.Mode == modeHold {
+		if err := raiseOpenFiles(uint64(cfg.Count + 256)); err != nil {
+			return clientResult{}, err
+		}
+	}
+	cfg.Workers = max(cfg.Workers, 1)
+	ctx, cancel := context.WithTimeout(ctx, cfg.Duration+2*connTimeout+cfg.HoldWait+time.Minute)
+	defer cancel()
+	switch cfg.Mode {
+	case modeConnect:
+		return clientConnect(ctx, cfg), nil
+	case modeTimeWait:
+		return clientTimeWait(ctx, cfg), nil
+	case modeRR:
+		return clientRR(ctx, cfg), nil
+	case modeUpload:
+		return clientUpload(ctx, cfg), nil
+	case modeDownload:
+		return clientDownload(ctx, cfg), nil
+	case modeHold:
+		return clientHold(ctx, cfg, out, hold), nil
+	case modeLatency:
+		return clientLatency(ctx, cfg), nil
+	}
+	return clientResult{}, fmt.Errorf("unknown mode %q", cfg.Mode)
+}
+
+func (cfg clientConfig) addr(i int) string {
+	return net.JoinHostPort(cfg.Target.String(), strconv.Itoa(int(cfg.Ports[i%len(cfg.Ports)])))
+}
+
+// oneShot is the connection of the connection figures: connect, send one
+// byte, read the one byte back, read the stack's FIN, close. It returns
+// how long the connect took.
+func oneShot(ctx context.Context, d *net.Dialer, addr string) (time.Duration, error) {
+	start := time.Now()
+	c, err := d.DialContext(ctx, "tcp4", addr)
+	connect := time.Since(start)
+	if err != nil {
+		return connect, err
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(connTimeout))
+	if _, err := c.Write([]byte{'x'}); err != nil {
+		return connect, err
+	}
+	var b [2]byte
+	if _, err := io.ReadFull(c, b[:1]); err != nil {
+		return connect, fmt.Errorf("reading the reply: %w", err)
+	}
+	if n, err := c.Read(b[:]); n != 0 || !errors.Is(err, io.EOF) {
+		return connect, fmt.Errorf("want the stack's FIN after the reply, got %d bytes, %v", n, err)
+	}
+	return connect, nil
+}
+
+// clientConnect runs Workers connection loops for Duration or Count
+// connections, whichever ends first.
+func clientConnect(ctx context.Context, cfg clientConfig) clientResult {
+	var done atomic.Int64
+	var errs errorTally
+	d := &net.Dialer{Timeout: connTimeout}
+	deadline := time.Now().Add(cfg.Duration)
+	start := time.Now()
+	var wg sync.WaitGroup
+	var next atomic.Int64
+	for range cfg.Workers {
+		wg.Go(func() {
+			for ctx.Err() == nil && time.Now().Before(deadline) {
+				i := next.Add(1) - 1
+				if cfg.Count > 0 && i >= int64(cfg.Count) {
+					return
+				}
+				if _, err := oneShot(ctx, d, cfg.addr(int(i))); err != nil {
+					errs.add(err)
+					continue
+				}
+				done.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	r := clientResult{Count: done.Load(), ElapsedNS: int64(time.Since(start))}
+	errs.fill(&r)
+	return r
+}
+
+// clientTimeWait makes Count connections like clientConnect, each from
+// its own 4-tuple: source port 1024+i/len(Ports) on Source, destination
+// port Ports[i%len(Ports)]. The stack closes first and keeps each in
+// TIME-WAIT, so no 4-tuple may come back while it does; binding the
+// source port guarantees that where the kernel's port choice would not.
+// The source ports stay below lastTimeWaitPort, where the kernel's
+// ephemeral ports begin (--port-range), so that no socket of the kernel's
+// own (in TIME-WAIT after an earlier figure) holds one.
+func clientTimeWait(ctx context.Context, cfg clientConfig) clientResult {
+	const firstPort, lastTimeWaitPort = 1024, 20000
+	count := min(cfg.Count, (lastTimeWaitPort-firstPort)*len(cfg.Ports))
+	var done atomic.Int64
+	var errs errorTally
+	deadline := time.Now().Add(cfg.Duration)
+	start := time.Now()
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range cfg.Workers {
+		wg.Go(func() {
+			for ctx.Err() == nil && time.Now().Before(deadline) {
+				i := int(next.Add(1) - 1)
+				if i >= count {
+					return
+				}
+				d := &net.Dialer{
+					Timeout:   connTimeout,
+					LocalAddr: &net.TCPAddr{IP: cfg.Source, Port: firstPort + i/len(cfg.Ports)},
+					Control:   reuseAddr,
+				}
+				if _, err := oneShot(ctx, d, cfg.addr(i)); err != nil {
+					errs.add(err)
+					continue
+				}
+				done.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	r := clientResult{Count: done.Load(), ElapsedNS: int64(time.Since(start))}
+	errs.fill(&r)
+	return r
+}
+
+func reuseAddr(network, address string, c syscall.RawConn) error {
+	var err error
+	if cerr := c.Control(func(fd uintptr) {
+		err = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_REUSEADDR, 1)
+	}); cerr != nil {
+		return cerr
+	}
+	return err
+}
+
+// clientRR sends one byte and reads it back, again and again, on one
+// connection to the echo service.
+func clientRR(ctx context.Context, cfg clientConfig) clientResult {
+	var r clientResult
+	var errs errorTally
+	defer errs.fill(&r)
+	d := &net.Dialer{Timeout: connTimeout}
+	c, err := d.DialContext(ctx, "tcp4", cfg.addr(0))
+	if err != nil {
+		errs.add(err)
+		return r
+	}
+	defer c.Close()
+	var b [1]byte
+	start := time.Now()
+	deadline := start.Add(cfg.Duration)
+	c.SetDeadline(deadline.Add(connTimeout))
+	for ctx.Err() == nil && (r.Count&63 != 0 || time.Now().Before(deadline)) {
+		if _, err := c.Write(b[:]); err != nil {
+			errs.add(err)
+			break
+		}
+		if _, err := io.ReadFull(c, b[:]); err != nil {
+			errs.add(err)
+			break
+		}
+		r.Count++
+	}
+	r.ElapsedNS = int64(time.Since(start))
+	return r
+}
+
+// bulkChunk is what a bulk stream writes or reads at a time.
+const bulkChunk = 128 << 10
+
+// clientUpload streams to the discard service on Workers connections for
+// Duration, then half-closes and waits for the service's FIN, which comes
+// once it has read everything: Bytes over Elapsed is what the stack took.
+func clientUpload(ctx context.Context, cfg clientConfig) clientResult {
+	var total atomic.Int64
+	var errs errorTally
+	d := &net.Dialer{Timeout: connTimeout}
+	conns := dialAll(ctx, d, cfg, &errs)
+	start := time.Now()
+	deadline := start.Add(cfg.Duration)
+	var wg sync.WaitGroup
+	for _, c := range conns {
+		wg.Go(func() {
+			defer c.Close()
+			chunk := make([]byte, bulkChunk)
+			c.SetDeadline(deadline.Add(connTimeout))
+			for ctx.Err() == nil && time.Now().Before(deadline) {
+				n, err := c.Write(chunk)
+				total.Add(int64(n))
+				if err != nil {
+					errs.add(err)
+					return
+				}
+			}
+			c.(*net.TCPConn).CloseWrite()
+			if _, err := io.Copy(io.Discard, c); err != nil {
+				errs.add(fmt.Errorf("waiting for the service to finish: %w", err))
+			}
+		})
+	}
+	wg.Wait()
+	r := clientResult{Count: int64(len(conns)), Bytes: total.Load(), ElapsedNS: int64(time.Since(start))}
+	errs.fill(&r)
+	return r
+}
+
+// clientDownload reads from the source service on Workers connections for
+// Duration and then closes them.
+func clientDownload(ctx context.Context, cfg clientConfig) clientResult {
+	var total atomic.Int64
+	var errs errorTally
+	d := &net.Dialer{Timeout: connTimeout}
+	conns := dialAll(ctx, d, cfg, &errs)
+	start := time.Now()
+	deadline := start.Add(cfg.Duration)
+	var wg sync.WaitGroup
+	for _, c := range conns {
+		wg.Go(func() {
+			defer c.Close()
+			buf := make([]byte, bulkChunk)
+			c.SetReadDeadline(deadline)
+			for ctx.Err() == nil {
+				n, err := c.Read(buf)
+				total.Add(int64(n))
+				if errors.Is(err, os.ErrDeadlineExceeded) {
+					return
+				}
+				if err != nil {
+					errs.add(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	r := clientResult{Count: int64(len(conns)), Bytes: total.Load(), ElapsedNS: int64(time.Since(start))}
+	errs.fill(&r)
+	return r
+}
+
+// dialAll opens Workers connections, one after the other.
+func dialAll(ctx context.Context, d *net.Dialer, cfg clientConfig, errs *errorTally) []net.Conn {
+	var conns []net.Conn
+	for i := range cfg.Workers {
+		c, err := d.DialContext(ctx, "tcp4", cfg.addr(i))
+		if err != nil {
+			errs.add(err)
+			continue
+		}
+		conns = append(conns, c)
+	}
+	return conns
+}
+
+// clientHold opens Count connections with Workers at a time and keeps
+// them. Once all are open it writes its result as one line to out, then
+// keeps them until hold reaches EOF (or HoldWait passes) and closes them.
+func clientHold(ctx context.Context, cfg clientConfig, out io.Writer, hold io.Reader) clientResult {
+	var errs errorTally
+	d := &net.Dialer{Timeout: connTimeout}
+	conns := make([]net.Conn, cfg.Count)
+	start := time.Now()
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range cfg.Workers {
+		wg.Go(func() {
+			for ctx.Err() == nil {
+				i := int(next.Add(1) - 1)
+				if i >= cfg.Count {
+					return
+				}
+				c, err := d.DialContext(ctx, "tcp4", cfg.addr(i))
+				if err != nil {
+					errs.add(err)
+					continue
+				}
+				conns[i] = c
+			}
+		})
+	}
+	wg.Wait()
+	r := clientResult{ElapsedNS: int64(time.Since(start))}
+	for _, c := range conns {
+		if c != nil {
+			r.Count++
+		}
+	}
+	errs.fill(&r)
+	json.NewEncoder(out).Encode(r)
+	released := make(chan struct{})
+	go func() {
+		io.Copy(io.Discard, hold)
+		close(released)
+	}()
+	select {
+	case <-released:
+	case <-time.After(cfg.HoldWait):
+	case <-ctx.Done():
+	}
+	for _, c := range conns {
+		if c != nil {
+			c.Close()
+		}
+	}
+	return r
+}
+
+// maxInFlight bounds the latency mode's concurrent connections: past it, a
+// scheduled connection is skipped and counted as an error, so that an
+// overloaded stack cannot make the client pile up goroutines.
+const maxInFlight = 4096
+
+// clientLatency starts one oneShot connection every 1/Rate seconds for
+// Duration, whether or not the earlier ones have finished (an open loop,
+// so a slow stack cannot slow the load down), and reports the connect
+// times' median and 99th percentile.
+func clientLatency(ctx context.Context, cfg clientConfig) clientResult {
+	var errs errorTally
+	d := &net.Dialer{Timeout: connTimeout}
+	total := int(cfg.Rate * cfg.Duration.Seconds())
+	if cfg.Count > 0 {
+		total = min(total, cfg.Count)
+	}
+	interval := time.Duration(float64(time.Second) / cfg.Rate)
+	var mu sync.Mutex
+	connects := make([]time.Duration, 0, total)
+	var inFlight atomic.Int64
+	var wg sync.WaitGroup
+	start := time.Now()
+	started := 0
+	for started < total && ctx.Err() == nil {
+		due := int(time.Since(start)/interval) + 1
+		for ; started < min(due, total); started++ {
+			if inFlight.Load() >= maxInFlight {
+				errs.add(errors.New("too many connections in flight: the stack fell behind the offered load"))
+				continue
+			}
+			inFlight.Add(1)
+			addr := cfg.addr(started)
+			wg.Go(func() {
+				defer inFlight.Add(-1)
+				connect, err := oneShot(ctx, d, addr)
+				if err != nil {
+					errs.add(err)
+					return
+				}
+				mu.Lock()
+				connects = append(connects, connect)
+				mu.Unlock()
+			})
+		}
+		time.Sleep(time.Until(start.Add(time.Duration(started) * interval)))
+	}
+	offered := float64(started) / time.Since(start).Seconds()
+	wg.Wait()
+	r := clientResult{Count: int64(len(connects)), ElapsedNS: int64(time.Since(start)), Offered: offered}
+	if len(connects) > 0 {
+		slices.Sort(connects)
+		r.P50NS = int64(percentile(connects, 0.50))
+		r.P99NS = int64(percentile(connects, 0.99))
+	}
+	errs.fill(&r)
+	return r
+}
+
+// percentile is the nearest-rank percentile of sorted values.
+func percentile(sorted []time.Duration, p float64) time.Duration {
+	rank := int(p*float64(len(sorted))+0.5) - 1
+	return sorted[max(0, min(rank, len(sorted)-1))]
+}
+
+// parsePorts parses "7101,7102" or "7101-7104".
+func parsePorts(text string) ([]uint16, error) {
+	var ports []uint16
+	for _, item := range strings.Split(text, ",") {
+		lo, hi, isRange := strings.Cut(strings.TrimSpace(item), "-")
+		if !isRange {
+			hi = lo
+		}
+		first, err1 := strconv.ParseUint(lo, 10, 16)
+		last, err2 := strconv.ParseUint(hi, 10, 16)
+		if err1 != nil || err2 != nil || first == 0 || last < first {
+			return nil, fmt.Errorf("bad port list %q", text)
+		}
+		for p := first; p <= last; p++ {
+			ports = append(ports, uint16(p))
+		}
+	}
+	return ports, nil
+}
+
+// readClientResult parses the last line a client printed.
+func readClientResult(output []byte) (clientResult, error) {
+	var last []byte
+	sc := bufio.NewScanner(strings.NewReader(string(output)))
+	for sc.Scan() {
+		if line := strings.TrimSpace(sc.Text()); line != "" {
+			last = []byte(line)
+		}
+	}
+	var r clientResult
+	if err := json.Unmarshal(last, &r); err != nil {
+		return clientResult{}, fmt.Errorf("bench client printed %q: %w", string(output), err)
+	}
+	return r, nil
+}
+
+// raiseOpenFiles makes room for n descriptors: modeHold keeps one per
+// connection. Root may raise the hard limit too, up to fs.nr_open.
+func raiseOpenFiles(n uint64) error {
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		return err
+	}
+	if lim.Cur >= n {
+		return nil
+	}
+	lim.Cur = n
+	lim.Max = max(lim.Max, n)
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		return fmt.Errorf("raising the open files limit to %d: %w", n, err)
+	}
+	return nil
+}

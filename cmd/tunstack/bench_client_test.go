@@ -1,0 +1,183 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// These tests run the bench's services on kernel listeners on the
+// loopback address and drive them with the bench client, as the bench
+// does over the TUN: each mode against the service it is meant for.
+
+// startLoopbackService serves one bench service on 127.0.0.1 and returns
+// its port.
+func startLoopbackService(t *testing.T, serve func(net.Listener) error) uint16 {
+	t.Helper()
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- serve(ln) }()
+	t.Cleanup(func() {
+		ln.Close()
+		if err := <-done; err != nil {
+			t.Errorf("service after its listener closed: %v, want nil", err)
+		}
+	})
+	return uint16(ln.Addr().(*net.TCPAddr).Port)
+}
+
+func loopbackClient(mode string, port uint16) clientConfig {
+	return clientConfig{
+		Mode:     mode,
+		Target:   net.IPv4(127, 0, 0, 1),
+		Source:   net.IPv4(127, 77, 0, 1),
+		Ports:    []uint16{port},
+		Duration: 200 * time.Millisecond,
+		Workers:  2,
+		Count:    50,
+	}
+}
+
+func runLoopbackClient(t *testing.T, cfg clientConfig) clientResult {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	res, err := runClient(ctx, cfg, io.Discard, strings.NewReader(""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Errors > 0 {
+		t.Errorf("%s: %d errors, the first: %s", cfg.Mode, res.Errors, res.FirstError)
+	}
+	return res
+}
+
+func TestClientConnectAgainstOneShot(t *testing.T) {
+	port := startLoopbackService(t, serveOneShot)
+	for _, mode := range []string{modeConnect, modeLatency} {
+		t.Run(mode, func(t *testing.T) {
+			cfg := loopbackClient(mode, port)
+			cfg.Rate = 200
+			res := runLoopbackClient(t, cfg)
+			if res.Count == 0 || res.Count > int64(cfg.Count) {
+				t.Errorf("%d connections, want 1 to %d", res.Count, cfg.Count)
+			}
+			if mode == modeLatency && (res.P50NS <= 0 || res.P99NS < res.P50NS) {
+				t.Errorf("p50 %v p99 %v", time.Duration(res.P50NS), time.Duration(res.P99NS))
+			}
+		})
+	}
+}
+
+// TestClientTimeWaitUsesDistinctTuples binds a source address of its own
+// so that its fixed source ports meet nothing else on the machine.
+func TestClientTimeWaitUsesDistinctTuples(t *testing.T) {
+	port := startLoopbackService(t, serveOneShot)
+	cfg := loopbackClient(modeTimeWait, port)
+	cfg.Duration = 10 * time.Second
+	cfg.Count = 20
+	if res := runLoopbackClient(t, cfg); res.Count != 20 {
+		t.Errorf("%d connections, want 20", res.Count)
+	}
+}
+
+func TestClientRoundTrips(t *testing.T) {
+	echo := func(ln net.Listener) error {
+		return serveEach(ln, func(c net.Conn) { io.Copy(c, c) })
+	}
+	res := runLoopbackClient(t, loopbackClient(modeRR, startLoopbackService(t, echo)))
+	if res.Count == 0 {
+		t.Error("no round trip")
+	}
+}
+
+func TestClientBulk(t *testing.T) {
+	discard := func(ln net.Listener) error {
+		return serveEach(ln, func(c net.Conn) { io.Copy(io.Discard, c) })
+	}
+	for _, tc := range []struct {
+		mode  string
+		serve func(net.Listener) error
+	}{
+		{modeUpload, discard},
+		{modeDownload, serveSource},
+	} {
+		t.Run(tc.mode, func(t *testing.T) {
+			cfg := loopbackClient(tc.mode, startLoopbackService(t, tc.serve))
+			res := runLoopbackClient(t, cfg)
+			if res.Count != int64(cfg.Workers) || res.Bytes < bulkChunk {
+				t.Errorf("%d streams moved %d bytes, want %d streams and at least %d bytes", res.Count, res.Bytes, cfg.Workers, bulkChunk)
+			}
+		})
+	}
+}
+
+// TestClientHold checks that hold reports once all its connections are
+// open, that the hold service then holds them all, and that both let go.
+func TestClientHold(t *testing.T) {
+	port := startLoopbackService(t, serveHold)
+	cfg := loopbackClient(modeHold, port)
+	cfg.HoldWait = 10 * time.Second
+	before := heldConnections.Load()
+	release, hold := io.Pipe()
+	reported, report := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		_, err := runClient(context.Background(), cfg, report, release)
+		report.Close()
+		done <- err
+	}()
+	line := make([]byte, 4096)
+	n, err := reported.Read(line)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := readClientResult(line[:n])
+	if err != nil || res.Count != int64(cfg.Count) {
+		t.Fatalf("hold reported %+v, %v; want %d connections", res, err, cfg.Count)
+	}
+	waitUntil(t, "the hold service to hold every connection", func() bool {
+		return heldConnections.Load()-before == int64(cfg.Count)
+	})
+	hold.Close()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestOneShotClosesFirst checks the property the TIME-WAIT figure rests
+// on: the service answers one byte and sends its FIN without waiting for
+// the client's.
+func TestOneShotClosesFirst(t *testing.T) {
+	port := startLoopbackService(t, serveOneShot)
+	c, err := net.Dial("tcp4", net.JoinHostPort("127.0.0.1", strconv.Itoa(int(port))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	c.Write([]byte("z"))
+	got, err := io.ReadAll(c) // returns at the service's FIN
+	if err != nil || !bytes.Equal(got, []byte("z")) {
+		t.Errorf("read %q, %v; want %q and the service's FIN", got, err, "z")
+	}
+}
+
+func TestRunClientRejectsUnknownMode(t *testing.T) {
+	_, err := runClient(context.Background(), clientConfig{Mode: "nope", Ports: []uint16{7}}, io.Discard, nil)
+	if err == nil || !strings.Contains(err.Error(), "unknown mode") {
+		t.Errorf("runClient(mode nope) = %v", err)
+	}
+	_, err = runClient(context.Background(), clientConfig{Mode: modeConnect}, io.Discard, nil)
+	if err == nil {
+		t.Error("runClient without ports succeeded")
+	}
+}

@@ -1,0 +1,160 @@
+package main
+
+import (
+	"strings"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/tunstack/tunstack/stack"
+	"github.com/tunstack/tunstack/stack/tcp"
+)
+
+// stackCollector is a prometheus.Collector that reads one snapshot of the
+// stack's counters per scrape: the loop pays nothing for the metrics
+// between scrapes.
+type stackCollector struct {
+	counters     func() stack.Counters
+	captureLost  func() uint64 // nil without --pcap
+	scalars      []scalarMetric
+	drops        *prometheus.Desc
+	ipDrops      *prometheus.Desc
+	retransmits  *prometheus.Desc
+	rsts         *prometheus.Desc
+	connections  *prometheus.Desc
+	captureLostD *prometheus.Desc
+}
+
+// scalarMetric is one unlabelled metric and how to read it.
+type scalarMetric struct {
+	desc  *prometheus.Desc
+	kind  prometheus.ValueType
+	value func(c *stack.Counters) uint64
+}
+
+func newStackCollector(counters func() stack.Counters, captureLost func() uint64) *stackCollector {
+	counter := func(name, help string, value func(c *stack.Counters) uint64) scalarMetric {
+		return scalarMetric{prometheus.NewDesc(name, help, nil, nil), prometheus.CounterValue, value}
+	}
+	mib := func(c *stack.Counters) *stack.TCPMIB { return &c.MIB }
+	return &stackCollector{
+		counters:    counters,
+		captureLost: captureLost,
+		scalars: []scalarMetric{
+			counter("tunstack_packets_in_total", "IP packets read from the TUN device.",
+				func(c *stack.Counters) uint64 { return c.PacketsIn }),
+			counter("tunstack_packets_out_total", "IP packets written to the TUN device.",
+				func(c *stack.Counters) uint64 { return c.PacketsOut }),
+			counter("tunstack_icmp_echo_replies_total", "ICMP and ICMPv6 echo replies sent.",
+				func(c *stack.Counters) uint64 { return c.EchoReplies }),
+			counter("tunstack_events_lost_total", "Trace events a slow subscriber did not take.",
+				func(c *stack.Counters) uint64 { return c.EventsLost }),
+			counter("tunstack_tcp_challenge_acks_total", "Challenge ACKs sent (RFC 5961 §3.2, §4.2, §5.2).",
+				func(c *stack.Counters) uint64 { return c.ChallengeACKs }),
+			counter("tunstack_tcp_active_opens_total", "TCP-MIB tcpActiveOpens: transitions from CLOSED to SYN-SENT (RFC 4022).",
+				func(c *stack.Counters) uint64 { return mib(c).ActiveOpens }),
+			counter("tunstack_tcp_passive_opens_total", "TCP-MIB tcpPassiveOpens: transitions from LISTEN to SYN-RECEIVED (RFC 4022).",
+				func(c *stack.Counters) uint64 { return mib(c).PassiveOpens }),
+			counter("tunstack_tcp_attempt_fails_total", "TCP-MIB tcpAttemptFails: transitions to CLOSED from SYN-SENT or SYN-RECEIVED, and from SYN-RECEIVED to LISTEN (RFC 4022).",
+				func(c *stack.Counters) uint64 { return mib(c).AttemptFails }),
+			counter("tunstack_tcp_estab_resets_total", "TCP-MIB tcpEstabResets: transitions to CLOSED from ESTABLISHED or CLOSE-WAIT (RFC 4022).",
+				func(c *stack.Counters) uint64 { return mib(c).EstabResets }),
+			{prometheus.NewDesc("tunstack_tcp_curr_estab", "TCP-MIB tcpCurrEstab: connections in ESTABLISHED or CLOSE-WAIT (RFC 4022).", nil, nil),
+				prometheus.GaugeValue, func(c *stack.Counters) uint64 { return mib(c).CurrEstab }},
+			counter("tunstack_tcp_in_segs_total", "TCP-MIB tcpInSegs: segments received, those in error included (RFC 4022).",
+				func(c *stack.Counters) uint64 { return mib(c).InSegs }),
+			counter("tunstack_tcp_out_segs_total", "TCP-MIB tcpOutSegs: segments sent, except those with only retransmitted octets (RFC 4022).",
+				func(c *stack.Counters) uint64 { return mib(c).OutSegs }),
+			counter("tunstack_tcp_retrans_segs_total", "TCP-MIB tcpRetransSegs: segments sent containing previously sent octets (RFC 4022).",
+				func(c *stack.Counters) uint64 { return mib(c).RetransSegs }),
+			counter("tunstack_tcp_in_errs_total", "TCP-MIB tcpInErrs: segments received in error: bad checksum, bad header (RFC 4022).",
+				func(c *stack.Counters) uint64 { return mib(c).InErrs }),
+			counter("tunstack_tcp_out_rsts_total", "TCP-MIB tcpOutRsts: segments sent with the RST flag (RFC 4022).",
+				func(c *stack.Counters) uint64 { return mib(c).OutRsts }),
+		},
+		drops: prometheus.NewDesc("tunstack_tcp_drops_total",
+			`TCP segments dropped, by reason: "tcp-*" malformed, "no-listener", "backlog-full", "build:*", "engine:<code>" discarded by the engine.`,
+			[]string{"reason"}, nil),
+		ipDrops: prometheus.NewDesc("tunstack_ip_drops_total",
+			`Packets dropped before TCP, by reason: "ip-*", "icmp-*", "not-our-address", "unknown-protocol", "link-read", "link-write".`,
+			[]string{"reason"}, nil),
+		retransmits: prometheus.NewDesc("tunstack_tcp_retransmits_total",
+			"TCP segments sent again, by kind: syn, syn-ack, data, fin, fast (fast retransmit), probe (zero-window probe).",
+			[]string{"kind"}, nil),
+		rsts: prometheus.NewDesc("tunstack_tcp_rsts_sent_total",
+			`RST segments sent, by the reason code of the decision ("closed-rst" for a closed port).`,
+			[]string{"reason"}, nil),
+		connections: prometheus.NewDesc("tunstack_tcp_connections",
+			"TCP connections in each state now; each listener counts once in LISTEN.",
+			[]string{"state"}, nil),
+		captureLostD: prometheus.NewDesc("tunstack_pcap_lost_total",
+			"Packets missing from the --pcap file because the disk fell behind.", nil, nil),
+	}
+}
+
+// Describe implements prometheus.Collector.
+func (c *stackCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, m := range c.scalars {
+		ch <- m.desc
+	}
+	ch <- c.drops
+	ch <- c.ipDrops
+	ch <- c.retransmits
+	ch <- c.rsts
+	ch <- c.connections
+	if c.captureLost != nil {
+		ch <- c.captureLostD
+	}
+}
+
+// Collect implements prometheus.Collector.
+func (c *stackCollector) Collect(ch chan<- prometheus.Metric) {
+	counters := c.counters()
+	for _, m := range c.scalars {
+		ch <- prometheus.MustNewConstMetric(m.desc, m.kind, float64(m.value(&counters)))
+	}
+	for reason, n := range counters.Drops {
+		desc := c.ipDrops
+		if isTCPDrop(reason) {
+			desc = c.drops
+		}
+		ch <- prometheus.MustNewConstMetric(desc, prometheus.CounterValue, float64(n), reason)
+	}
+	for _, kind := range stack.RetransmitKinds {
+		ch <- prometheus.MustNewConstMetric(c.retransmits, prometheus.CounterValue, float64(counters.Retransmits[kind]), kind)
+	}
+	for reason, n := range counters.RSTsByReason {
+		ch <- prometheus.MustNewConstMetric(c.rsts, prometheus.CounterValue, float64(n), reason)
+	}
+	for _, st := range connectionStates {
+		ch <- prometheus.MustNewConstMetric(c.connections, prometheus.GaugeValue, float64(counters.States[st]), st.String())
+	}
+	if c.captureLost != nil {
+		ch <- prometheus.MustNewConstMetric(c.captureLostD, prometheus.CounterValue, float64(c.captureLost()))
+	}
+}
+
+// connectionStates are the states a connection can be in: all of RFC
+// 9293's but CLOSED, which has no TCB.
+var connectionStates = []tcp.State{
+	tcp.Listen, tcp.SynSent, tcp.SynReceived, tcp.Established, tcp.FinWait1, tcp.FinWait2,
+	tcp.CloseWait, tcp.Closing, tcp.LastAck, tcp.TimeWait,
+}
+
+// isTCPDrop tells the drop reasons of TCP segments from those of packets
+// that never reached TCP.
+func isTCPDrop(reason string) bool {
+	for _, prefix := range []string{"tcp-", "engine:", "build:"} {
+		if strings.HasPrefix(reason, prefix) {
+			return true
+		}
+	}
+	return reason == "no-listener" || reason == "backlog-full"
+}
+
+// newMetricsRegistry is the registry --metrics serves: the stack's
+// collector only.
+func newMetricsRegistry(c *stackCollector) *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(c)
+	return reg
+}

@@ -1,0 +1,143 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/tunstack/tunstack/stack"
+	"github.com/tunstack/tunstack/stack/tcp"
+)
+
+func TestMetricsFlag(t *testing.T) {
+	tests := []struct {
+		name, metrics string
+		ipv6Off       bool
+		want          string // canonical address; "" when refused
+		wantErr       string
+	}{
+		{name: "kernel IPv4", metrics: "10.77.0.1:9100", want: "10.77.0.1:9100"},
+		{name: "kernel IPv6", metrics: "[fd00:77::1]:9100", want: "[fd00:77::1]:9100"},
+		{name: "IPv4-mapped", metrics: "[::ffff:10.77.0.1]:9100", want: "10.77.0.1:9100"},
+		{name: "every interface", metrics: "0.0.0.0:9100", wantErr: "only, not on 0.0.0.0"},
+		{name: "no host", metrics: ":9100", wantErr: "is not an IP address"},
+		{name: "the stack's address", metrics: "10.77.0.2:9100", wantErr: "only, not on 10.77.0.2"},
+		{name: "loopback", metrics: "127.0.0.1:9100", wantErr: "only, not on 127.0.0.1"},
+		{name: "IPv6 off", metrics: "[fd00:77::1]:9100", ipv6Off: true, wantErr: "like 10.77.0.1:9100 only"},
+		{name: "no port", metrics: "10.77.0.1", wantErr: "want IP:PORT"},
+		{name: "port 0", metrics: "10.77.0.1:0", wantErr: "bad port"},
+		{name: "name", metrics: "localhost:9100", wantErr: "is not an IP address"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := defaultUpFlags()
+			f.metrics = tt.metrics
+			if tt.ipv6Off {
+				f.addr6 = ""
+			}
+			cfg, err := f.config()
+			if tt.wantErr != "" {
+				var usage *usageError
+				if err == nil || !errors.As(err, &usage) || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("config() = %v, want a usage error containing %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || cfg.Metrics != tt.want {
+				t.Fatalf("config() = %q, %v; want %q", cfg.Metrics, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestMetricsEndpoint(t *testing.T) {
+	counters := stack.Counters{
+		PacketsIn: 10, PacketsOut: 9,
+		Drops:         map[string]uint64{"tcp-bad-checksum": 2, "engine:rst-outside-window": 1, "not-our-address": 4},
+		ChallengeACKs: 5,
+		Retransmits:   map[string]uint64{stack.RetransmitSYNACK: 3},
+		RSTsByReason:  map[string]uint64{"closed-rst": 7},
+		MIB: stack.TCPMIB{ActiveOpens: 1, PassiveOpens: 2, AttemptFails: 3, EstabResets: 4, CurrEstab: 5,
+			InSegs: 6, OutSegs: 7, RetransSegs: 8, InErrs: 9, OutRsts: 10},
+		States: map[tcp.State]int{tcp.Listen: 6, tcp.TimeWait: 2},
+	}
+	collector := newStackCollector(func() stack.Counters { return counters }, func() uint64 { return 11 })
+	m, err := startMetrics("127.0.0.1:0", "", newMetricsRegistry(collector), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatalf("startMetrics: %v", err)
+	}
+	defer m.close()
+	resp, err := http.Get("http://" + m.ln.Addr().String() + metricsPath)
+	if err != nil {
+		t.Fatalf("GET /metrics: %v", err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /metrics: %s, %v", resp.Status, err)
+	}
+	lines := map[string]bool{}
+	for line := range strings.Lines(string(body)) {
+		lines[strings.TrimSpace(line)] = true
+	}
+	for _, want := range []string{
+		"tunstack_packets_in_total 10",
+		"tunstack_tcp_active_opens_total 1",
+		"tunstack_tcp_passive_opens_total 2",
+		"tunstack_tcp_attempt_fails_total 3",
+		"tunstack_tcp_estab_resets_total 4",
+		"tunstack_tcp_curr_estab 5",
+		"# TYPE tunstack_tcp_curr_estab gauge",
+		"tunstack_tcp_in_segs_total 6",
+		"tunstack_tcp_out_segs_total 7",
+		"tunstack_tcp_retrans_segs_total 8",
+		"tunstack_tcp_in_errs_total 9",
+		"tunstack_tcp_out_rsts_total 10",
+		"tunstack_tcp_challenge_acks_total 5",
+		`tunstack_tcp_drops_total{reason="tcp-bad-checksum"} 2`,
+		`tunstack_tcp_drops_total{reason="engine:rst-outside-window"} 1`,
+		`tunstack_ip_drops_total{reason="not-our-address"} 4`,
+		`tunstack_tcp_retransmits_total{kind="syn-ack"} 3`,
+		`tunstack_tcp_retransmits_total{kind="data"} 0`,
+		`tunstack_tcp_rsts_sent_total{reason="closed-rst"} 7`,
+		`tunstack_tcp_connections{state="LISTEN"} 6`,
+		`tunstack_tcp_connections{state="TIME-WAIT"} 2`,
+		`tunstack_tcp_connections{state="ESTABLISHED"} 0`,
+		"tunstack_pcap_lost_total 11",
+	} {
+		if !lines[want] {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+	if lines[`tunstack_tcp_connections{state="CLOSED"} 0`] {
+		t.Error("/metrics lists connections in CLOSED, a state without a TCB")
+	}
+	if t.Failed() {
+		t.Logf("/metrics:\n%s", body)
+	}
+}
+
+func TestStatusCarriesTheTCPCounters(t *testing.T) {
+	c := stack.Counters{
+		Retransmits: map[string]uint64{stack.RetransmitData: 1},
+		MIB:         stack.TCPMIB{PassiveOpens: 3, CurrEstab: 1},
+		States:      map[tcp.State]int{tcp.Established: 1},
+	}
+	got := newCounterStatus(c)
+	if got.MIB.PassiveOpens != 3 || got.MIB.CurrEstab != 1 || got.States["ESTABLISHED"] != 1 || got.Retransmits["data"] != 1 {
+		t.Errorf("status counters = %+v", got)
+	}
+	b, err := json.Marshal(got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"mib":{"active_opens":0,"passive_opens":3,`, `"states":{"ESTABLISHED":1}`, `"retransmits":{"data":1}`} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("status JSON %s lacks %s", b, want)
+		}
+	}
+}

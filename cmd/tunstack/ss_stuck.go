@@ -1,0 +1,85 @@
+package main
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/tunstack/tunstack/stack/tcp"
+)
+
+// defaultStuckAge is how long a connection must have been in a state
+// before `tunstack ss --stuck` calls it stuck.
+const defaultStuckAge = 10 * time.Second
+
+// stuckStates are the states where a connection waits on someone else and
+// may wait for ever: the peer (SYN-RECEIVED, FIN-WAIT-2, LAST-ACK) or the
+// application (CLOSE-WAIT).
+var stuckStates = []string{
+	tcp.SynReceived.String(),
+	tcp.FinWait2.String(),
+	tcp.CloseWait.String(),
+	tcp.LastAck.String(),
+}
+
+// stuck reports whether c has been in one of stuckStates for minAge or
+// longer.
+func stuck(c *connStatus, minAge time.Duration) bool {
+	age, err := time.ParseDuration(c.Age)
+	if err != nil || age < minAge {
+		return false
+	}
+	for _, st := range stuckStates {
+		if c.State == st {
+			return true
+		}
+	}
+	return false
+}
+
+// waitingFor says what a connection waits for in its state, in words.
+func waitingFor(c *connStatus) string {
+	switch c.State {
+	case tcp.SynReceived.String():
+		return "the ACK of our SYN-ACK" + retransmission(c)
+	case tcp.FinWait2.String():
+		if t, ok := c.timer(timerFinWait2); ok {
+			return fmt.Sprintf("the peer's FIN (the application has closed: gives up in %s)", shortDuration(t.Left))
+		}
+		return "the peer's FIN (no time-out while the application holds the connection open)"
+	case tcp.CloseWait.String():
+		if !c.AppClosed {
+			s := "the application to close: the peer has sent its FIN"
+			if c.RecvQ > 0 {
+				s += fmt.Sprintf(", %d bytes before it are unread", c.RecvQ)
+			}
+			return s
+		}
+		return fmt.Sprintf("the peer to take %d bytes queued before our FIN (its window is %d)", c.SendQ, c.SndWnd)
+	case tcp.LastAck.String():
+		return "the ACK of our FIN" + retransmission(c)
+	case tcp.SynSent.String():
+		return "the peer's SYN-ACK" + retransmission(c)
+	case tcp.FinWait1.String(), tcp.Closing.String():
+		return "the ACK of our FIN" + retransmission(c)
+	case tcp.TimeWait.String():
+		if t, ok := c.timer(timerTimeWait); ok {
+			return "2MSL to pass: " + shortDuration(t.Left) + " left"
+		}
+	}
+	return ""
+}
+
+// retransmission describes the retransmission timer: " (retransmitting,
+// backoff 2, next in 1.6s)".
+func retransmission(c *connStatus) string {
+	t, ok := c.timer(timerRetransmit)
+	switch {
+	case ok && t.Backoff > 0:
+		return fmt.Sprintf(" (retransmitting, backoff %d, next in %s)", t.Backoff, shortDuration(t.Left))
+	case ok:
+		return fmt.Sprintf(" (retransmission in %s)", shortDuration(t.Left))
+	case c.Backoff > 0:
+		return fmt.Sprintf(" (backoff %d)", c.Backoff)
+	}
+	return ""
+}

@@ -1,0 +1,277 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+	"github.com/tunstack/tunstack/stack"
+	"github.com/tunstack/tunstack/stack/ladder"
+)
+
+// maxSVGDiagrams bounds the ladders kept for --svg: the file shows the
+// latest ones.
+const maxSVGDiagrams = 100
+
+// errStreamEnded: the daemon closed the event stream (it stopped).
+var errStreamEnded = errors.New("the daemon ended the event stream")
+
+// traceOptions are trace's flags.
+type traceOptions struct {
+	device  deviceFlags
+	filter  connFilter
+	states  []string
+	json    bool
+	ladder  bool
+	svg     string
+	verbose bool
+	count   int
+}
+
+func (c *cli) traceCommand() *cobra.Command {
+	var o traceOptions
+	cmd := &cobra.Command{
+		Use:   "trace",
+		Short: "Watch segments, state changes and drops live, with the RFC rule behind each",
+		Long: `trace asks a running daemon for its events and prints them as they happen:
+every segment in and out (flags, sequence and acknowledgment numbers relative
+to each side's ISN and absolute, window, length, options), every state change,
+and every dropped segment, each with the reason the engine gave and the RFC
+rule it follows. It runs until Ctrl-C, or --count.
+
+--json prints each event as one JSON object per line, with stable field names.
+--ladder draws each connection when it has finished (reached CLOSED, after
+TIME-WAIT if it went through it) as a ladder diagram: client and server side
+by side, an arrow per segment, the states of both sides (the peer's inferred
+from its segments, marked ~) and the reason of each step. Runs of data
+segments are summed up unless -v. --svg FILE also writes the ladders to FILE
+as SVG, rewritten after each connection.
+
+Filters select connections by their ends and by state. As in ss, --sport is
+the stack's port and --dport the peer's.`,
+		Example: `  sudo tunstack trace
+  sudo tunstack trace --port 80 --json
+  sudo tunstack trace --ladder --svg ladders.svg
+  sudo tunstack trace -s time-wait,last-ack`,
+		Args: exactArgs(0, "no arguments"),
+		RunE: body(func(cmd *cobra.Command, args []string) error {
+			if err := o.device.validate(); err != nil {
+				return err
+			}
+			if err := o.check(); err != nil {
+				return err
+			}
+			return c.trace(cmd.Context(), &o)
+		}),
+	}
+	fs := cmd.Flags()
+	o.device.register(fs, "network namespace of the daemon's device (to find its control socket)")
+	fs.StringSliceVarP(&o.states, "state", "s", nil, "only connections in these states (ss's names or the RFC's; repeat or separate with commas)")
+	fs.Uint16Var(&o.filter.SPort, "sport", 0, "only connections whose stack end has this port")
+	fs.Uint16Var(&o.filter.DPort, "dport", 0, "only connections whose peer end has this port")
+	fs.Uint16Var(&o.filter.Port, "port", 0, "only connections with this port at either end")
+	fs.StringVar(&o.filter.Local, "local", "", "only connections whose stack end is ADDR, ADDR:PORT or :PORT")
+	fs.StringVar(&o.filter.Remote, "remote", "", "only connections whose peer end is ADDR, ADDR:PORT or :PORT")
+	fs.BoolVar(&o.json, "json", false, "print one JSON object per event")
+	fs.BoolVar(&o.ladder, "ladder", false, "draw each finished connection as a ladder diagram")
+	fs.StringVar(&o.svg, "svg", "", "with --ladder: also write the ladders to this SVG file")
+	fs.BoolVarP(&o.verbose, "verbose", "v", false, "with --ladder: show every segment, not a summary of the data")
+	fs.IntVar(&o.count, "count", 0, "stop after this many events (with --ladder: connections); 0 for no limit")
+	return cmd
+}
+
+// check validates the flags and fills in the filter's states.
+func (o *traceOptions) check() error {
+	if o.svg != "" {
+		o.ladder = true
+	}
+	if o.json && o.ladder {
+		return usageErrorf("--json and --ladder (or --svg) do not go together")
+	}
+	if o.count < 0 {
+		return usageErrorf("--count %d: want 0 or more", o.count)
+	}
+	states, err := parseStates(o.states)
+	if err != nil {
+		return err
+	}
+	o.filter.States = states
+	_, err = o.filter.compile()
+	return err
+}
+
+// trace streams events until ctx ends, --count is reached, or the daemon
+// stops.
+func (c *cli) trace(ctx context.Context, o *traceOptions) error {
+	filter := o.filter
+	var ladderStates *connMatcher
+	if o.ladder {
+		// A ladder needs every event of its connection: the states select
+		// whole connections, here, not events at the daemon.
+		states := connFilter{States: filter.States}
+		ladderStates, _ = states.compile()
+		filter.States = nil
+	}
+	session, err := controlRequestTo(ctx, o.device.controlPath(), controlRequest{Op: opEvents, Filter: &filter}, statusWait)
+	if err := controlError(err, "tunstack trace"); err != nil {
+		return err
+	}
+	defer session.Close()
+	stop := context.AfterFunc(ctx, func() { session.Close() })
+	defer stop()
+	// The daemon subscribed before it answered: from now on nothing is missed.
+	fmt.Fprintf(c.stderr, "tunstack trace: watching %s (Ctrl-C to stop)\n", o.device.controlPath())
+
+	var out eventSink
+	switch {
+	case o.json:
+		out = &jsonSink{w: c.stdout}
+	case o.ladder:
+		out = &ladderSink{w: c.stdout, svg: o.svg, states: ladderStates, opts: ladder.Options{Collapse: !o.verbose}}
+	default:
+		out = &textSink{w: c.stdout}
+	}
+	shown := 0
+	for o.count == 0 || shown < o.count {
+		line, err := session.reader.ReadBytes('\n')
+		if err != nil {
+			if ctx.Err() != nil {
+				return out.close(c.stderr)
+			}
+			if errors.Is(err, io.EOF) {
+				return errors.Join(errStreamEnded, out.close(c.stderr))
+			}
+			return fmt.Errorf("reading events: %w", err)
+		}
+		var w wireEvent
+		if err := json.Unmarshal(line, &w); err != nil {
+			return fmt.Errorf("event %q: %w: %v", bytes.TrimSpace(line), errControlProtocol, err)
+		}
+		e, err := w.event()
+		if err != nil {
+			return err
+		}
+		n, err := out.add(line, &e)
+		if err != nil {
+			return err
+		}
+		shown += n
+	}
+	return out.close(c.stderr)
+}
+
+// eventSink is where trace's events go: add takes one and says how many
+// things it printed (events, or ladders); close ends the output.
+type eventSink interface {
+	add(line []byte, e *stack.Event) (int, error)
+	close(stderr io.Writer) error
+}
+
+// textSink prints a line per event.
+type textSink struct{ w io.Writer }
+
+func (s *textSink) add(_ []byte, e *stack.Event) (int, error) {
+	_, err := fmt.Fprintln(s.w, traceLine(e))
+	return 1, err
+}
+
+func (s *textSink) close(io.Writer) error { return nil }
+
+// jsonSink prints the daemon's JSON lines as they came.
+type jsonSink struct{ w io.Writer }
+
+func (s *jsonSink) add(line []byte, _ *stack.Event) (int, error) {
+	_, err := s.w.Write(line)
+	return 1, err
+}
+
+func (s *jsonSink) close(io.Writer) error { return nil }
+
+// ladderSink draws each connection when it finishes.
+type ladderSink struct {
+	w         io.Writer
+	svg       string
+	states    *connMatcher // a connection is drawn if it passed through one of them
+	opts      ladder.Options
+	collector ladder.Collector
+	drawn     []*ladder.Diagram // for the SVG file, the latest maxSVGDiagrams
+}
+
+func (s *ladderSink) add(_ []byte, e *stack.Event) (int, error) {
+	conn, done := s.collector.Add(*e)
+	if !done || !s.wanted(conn) {
+		return 0, nil
+	}
+	d, err := ladder.New(conn, s.opts)
+	if err != nil {
+		return 0, nil // nothing to draw
+	}
+	if err := d.WriteText(s.w); err != nil {
+		return 0, err
+	}
+	fmt.Fprintln(s.w)
+	if s.svg == "" {
+		return 1, nil
+	}
+	s.drawn = append(s.drawn, d)
+	if len(s.drawn) > maxSVGDiagrams {
+		s.drawn = s.drawn[1:]
+	}
+	return 1, writeFileAtomically(s.svg, func(w io.Writer) error { return ladder.WriteSVG(w, s.drawn...) })
+}
+
+// wanted reports whether a connection went through a state the filter asks
+// for.
+func (s *ladderSink) wanted(conn ladder.Connection) bool {
+	if s.states == nil || s.states.states == nil {
+		return true
+	}
+	for _, e := range conn.Events {
+		if s.states.matchState(e.State) || e.Kind == stack.EventStateChange && s.states.matchState(e.From) {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *ladderSink) close(stderr io.Writer) error {
+	if n := len(s.collector.Flush()); n > 0 {
+		fmt.Fprintf(stderr, "tunstack trace: %d connections had not finished; they are not drawn\n", n)
+	}
+	return nil
+}
+
+// writeFileAtomically writes a file through a temporary one and a rename,
+// so that a reader never sees half of it.
+func writeFileAtomically(path string, write func(io.Writer) error) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriter(f)
+	err = write(w)
+	if err == nil {
+		err = w.Flush()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(f.Name(), 0o644)
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), path)
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return nil
+}

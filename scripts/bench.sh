@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Compares tunstack's TCP/IP engine with gVisor's netstack on the same TUN
+# device: builds tunstack, then runs `tunstack bench`, which creates a
+# network namespace, runs the daemon there with each engine in turn, drives
+# both with the same clients (wrk and tunstack's own bench client) and
+# prints one table with the ratio tunstack/gVisor of each figure. The
+# namespace is removed at the end, also on failure or Ctrl-C.
+#
+#   sudo scripts/bench.sh               # the full run, a few minutes
+#   sudo scripts/bench.sh --quick       # a short run, under a minute
+#   sudo scripts/bench.sh --runs 3      # medians of three runs
+#   sudo scripts/bench.sh --profile DIR # and a CPU profile of each daemon
+#
+# Every argument goes to `tunstack bench` (see `tunstack bench --help`).
+# Needs root; installs what it needs from Debian (wrk, iproute2).
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+if [[ $(id -u) -ne 0 ]]; then
+	echo "scripts/bench.sh: run it as root (sudo scripts/bench.sh): the bench creates a network namespace and TUN devices" >&2
+	exit 1
+fi
+
+# command -> Debian package that provides it.
+declare -A needed=(
+	[wrk]=wrk
+	[ip]=iproute2
+)
+missing=()
+for cmd in "${!needed[@]}"; do
+	if ! command -v "$cmd" >/dev/null 2>&1; then
+		missing+=("${needed[$cmd]}")
+	fi
+done
+if [[ ${#missing[@]} -gt 0 ]]; then
+	echo "==> installing ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if ! command -v go >/dev/null 2>&1; then
+	export PATH="$PATH:/usr/local/go/bin"
+fi
+if ! command -v go >/dev/null 2>&1; then
+	echo "scripts/bench.sh: go not found (looked in PATH and /usr/local/go/bin)" >&2
+	exit 1
+fi
+
+bin=$(mktemp -d)
+trap 'rm -rf "$bin"' EXIT
+echo "==> go build ./cmd/tunstack"
+go build -o "$bin/tunstack" ./cmd/tunstack
+
+# The memory figures keep 10,000 connections open in the client; the
+# client raises its own limit, this only helps where the hard limit is low.
+ulimit -n 1048576 2>/dev/null || true
+
+echo "==> tunstack bench $*"
+"$bin/tunstack" bench "$@"

@@ -1,0 +1,242 @@
+package gvisor
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/netip"
+	"strconv"
+	"sync/atomic"
+	"syscall"
+
+	"gvisor.dev/gvisor/pkg/tcpip"
+	"gvisor.dev/gvisor/pkg/tcpip/adapters/gonet"
+	"gvisor.dev/gvisor/pkg/tcpip/network/ipv4"
+	"gvisor.dev/gvisor/pkg/tcpip/network/ipv6"
+	gtcp "gvisor.dev/gvisor/pkg/tcpip/transport/tcp"
+	"gvisor.dev/gvisor/pkg/waiter"
+
+	"github.com/tunstack/tunstack/stack"
+)
+
+// Listen listens on address, "host:port" or ":port", as stack.Stack.Listen
+// does: host must be one of the stack's addresses, and an empty host means
+// all of them. network is "tcp" (both families: one dual-stack gVisor
+// endpoint), "tcp4" or "tcp6". Port 0 lets gVisor pick a free port.
+func (s *Stack) Listen(network, address string) (net.Listener, error) {
+	opErr := func(err error) error {
+		return &net.OpError{Op: "listen", Net: network, Err: err}
+	}
+	if s.shuttingDown.Load() {
+		return nil, opErr(stack.ErrStopped)
+	}
+	want4, want6, err := families(network)
+	if err != nil {
+		return nil, opErr(err)
+	}
+	host, portText, err := net.SplitHostPort(address)
+	if err != nil {
+		return nil, opErr(err)
+	}
+	port, err := strconv.ParseUint(portText, 10, 16)
+	if err != nil {
+		return nil, opErr(&net.AddrError{Err: "invalid port", Addr: address})
+	}
+	bind := tcpip.FullAddress{Port: uint16(port)}
+	var proto tcpip.NetworkProtocolNumber
+	v6only := false
+	if host == "" {
+		has4, has6 := s.hasFamily(true), s.hasFamily(false)
+		switch {
+		case want6 && has6:
+			proto, v6only = ipv6.ProtocolNumber, !(want4 && has4)
+		case want4 && has4:
+			proto = ipv4.ProtocolNumber
+		default:
+			return nil, opErr(stack.ErrNoAddress)
+		}
+	} else {
+		a, err := netip.ParseAddr(host)
+		if err != nil {
+			return nil, opErr(&net.AddrError{Err: "not an IP address", Addr: host})
+		}
+		a = a.Unmap()
+		if (a.Is4() && !want4) || (a.Is6() && !want6) {
+			return nil, opErr(&net.AddrError{Err: "address of the wrong family", Addr: host})
+		}
+		if !a.IsUnspecified() && !s.isLocal(a) {
+			return nil, opErr(syscall.EADDRNOTAVAIL)
+		}
+		proto, v6only = ipv4.ProtocolNumber, a.Is6()
+		if a.Is6() {
+			proto = ipv6.ProtocolNumber
+		}
+		if !a.IsUnspecified() {
+			bind.Addr = tcpipAddr(a)
+		}
+	}
+	var wq waiter.Queue
+	ep, tcpErr := s.gv.NewEndpoint(gtcp.ProtocolNumber, proto, &wq)
+	if tcpErr != nil {
+		return nil, opErr(errnoOf(tcpErr))
+	}
+	if proto == ipv6.ProtocolNumber {
+		ep.SocketOptions().SetV6Only(v6only)
+	}
+	// As Go's net.Listen does (SO_REUSEADDR): connections of an earlier
+	// listener on the port, closing or in TIME-WAIT, must not keep a new
+	// one from binding it.
+	ep.SocketOptions().SetReuseAddress(true)
+	if tcpErr := ep.Bind(bind); tcpErr != nil {
+		ep.Close()
+		return nil, opErr(errnoOf(tcpErr))
+	}
+	if tcpErr := ep.Listen(s.backlog); tcpErr != nil {
+		ep.Close()
+		return nil, opErr(errnoOf(tcpErr))
+	}
+	return &listener{TCPListener: gonet.NewTCPListener(s.gv, &wq, ep), s: s}, nil
+}
+
+// listener is a gonet listener whose Accept fails with net.ErrClosed once
+// it or the stack is closed, as the services expect of a closed listener.
+type listener struct {
+	*gonet.TCPListener
+	s      *Stack
+	closed atomic.Bool
+}
+
+func (l *listener) Accept() (net.Conn, error) {
+	c, err := l.TCPListener.Accept()
+	if err != nil && (l.closed.Load() || l.s.shuttingDown.Load()) {
+		return nil, &net.OpError{Op: "accept", Net: "tcp", Addr: l.Addr(), Err: net.ErrClosed}
+	}
+	return c, err
+}
+
+func (l *listener) Close() error {
+	l.closed.Store(true)
+	return l.TCPListener.Close()
+}
+
+// DialContext opens a connection to address ("ip:port", no name lookup)
+// and returns once it is established. Failures are *net.OpError values
+// wrapping the errno connect(2) would give (ECONNREFUSED, ETIMEDOUT, ...)
+// or ctx's error.
+func (s *Stack) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
+	remote, err := parseDialAddress(network, address)
+	if err != nil {
+		return nil, &net.OpError{Op: "dial", Net: network, Err: err}
+	}
+	fail := func(err error) error {
+		return &net.OpError{Op: "dial", Net: network, Addr: net.TCPAddrFromAddrPort(remote), Err: err}
+	}
+	if s.shuttingDown.Load() {
+		return nil, fail(stack.ErrStopped)
+	}
+	if !s.hasFamily(remote.Addr().Is4()) {
+		return nil, fail(stack.ErrNoAddress)
+	}
+	proto := tcpip.NetworkProtocolNumber(ipv4.ProtocolNumber)
+	if remote.Addr().Is6() {
+		proto = ipv6.ProtocolNumber
+	}
+	var wq waiter.Queue
+	ep, tcpErr := s.gv.NewEndpoint(gtcp.ProtocolNumber, proto, &wq)
+	if tcpErr != nil {
+		return nil, fail(errnoOf(tcpErr))
+	}
+	entry, notify := waiter.NewChannelEntry(waiter.WritableEvents)
+	wq.EventRegister(&entry)
+	defer wq.EventUnregister(&entry)
+	tcpErr = ep.Connect(tcpip.FullAddress{Addr: tcpipAddr(remote.Addr()), Port: remote.Port()})
+	if _, started := tcpErr.(*tcpip.ErrConnectStarted); started {
+		select {
+		case <-notify:
+			tcpErr = ep.LastError()
+		case <-ctx.Done():
+			ep.Abort()
+			return nil, fail(ctx.Err())
+		}
+	}
+	if tcpErr != nil {
+		ep.Close()
+		return nil, fail(errnoOf(tcpErr))
+	}
+	return gonet.NewTCPConn(&wq, ep), nil
+}
+
+// parseDialAddress parses "ip:port" for network "tcp", "tcp4" or "tcp6".
+func parseDialAddress(network, address string) (netip.AddrPort, error) {
+	want4, want6, err := families(network)
+	if err != nil {
+		return netip.AddrPort{}, err
+	}
+	ap, err := netip.ParseAddrPort(address)
+	if err != nil {
+		return netip.AddrPort{}, &net.AddrError{Err: "want an IP address and a port", Addr: address}
+	}
+	ap = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+	if (ap.Addr().Is4() && !want4) || (ap.Addr().Is6() && !want6) {
+		return netip.AddrPort{}, &net.AddrError{Err: "address of the wrong family", Addr: address}
+	}
+	if ap.Port() == 0 {
+		return netip.AddrPort{}, &net.AddrError{Err: "port 0", Addr: address}
+	}
+	return ap, nil
+}
+
+// families says which address families a network name allows.
+func families(network string) (want4, want6 bool, err error) {
+	switch network {
+	case "tcp":
+		return true, true, nil
+	case "tcp4":
+		return true, false, nil
+	case "tcp6":
+		return false, true, nil
+	}
+	return false, false, net.UnknownNetworkError(network)
+}
+
+func (s *Stack) hasFamily(v4 bool) bool {
+	for _, a := range s.addrs {
+		if a.Is4() == v4 {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Stack) isLocal(a netip.Addr) bool {
+	for _, l := range s.addrs {
+		if l == a {
+			return true
+		}
+	}
+	return false
+}
+
+// errnoOf turns a gVisor error into the errno a socket call would give, so
+// that errors.Is(err, syscall.ECONNREFUSED) works as with the native stack.
+func errnoOf(err tcpip.Error) error {
+	switch err.(type) {
+	case *tcpip.ErrConnectionRefused:
+		return syscall.ECONNREFUSED
+	case *tcpip.ErrTimeout:
+		return syscall.ETIMEDOUT
+	case *tcpip.ErrConnectionReset:
+		return syscall.ECONNRESET
+	case *tcpip.ErrConnectionAborted, *tcpip.ErrAborted:
+		return syscall.ECONNABORTED
+	case *tcpip.ErrNetworkUnreachable, *tcpip.ErrNoNet:
+		return syscall.ENETUNREACH
+	case *tcpip.ErrHostUnreachable, *tcpip.ErrHostDown:
+		return syscall.EHOSTUNREACH
+	case *tcpip.ErrPortInUse, *tcpip.ErrAlreadyBound:
+		return syscall.EADDRINUSE
+	case *tcpip.ErrNoPortAvailable, *tcpip.ErrBadLocalAddress:
+		return syscall.EADDRNOTAVAIL
+	}
+	return errors.New(err.String())
+}

@@ -1,0 +1,193 @@
+package stack
+
+import (
+	"time"
+
+	"github.com/tunstack/tunstack/stack/tcp"
+)
+
+// A connection that reaches TIME-WAIT with nothing left for the
+// application to read is shrunk to the engine's compact record
+// (tcp.TimeWaitRecord, 48 bytes): the Conn, its engine and its buffers are
+// released, and the record answers for the 4-tuple until 2*MSL ends. A
+// stack that closes first holds one per connection for a minute, so this
+// is what lets it keep 100,000 of them in a few tens of megabytes.
+
+// timeWaitTable holds the records, and their 4-tuples in the order they
+// entered TIME-WAIT: every record lasts the same 2*MSL, so the oldest
+// expires first and expiry needs no timer per record. A record whose
+// 2*MSL restarted (a retransmitted FIN) goes to the back when its turn
+// comes.
+type timeWaitTable struct {
+	records map[tcp.ID]timeWaitEntry
+	order   []tcp.ID // order[head:] is the queue
+	head    int
+}
+
+// timeWaitEntry is a record with what ss and the trace show of its past:
+// the states it went through (as a set: every path into TIME-WAIT visits
+// states in the order tcp.State lists them), its ISNs and when it entered
+// TIME-WAIT. 64 bytes.
+type timeWaitEntry struct {
+	rec      tcp.TimeWaitRecord
+	iss, irs tcp.Seq
+	states   uint16 // bit i: tcp.State(i) was visited
+	// restarted: a retransmitted FIN restarted 2*MSL, so the record
+	// expires after others that entered TIME-WAIT later.
+	restarted bool
+	since     int64 // Unix nanoseconds
+}
+
+func (t *timeWaitTable) add(id tcp.ID, rec timeWaitEntry) {
+	if t.records == nil {
+		t.records = make(map[tcp.ID]timeWaitEntry)
+	}
+	if _, ok := t.records[id]; !ok {
+		t.push(id)
+	}
+	t.records[id] = rec
+}
+
+func (t *timeWaitTable) push(id tcp.ID) {
+	if t.head > 64 && t.head > len(t.order)/2 {
+		n := copy(t.order, t.order[t.head:])
+		clear(t.order[n:])
+		t.order = t.order[:n]
+		t.head = 0
+	}
+	t.order = append(t.order, id)
+}
+
+// settle drops deleted entries from the front of the queue and sends a
+// restarted record at the front to the back, so that the front is the
+// record that expires first. Each restart moves a record once.
+func (t *timeWaitTable) settle() {
+	for t.head < len(t.order) {
+		id := t.order[t.head]
+		e, ok := t.records[id]
+		if ok && !e.restarted {
+			return
+		}
+		t.order[t.head] = tcp.ID{}
+		t.head++
+		if ok {
+			e.restarted = false
+			t.records[id] = e
+			t.push(id)
+		}
+	}
+	t.order, t.head = t.order[:0], 0
+}
+
+// next is when the oldest record expires; zero if there is none.
+func (t *timeWaitTable) next() time.Time {
+	t.settle()
+	if t.head == len(t.order) {
+		return time.Time{}
+	}
+	return t.records[t.order[t.head]].rec.Expires()
+}
+
+// expire removes every record whose 2*MSL has ended and calls gone for it.
+func (t *timeWaitTable) expire(now time.Time, gone func(tcp.ID)) {
+	for t.settle(); t.head < len(t.order); t.settle() {
+		id := t.order[t.head]
+		if t.records[id].rec.Expires().After(now) {
+			return
+		}
+		t.order[t.head] = tcp.ID{}
+		t.head++
+		delete(t.records, id)
+		gone(id)
+	}
+}
+
+func (t *timeWaitTable) len() int { return len(t.records) }
+
+// shrinkTimeWait replaces c, in TIME-WAIT, by its record. It reports
+// whether it did: not while the engine still holds data for the
+// application.
+func (s *Stack) shrinkTimeWait(c *Conn) bool {
+	if c.engine.Readable() > 0 {
+		return false
+	}
+	if c.inBatch {
+		c.engine.EndBatch(s.now) // the ACK the burst owes goes first
+	}
+	rec, ok := c.engine.TimeWaitRecord()
+	if !ok {
+		return false
+	}
+	entry := timeWaitEntry{rec: rec, iss: c.engine.ISS, irs: c.engine.IRS, since: c.stateSince.UnixNano()}
+	for _, st := range c.loopStates {
+		entry.states |= 1 << st
+	}
+	s.unregister(c)
+	s.timeWait.add(c.id, entry)
+	s.localPorts[c.id.Local]++ // the 4-tuple stays in use until 2*MSL ends
+	return true
+}
+
+// inputTimeWait is SEGMENT ARRIVES for a 4-tuple in TIME-WAIT. It reports
+// false when a new SYN ended TIME-WAIT and a listener should take it.
+func (s *Stack) inputTimeWait(id tcp.ID, e timeWaitEntry, seg *tcp.Segment) bool {
+	var reply tcp.Segment
+	action, why := e.rec.Input(s.now, seg, &reply)
+	switch action {
+	case tcp.TimeWaitReply:
+		e.restarted = e.restarted || why == tcp.ReasonFinRetransmitted
+		s.timeWait.records[id] = e
+		if s.sendTCP(id.Local.Addr(), id.Remote.Addr(), &reply, why) && s.events.active() {
+			ev := segmentEvent(s.now, EventSegmentOut, id, nil, tcp.TimeWait, &reply, why)
+			ev.ISN = e.isns()
+			s.events.publish(ev)
+		}
+	case tcp.TimeWaitDrop:
+		s.counters.engineDrop(why)
+	case tcp.TimeWaitClosed, tcp.TimeWaitReopen:
+		delete(s.timeWait.records, id)
+		s.timeWaitGone(id, why)
+		return action == tcp.TimeWaitClosed
+	}
+	return true
+}
+
+// timeWaitGone releases the 4-tuple of a record that ended.
+func (s *Stack) timeWaitGone(id tcp.ID, why tcp.Reason) {
+	if s.localPorts[id.Local]--; s.localPorts[id.Local] <= 0 {
+		delete(s.localPorts, id.Local)
+	}
+	s.counters.stateChange(tcp.TimeWait, tcp.Closed)
+	if s.events.active() {
+		s.events.publish(Event{Time: s.now, Kind: EventStateChange, Conn: id, From: tcp.TimeWait, To: tcp.Closed, State: tcp.Closed, Reason: why})
+	}
+}
+
+// info is a record's entry in a snapshot.
+func (e *timeWaitEntry) info(id tcp.ID, now time.Time) ConnInfo {
+	info := ConnInfo{
+		Status: tcp.Status{
+			ID: id, State: tcp.TimeWait, ISS: e.iss, IRS: e.irs,
+			SndUna: e.rec.SndNxt, SndNxt: e.rec.SndNxt, RcvNxt: e.rec.RcvNxt,
+			TimeWaitAt: e.rec.Expires(),
+		},
+		Since: time.Unix(0, e.since),
+		At:    now,
+	}
+	for st := tcp.Closed; st <= tcp.TimeWait; st++ {
+		if e.states&(1<<st) != 0 {
+			info.States = append(info.States, st)
+		}
+	}
+	return info
+}
+
+func (s *Stack) isTimeWait(id tcp.ID) bool {
+	_, ok := s.timeWait.records[id]
+	return ok
+}
+
+// isns are the record's ISNs, for events.
+func (e *timeWaitEntry) isns() ISNs {
+	return ISNs{Local: e.iss, Remote: e.irs, LocalKnown: true, RemoteKnown: true}
+}
