@@ -32,7 +32,7 @@ const (
 	// impairMiBEnv sets how many MiB go each way; impairDefaultMiB is
 	// small enough for CI.
 	impairMiBEnv     = "TUNSTACK_IMPAIR_MIB"
-	impairDefaultMiB = 8
+	impairDefaultMiB = 2
 	// stallTimeout fails the transfer when no byte moved for this long.
 	stallTimeout = 60 * time.Second
 )
