@@ -40,8 +40,8 @@ func connectionPage(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	var b strings.Builder
 	b.WriteString("Hello from tunstack, a userspace TCP/IP stack written in Go.\n")
-	b.WriteString("This page was served by its own TCP engine, not by the kernel's.\n\n")
 	if c, ok := r.Context().Value(connContextKey{}).(*Conn); ok {
+		b.WriteString("This page was served by its own TCP engine, not by the kernel's.\n\n")
 		id := c.ID()
 		fmt.Fprintf(&b, "your end:  %v\n", id.Remote)
 		fmt.Fprintf(&b, "our end:   %v\n", id.Local)
@@ -51,6 +51,9 @@ func connectionPage(w http.ResponseWriter, r *http.Request) {
 		}
 		fmt.Fprintf(&b, "states so far: %s\n", strings.Join(states, " -> "))
 	} else {
+		// Another engine behind the same listener (tunstack up --engine
+		// gvisor): it keeps no record of the states.
+		b.WriteString("This page was served through another TCP engine; it does not record states.\n\n")
 		fmt.Fprintf(&b, "your end:  %s\n", r.RemoteAddr)
 	}
 	io.WriteString(w, b.String())

@@ -76,11 +76,12 @@ func TestTransferUnderImpairment(t *testing.T) {
 	case err = <-done:
 		stopWatching()
 	case state := <-stalled:
+		diagnostics := impairDiagnostics(t, d) // before nc goes, taking its socket
 		cancel()
 		<-done
 		t.Fatalf("transfer stalled: no byte moved for %v after %v (sent %d of %d bytes, %d came back)\n%s\n%s",
 			stallTimeout, time.Since(start).Round(time.Second), payload.sent.Load(), size, back.n.Load(),
-			state, impairDiagnostics(t, d))
+			state, diagnostics)
 	case <-beforeDeadline(t):
 		diagnostics := impairDiagnostics(t, d)
 		cancel()
@@ -101,7 +102,7 @@ func TestTransferUnderImpairment(t *testing.T) {
 		t.Fatalf("echo returned %d bytes with sha256 %x; sent %d bytes with sha256 %x\n%s",
 			back.n.Load(), got, size, sent, impairDiagnostics(t, d))
 	}
-	t.Logf("%d MiB each way, byte-identical, in %v: %.2f MiB/s each way (%s, and nft dropping %d%% each way)",
+	t.Logf("%d MiB each way, byte-identical, in %v: %.3f MiB/s each way (%s, and nft dropping %d%% each way)",
 		mib, elapsed.Round(time.Millisecond), float64(mib)/elapsed.Seconds(), impairSpec, nftLossPercent)
 
 	// The kernel's drops, from its own counters.

@@ -346,3 +346,51 @@ func TestBatchAcknowledgesBurstOnce(t *testing.T) {
 	h.send(seg(FlagACK, remoteISS+7001, localISS+1, strings.Repeat("b", 1000)))
 	h.expect(out(FlagACK, localISS+1, remoteISS+8001))
 }
+
+func TestScaledWindowEdgeNeverMovesLeft(t *testing.T) {
+	cfg := testConfig()
+	cfg.DelayedACK = -1
+	h := newHarness(t, cfg)
+	h.c.OpenPassive(h.now)
+	syn := seg(FlagSYN, remoteISS, 0)
+	syn.Options = Options{MSS: 1000, HasWindowScale: true, WindowScale: 7}
+	h.send(syn)
+	h.send(seg(FlagACK, remoteISS+1, localISS+1))
+	if h.c.rcvShift == 0 || !h.c.wsOK {
+		t.Fatal("window scaling not in use")
+	}
+	h.out = nil // the SYN-ACK's window is not scaled
+	var edge Seq
+	seq := remoteISS + 1
+	for i := 0; i < 300; i++ {
+		n := 37 + i%91 // odd sizes: RCV.NXT lands between multiples of 2^shift
+		h.send(seg(FlagACK, seq, localISS+1, strings.Repeat("e", n)))
+		seq = seq.Add(uint32(n))
+		if i%7 == 0 {
+			h.c.Receive(h.now, make([]byte, 50))
+		}
+		for _, s := range h.out {
+			right := s.Ack.Add(uint32(s.Window) << h.c.rcvShift)
+			if edge != 0 && right.LessThan(edge) {
+				t.Fatalf("segment %d: right edge moved left by %d", i, right.Size(edge))
+			}
+			edge = right
+		}
+		h.out = nil
+	}
+}
+
+func TestZeroWindowStillTakesACKs(t *testing.T) {
+	// RFC 9293 §3.10.7.4: "special allowance should be made to accept
+	// valid ACKs" when no segment is acceptable.
+	h := established(t)
+	h.write("ours")
+	h.out = nil
+	wnd := uint32(h.c.rcvAdvEdge - h.c.RcvNxt)
+	// A pure ACK whose sequence number lies beyond our window.
+	h.send(seg(FlagACK, remoteISS+1+Seq(wnd)+10, localISS+5))
+	if h.c.SndUna != localISS+5 {
+		t.Fatalf("SND.UNA %d: the ACK of an unacceptable segment was ignored", h.c.SndUna-localISS)
+	}
+	h.expect(out(FlagACK, localISS+5, remoteISS+1)) // and it is answered
+}

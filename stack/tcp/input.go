@@ -282,6 +282,15 @@ func (c *Conn) unacceptable(now time.Time, seg *Segment) {
 		c.startTimeWait(now)
 	default:
 		c.drop(seg, ReasonUnacceptable)
+		// "If the RCV.WND is zero, no segments will be acceptable, but
+		// special allowance should be made to accept valid ACKs": an ACK
+		// of new data still counts.
+		if seg.Flags.Has(FlagACK) && seg.Ack.GreaterThan(c.SndUna) && seg.Ack.LessThanEq(c.sndMax) && c.state.Synchronized() {
+			c.onACK(now, seg)
+			c.ackAdvance(now, seg)
+			c.afterACK(now, true)
+			c.output(now)
+		}
 		if c.sackOK && len(seg.Payload) > 0 && seg.End().LessThanEq(c.RcvNxt) {
 			// RFC 2883: tell the sender it sent this twice.
 			c.hasDSACK, c.dsack = true, SACKBlock{seg.Seq, seg.Seq.Add(uint32(len(seg.Payload)))}

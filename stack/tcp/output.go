@@ -76,10 +76,12 @@ func (c *Conn) rcvWindow() uint32 { return uint32(c.rcv.space()) }
 func (c *Conn) advertise() uint16 {
 	wnd := c.rcvWindow()
 	step := c.windowStep()
+	keep := false
 	if c.rcvAdvEdge.GreaterThan(c.RcvNxt) {
 		edge := c.RcvNxt.Add(wnd)
 		if edge.LessThan(c.rcvAdvEdge) || c.rcvAdvEdge.Size(edge) < step {
 			wnd = c.RcvNxt.Size(c.rcvAdvEdge)
+			keep = true
 		}
 	} else if wnd < step {
 		wnd = 0
@@ -88,7 +90,14 @@ func (c *Conn) advertise() uint16 {
 	if !c.wsOK {
 		shift = 0
 	}
-	scaled := min(wnd>>shift, 0xffff)
+	scaled := wnd >> shift
+	if keep {
+		// Round up: rounding down would pull the right edge left by up
+		// to 2^shift-1 octets on every ACK, and the peer may already
+		// have sent up to it. The receive buffer takes that much more.
+		scaled = (wnd + 1<<shift - 1) >> shift
+	}
+	scaled = min(scaled, 0xffff)
 	c.rcvAdvEdge = c.RcvNxt.Add(scaled << shift)
 	return uint16(scaled)
 }

@@ -20,8 +20,18 @@ type oooSegment struct {
 	data []byte
 }
 
-// write appends in-order data; the window guarantees it fits.
-func (b *recvBuffer) write(p []byte) { b.push(p) }
+// write appends in-order data. The window keeps it within the limit, but
+// for the rounding of a scaled window (less than 2^14 octets), which the
+// buffer takes over its limit rather than lose.
+func (b *recvBuffer) write(p []byte) {
+	if over := len(p) - b.space(); over > 0 {
+		b.limit += over
+		b.push(p)
+		b.limit -= over
+		return
+	}
+	b.push(p)
+}
 
 // read copies unread data into p.
 func (b *recvBuffer) read(p []byte) int {
