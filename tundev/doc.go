@@ -11,8 +11,11 @@
 // the peer injects the packets the stack reads and receives the packets the
 // stack writes.
 //
-// Both devices have the method set of stack.Link; this package does not
+// Impair wraps either device in one that drops, duplicates, reorders and
+// delays packets in each direction, as netem would (this kernel has none).
+//
+// Every device has the method set of stack.Link; this package does not
 // import the stack, and knows nothing of TCP or of the packets it carries.
-// It does not add routes, firewall rules or impairments, and it does not
-// support multi-queue TUN devices.
+// It does not add routes or firewall rules, and it does not support
+// multi-queue TUN devices.
 package tundev

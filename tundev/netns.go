@@ -8,6 +8,9 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
@@ -175,4 +178,49 @@ func (ns *namespace) close() error {
 		err = errors.Join(err, DeleteNetNS(ns.name))
 	}
 	return err
+}
+
+// RemoveStaleNetNS deletes the namespaces that UniqueNetNSName made with
+// this prefix for a process that no longer runs: what a run killed before
+// it could clean up left behind. It returns the names it removed.
+func RemoveStaleNetNS(prefix string) ([]string, error) {
+	entries, err := os.ReadDir(netnsDir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var removed []string
+	for _, e := range entries {
+		pid, ok := uniqueNamePID(e.Name(), prefix)
+		if !ok || processRuns(pid) {
+			continue
+		}
+		if err := DeleteNetNS(e.Name()); err != nil {
+			return removed, err
+		}
+		removed = append(removed, e.Name())
+	}
+	return removed, nil
+}
+
+// uniqueNamePID reads the PID out of a name UniqueNetNSName made.
+func uniqueNamePID(name, prefix string) (int, bool) {
+	rest, ok := strings.CutPrefix(name, prefix+"-")
+	if !ok {
+		return 0, false
+	}
+	pidText, suffix, ok := strings.Cut(rest, "-")
+	if !ok || len(suffix) != 8 {
+		return 0, false
+	}
+	pid, err := strconv.Atoi(pidText)
+	return pid, err == nil && pid > 0
+}
+
+// processRuns reports whether a process with this PID exists.
+func processRuns(pid int) bool {
+	err := syscall.Kill(pid, 0)
+	return err == nil || errors.Is(err, syscall.EPERM)
 }

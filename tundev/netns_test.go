@@ -2,6 +2,7 @@ package tundev
 
 import (
 	"errors"
+	"os"
 	"strings"
 	"testing"
 )
@@ -34,5 +35,27 @@ func TestNetNSHelpersRefuseBadNames(t *testing.T) {
 func TestDeleteMissingNetNSIsNoError(t *testing.T) {
 	if err := DeleteNetNS(UniqueNetNSName("tundev-absent")); err != nil {
 		t.Errorf("DeleteNetNS of a missing namespace = %v, want nil", err)
+	}
+}
+
+func TestUniqueNamePID(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		pid  int
+		ok   bool
+	}{
+		{"tunstack-demo-396-671d8350", 396, true},
+		{"tunstack-demo-396-671d835", 0, false},
+		{"tunstack-demo-x-671d8350", 0, false},
+		{"other-396-671d8350", 0, false},
+		{UniqueNetNSName("tunstack-demo"), os.Getpid(), true},
+	} {
+		pid, ok := uniqueNamePID(tt.name, "tunstack-demo")
+		if ok != tt.ok || (ok && pid != tt.pid) {
+			t.Errorf("%s: %d %v, want %d %v", tt.name, pid, ok, tt.pid, tt.ok)
+		}
+	}
+	if !processRuns(os.Getpid()) {
+		t.Error("this process does not run")
 	}
 }

@@ -79,12 +79,19 @@ func demoSteps(cfg upConfig) []demoStep {
 	return steps
 }
 
+// demoNetNSPrefix starts the name of every demo's namespace.
+const demoNetNSPrefix = "tunstack-demo"
+
 // demo runs the tour. Everything it creates is removed before it returns.
 func (c *cli) demo(ctx context.Context, tools toolInstaller, verbose bool) error {
 	if err := tools.ensure(ctx, c.stdout, demoTools); err != nil {
 		return err
 	}
-	ns := tundev.UniqueNetNSName("tunstack-demo")
+	// A demo killed before it could clean up left its namespace behind.
+	if stale, err := tundev.RemoveStaleNetNS(demoNetNSPrefix); err == nil && len(stale) > 0 {
+		fmt.Fprintf(c.stdout, "removed %d namespace(s) left by an earlier demo that was killed: %s\n", len(stale), strings.Join(stale, ", "))
+	}
+	ns := tundev.UniqueNetNSName(demoNetNSPrefix)
 	flags := defaultUpFlags()
 	flags.device.netns = ns
 	flags.msl = demoMSL
