@@ -67,7 +67,11 @@ func (c *Conn) emit(s *Segment, why Reason) {
 }
 
 // rcvWindow is the receive window: the free space of the receive buffer.
-func (c *Conn) rcvWindow() uint32 { return uint32(c.rcv.space()) }
+func (c *Conn) rcvWindow() uint32 {
+	// Data taken over the limit (a rounded-up scaled window) closes the
+	// window; it must not wrap around.
+	return uint32(max(c.rcv.space(), 0))
+}
 
 // advertise computes SEG.WND for an outgoing segment and records the right
 // edge it offers. It never moves the right edge left (RFC 9293 §3.8.6.2.2:

@@ -78,3 +78,14 @@ func checkNoOverlap(t *testing.T, b *recvBuffer) {
 		}
 	}
 }
+
+func TestReceiveWindowNeverNegative(t *testing.T) {
+	// Data taken over the limit (a scaled window rounded up) must close
+	// the window, not wrap it around to 4 GiB.
+	h := established(t)
+	h.c.rcv.limit = 10
+	h.c.rcv.write([]byte("fifteen bytes!!"))
+	if w := h.c.rcvWindow(); w != 0 {
+		t.Fatalf("window %d with the buffer over its limit", w)
+	}
+}
