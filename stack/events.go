@@ -106,7 +106,7 @@ func (s *Stack) inboundState(id tcp.ID, c *Conn) tcp.State {
 	switch {
 	case c != nil:
 		return c.engine.State()
-	case s.timeWait.records != nil && s.isTimeWait(id):
+	case s.isTimeWait(id):
 		return tcp.TimeWait
 	case s.listenerFor(id.Local) != nil:
 		return tcp.Listen

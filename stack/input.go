@@ -65,7 +65,7 @@ func (s *Stack) inputTCP(p *wire.Packet) {
 	c, ok := s.conns[id]
 	if s.events.active() {
 		ev := segmentEvent(s.now, EventSegmentIn, id, c, s.inboundState(id, c), seg, tcp.ReasonNone)
-		if e, tw := s.timeWait.records[id]; tw && c == nil {
+		if e, tw := s.timeWait.get(id); tw && c == nil {
 			ev.ISN = e.isns()
 		}
 		s.events.publish(ev)
@@ -79,7 +79,7 @@ func (s *Stack) inputTCP(p *wire.Packet) {
 		}
 		s.service(c) // a new SYN ended TIME-WAIT: the listener takes it
 	}
-	if rec, ok := s.timeWait.records[id]; ok && s.inputTimeWait(id, rec, seg) {
+	if rec, ok := s.timeWait.get(id); ok && s.inputTimeWait(id, rec, seg) {
 		return
 	}
 	if ln := s.listenerFor(id.Local); ln != nil {

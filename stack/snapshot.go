@@ -23,9 +23,9 @@ func (s *Stack) snapshot() []ConnInfo {
 	for _, c := range s.conns {
 		infos = append(infos, c.info(s))
 	}
-	for id, e := range s.timeWait.records {
+	s.timeWait.each(func(id tcp.ID, e *timeWaitEntry) {
 		infos = append(infos, e.info(id, s.now))
-	}
+	})
 	slices.SortFunc(infos, func(a, b ConnInfo) int {
 		return cmp.Or(a.Status.ID.Local.Compare(b.Status.ID.Local), a.Status.ID.Remote.Compare(b.Status.ID.Remote))
 	})

@@ -1,6 +1,7 @@
 package stack
 
 import (
+	"net/netip"
 	"time"
 
 	"github.com/tunstack/tunstack/stack/tcp"
@@ -19,9 +20,53 @@ import (
 // 2*MSL restarted (a retransmitted FIN) goes to the back when its turn
 // comes.
 type timeWaitTable struct {
-	records map[tcp.ID]timeWaitEntry
-	order   []tcp.ID // order[head:] is the queue
+	records map[timeWaitKey]timeWaitEntry
+	order   []timeWaitKey // order[head:] is the queue
 	head    int
+}
+
+// timeWaitKey is a 4-tuple in 36 bytes: tcp.ID's netip.AddrPorts carry a
+// zone handle each and take 64. Addresses are kept as 16 bytes, IPv4 as
+// IPv4-mapped IPv6.
+type timeWaitKey struct {
+	local, remote [16]byte
+	lport, rport  uint16
+}
+
+func keyOf(id tcp.ID) timeWaitKey {
+	return timeWaitKey{
+		local: id.Local.Addr().As16(), remote: id.Remote.Addr().As16(),
+		lport: id.Local.Port(), rport: id.Remote.Port(),
+	}
+}
+
+func (k timeWaitKey) id() tcp.ID {
+	return tcp.ID{
+		Local:  netip.AddrPortFrom(netip.AddrFrom16(k.local).Unmap(), k.lport),
+		Remote: netip.AddrPortFrom(netip.AddrFrom16(k.remote).Unmap(), k.rport),
+	}
+}
+
+// get returns the record of a 4-tuple in TIME-WAIT.
+func (t *timeWaitTable) get(id tcp.ID) (timeWaitEntry, bool) {
+	if t.records == nil {
+		return timeWaitEntry{}, false
+	}
+	e, ok := t.records[keyOf(id)]
+	return e, ok
+}
+
+// set replaces the record of a 4-tuple already in the table.
+func (t *timeWaitTable) set(id tcp.ID, e timeWaitEntry) { t.records[keyOf(id)] = e }
+
+// remove forgets a record before its time (a RST, a new SYN).
+func (t *timeWaitTable) remove(id tcp.ID) { delete(t.records, keyOf(id)) }
+
+// each calls fn for every record.
+func (t *timeWaitTable) each(fn func(tcp.ID, *timeWaitEntry)) {
+	for k, e := range t.records {
+		fn(k.id(), &e)
+	}
 }
 
 // timeWaitEntry is a record with what ss and the trace show of its past:
@@ -40,15 +85,16 @@ type timeWaitEntry struct {
 
 func (t *timeWaitTable) add(id tcp.ID, rec timeWaitEntry) {
 	if t.records == nil {
-		t.records = make(map[tcp.ID]timeWaitEntry)
+		t.records = make(map[timeWaitKey]timeWaitEntry)
 	}
-	if _, ok := t.records[id]; !ok {
-		t.push(id)
+	k := keyOf(id)
+	if _, ok := t.records[k]; !ok {
+		t.push(k)
 	}
-	t.records[id] = rec
+	t.records[k] = rec
 }
 
-func (t *timeWaitTable) push(id tcp.ID) {
+func (t *timeWaitTable) push(id timeWaitKey) {
 	if t.head > 64 && t.head > len(t.order)/2 {
 		n := copy(t.order, t.order[t.head:])
 		clear(t.order[n:])
@@ -68,7 +114,7 @@ func (t *timeWaitTable) settle() {
 		if ok && !e.restarted {
 			return
 		}
-		t.order[t.head] = tcp.ID{}
+		t.order[t.head] = timeWaitKey{}
 		t.head++
 		if ok {
 			e.restarted = false
@@ -95,10 +141,10 @@ func (t *timeWaitTable) expire(now time.Time, gone func(tcp.ID)) {
 		if t.records[id].rec.Expires().After(now) {
 			return
 		}
-		t.order[t.head] = tcp.ID{}
+		t.order[t.head] = timeWaitKey{}
 		t.head++
 		delete(t.records, id)
-		gone(id)
+		gone(id.id())
 	}
 }
 
@@ -136,7 +182,7 @@ func (s *Stack) inputTimeWait(id tcp.ID, e timeWaitEntry, seg *tcp.Segment) bool
 	switch action {
 	case tcp.TimeWaitReply:
 		e.restarted = e.restarted || why == tcp.ReasonFinRetransmitted
-		s.timeWait.records[id] = e
+		s.timeWait.set(id, e)
 		if s.sendTCP(id.Local.Addr(), id.Remote.Addr(), &reply, why) && s.events.active() {
 			ev := segmentEvent(s.now, EventSegmentOut, id, nil, tcp.TimeWait, &reply, why)
 			ev.ISN = e.isns()
@@ -145,7 +191,7 @@ func (s *Stack) inputTimeWait(id tcp.ID, e timeWaitEntry, seg *tcp.Segment) bool
 	case tcp.TimeWaitDrop:
 		s.counters.engineDrop(why)
 	case tcp.TimeWaitClosed, tcp.TimeWaitReopen:
-		delete(s.timeWait.records, id)
+		s.timeWait.remove(id)
 		s.timeWaitGone(id, why)
 		return action == tcp.TimeWaitClosed
 	}
@@ -183,7 +229,7 @@ func (e *timeWaitEntry) info(id tcp.ID, now time.Time) ConnInfo {
 }
 
 func (s *Stack) isTimeWait(id tcp.ID) bool {
-	_, ok := s.timeWait.records[id]
+	_, ok := s.timeWait.get(id)
 	return ok
 }
 

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/tunstack/tunstack/stack/tcp"
 )
@@ -104,10 +105,10 @@ func TestTimeWaitTableExpiresInOrderWithRestarts(t *testing.T) {
 	for i, id := range ids {
 		tab.add(id, recordExpiring(t, start.Add(time.Duration(i)*time.Second+60*time.Second)))
 	}
-	e := tab.records[ids[0]]
+	e, _ := tab.get(ids[0])
 	e.rec = recordExpiring(t, start.Add(90*time.Second)).rec
 	e.restarted = true
-	tab.records[ids[0]] = e
+	tab.set(ids[0], e)
 
 	if got := tab.next(); !got.Equal(start.Add(61 * time.Second)) {
 		t.Fatalf("next %v, want the second record's expiry", got.Sub(start))
@@ -150,3 +151,17 @@ func recordExpiring(t *testing.T, end time.Time) timeWaitEntry {
 type discardOut struct{}
 
 func (discardOut) Output(*tcp.Conn, *tcp.Segment, tcp.Reason) {}
+
+func TestTimeWaitKeyRoundTrip(t *testing.T) {
+	for _, id := range []tcp.ID{
+		{Local: netip.MustParseAddrPort("10.77.0.2:80"), Remote: netip.MustParseAddrPort("10.77.0.1:40000")},
+		{Local: netip.MustParseAddrPort("[fd00:77::2]:80"), Remote: netip.MustParseAddrPort("[fd00:77::1]:1")},
+	} {
+		if got := keyOf(id).id(); got != id {
+			t.Errorf("key of %v gives back %v", id, got)
+		}
+	}
+	if size := unsafe.Sizeof(timeWaitKey{}); size > 36 {
+		t.Errorf("timeWaitKey is %d bytes", size)
+	}
+}
