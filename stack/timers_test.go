@@ -69,11 +69,8 @@ func TestTimerWheelPopsInOrderOfTime(t *testing.T) {
 	var w timerWheel
 	now := time.Unix(1_700_000_000, 0)
 	w.popDue(now, nil)
-	var conns []*Conn
 	for _, d := range []time.Duration{5 * time.Second, 3 * time.Millisecond, 60 * time.Second, 1 * time.Millisecond} {
-		c := newTimerConn()
-		w.schedule(c, now.Add(d))
-		conns = append(conns, c)
+		w.schedule(newTimerConn(), now.Add(d))
 	}
 	var fired []time.Duration
 	for len(fired) < 4 {

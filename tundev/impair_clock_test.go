@@ -42,20 +42,6 @@ func (c *fakeClock) Advance(d time.Duration) {
 	}
 }
 
-// armedAt lists the times the armed timers are set to: a goroutine whose
-// timer is armed has done all it could before then and is waiting.
-func (c *fakeClock) armedAt() []time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	var at []time.Time
-	for _, t := range c.timers {
-		if t.armed {
-			at = append(at, t.at)
-		}
-	}
-	return at
-}
-
 type fakeTimer struct {
 	clock *fakeClock
 	c     chan time.Time

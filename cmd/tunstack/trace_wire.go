@@ -239,6 +239,3 @@ func (f *wireFlags) UnmarshalText(text []byte) error {
 	}
 	return nil
 }
-
-// has reports whether every bit of m is set.
-func (f wireFlags) has(m tcp.Flags) bool { return tcp.Flags(f).Has(m) }

@@ -121,15 +121,6 @@ func (h *harness) expectNothing() {
 	h.expect()
 }
 
-// lastReason is the reason given for the last segment sent.
-func (h *harness) reasons() []Reason {
-	var r []Reason
-	for _, s := range h.out {
-		r = append(r, s.why)
-	}
-	return r
-}
-
 func (h *harness) expectState(want State) {
 	h.t.Helper()
 	if got := h.c.State(); got != want {
