@@ -2,10 +2,10 @@ package stack
 
 import (
 	"context"
+	"github.com/tunstack/tunstack/stack/internal/sockaddr"
 	"math/rand/v2"
 	"net"
 	"net/netip"
-	"strconv"
 	"syscall"
 
 	"github.com/tunstack/tunstack/stack/tcp"
@@ -18,7 +18,7 @@ import (
 // or ctx's error, so errors.Is(err, syscall.ECONNREFUSED) works. Called
 // before Run, it waits for the loop to start (or for ctx).
 func (s *Stack) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
-	remote, err := parseDialAddress(network, address)
+	remote, err := sockaddr.Dial(network, address)
 	if err != nil {
 		return nil, &net.OpError{Op: "dial", Net: network, Err: err}
 	}
@@ -56,33 +56,6 @@ func (s *Stack) DialContext(ctx context.Context, network, address string) (net.C
 			return nil, fail(ctx.Err())
 		}
 	}
-}
-
-func parseDialAddress(network, address string) (netip.AddrPort, error) {
-	want4, want6, err := families(network)
-	if err != nil {
-		return netip.AddrPort{}, err
-	}
-	host, portText, err := net.SplitHostPort(address)
-	if err != nil {
-		return netip.AddrPort{}, err
-	}
-	port, err := strconv.ParseUint(portText, 10, 16)
-	if err != nil || port == 0 {
-		return netip.AddrPort{}, &net.AddrError{Err: "invalid port", Addr: address}
-	}
-	a, err := netip.ParseAddr(host)
-	if err != nil {
-		return netip.AddrPort{}, errNotIP
-	}
-	a = a.Unmap()
-	if (a.Is4() && !want4) || (a.Is6() && !want6) {
-		return netip.AddrPort{}, &net.AddrError{Err: "address of the wrong family", Addr: host}
-	}
-	if a.IsUnspecified() || a.IsMulticast() {
-		return netip.AddrPort{}, &net.AddrError{Err: "not a unicast address", Addr: host}
-	}
-	return netip.AddrPortFrom(a, uint16(port)), nil
 }
 
 // openActive creates and registers a connection and sends its SYN. Runs

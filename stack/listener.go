@@ -1,7 +1,7 @@
 package stack
 
 import (
-	"errors"
+	"github.com/tunstack/tunstack/stack/internal/sockaddr"
 	"math/rand/v2"
 	"net"
 	"net/netip"
@@ -41,7 +41,7 @@ func (s *Stack) Listen(network, address string) (net.Listener, error) {
 	opErr := func(err error) error {
 		return &net.OpError{Op: "listen", Net: network, Err: err}
 	}
-	want4, want6, err := families(network)
+	want4, want6, err := sockaddr.Families(network)
 	if err != nil {
 		return nil, opErr(err)
 	}
@@ -114,18 +114,6 @@ func (s *Stack) Listen(network, address string) (net.Listener, error) {
 	}
 	ln.addr = net.TCPAddrFromAddrPort(shown)
 	return ln, nil
-}
-
-func families(network string) (want4, want6 bool, err error) {
-	switch network {
-	case "tcp":
-		return true, true, nil
-	case "tcp4":
-		return true, false, nil
-	case "tcp6":
-		return false, true, nil
-	}
-	return false, false, net.UnknownNetworkError(network)
 }
 
 func containsAddr(addrs []netip.Addr, a netip.Addr) bool {
@@ -299,5 +287,3 @@ func (ln *Listener) notifyLocked() {
 	close(ln.changed)
 	ln.changed = make(chan struct{})
 }
-
-var errNotIP = errors.New("stack: not an IP address (the stack does not resolve names)")

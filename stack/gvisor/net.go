@@ -3,6 +3,7 @@ package gvisor
 import (
 	"context"
 	"errors"
+	"github.com/tunstack/tunstack/stack/internal/sockaddr"
 	"net"
 	"net/netip"
 	"strconv"
@@ -30,7 +31,7 @@ func (s *Stack) Listen(network, address string) (net.Listener, error) {
 	if s.shuttingDown.Load() {
 		return nil, opErr(stack.ErrStopped)
 	}
-	want4, want6, err := families(network)
+	want4, want6, err := sockaddr.Families(network)
 	if err != nil {
 		return nil, opErr(err)
 	}
@@ -124,7 +125,7 @@ func (l *listener) Close() error {
 // wrapping the errno connect(2) would give (ECONNREFUSED, ETIMEDOUT, ...)
 // or ctx's error.
 func (s *Stack) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
-	remote, err := parseDialAddress(network, address)
+	remote, err := sockaddr.Dial(network, address)
 	if err != nil {
 		return nil, &net.OpError{Op: "dial", Net: network, Err: err}
 	}
@@ -164,39 +165,6 @@ func (s *Stack) DialContext(ctx context.Context, network, address string) (net.C
 		return nil, fail(errnoOf(tcpErr))
 	}
 	return gonet.NewTCPConn(&wq, ep), nil
-}
-
-// parseDialAddress parses "ip:port" for network "tcp", "tcp4" or "tcp6".
-func parseDialAddress(network, address string) (netip.AddrPort, error) {
-	want4, want6, err := families(network)
-	if err != nil {
-		return netip.AddrPort{}, err
-	}
-	ap, err := netip.ParseAddrPort(address)
-	if err != nil {
-		return netip.AddrPort{}, &net.AddrError{Err: "want an IP address and a port", Addr: address}
-	}
-	ap = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
-	if (ap.Addr().Is4() && !want4) || (ap.Addr().Is6() && !want6) {
-		return netip.AddrPort{}, &net.AddrError{Err: "address of the wrong family", Addr: address}
-	}
-	if ap.Port() == 0 {
-		return netip.AddrPort{}, &net.AddrError{Err: "port 0", Addr: address}
-	}
-	return ap, nil
-}
-
-// families says which address families a network name allows.
-func families(network string) (want4, want6 bool, err error) {
-	switch network {
-	case "tcp":
-		return true, true, nil
-	case "tcp4":
-		return true, false, nil
-	case "tcp6":
-		return false, true, nil
-	}
-	return false, false, net.UnknownNetworkError(network)
 }
 
 func (s *Stack) hasFamily(v4 bool) bool {
