@@ -14,4 +14,5 @@ type batchLink interface {
 var (
 	_ batchLink = (*Device)(nil)
 	_ batchLink = (*Memory)(nil)
+	_ batchLink = (*PeerLink)(nil)
 )

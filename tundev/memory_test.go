@@ -355,3 +355,26 @@ func TestMemoryConcurrent(t *testing.T) {
 		t.Errorf("received %d + dropped %d packets, want %d in all", received, p.Dropped(), count)
 	}
 }
+
+func TestPeerLinkCarriesBothWays(t *testing.T) {
+	mem, peer := NewPipe(1500, 4)
+	link := peer.Link(1500)
+	defer link.Close()
+	if _, err := link.Write([][]byte{append(make([]byte, 16), "to device"...)}, 16); err != nil {
+		t.Fatal(err)
+	}
+	bufs, sizes := [][]byte{make([]byte, 64)}, make([]int, 1)
+	if n, err := mem.Read(bufs, sizes, 0); n != 1 || err != nil || string(bufs[0][:sizes[0]]) != "to device" {
+		t.Fatalf("device read %d %v %q", n, err, bufs[0][:sizes[0]])
+	}
+	if _, err := mem.Write([][]byte{append(make([]byte, 16), "to peer"...)}, 16); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := link.Read(bufs, sizes, 0); n != 1 || err != nil || string(bufs[0][:sizes[0]]) != "to peer" {
+		t.Fatalf("peer link read %d %v %q", n, err, bufs[0][:sizes[0]])
+	}
+	link.Close()
+	if _, err := link.Read(bufs, sizes, 0); err == nil {
+		t.Fatal("Read after Close did not fail")
+	}
+}

@@ -17,38 +17,6 @@ import (
 	"github.com/tunstack/tunstack/tundev"
 )
 
-// peerLink turns the Peer of an in-memory device into a Link, so that a
-// second stack can play the kernel's side: what one stack writes, the
-// other reads.
-type peerLink struct {
-	peer   *tundev.Peer
-	mtu    int
-	ctx    context.Context
-	cancel context.CancelFunc
-}
-
-func (l *peerLink) Read(bufs [][]byte, sizes []int, offset int) (int, error) {
-	pkt, err := l.peer.Receive(l.ctx)
-	if err != nil {
-		return 0, err
-	}
-	sizes[0] = copy(bufs[0][offset:], pkt)
-	return 1, nil
-}
-
-func (l *peerLink) Write(bufs [][]byte, offset int) (int, error) {
-	for i, b := range bufs {
-		if err := l.peer.Inject(b[offset:]); err != nil {
-			return i, err
-		}
-	}
-	return len(bufs), nil
-}
-
-func (l *peerLink) BatchSize() int    { return 1 }
-func (l *peerLink) MTU() (int, error) { return l.mtu, nil }
-func (l *peerLink) Close() error      { l.cancel(); return nil }
-
 // stackPair is two stacks joined by an in-memory link: ours at 10.77.0.2
 // (the daemon's) and a peer at 10.77.0.1 (the kernel's part).
 type stackPair struct {
@@ -77,10 +45,9 @@ func startStack(t *testing.T, link stack.Link, addr string) *stack.Stack {
 func newStackPair(t *testing.T) stackPair {
 	t.Helper()
 	mem, peer := tundev.NewPipe(1500, 16)
-	ctx, cancel := context.WithCancel(context.Background())
 	return stackPair{
 		ours: startStack(t, mem, "10.77.0.2"),
-		peer: startStack(t, &peerLink{peer: peer, mtu: 1500, ctx: ctx, cancel: cancel}, "10.77.0.1"),
+		peer: startStack(t, peer.Link(1500), "10.77.0.1"),
 	}
 }
 

@@ -29,36 +29,6 @@ var (
 
 const stopBudget = 2 * time.Second
 
-// peerLink is the Peer of an in-memory device as a stack.Link, so that a
-// native stack can play the kernel: what gVisor writes, it reads.
-type peerLink struct {
-	peer   *tundev.Peer
-	ctx    context.Context
-	cancel context.CancelFunc
-}
-
-func (l *peerLink) Read(bufs [][]byte, sizes []int, offset int) (int, error) {
-	pkt, err := l.peer.Receive(l.ctx)
-	if err != nil {
-		return 0, err
-	}
-	sizes[0] = copy(bufs[0][offset:], pkt)
-	return 1, nil
-}
-
-func (l *peerLink) Write(bufs [][]byte, offset int) (int, error) {
-	for i, b := range bufs {
-		if err := l.peer.Inject(b[offset:]); err != nil {
-			return i, err
-		}
-	}
-	return len(bufs), nil
-}
-
-func (l *peerLink) BatchSize() int    { return 1 }
-func (l *peerLink) MTU() (int, error) { return 1500, nil }
-func (l *peerLink) Close() error      { l.cancel(); return nil }
-
 // pair is a gVisor stack and a native peer joined by an in-memory link.
 type pair struct {
 	gv     *gvisor.Stack
@@ -82,8 +52,7 @@ func newPair(t *testing.T) pair {
 		mem.Close()
 	})
 
-	ctx, cancel := context.WithCancel(context.Background())
-	link := &peerLink{peer: memPeer, ctx: ctx, cancel: cancel}
+	link := memPeer.Link(1500)
 	peer, err := stack.New(link, stack.Options{Addrs: []netip.Addr{peerAddr, peerAddr6}, TCP: tcp.Config{MSL: 50 * time.Millisecond}})
 	if err != nil {
 		t.Fatal(err)
