@@ -286,9 +286,7 @@ func (c *Conn) unacceptable(now time.Time, seg *Segment) {
 		// special allowance should be made to accept valid ACKs": an ACK
 		// of new data still counts.
 		if seg.Flags.Has(FlagACK) && seg.Ack.GreaterThan(c.SndUna) && seg.Ack.LessThanEq(c.sndMax) && c.state.Synchronized() {
-			c.onACK(now, seg)
-			c.ackAdvance(now, seg)
-			c.afterACK(now, true)
+			c.takeACK(now, seg)
 			c.output(now)
 		}
 		if c.sackOK && len(seg.Payload) > 0 && seg.End().LessThanEq(c.RcvNxt) {
@@ -367,14 +365,7 @@ func (c *Conn) inputACK(now time.Time, s *Segment) bool {
 		return false
 	}
 
-	advanced := s.Ack.GreaterThan(c.SndUna)
-	c.onACK(now, s)
-	if advanced {
-		c.ackAdvance(now, s)
-	} else if s.Ack == c.SndUna {
-		c.duplicateACK(now, s)
-	}
-	c.afterACK(now, advanced)
+	c.takeACK(now, s)
 	// "If SND.UNA =< SEG.ACK =< SND.NXT, the send window should be updated."
 	if c.SndWL1.LessThan(s.Seq) || (c.SndWL1 == s.Seq && c.SndWL2.LessThanEq(s.Ack)) {
 		c.SndWnd = uint32(s.Window) << c.sndShift
@@ -408,6 +399,20 @@ func (c *Conn) inputACK(now time.Time, s *Segment) bool {
 		// Only a retransmitted FIN can arrive; the eighth step answers it.
 	}
 	return true
+}
+
+// takeACK applies SEG.ACK (already checked not to acknowledge unsent
+// data): the scoreboard and RACK learn what was delivered, SND.UNA moves or
+// the duplicate is counted, and fast recovery starts or ends.
+func (c *Conn) takeACK(now time.Time, s *Segment) {
+	advanced := s.Ack.GreaterThan(c.SndUna)
+	c.onACK(now, s)
+	if advanced {
+		c.ackAdvance(now, s)
+	} else if s.Ack == c.SndUna {
+		c.duplicateACK(now, s)
+	}
+	c.afterACK(now, advanced)
 }
 
 // ackAdvance takes an ACK that acknowledges new data: SND.UNA moves, the

@@ -90,10 +90,7 @@ func (c *Conn) advertise() uint16 {
 	} else if wnd < step {
 		wnd = 0
 	}
-	shift := c.rcvShift
-	if !c.wsOK {
-		shift = 0
-	}
+	shift := c.windowShift()
 	scaled := wnd >> shift
 	if keep {
 		// Round up: rounding down would pull the right edge left by up
@@ -104,6 +101,15 @@ func (c *Conn) advertise() uint16 {
 	scaled = min(scaled, 0xffff)
 	c.rcvAdvEdge = c.RcvNxt.Add(scaled << shift)
 	return uint16(scaled)
+}
+
+// windowShift is the scale of the windows we advertise: ours if both SYNs
+// carried the option (RFC 7323 §2.2), else none.
+func (c *Conn) windowShift() uint8 {
+	if !c.wsOK {
+		return 0
+	}
+	return c.rcvShift
 }
 
 // windowStep is the smallest opening of the receive window worth
@@ -121,10 +127,7 @@ func (c *Conn) maybeWindowUpdate(now time.Time) {
 		return
 	}
 	// The edge that could be advertised: the window field caps it.
-	shift := c.rcvShift
-	if !c.wsOK {
-		shift = 0
-	}
+	shift := c.windowShift()
 	wnd := min(c.rcvWindow()>>shift, 0xffff) << shift
 	edge := c.RcvNxt.Add(wnd)
 	if edge.GreaterThan(c.rcvAdvEdge) && c.rcvAdvEdge.Size(edge) >= c.windowStep() {
@@ -154,26 +157,28 @@ func (c *Conn) synOptions(peer *Options) Options {
 
 // sendSYN sends (or resends) our SYN.
 func (c *Conn) sendSYN(now time.Time, why Reason) {
-	s := c.header(c.ISS, FlagSYN)
-	s.Window = uint16(min(c.rcvWindow(), 0xffff))
-	s.Options = c.synOptions(nil)
-	c.startRetransmitTimer(now)
-	if !c.rttTiming && !c.synRetransmit {
-		c.rttTiming, c.rttSeq, c.rttStart = true, c.ISS.Add(1), now
-	}
-	c.emit(s, why)
+	c.sendSynchronize(now, FlagSYN, c.synOptions(nil), why)
 }
 
-// sendSYNACK sends (or resends) our SYN-ACK; peer is the SYN's options.
+// sendSYNACK sends (or resends) our SYN-ACK; peer is the SYN's options,
+// nil for a retransmission (the options agreed then are offered again).
 func (c *Conn) sendSYNACK(now time.Time, peer *Options, why Reason) {
-	s := c.header(c.ISS, FlagSYN|FlagACK)
-	s.Window = uint16(min(c.rcvWindow(), 0xffff))
-	c.rcvAdvEdge = c.RcvNxt.Add(uint32(s.Window))
-	if peer != nil {
-		s.Options = c.synOptions(peer)
-	} else {
-		s.Options = c.synOptions(&Options{HasWindowScale: c.wsOK, SACKPermitted: c.sackOK, HasTimestamps: c.tsOK})
+	if peer == nil {
+		peer = &Options{HasWindowScale: c.wsOK, SACKPermitted: c.sackOK, HasTimestamps: c.tsOK}
 	}
+	c.sendSynchronize(now, FlagSYN|FlagACK, c.synOptions(peer), why)
+}
+
+// sendSynchronize sends a segment with SYN: its window is never scaled
+// (RFC 7323 §2.2), the retransmission timer runs, and the RTT is timed
+// unless the SYN had to be sent again (Karn).
+func (c *Conn) sendSynchronize(now time.Time, flags Flags, opts Options, why Reason) {
+	s := c.header(c.ISS, flags)
+	s.Window = uint16(min(c.rcvWindow(), 0xffff))
+	if flags.Has(FlagACK) {
+		c.rcvAdvEdge = c.RcvNxt.Add(uint32(s.Window))
+	}
+	s.Options = opts
 	c.startRetransmitTimer(now)
 	if !c.rttTiming && !c.synRetransmit {
 		c.rttTiming, c.rttSeq, c.rttStart = true, c.ISS.Add(1), now
