@@ -30,21 +30,31 @@ func (c stackConnState) String() string {
 	return fmt.Sprintf("%s %s -> %s via %s", c.State, c.Local, c.Remote, strings.Join(c.States, ","))
 }
 
-// status asks the daemon for its connections.
-func (d *daemon) status(t *testing.T) statusReply {
-	t.Helper()
-	conn, err := net.DialTimeout("unix", d.control, 5*time.Second)
+// statusLine sends the status op to a control socket and returns the
+// daemon's one-line JSON reply.
+func statusLine(control string) ([]byte, error) {
+	conn, err := net.DialTimeout("unix", control, 5*time.Second)
 	if err != nil {
-		t.Fatalf("control socket: %v", err)
+		return nil, fmt.Errorf("control socket: %w", err)
 	}
 	defer conn.Close()
 	conn.SetDeadline(time.Now().Add(5 * time.Second))
 	if _, err := fmt.Fprintln(conn, `{"op":"status"}`); err != nil {
-		t.Fatalf("status request: %v", err)
+		return nil, fmt.Errorf("status request: %w", err)
 	}
 	line, err := bufio.NewReader(conn).ReadBytes('\n')
 	if err != nil {
-		t.Fatalf("status reply: %v (read %q)", err, line)
+		return nil, fmt.Errorf("status reply: %w (read %q)", err, line)
+	}
+	return line, nil
+}
+
+// status asks the daemon for its connections.
+func (d *daemon) status(t *testing.T) statusReply {
+	t.Helper()
+	line, err := statusLine(d.control)
+	if err != nil {
+		t.Fatal(err)
 	}
 	var reply statusReply
 	if err := json.Unmarshal(line, &reply); err != nil {

@@ -1,7 +1,6 @@
 package tests
 
 import (
-	"bufio"
 	"context"
 	"crypto/sha256"
 	"encoding/json"
@@ -9,7 +8,6 @@ import (
 	"hash"
 	"io"
 	"math/rand/v2"
-	"net"
 	"os"
 	"os/exec"
 	"regexp"
@@ -288,18 +286,9 @@ func impairDiagnostics(t *testing.T, d *daemon) string {
 // rawStatus is the daemon's status reply without its listeners, or why
 // there is none.
 func rawStatus(control string) string {
-	conn, err := net.DialTimeout("unix", control, 5*time.Second)
+	line, err := statusLine(control)
 	if err != nil {
-		return "(control socket: " + err.Error() + ")"
-	}
-	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(5 * time.Second))
-	if _, err := fmt.Fprintln(conn, `{"op":"status"}`); err != nil {
-		return "(status request: " + err.Error() + ")"
-	}
-	line, err := bufio.NewReader(conn).ReadBytes('\n')
-	if err != nil {
-		return fmt.Sprintf("(status reply: %v, read %q)", err, line)
+		return "(" + err.Error() + ")"
 	}
 	var reply map[string]any
 	if err := json.Unmarshal(line, &reply); err != nil {

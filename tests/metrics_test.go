@@ -1,10 +1,8 @@
 package tests
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
-	"net"
 	"strconv"
 	"strings"
 	"testing"
@@ -209,18 +207,9 @@ type counterReply struct {
 // counters asks the daemon's control socket for its counters.
 func (d *daemon) counters(t *testing.T) counterReply {
 	t.Helper()
-	conn, err := net.DialTimeout("unix", d.control, 5*time.Second)
+	line, err := statusLine(d.control)
 	if err != nil {
-		t.Fatalf("control socket: %v", err)
-	}
-	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(5 * time.Second))
-	if _, err := fmt.Fprintln(conn, `{"op":"status"}`); err != nil {
-		t.Fatalf("status request: %v", err)
-	}
-	line, err := bufio.NewReader(conn).ReadBytes('\n')
-	if err != nil {
-		t.Fatalf("status reply: %v (read %q)", err, line)
+		t.Fatal(err)
 	}
 	var reply struct {
 		OK       bool         `json:"ok"`
