@@ -285,41 +285,47 @@ const bulkChunk = 128 << 10
 // Duration, then half-closes and waits for the service's FIN, which comes
 // once it has read everything: Bytes over Elapsed is what the stack took.
 func clientUpload(ctx context.Context, cfg clientConfig) clientResult {
-	var total atomic.Int64
-	var errs errorTally
-	d := &net.Dialer{Timeout: connTimeout}
-	conns := dialAll(ctx, d, cfg, &errs)
-	start := time.Now()
-	deadline := start.Add(cfg.Duration)
-	var wg sync.WaitGroup
-	for _, c := range conns {
-		wg.Go(func() {
-			defer c.Close()
-			chunk := make([]byte, bulkChunk)
-			c.SetDeadline(deadline.Add(connTimeout))
-			for ctx.Err() == nil && time.Now().Before(deadline) {
-				n, err := c.Write(chunk)
-				total.Add(int64(n))
-				if err != nil {
-					errs.add(err)
-					return
-				}
+	return bulkStreams(ctx, cfg, func(c net.Conn, deadline time.Time, total *atomic.Int64, errs *errorTally) {
+		chunk := make([]byte, bulkChunk)
+		c.SetDeadline(deadline.Add(connTimeout))
+		for ctx.Err() == nil && time.Now().Before(deadline) {
+			n, err := c.Write(chunk)
+			total.Add(int64(n))
+			if err != nil {
+				errs.add(err)
+				return
 			}
-			c.(*net.TCPConn).CloseWrite()
-			if _, err := io.Copy(io.Discard, c); err != nil {
-				errs.add(fmt.Errorf("waiting for the service to finish: %w", err))
-			}
-		})
-	}
-	wg.Wait()
-	r := clientResult{Count: int64(len(conns)), Bytes: total.Load(), ElapsedNS: int64(time.Since(start))}
-	errs.fill(&r)
-	return r
+		}
+		c.(*net.TCPConn).CloseWrite()
+		if _, err := io.Copy(io.Discard, c); err != nil {
+			errs.add(fmt.Errorf("waiting for the service to finish: %w", err))
+		}
+	})
 }
 
 // clientDownload reads from the source service on Workers connections for
 // Duration and then closes them.
 func clientDownload(ctx context.Context, cfg clientConfig) clientResult {
+	return bulkStreams(ctx, cfg, func(c net.Conn, deadline time.Time, total *atomic.Int64, errs *errorTally) {
+		buf := make([]byte, bulkChunk)
+		c.SetReadDeadline(deadline)
+		for ctx.Err() == nil {
+			n, err := c.Read(buf)
+			total.Add(int64(n))
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				return
+			}
+			if err != nil {
+				errs.add(err)
+				return
+			}
+		}
+	})
+}
+
+// bulkStreams opens Workers connections and runs stream on each at once
+// until Duration has passed; the result counts the bytes they moved.
+func bulkStreams(ctx context.Context, cfg clientConfig, stream func(c net.Conn, deadline time.Time, total *atomic.Int64, errs *errorTally)) clientResult {
 	var total atomic.Int64
 	var errs errorTally
 	d := &net.Dialer{Timeout: connTimeout}
@@ -330,19 +336,7 @@ func clientDownload(ctx context.Context, cfg clientConfig) clientResult {
 	for _, c := range conns {
 		wg.Go(func() {
 			defer c.Close()
-			buf := make([]byte, bulkChunk)
-			c.SetReadDeadline(deadline)
-			for ctx.Err() == nil {
-				n, err := c.Read(buf)
-				total.Add(int64(n))
-				if errors.Is(err, os.ErrDeadlineExceeded) {
-					return
-				}
-				if err != nil {
-					errs.add(err)
-					return
-				}
-			}
+			stream(c, deadline, &total, &errs)
 		})
 	}
 	wg.Wait()
