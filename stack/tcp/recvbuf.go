@@ -104,15 +104,6 @@ func (b *recvBuffer) pull(rcvNxt Seq) (Seq, bool) {
 	return rcvNxt, false
 }
 
-// queuedBytes is how much out-of-order data is held.
-func (b *recvBuffer) queuedBytes() int {
-	n := 0
-	for _, s := range b.ooo {
-		n += len(s.data)
-	}
-	return n
-}
-
 // autotune is receive-window auto-tuning (dynamic right-sizing): once per
 // RTT, if the application read more than half the buffer, the sender is
 // limited by our window, so the buffer grows to twice what was read, up to

@@ -89,3 +89,12 @@ func TestReceiveWindowNeverNegative(t *testing.T) {
 		t.Fatalf("window %d with the buffer over its limit", w)
 	}
 }
+
+// queuedBytes is how much out-of-order data is held.
+func (b *recvBuffer) queuedBytes() int {
+	n := 0
+	for _, s := range b.ooo {
+		n += len(s.data)
+	}
+	return n
+}
