@@ -234,9 +234,16 @@ func (c *Conn) SendQueue() int { return c.snd.len() }
 func (c *Conn) Receive(now time.Time, p []byte) (int, error) {
 	c.now = now
 	if c.rcv.len() > 0 {
+		// Only a read that opens the window is worth a segment of its
+		// own. A window that could already grow before it (the SYN's
+		// unscaled field capped the first advertisement) reaches the
+		// peer on the next ACK; the peer is not short of window then.
+		alreadyDue := c.windowUpdateDue()
 		n := c.rcv.read(p)
 		c.autotune(now, n)
-		c.maybeWindowUpdate(now)
+		if !alreadyDue {
+			c.maybeWindowUpdate(now)
+		}
 		return n, nil
 	}
 	if c.err != nil {

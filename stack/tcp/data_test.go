@@ -394,3 +394,31 @@ func TestZeroWindowStillTakesACKs(t *testing.T) {
 	}
 	h.expect(out(FlagACK, localISS+5, remoteISS+1)) // and it is answered
 }
+
+// The SYN-ACK's window field is not scaled, so a large buffer is first
+// advertised capped at 65535. Reading one byte afterwards does not open
+// the window: the larger window rides on the next segment (here the
+// reply), not on a window update of its own.
+func TestReadAfterHandshakeSendsNoWindowUpdate(t *testing.T) {
+	cfg := testConfig()
+	cfg.ReceiveBuffer = 256 << 10
+	h := newHarness(t, cfg)
+	h.c.OpenPassive(h.now)
+	syn := seg(FlagSYN, remoteISS, 0)
+	syn.Options = Options{MSS: 1000, HasWindowScale: true, WindowScale: 7}
+	h.send(syn)
+	if w := h.out[0].Window; w != 0xffff {
+		t.Fatalf("SYN-ACK window %d, want the field's cap 65535", w)
+	}
+	h.out = nil
+	h.send(seg(FlagACK, remoteISS+1, localISS+1))
+	h.send(seg(FlagACK|FlagPSH, remoteISS+1, localISS+1, "x"))
+	if got := h.read(); got != "x" {
+		t.Fatalf("read %q", got)
+	}
+	h.expectNothing()
+	h.write("y")
+	if len(h.out) != 1 || h.out[0].Ack != remoteISS+2 || int(h.out[0].Window)<<7 < 200<<10 {
+		t.Fatalf("reply %v, want one segment acknowledging the byte with the whole window", h.out)
+	}
+}

@@ -526,21 +526,26 @@ func (c *Conn) processText(now time.Time, s *Segment) {
 func (c *Conn) inputFIN(now time.Time, s *Segment) {
 	c.RcvNxt = c.RcvNxt.Add(1)
 	c.peerFIN = true
-	c.oweACK(ReasonFinReceived)
+	// The ACK owed for the FIN names the transition it makes.
+	why := ReasonFinReceived
 	switch c.state {
 	case SynReceived, Established:
 		c.setState(CloseWait, s, ReasonFinReceived)
 	case FinWait1:
 		if c.finAcked() {
-			c.setState(TimeWait, s, ReasonFinInFinWait2)
+			why = ReasonFinInFinWait2
+			c.setState(TimeWait, s, why)
 			c.startTimeWait(now)
 		} else {
-			c.setState(Closing, s, ReasonFinInFinWait1)
+			why = ReasonFinInFinWait1
+			c.setState(Closing, s, why)
 		}
 	case FinWait2:
-		c.setState(TimeWait, s, ReasonFinInFinWait2)
+		why = ReasonFinInFinWait2
+		c.setState(TimeWait, s, why)
 		c.startTimeWait(now)
 	}
+	c.oweACK(why)
 }
 
 // ReopenTimeWait decides whether a SYN for this connection's 4-tuple may

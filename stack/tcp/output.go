@@ -121,18 +121,24 @@ func (c *Conn) windowStep() uint32 {
 // maybeWindowUpdate sends a window update when reading opened the window
 // by enough to matter (RFC 9293 §3.8.6.2.2).
 func (c *Conn) maybeWindowUpdate(now time.Time) {
+	if c.windowUpdateDue() {
+		c.emit(c.header(c.SndNxt, FlagACK), ReasonWindowUpdate)
+	}
+}
+
+// windowUpdateDue reports whether the window we could advertise now
+// reaches past the one we last advertised by at least windowStep.
+func (c *Conn) windowUpdateDue() bool {
 	switch c.state {
 	case Established, FinWait1, FinWait2:
 	default:
-		return
+		return false
 	}
 	// The edge that could be advertised: the window field caps it.
 	shift := c.windowShift()
 	wnd := min(c.rcvWindow()>>shift, 0xffff) << shift
 	edge := c.RcvNxt.Add(wnd)
-	if edge.GreaterThan(c.rcvAdvEdge) && c.rcvAdvEdge.Size(edge) >= c.windowStep() {
-		c.emit(c.header(c.SndNxt, FlagACK), ReasonWindowUpdate)
-	}
+	return edge.GreaterThan(c.rcvAdvEdge) && c.rcvAdvEdge.Size(edge) >= c.windowStep()
 }
 
 // synOptions are the options of our SYN (peer nil) or SYN-ACK: MSS,
