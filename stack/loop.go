@@ -12,23 +12,16 @@ import (
 	"github.com/tunstack/tunstack/stack/tcp"
 )
 
-// inBatch is one link.Read worth of packets: packet i is
-// bufs[i][Headroom:Headroom+sizes[i]]. The reader fills it, the loop
-// consumes it and hands it back.
-type inBatch struct {
-	bufs  [][]byte
-	sizes []int
-	n     int
-}
-
-// batchesInFlight lets the reader fill one batch while the loop works on
-// another.
-const batchesInFlight = 2
-
 // Run runs the event loop until ctx ends, Shutdown completes, or the link
 // fails; only the last returns an error. A Read error fails the link when
 // it matches os.ErrClosed, net.ErrClosed or io.EOF, or after 100 in a row;
 // others are logged and counted ("link-read").
+//
+// The loop is two goroutines that take turns under loopMu: the reader
+// blocks in the link's Read and runs each batch it reads through the
+// engine and out again itself, so a packet reaches the engine without a
+// hand-off between goroutines; the other waits for applications, calls,
+// timers and shutdown. Neither touches the loop's state without loopMu.
 //
 // Run does not close the link. Its reader goroutine ends when the link's
 // Read fails, so close the link after Run returns.
@@ -36,46 +29,36 @@ func (s *Stack) Run(ctx context.Context) error {
 	if !s.started.CompareAndSwap(false, true) {
 		return ErrRunning
 	}
-	defer s.finish()
-
-	batch := max(s.link.BatchSize(), 1)
-	free := make(chan *inBatch, batchesInFlight)
-	for range batchesInFlight {
-		b := &inBatch{bufs: make([][]byte, batch), sizes: make([]int, batch)}
-		for i := range b.bufs {
-			b.bufs[i] = make([]byte, Headroom+maxPacket)
-		}
-		free <- b
-	}
-	full := make(chan *inBatch)
+	s.loopTimer = time.NewTimer(time.Hour)
+	s.loopTimer.Stop()
+	defer s.loopTimer.Stop()
 	readErr := make(chan error, 1)
-	go s.read(free, full, readErr)
+	go s.read(readErr)
 
-	timer := time.NewTimer(time.Hour)
-	timer.Stop()
-	defer timer.Stop()
+	s.loopMu.Lock()
+	defer s.loopMu.Unlock()
+	defer s.finish()
 	shutdown := s.shutdown
 	var due []*Conn
 	for {
+		s.loopMu.Unlock()
 		select {
 		case <-ctx.Done():
+			s.loopMu.Lock()
 			return nil
 		case err := <-readErr:
+			s.loopMu.Lock()
 			return fmt.Errorf("stack: link read: %w", err)
-		case b := <-full:
-			s.now = time.Now()
-			for i := range b.n {
-				s.inputPacket(b.bufs[i][Headroom : Headroom+b.sizes[i]])
-			}
-			s.endBatch()
-			free <- b
 		case <-s.wake:
+			s.loopMu.Lock()
 			s.now = time.Now()
 			s.serviceDirty()
 		case fn := <-s.requests:
+			s.loopMu.Lock()
 			s.now = time.Now()
 			fn()
-		case <-timer.C:
+		case <-s.loopTimer.C:
+			s.loopMu.Lock()
 			s.armed = time.Time{}
 			s.now = time.Now()
 			s.timeWait.expire(s.now, func(id tcp.ID) { s.timeWaitGone(id, tcp.ReasonTimeWaitExpired) })
@@ -86,10 +69,12 @@ func (s *Stack) Run(ctx context.Context) error {
 			}
 			clear(due)
 		case <-shutdown:
+			s.loopMu.Lock()
 			shutdown = nil
 			s.now = time.Now()
 			s.beginShutdown()
 		case <-s.forceStop:
+			s.loopMu.Lock()
 			s.now = time.Now()
 			s.abortAll()
 			s.flush()
@@ -99,31 +84,24 @@ func (s *Stack) Run(ctx context.Context) error {
 		if s.shuttingDown && s.quiet() {
 			return nil
 		}
-		s.armTimer(timer)
+		s.armTimer()
 	}
 }
 
-// read is the reader goroutine: it fills free batches from the link and
-// passes them to the loop until the link fails or the loop ends.
-func (s *Stack) read(free chan *inBatch, full chan<- *inBatch, readErr chan<- error) {
+// read is the reader goroutine: it reads batches from the link and runs
+// each through the engine under loopMu, until the link fails or the loop
+// ends.
+func (s *Stack) read(readErr chan<- error) {
+	batch := max(s.link.BatchSize(), 1)
+	bufs, sizes := make([][]byte, batch), make([]int, batch)
+	for i := range bufs {
+		bufs[i] = make([]byte, Headroom+maxPacket)
+	}
 	failures := 0
 	for {
-		var b *inBatch
-		select {
-		case b = <-free:
-		case <-s.stopped:
+		n, err := s.link.Read(bufs, sizes, Headroom)
+		if n > 0 && !s.inputBatch(bufs[:n], sizes[:n]) {
 			return
-		}
-		n, err := s.link.Read(b.bufs, b.sizes, Headroom)
-		if n > 0 {
-			b.n = n
-			select {
-			case full <- b:
-			case <-s.stopped:
-				return
-			}
-		} else {
-			free <- b
 		}
 		switch {
 		case err == nil:
@@ -141,6 +119,36 @@ func (s *Stack) read(free chan *inBatch, full chan<- *inBatch, readErr chan<- er
 	}
 }
 
+// inputBatch runs one batch of packets through the engine and writes
+// what it answers. It reports false once the loop has ended.
+func (s *Stack) inputBatch(bufs [][]byte, sizes []int) bool {
+	s.loopMu.Lock()
+	defer s.loopMu.Unlock()
+	if s.ended {
+		return false
+	}
+	s.now = time.Now()
+	for i, b := range bufs {
+		s.inputPacket(b[Headroom : Headroom+sizes[i]])
+	}
+	s.endBatch()
+	s.flush()
+	if s.shuttingDown && s.quiet() {
+		s.nudge() // the other goroutine ends the loop
+	}
+	s.armTimer()
+	return true
+}
+
+// nudge makes the loop goroutine look at its state, as an application's
+// wakeup does.
+func (s *Stack) nudge() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
 // maxReadFailures is how many Read errors in a row end the loop.
 const maxReadFailures = 100
 
@@ -150,7 +158,8 @@ func linkClosed(err error) bool {
 }
 
 // armTimer points the loop's one timer at the earliest connection deadline.
-func (s *Stack) armTimer(timer *time.Timer) {
+func (s *Stack) armTimer() {
+	timer := s.loopTimer
 	next := s.timers.next()
 	if tw := s.timeWait.next(); !tw.IsZero() && (next.IsZero() || tw.Before(next)) {
 		next = tw
@@ -232,6 +241,7 @@ func (s *Stack) abortAll() {
 // finish runs when the loop ends: every connection, listener and waiting
 // caller learns that the stack has stopped.
 func (s *Stack) finish() {
+	s.ended = true
 	close(s.stopped)
 	s.closeListeners()
 	for _, c := range s.conns {

@@ -73,7 +73,11 @@ type Stack struct {
 	listenMu  sync.Mutex
 	listeners map[netip.AddrPort]*Listener
 
-	// Owned by the loop goroutine.
+	// loopMu is held by whichever of the loop's two goroutines works
+	// (see Run); everything below it belongs to the loop.
+	loopMu       sync.Mutex
+	loopTimer    *time.Timer // fires at the earliest deadline (armTimer)
+	ended        bool        // the loop has ended: the reader stops
 	now          time.Time
 	conns        map[tcp.ID]*Conn
 	localPorts   map[netip.AddrPort]int // connections per local address and port
@@ -227,10 +231,7 @@ func (s *Stack) wakeConn(c *Conn) {
 		s.dirty = append(s.dirty, c)
 	}
 	s.dirtyMu.Unlock()
-	select {
-	case s.wake <- struct{}{}:
-	default:
-	}
+	s.nudge()
 }
 
 // isLocal reports whether a is one of the stack's addresses.
