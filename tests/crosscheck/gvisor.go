@@ -3,7 +3,6 @@ package crosscheck
 import (
 	"bytes"
 	"fmt"
-	"github.com/tunstack/tunstack/stack/gvisor"
 	"net/netip"
 	"time"
 
@@ -16,6 +15,7 @@ import (
 	gtcp "gvisor.dev/gvisor/pkg/tcpip/transport/tcp"
 	"gvisor.dev/gvisor/pkg/waiter"
 
+	"github.com/tunstack/tunstack/stack/gvisor"
 	"github.com/tunstack/tunstack/stack/tcp"
 	"github.com/tunstack/tunstack/stack/wire"
 )
@@ -74,8 +74,13 @@ func NewGVisor(sc *Scenario) (_ Engine, err error) {
 	st.SetRouteTable([]tcpip.Route{{Destination: addr.AddressWithPrefix.Subnet(), NIC: gvisorNIC}})
 
 	c := sc.Config
-	sack := tcpip.TCPSACKEnabled(false) // the scripted peer never offers SACK
-	recovery := tcpip.TCPRecovery(0)    // no RACK-TLP probes before the RTO
+	sack := tcpip.TCPSACKEnabled(c.SACK)
+	// RACK-TLP off: no probes before the RTO, duplicate ACKs and the
+	// scoreboard decide losses (RFC 5681, RFC 6675).
+	recovery := tcpip.TCPRecovery(0)
+	if c.RACK {
+		recovery = tcpip.TCPRACKLossDetection
+	}
 	moderate := tcpip.TCPModerateReceiveBufferOption(false)
 	maxRTO := tcpip.TCPMaxRTOOption(c.MaxRTO)
 	minRTO := tcpip.TCPMinRTOOption(c.MinRTO)
@@ -88,9 +93,18 @@ func NewGVisor(sc *Scenario) (_ Engine, err error) {
 	if err := st.SetOption(stack.TCPInvalidRateLimitOption(0)); err != nil {
 		return nil, fmt.Errorf("gvisor option TCPInvalidRateLimitOption: %v", err)
 	}
-	for _, opt := range []tcpip.SettableTransportProtocolOption{
+	opts := []tcpip.SettableTransportProtocolOption{
 		&sack, &recovery, &moderate, &maxRTO, &minRTO, &timeWait, &linger, &synRetries, &retries,
-	} {
+	}
+	switch c.Congestion {
+	case "newreno":
+		cc := tcpip.CongestionControlOption("reno")
+		opts = append(opts, &cc)
+	case "cubic":
+		cc := tcpip.CongestionControlOption("cubic")
+		opts = append(opts, &cc)
+	}
+	for _, opt := range opts {
 		if err := st.SetTransportProtocolOption(gtcp.ProtocolNumber, opt); err != nil {
 			return nil, fmt.Errorf("gvisor option %T: %v", opt, err)
 		}

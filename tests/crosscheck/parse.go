@@ -198,14 +198,18 @@ func parseConfig(c *Config, s string) error {
 		case "keepalive-count":
 			c.KeepAliveCount, err = strconv.Atoi(v)
 		case "rfc1337":
-			switch v {
-			case "on":
-				c.RFC1337 = true
-			case "off":
-				c.RFC1337 = false
-			default:
-				err = fmt.Errorf("want on or off")
+			c.RFC1337, err = parseOnOff(v)
+		case "sack":
+			c.SACK, err = parseOnOff(v)
+		case "timestamps":
+			c.Timestamps, err = parseOnOff(v)
+		case "rack":
+			c.RACK, err = parseOnOff(v)
+		case "congestion":
+			if v != "cubic" && v != "newreno" {
+				err = fmt.Errorf("want cubic or newreno")
 			}
+			c.Congestion = v
 		case "peer-isn", "iss":
 			var n uint64
 			n, err = strconv.ParseUint(v, 10, 32)
@@ -222,6 +226,16 @@ func parseConfig(c *Config, s string) error {
 		}
 	}
 	return nil
+}
+
+func parseOnOff(v string) (bool, error) {
+	switch v {
+	case "on":
+		return true, nil
+	case "off":
+		return false, nil
+	}
+	return false, fmt.Errorf("want on or off")
 }
 
 func parseStep(s string) (Step, error) {
@@ -243,12 +257,18 @@ func parseStep(s string) (Step, error) {
 			return st, err
 		}
 		if st.Kind == StepIn {
+			if err := checkInOptions(&seg); err != nil {
+				return st, err
+			}
 			if !seg.Seq.Set {
 				return st, fmt.Errorf("in: seq= is required")
 			}
 			if seg.Flags.Has(tcp.FlagACK) && !seg.Ack.Set {
 				return st, fmt.Errorf("in: a segment with ACK needs ack=")
 			}
+		}
+		if st.Kind == StepOut && seg.TS != nil && seg.TS.Ecr.Kind == TSLast {
+			return st, fmt.Errorf("out: TSecr echoes the peer's TSval: write the number (or *)")
 		}
 		st.Seg = seg
 	case "state":
@@ -445,11 +465,38 @@ func parseSeg(s string) (SegSpec, error) {
 		return spec, err
 	}
 	for _, f := range fields[1:] {
+		switch f {
+		case "sackok":
+			spec.SACKOK = Present
+			continue
+		case "nosackok":
+			spec.SACKOK = Absent
+			continue
+		case "nows":
+			spec.NoWS = true
+			continue
+		case "nosack":
+			spec.NoSACK = true
+			continue
+		case "nots":
+			spec.NoTS = true
+			continue
+		}
 		k, v, ok := strings.Cut(f, "=")
 		if !ok {
-			return spec, fmt.Errorf("field %q: want key=value", f)
+			return spec, fmt.Errorf("field %q: want key=value (or sackok, nosackok, nows, nosack, nots)", f)
 		}
 		switch k {
+		case "sack":
+			if spec.SACK, err = parseBlocks(v); err != nil {
+				return spec, fmt.Errorf("%s: %w", f, err)
+			}
+		case "ts":
+			ts, err := parseTimestamps(v)
+			if err != nil {
+				return spec, fmt.Errorf("%s: %w", f, err)
+			}
+			spec.TS = ts
 		case "seq", "ack":
 			n, err := parseNumber(v)
 			if err != nil {
@@ -484,6 +531,83 @@ func parseSeg(s string) (SegSpec, error) {
 		}
 	}
 	return spec, nil
+}
+
+// checkInOptions rejects what only an out line can say: the peer sends
+// an option or does not, and sends definite timestamps.
+func checkInOptions(seg *SegSpec) error {
+	switch {
+	case seg.SACKOK == Absent, seg.NoWS, seg.NoSACK, seg.NoTS:
+		return fmt.Errorf("in: nosackok, nows, nosack and nots are for out lines (leave the option out)")
+	case seg.TS != nil && seg.TS.Val.Kind != TSNumber:
+		return fmt.Errorf("in: the peer's TSval must be a number")
+	case seg.TS != nil && seg.TS.Ecr.Kind == TSAny:
+		return fmt.Errorf("in: TSecr must be a number or last")
+	}
+	return nil
+}
+
+// parseBlocks parses SACK blocks: L-R,L-R (each edge a number as seq=
+// takes, so -5--3 is a block below the ISN).
+func parseBlocks(v string) ([]Block, error) {
+	var out []Block
+	for _, b := range strings.Split(v, ",") {
+		// The dash between the edges follows a digit; a leading one is a sign.
+		cut := -1
+		for i := 1; i < len(b); i++ {
+			if b[i] == '-' && b[i-1] >= '0' && b[i-1] <= '9' {
+				cut = i
+				break
+			}
+		}
+		if cut < 0 {
+			return nil, fmt.Errorf("block %q: want L-R", b)
+		}
+		l, err := parseNumber(b[:cut])
+		if err != nil {
+			return nil, err
+		}
+		r, err := parseNumber(b[cut+1:])
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, Block{Left: l, Right: r})
+	}
+	if len(out) > tcp.MaxSACKBlocks {
+		return nil, fmt.Errorf("at most %d blocks fit in a segment", tcp.MaxSACKBlocks)
+	}
+	return out, nil
+}
+
+// parseTimestamps parses VAL:ECR, each a number, * (any) or last (the
+// stack's latest TSval).
+func parseTimestamps(v string) (*Timestamps, error) {
+	val, ecr, ok := strings.Cut(v, ":")
+	if !ok {
+		return nil, fmt.Errorf("want VAL:ECR")
+	}
+	var ts Timestamps
+	for _, f := range []struct {
+		s   string
+		dst *TSValue
+	}{{val, &ts.Val}, {ecr, &ts.Ecr}} {
+		switch f.s {
+		case "*":
+			f.dst.Kind = TSAny
+		case "last":
+			f.dst.Kind = TSLast
+		default:
+			n, err := strconv.ParseUint(f.s, 10, 32)
+			if err != nil {
+				return nil, fmt.Errorf("bad timestamp %q: want a number, * or last", f.s)
+			}
+			f.dst.V = uint32(n)
+		}
+	}
+	if ts.Val.Kind == TSLast {
+		return nil, fmt.Errorf("last is for the echo: ts=VAL:last")
+	}
+	return &ts, nil
 }
 
 func parseNumber(v string) (Number, error) {

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/tunstack/tunstack/stack/tcp"
 )
 
@@ -13,6 +15,7 @@ func TestParseScenario(t *testing.T) {
 	sc, err := Parse("example", `# A title
 rfc: RFC 9293 §3.10.7.2
 config: msl=2m rto-min=1s delayed-ack=40ms rfc1337=off peer-isn=7
+config: sack=off timestamps=off rack=on congestion=newreno
 
 user open passive
 in  SYN seq=0 win=1000 mss=1460 ws=7
@@ -38,6 +41,7 @@ error reset
 		SynRetries: 6, SynAckRetries: 5, DataRetries: 15, FinWait2Timeout: 60 * time.Second,
 		DelayedACK: 40 * time.Millisecond, RFC1337: false, PeerISN: 7, ISS: 5_000_000,
 		KeepAliveInterval: 75 * time.Second, KeepAliveCount: 9,
+		SACK: false, Timestamps: false, RACK: true, Congestion: "newreno",
 	}
 	if sc.Config != want {
 		t.Fatalf("config %+v, want %+v", sc.Config, want)
@@ -91,6 +95,36 @@ error reset
 	}
 }
 
+func TestParseOptions(t *testing.T) {
+	num := func(v int64) Number { return Number{Set: true, V: v} }
+	tests := []struct {
+		line string
+		want SegSpec
+	}{
+		{"in SYN seq=0 sackok", SegSpec{SACKOK: Present}},
+		{"out SYN-ACK nosackok nows nots nosack", SegSpec{SACKOK: Absent, NoWS: true, NoTS: true, NoSACK: true}},
+		{"in ACK seq=1 ack=1 sack=1461-2921,abs:7-abs:9", SegSpec{SACK: []Block{
+			{num(1461), num(2921)}, {Number{Set: true, Abs: true, V: 7}, Number{Set: true, Abs: true, V: 9}},
+		}}},
+		{"out ACK sack=-5--3", SegSpec{SACK: []Block{{num(-5), num(-3)}}}},
+		{"in ACK seq=1 ack=1 ts=100:last", SegSpec{TS: &Timestamps{Val: TSValue{V: 100}, Ecr: TSValue{Kind: TSLast}}}},
+		{"out ACK ts=*:100", SegSpec{TS: &Timestamps{Val: TSValue{Kind: TSAny}, Ecr: TSValue{V: 100}}}},
+	}
+	for _, tt := range tests {
+		st, err := parseStep(tt.line)
+		if err != nil {
+			t.Errorf("%s: %v", tt.line, err)
+			continue
+		}
+		got := st.Seg
+		got.Flags, got.Seq, got.Ack = 0, Number{}, Number{}
+		tt.want.Win, tt.want.MSS, tt.want.WS = -1, -1, -1
+		if diff := cmp.Diff(tt.want, got); diff != "" {
+			t.Errorf("%s: (-want +got)\n%s", tt.line, diff)
+		}
+	}
+}
+
 func TestParseErrors(t *testing.T) {
 	const head = "# title\nrfc: RFC 9293\n"
 	tests := []struct {
@@ -115,6 +149,17 @@ func TestParseErrors(t *testing.T) {
 		{"unterminated quote", head + "in ACK seq=1 ack=1 data=\"abc\n", "unterminated quote"},
 		{"unknown call", head + "user dance\n", "unknown user call"},
 		{"send without data", head + "user send\n", "user send"},
+		{"config not on or off", head + "config: sack=maybe\nstate LISTEN\n", "want on or off"},
+		{"unknown congestion", head + "config: congestion=vegas\nstate LISTEN\n", "cubic or newreno"},
+		{"bad block", head + "in ACK seq=1 ack=1 sack=5\n", "want L-R"},
+		{"too many blocks", head + "in ACK seq=1 ack=1 sack=1-2,3-4,5-6,7-8,9-10\n", "at most 4"},
+		{"bad timestamps", head + "in ACK seq=1 ack=1 ts=5\n", "want VAL:ECR"},
+		{"peer TSval not a number", head + "in ACK seq=1 ack=1 ts=*:5\n", "must be a number"},
+		{"peer TSecr any", head + "in ACK seq=1 ack=1 ts=5:*\n", "number or last"},
+		{"last as TSval", head + "out ACK ts=last:5\n", "for the echo"},
+		{"last on out", head + "out ACK ts=*:last\n", "write the number"},
+		{"absence on in", head + "in ACK seq=1 ack=1 nots\n", "for out lines"},
+		{"bare word", head + "in ACK seq=1 ack=1 sackok2\n", "want key=value"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -27,8 +27,11 @@ type player struct {
 	iss     tcp.Seq
 	issSet  bool
 	pending []Sent // sent by the engine, not yet matched by an out line
-	elapsed time.Duration
-	log     []string // transcript, for failure messages
+	// lastTSVal is the TSval of the latest segment the stack sent with
+	// timestamps: what ts=VAL:last echoes.
+	lastTSVal uint32
+	elapsed   time.Duration
+	log       []string // transcript, for failure messages
 }
 
 // Play runs the scenario on the engine and returns the first mismatch (or
@@ -75,6 +78,9 @@ func (p *player) drain() {
 	for _, s := range p.e.Sent() {
 		if s.Flags.Has(tcp.FlagSYN) {
 			p.iss, p.issSet = s.Seq, true
+		}
+		if s.Options.HasTimestamps {
+			p.lastTSVal = s.Options.TSVal
 		}
 		p.pending = append(p.pending, s)
 		if s.Why != "" {
@@ -222,6 +228,20 @@ func (p *player) build(spec *SegSpec) tcp.Segment {
 	if spec.WS >= 0 {
 		seg.Options.WindowScale, seg.Options.HasWindowScale = uint8(spec.WS), true
 	}
+	seg.Options.SACKPermitted = spec.SACKOK == Present
+	for i, b := range spec.SACK {
+		// The blocks acknowledge the stack's data: its sequence space.
+		seg.Options.SACK[i] = tcp.SACKBlock{Left: p.stackNumber(b.Left), Right: p.stackNumber(b.Right)}
+	}
+	seg.Options.NumSACK = uint8(len(spec.SACK))
+	if ts := spec.TS; ts != nil {
+		seg.Options.HasTimestamps = true
+		seg.Options.TSVal = ts.Val.V
+		seg.Options.TSEcr = ts.Ecr.V
+		if ts.Ecr.Kind == TSLast {
+			seg.Options.TSEcr = p.lastTSVal
+		}
+	}
 	return seg
 }
 
@@ -242,7 +262,7 @@ func (p *player) stackNumber(n Number) tcp.Seq {
 // match compares a segment the stack sent with an out line: the flags
 // (PSH only if the line writes it: RFC 9293 §3.9.1 leaves it to the
 // sender), the payload (none unless the line writes len= or data=), and
-// seq, ack, win, mss and ws where written.
+// seq, ack, win, mss, ws and the other options where written.
 func (p *player) match(got *tcp.Segment, want *SegSpec) error {
 	mask := ^tcp.Flags(tcp.FlagPSH | tcp.FlagECE | tcp.FlagCWR)
 	if want.Flags.Has(tcp.FlagPSH) {
@@ -267,6 +287,7 @@ func (p *player) match(got *tcp.Segment, want *SegSpec) error {
 	if want.WS >= 0 && (!got.Options.HasWindowScale || int(got.Options.WindowScale) != want.WS) {
 		diffs = append(diffs, fmt.Sprintf("ws %d (present %v), want %d", got.Options.WindowScale, got.Options.HasWindowScale, want.WS))
 	}
+	diffs = append(diffs, p.matchOptions(&got.Options, want)...)
 	switch {
 	case want.Data.Bytes != nil && !bytes.Equal(got.Payload, want.Data.Bytes):
 		diffs = append(diffs, fmt.Sprintf("data %q, want %q", clip(got.Payload), clip(want.Data.Bytes)))
@@ -277,6 +298,77 @@ func (p *player) match(got *tcp.Segment, want *SegSpec) error {
 		return fmt.Errorf("%w: the stack sent %s: %s", ErrMismatch, p.fmtOut(got), strings.Join(diffs, "; "))
 	}
 	return nil
+}
+
+// matchOptions compares the options an out line writes: SACK-permitted,
+// the absence of window scaling, SACK blocks (in the peer's space, in
+// order) and timestamps.
+func (p *player) matchOptions(got *tcp.Options, want *SegSpec) []string {
+	var diffs []string
+	if want.SACKOK != Unwritten && got.SACKPermitted != (want.SACKOK == Present) {
+		diffs = append(diffs, fmt.Sprintf("SACK-permitted %v, want %v", got.SACKPermitted, want.SACKOK == Present))
+	}
+	if want.NoWS && got.HasWindowScale {
+		diffs = append(diffs, fmt.Sprintf("ws=%d, want no window scale option", got.WindowScale))
+	}
+	if want.NoSACK && got.NumSACK > 0 {
+		diffs = append(diffs, fmt.Sprintf("%s, want no SACK blocks", p.fmtSACK(got)))
+	}
+	if want.SACK != nil {
+		same := int(got.NumSACK) == len(want.SACK)
+		for i := 0; same && i < len(want.SACK); i++ {
+			same = got.SACK[i].Left == p.peerNumber(want.SACK[i].Left) && got.SACK[i].Right == p.peerNumber(want.SACK[i].Right)
+		}
+		if !same {
+			var w []string
+			for _, b := range want.SACK {
+				w = append(w, fmtNumber(b.Left)+"-"+fmtNumber(b.Right))
+			}
+			have := p.fmtSACK(got)
+			if have == "" {
+				have = "no SACK blocks"
+			}
+			diffs = append(diffs, fmt.Sprintf("%s, want sack=%s", have, strings.Join(w, ",")))
+		}
+	}
+	if want.NoTS && got.HasTimestamps {
+		diffs = append(diffs, fmt.Sprintf("ts=%d:%d, want no timestamps", got.TSVal, got.TSEcr))
+	}
+	if ts := want.TS; ts != nil {
+		switch {
+		case !got.HasTimestamps:
+			diffs = append(diffs, "no timestamps, want ts="+fmtTS(ts))
+		case ts.Val.Kind == TSNumber && got.TSVal != ts.Val.V, ts.Ecr.Kind == TSNumber && got.TSEcr != ts.Ecr.V:
+			diffs = append(diffs, fmt.Sprintf("ts=%d:%d, want ts=%s", got.TSVal, got.TSEcr, fmtTS(ts)))
+		}
+	}
+	return diffs
+}
+
+func fmtTS(ts *Timestamps) string {
+	f := func(v TSValue) string {
+		switch v.Kind {
+		case TSAny:
+			return "*"
+		case TSLast:
+			return "last"
+		}
+		return fmt.Sprint(v.V)
+	}
+	return f(ts.Val) + ":" + f(ts.Ecr)
+}
+
+// fmtSACK writes the SACK blocks of a segment the stack sent (the peer's
+// space) as an out line would, or "" if there are none.
+func (p *player) fmtSACK(o *tcp.Options) string {
+	if o.NumSACK == 0 {
+		return ""
+	}
+	var blocks []string
+	for _, b := range o.SACK[:o.NumSACK] {
+		blocks = append(blocks, p.relPeer(b.Left)+"-"+p.relPeer(b.Right))
+	}
+	return "sack=" + strings.Join(blocks, ",")
 }
 
 func fmtNumber(n Number) string {
@@ -313,6 +405,15 @@ func (p *player) fmtOut(s *tcp.Segment) string {
 	}
 	if s.Options.HasWindowScale {
 		fmt.Fprintf(&b, " ws=%d", s.Options.WindowScale)
+	}
+	if s.Options.SACKPermitted {
+		b.WriteString(" sackok")
+	}
+	if sack := p.fmtSACK(&s.Options); sack != "" {
+		b.WriteString(" " + sack)
+	}
+	if s.Options.HasTimestamps {
+		fmt.Fprintf(&b, " ts=%d:%d", s.Options.TSVal, s.Options.TSEcr)
 	}
 	if len(s.Payload) > 0 {
 		fmt.Fprintf(&b, " len=%d", len(s.Payload))

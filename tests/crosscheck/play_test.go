@@ -18,6 +18,16 @@ out SYN-ACK seq=0 ack=1
 after 100ms
 in  ACK seq=1 ack=1
 `
+	// Both ends offer SACK and timestamps; the peer's data "hi" is in.
+	const optionsHandshake = `# t
+rfc: RFC 7323
+user open passive
+in  SYN seq=0 mss=1460 sackok ts=100:0
+out SYN-ACK seq=0 ack=1 sackok ts=*:100
+after 100ms
+in  ACK seq=1 ack=1 ts=100:last
+in  ACK seq=1 ack=1 data="hi" ts=101:last
+`
 	tests := []struct {
 		name, script, want string // want "" means the script passes
 	}{
@@ -35,6 +45,13 @@ in  ACK seq=1 ack=1
 		{"wrong error", handshake + "in RST seq=1\nerror timeout\n", "error reset, want timeout"},
 		{"wrong read", handshake + "in ACK seq=1 ack=1 data=\"hi\"\nout ACK seq=1 ack=3\nuser read \"ho\"\n", `read "hi", want "ho"`},
 		{"call should fail", handshake + "user send \"x\" fails\n", "want it to fail"},
+		{"sack-permitted where none", handshake + "in ACK seq=1 ack=1 data=\"hi\"\nout ACK seq=1 ack=3 sackok\n", "SACK-permitted false, want true"},
+		{"timestamps where none", handshake + "in ACK seq=1 ack=1 data=\"hi\"\nout ACK seq=1 ack=3 ts=*:0\n", "no timestamps, want ts=*:0"},
+		{"absent option present", optionsHandshake + "out ACK seq=1 ack=3 nots\n", "want no timestamps"},
+		{"wrong echo", optionsHandshake + "out ACK seq=1 ack=3 ts=*:99\n", "want ts=*:99"},
+		{"options pass", optionsHandshake + "out ACK seq=1 ack=3 ts=*:101 nosack\nin ACK seq=11 ack=1 data=\"x\" ts=102:last\nout ACK seq=1 ack=3 sack=11-12 ts=*:101\n", ""},
+		{"wrong sack", optionsHandshake + "out ACK seq=1 ack=3\nin ACK seq=11 ack=1 data=\"x\" ts=102:last\nout ACK seq=1 ack=3 sack=11-13\n", "sack=11-12, want sack=11-13"},
+		{"sack where none", optionsHandshake + "out ACK seq=1 ack=3\nin ACK seq=11 ack=1 data=\"x\" ts=102:last\nout ACK seq=1 ack=3 nosack\n", "want no SACK blocks"},
 		{"late timer", handshake + "user send \"x\"\nout ACK seq=1 ack=1 data=\"x\"\nafter 299ms\nout ACK seq=1 ack=1 data=\"x\"\n", "sent nothing"},
 	}
 	for _, tt := range tests {

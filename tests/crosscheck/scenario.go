@@ -57,6 +57,16 @@ type Config struct {
 	// advertises; 0 keeps the engine's default. gVisor derives its window
 	// from memory use, so scripts that set it skip gVisor.
 	RecvBuffer int
+	// SACK lets the stack offer and accept SACK-permitted (RFC 2018).
+	SACK bool
+	// Timestamps lets tunstack offer and accept timestamps (RFC 7323 §3);
+	// gVisor has no knob and always does.
+	Timestamps bool
+	// RACK turns on RACK-TLP loss detection and tail loss probes (RFC 8985).
+	RACK bool
+	// Congestion is the congestion control, "cubic" or "newreno"; "" keeps
+	// each engine's default (tunstack: CUBIC, gVisor: NewReno).
+	Congestion string
 }
 
 // DefaultConfig is what a script gets before its config: lines.
@@ -78,6 +88,11 @@ func DefaultConfig() Config {
 		// them to the implementation; both engines default to these).
 		KeepAliveInterval: 75 * time.Second,
 		KeepAliveCount:    9,
+		// The stack offers SACK and timestamps; they are in use only if
+		// the scripted peer offers them too. RACK-TLP is off: RFC 9293's
+		// own loss detection unless a script turns it on.
+		SACK:       true,
+		Timestamps: true,
 	}
 }
 
@@ -166,7 +181,60 @@ type SegSpec struct {
 	MSS      int // -1: not written
 	WS       int // -1: not written
 	Data     Payload
+
+	// SACKOK is the SACK-permitted option (sackok, nosackok).
+	SACKOK Presence
+	// NoWS: the window-scale option must be absent (nows, out only).
+	NoWS bool
+	// SACK holds the SACK blocks (sack=L-R,L-R), in the order written;
+	// NoSACK (nosack, out only) says there must be none.
+	SACK   []Block
+	NoSACK bool
+	// TS is the timestamps option (ts=VAL:ECR); NoTS (nots, out only) says
+	// there must be none.
+	TS   *Timestamps
+	NoTS bool
 }
+
+// Presence is whether a script wants an option: not written, present, or
+// absent (out lines only).
+type Presence int8
+
+// The presences of an option.
+const (
+	Unwritten Presence = iota
+	Present
+	Absent
+)
+
+// Block is a SACK block as a script writes it: L-R, octets L up to R-1.
+// On an in line the block acknowledges the stack's data (the stack's
+// space); on an out line, the peer's.
+type Block struct {
+	Left, Right Number
+}
+
+// Timestamps is the timestamps option as a script writes it: ts=VAL:ECR.
+type Timestamps struct {
+	Val, Ecr TSValue
+}
+
+// TSValue is one field of a timestamps option. Timestamps are absolute
+// (each end's own clock), never relative.
+type TSValue struct {
+	Kind TSKind
+	V    uint32 // TSNumber
+}
+
+// TSKind says how a timestamp field is written.
+type TSKind int8
+
+// How a timestamp field may be written.
+const (
+	TSNumber TSKind = iota // a number: sent as is, or checked exactly
+	TSAny                  // * (out lines): any value
+	TSLast                 // last (in lines): the TSval of the stack's latest segment
+)
 
 // patternByte is the byte at offset i of a len=N payload.
 func patternByte(i int) byte { return 'a' + byte(i%26) }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tunstack/tunstack/stack/tcp"
+	"github.com/tunstack/tunstack/stack/wire"
 )
 
 // tunstackEngine drives stack/tcp directly: Input, Tick and the user calls
@@ -27,6 +28,7 @@ type tunstackEngine struct {
 	listening bool // a passive OPEN was made: a listener exists
 	synced    bool // the connection reached a synchronized state
 	sent      []Sent
+	buf       [70000]byte // a packet being built
 }
 
 // NewTunstack returns tunstack's engine configured as the scenario says.
@@ -49,12 +51,15 @@ func NewTunstack(sc *Scenario) Engine {
 		KeepAliveInterval: c.KeepAliveInterval,
 		KeepAliveCount:    c.KeepAliveCount,
 		ISN:               func(tcp.ID, time.Time) tcp.Seq { return iss },
-		// RFC 9293's own loss detection: the runner turns RACK-TLP off in
-		// gVisor too.
-		DisableRACKTLP: true,
+		DisableSACK:       !c.SACK,
+		DisableTimestamps: !c.Timestamps,
+		DisableRACKTLP:    !c.RACK,
 	}
 	if c.DelayedACK == 0 {
 		cfg.DelayedACK = -1 // off
+	}
+	if c.Congestion != "" {
+		cfg.Congestion, _ = tcp.ParseCongestionControl(c.Congestion)
 	}
 	local, remote := Endpoints(sc.Active)
 	e := &tunstackEngine{cfg: cfg, id: tcp.ID{Local: local, Remote: remote}, now: time.Unix(1_000_000, 0)}
@@ -73,10 +78,24 @@ func (e *tunstackEngine) StateChange(c *tcp.Conn, _, to tcp.State, _ *tcp.Segmen
 // Drop implements tcp.Observer.
 func (e *tunstackEngine) Drop(*tcp.Conn, *tcp.Segment, tcp.Reason) {}
 
-// Output implements tcp.Output: it keeps a copy of every segment.
+// Output implements tcp.Output: it keeps a copy of every segment as it
+// goes on the wire, built and parsed again by stack/wire as the stack
+// does, so that a script sees the options that fit in the header (three
+// SACK blocks next to timestamps, not the engine's four).
 func (e *tunstackEngine) Output(_ *tcp.Conn, seg *tcp.Segment, why tcp.Reason) {
-	s := Sent{Segment: *seg, Why: why.Code()}
-	s.Payload = bytes.Clone(seg.Payload)
+	n, err := wire.BuildTCP(e.buf[:], e.id.Local.Addr(), e.id.Remote.Addr(), seg, 64)
+	if err != nil {
+		panic(fmt.Sprintf("tunstack sent an unbuildable segment %v: %v", seg, err))
+	}
+	p, err := wire.ParseIP(e.buf[:n])
+	if err != nil {
+		panic(fmt.Sprintf("parse a built packet: %v", err))
+	}
+	s := Sent{Why: why.Code()}
+	if err := wire.ParseTCP(&p, &s.Segment); err != nil {
+		panic(fmt.Sprintf("parse a built segment: %v", err))
+	}
+	s.Payload = bytes.Clone(s.Payload)
 	e.sent = append(e.sent, s)
 }
 
