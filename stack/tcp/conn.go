@@ -33,29 +33,43 @@ type Conn struct {
 	RcvNxt     Seq
 	rcvAdvEdge Seq // right edge of the window last advertised
 
-	sndMSS     uint16
-	sb         scoreboard
-	rack       rackState
-	cubic      cubicState
-	sackOK     bool   // both SYNs carried SACK-permitted
-	tsOK       bool   // both SYNs carried timestamps
-	tsRecent   uint32 // TS.Recent of RFC 7323
-	tsOffset   uint32
-	hasLastOOO bool
-	lastOOO    Seq // start of the most recent out-of-order segment
-	hasDSACK   bool
-	dsack      SACKBlock
-	tlpOut     bool  // a tail loss probe is outstanding
-	afterRTO   bool  // retransmitting after a time-out, until recoverSeq
-	sndShift   uint8 // peer's window scale, applied to SEG.WND
-	rcvShift   uint8 // ours, applied to the window we advertise
-	wsOK       bool
-	maxSndWnd  uint32
-	cwnd       uint32
-	ssthresh   uint32
-	dupAcks    int
-	recoverSeq Seq
-	inRecovery bool
+	sndMSS   uint16
+	sb       scoreboard
+	rack     rackState
+	cubic    cubicState
+	sackOK   bool   // both SYNs carried SACK-permitted
+	tsOK     bool   // both SYNs carried timestamps
+	tsRecent uint32 // TS.Recent of RFC 7323
+	tsOffset uint32
+	// recentOOO holds where the latest out-of-order segments started,
+	// most recent first, one per block: the order SACK blocks are
+	// reported in (RFC 2018 §4).
+	recentOOO    [MaxSACKBlocks]Seq
+	numRecentOOO uint8
+	hasDSACK     bool
+	dsack        SACKBlock
+	tlpOut       bool  // a tail loss probe is outstanding
+	afterRTO     bool  // retransmitting after a time-out, until recoverSeq
+	sndShift     uint8 // peer's window scale, applied to SEG.WND
+	rcvShift     uint8 // ours, applied to the window we advertise
+	wsOK         bool
+	maxSndWnd    uint32
+	cwnd         uint32
+	ssthresh     uint32
+	dupAcks      int
+	recoverSeq   Seq
+	inRecovery   bool
+	// rtxNow sends the first lost segment at the next output whatever
+	// cwnd says: the fast retransmit (RFC 5681 §3.2 step 4, RFC 6675 §5
+	// (4.3)) and NewReno's retransmission on a partial ACK (RFC 6582 §3.2
+	// step 5).
+	rtxNow bool
+	// highRxt is HighRxt of RFC 6675: segments below it were retransmitted
+	// in this recovery. rescueRxt is RescueRxt; rescued says the one
+	// rescue retransmission of this recovery went out (NextSeg rule 4).
+	highRxt   Seq
+	rescueRxt Seq
+	rescued   bool
 
 	snd sendBuffer
 	rcv recvBuffer

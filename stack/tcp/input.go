@@ -492,8 +492,15 @@ func (c *Conn) processText(now time.Time, s *Segment) {
 	if s.Seq.GreaterThan(c.RcvNxt) {
 		// Out of order: keep it in the window, send a duplicate ACK at once
 		// (RFC 5681 §4.2).
-		c.rcv.queue(s.Seq, s.Payload, fin)
-		c.hasLastOOO, c.lastOOO = len(s.Payload) > 0, s.Seq
+		dup, had := c.rcv.queue(s.Seq, s.Payload, fin)
+		if had && c.sackOK {
+			// RFC 2883 §4: a duplicate above RCV.NXT is reported as a
+			// D-SACK block, followed by the block that holds it.
+			c.hasDSACK, c.dsack = true, dup
+		}
+		if len(s.Payload) > 0 {
+			c.noteOOO(s.Seq)
+		}
 		c.drop(s, ReasonOutOfOrder)
 		c.oweACK(ReasonOutOfOrder)
 		return

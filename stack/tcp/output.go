@@ -259,16 +259,39 @@ func (c *Conn) output(now time.Time) {
 // else new data. It reports whether it sent one.
 func (c *Conn) sendOne(now time.Time) bool {
 	if lost := c.sb.firstLost(); lost != nil {
-		if c.sb.inFlight(c.SndUna.Size(c.sndMax))+lost.size() > c.cwnd && c.sb.inFlight(c.SndUna.Size(c.sndMax)) > 0 {
+		if !c.rtxNow && !c.cwndHasRoom(lost) {
 			return false
 		}
-		c.retransmit(now, lost, ReasonNone)
+		why := ReasonNone
+		if c.rtxNow && c.inRecovery {
+			why = ReasonFastRetransmit
+		}
+		c.rtxNow = false
+		c.retransmit(now, lost, why)
 		if c.rtxAt.IsZero() {
 			c.startRetransmitTimer(now)
 		}
 		return true
 	}
-	return c.sendNew(now, ReasonNone)
+	c.rtxNow = false
+	if c.sendNew(now, ReasonNone) {
+		return true
+	}
+	if s, rescue := c.nextSegWithoutLoss(); s != nil && c.cwndHasRoom(s) {
+		if rescue {
+			c.rescued = true
+		}
+		c.retransmit(now, s, ReasonRecoveryRetransmit)
+		return true
+	}
+	return false
+}
+
+// cwndHasRoom reports whether segment s may go again: cwnd - pipe holds
+// it, or nothing is in flight (RFC 6675 §5 (C)).
+func (c *Conn) cwndHasRoom(s *txSegment) bool {
+	pipe := c.sb.inFlight(c.SndUna.Size(c.sndMax))
+	return pipe+s.size() <= c.cwnd || pipe == 0
 }
 
 // sendNew sends one segment of new data and/or the FIN if the windows and
@@ -285,9 +308,13 @@ func (c *Conn) sendNew(now time.Time, why Reason) bool {
 	if c.SndWnd > outstanding {
 		usable = c.SndWnd - outstanding
 	}
-	if c.cwnd > pipe {
+	switch {
+	case why == ReasonTailLossProbeNewData:
+		// RFC 8985 §7.3: the probe's new segment needs only the
+		// receive window.
+	case c.cwnd > pipe:
 		usable = min(usable, c.cwnd-pipe)
-	} else {
+	default:
 		usable = 0
 	}
 	mss := uint32(c.dataMSS())

@@ -64,6 +64,7 @@ const (
 	ReasonFinAfterRecvClosed
 	ReasonTimeWaitReopen
 	ReasonFastRetransmit
+	ReasonRecoveryRetransmit
 
 	// Timers (§3.8, §3.10.8).
 	ReasonRetransmitSYN
@@ -153,7 +154,8 @@ var reasons = [numReasons]reasonInfo{
 	ReasonZeroWindowProbe:        {"zero-window-probe", "rfc9293:3.8.6.1", "zero window: probe"},
 	ReasonFinAfterRecvClosed:     {"data-after-close", "rfc2525:2.17", "data arrived after CLOSE: send RST"},
 	ReasonTimeWaitReopen:         {"timewait-reopen", "rfc6191", "new SYN beyond RCV.NXT in TIME-WAIT: end TIME-WAIT, accept the new connection"},
-	ReasonFastRetransmit:         {"fast-retransmit", "rfc5681:3.2", "third duplicate ACK: retransmit the first unacknowledged segment"},
+	ReasonFastRetransmit:         {"fast-retransmit", "rfc5681:3.2", "loss detected: retransmit the first lost segment, enter fast recovery"},
+	ReasonRecoveryRetransmit:     {"recovery-rtx", "rfc6675:5", "fast recovery: retransmit a segment judged lost (NextSeg)"},
 
 	ReasonRetransmitSYN:        {"rtx-syn", "rfc6298:5", "retransmission timer expired: resend SYN, back off"},
 	ReasonRetransmitSYNACK:     {"rtx-syn-ack", "rfc6298:5", "retransmission timer expired: resend SYN-ACK, back off"},

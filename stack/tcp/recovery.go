@@ -26,7 +26,66 @@ func (c *Conn) onACK(now time.Time, s *Segment) {
 	}
 	if delivered {
 		c.rackDetectLoss(now)
+		if c.sackOK && c.cfg.DisableRACKTLP {
+			c.markLostBySACK()
+		}
 	}
+}
+
+// markLostBySACK marks lost every segment for which RFC 6675 §4's IsLost
+// holds: DupThresh SACKed segments above it, or more than (DupThresh-1)
+// full segments' worth of SACKed octets. Segments already retransmitted
+// in this recovery (below HighRxt) are left alone. RACK-TLP, when on,
+// detects losses by time instead (RFC 8985 §6).
+func (c *Conn) markLostBySACK() {
+	var segs int
+	var octets uint32
+	limit := uint32(dupThresh-1) * uint32(c.dataMSS())
+	for i := c.sb.len() - 1; i >= 0; i-- {
+		s := c.sb.at(i)
+		switch {
+		case s.sacked:
+			segs++
+			octets += s.size()
+		case segs >= dupThresh || octets > limit:
+			if c.inRecovery && s.start.LessThan(c.highRxt) {
+				return
+			}
+			c.sb.markLost(s)
+		}
+	}
+}
+
+// nextSegWithoutLoss is NextSeg's rules (3) and (4) of RFC 6675 §4, for
+// when nothing is judged lost and no new data can go: an unSACKed segment
+// below the highest SACKed octet not yet retransmitted in this recovery,
+// else once per recovery, after a partial ACK, the highest unSACKed
+// segment (the rescue retransmission). RACK-TLP's probes take their place
+// when it is on.
+func (c *Conn) nextSegWithoutLoss() (seg *txSegment, rescue bool) {
+	if !c.inRecovery || !c.sackOK || !c.cfg.DisableRACKTLP {
+		return nil, false
+	}
+	highestSACKed := -1
+	for i := c.sb.len() - 1; i >= 0; i-- {
+		if c.sb.at(i).sacked {
+			highestSACKed = i
+			break
+		}
+	}
+	for i := 0; i < highestSACKed; i++ {
+		if s := c.sb.at(i); !s.sacked && s.start.GreaterThanEq(c.highRxt) {
+			return s, false
+		}
+	}
+	if !c.rescued && c.SndUna.GreaterThan(c.rescueRxt) {
+		for i := c.sb.len() - 1; i >= 0; i-- {
+			if s := c.sb.at(i); !s.sacked {
+				return s, true
+			}
+		}
+	}
+	return nil, false
 }
 
 // duplicateACK counts ACKs that acknowledge nothing new while data is
@@ -51,15 +110,18 @@ func (c *Conn) afterACK(now time.Time, advanced bool) {
 		c.inRecovery = false // RFC 6675 §5 / RFC 6582 §3.2 step 3: full acknowledgment
 	}
 	if c.inRecovery && advanced && !c.sackOK && !c.sb.empty() {
-		// NewReno partial acknowledgment (RFC 6582 §3.2 step 4): the next
-		// hole is lost too.
+		// NewReno partial acknowledgment (RFC 6582 §3.2 step 5): the next
+		// hole is lost too, and goes at once.
 		c.sb.markLost(c.sb.at(0))
+		c.rtxNow = true
 	}
 	if !c.inRecovery && !c.afterRTO && c.sb.lostBytes > 0 {
 		c.inRecovery = true
 		c.recoverSeq = c.sndMax
 		c.onCongestion(now)
 		c.tlpAt = time.Time{}
+		c.rtxNow = true
+		c.highRxt, c.rescueRxt, c.rescued = c.SndUna, c.SndUna, false
 	}
 }
 
@@ -82,10 +144,17 @@ func (c *Conn) retransmit(now time.Time, t *txSegment, why Reason) {
 	}
 	c.sb.retransmitted(t, now)
 	c.retransmits++
+	if c.inRecovery {
+		c.highRxt = c.highRxt.Max(t.end)
+	}
 	if why == ReasonNone {
-		why = ReasonRetransmitData
-		if n == 0 {
+		switch {
+		case c.inRecovery:
+			why = ReasonRecoveryRetransmit
+		case n == 0:
 			why = ReasonRetransmitFIN
+		default:
+			why = ReasonRetransmitData
 		}
 	}
 	c.emit(s, why)

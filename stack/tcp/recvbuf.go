@@ -42,19 +42,23 @@ func (b *recvBuffer) read(p []byte) int {
 
 // queue stores a segment that starts after RCV.NXT. Bytes already queued
 // are kept (a correct peer sends the same bytes again); only the parts of p
-// not yet covered are added, so the queue never overlaps itself.
-func (b *recvBuffer) queue(seq Seq, p []byte, fin bool) {
+// not yet covered are added, so the queue never overlaps itself. It returns
+// the first run of p that was queued already, if any: a duplicate.
+func (b *recvBuffer) queue(seq Seq, p []byte, fin bool) (dup SACKBlock, hadDup bool) {
 	end := seq.Add(uint32(len(p)))
 	if fin {
 		b.fin, b.finSeq = true, end
 	}
 	if len(p) == 0 {
-		return
+		return SACKBlock{}, false
 	}
 	merged := make([]oooSegment, 0, len(b.ooo)+1)
 	cur := seq
 	for _, e := range b.ooo {
 		eEnd := e.seq.Add(uint32(len(e.data)))
+		if l, r := seq.Max(e.seq), end.Min(eEnd); !hadDup && l.LessThan(r) {
+			dup, hadDup = SACKBlock{l, r}, true
+		}
 		if cur.LessThan(end) && cur.LessThan(e.seq) {
 			pieceEnd := end.Min(e.seq)
 			merged = append(merged, b.piece(seq, p, cur, pieceEnd))
@@ -69,6 +73,7 @@ func (b *recvBuffer) queue(seq Seq, p []byte, fin bool) {
 		merged = append(merged, b.piece(seq, p, cur, end))
 	}
 	b.ooo = merged
+	return dup, hadDup
 }
 
 // piece copies p's bytes from sequence number from to to.

@@ -98,3 +98,36 @@ func (b *recvBuffer) queuedBytes() int {
 	}
 	return n
 }
+
+// queue reports the first run of a segment that was queued already: the
+// D-SACK block of RFC 2883 §4 for a duplicate above RCV.NXT.
+func TestRecvBufferQueueReportsDuplicate(t *testing.T) {
+	tests := []struct {
+		name     string
+		queued   [][2]Seq // [start, end) already queued
+		seg      [2]Seq
+		want     SACKBlock
+		wantDup  bool
+		wantSize int // octets queued afterwards
+	}{
+		{"new data", [][2]Seq{{10, 20}}, [2]Seq{30, 40}, SACKBlock{}, false, 20},
+		{"exact duplicate", [][2]Seq{{10, 20}}, [2]Seq{10, 20}, SACKBlock{10, 20}, true, 10},
+		{"overlaps the end", [][2]Seq{{10, 20}}, [2]Seq{15, 25}, SACKBlock{15, 20}, true, 15},
+		{"covers two, first reported", [][2]Seq{{10, 20}, {30, 40}}, [2]Seq{5, 45}, SACKBlock{10, 20}, true, 40},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := recvBuffer{byteQueue: byteQueue{limit: 100}}
+			for _, q := range tt.queued {
+				b.queue(q[0], make([]byte, q[0].Size(q[1])), false)
+			}
+			got, dup := b.queue(tt.seg[0], make([]byte, tt.seg[0].Size(tt.seg[1])), false)
+			if got != tt.want || dup != tt.wantDup {
+				t.Errorf("queue = %v, %v; want %v, %v", got, dup, tt.want, tt.wantDup)
+			}
+			if n := b.queuedBytes(); n != tt.wantSize {
+				t.Errorf("%d octets queued, want %d", n, tt.wantSize)
+			}
+		})
+	}
+}

@@ -1,34 +1,23 @@
 package tcp
 
 // SACK blocks for the ACKs we send (RFC 2018 §4, D-SACK of RFC 2883): the
-// first block holds the segment that triggered the ACK; a duplicate
-// segment is reported once as a first block below RCV.NXT.
+// first block holds the segment that triggered the ACK, the others repeat
+// the most recently reported blocks first; a duplicate segment is reported
+// once, as a first block of its own (RFC 2883 §4).
 
 // sackBlocks fills o with the blocks to report now.
 func (c *Conn) sackBlocks(o *Options) {
-	k := 0
+	k, first := 0, 0 // o.SACK[:first] is a D-SACK block
 	if c.hasDSACK {
 		o.SACK[0] = c.dsack
-		k = 1
+		k, first = 1, 1
 		c.hasDSACK = false
 	}
-	// The block holding the most recent out-of-order segment first, then
-	// the others from the highest down.
-	first := -1
-	if c.hasLastOOO {
-		for i := range c.rcv.ooo {
-			if c.lastOOO.InRange(c.rcv.ooo[i].seq, c.rcv.ooo[i].seq.Add(uint32(len(c.rcv.ooo[i].data)))) {
-				first = i
-				break
-			}
-		}
-	}
-	add := func(i int) {
+	add := func(left, right Seq) {
 		if k == MaxSACKBlocks {
 			return
 		}
-		left, right := c.oooRange(i)
-		for j := 0; j < k; j++ {
+		for j := first; j < k; j++ {
 			if o.SACK[j].Left == left {
 				return
 			}
@@ -36,13 +25,48 @@ func (c *Conn) sackBlocks(o *Options) {
 		o.SACK[k] = SACKBlock{left, right}
 		k++
 	}
-	if first >= 0 {
-		add(first)
+	// The blocks that held the most recent out-of-order segments, most
+	// recent first; then any others, from the highest down.
+	for _, seq := range c.recentOOO[:c.numRecentOOO] {
+		if i := c.oooIndex(seq); i >= 0 {
+			add(c.oooRange(i))
+		}
 	}
 	for i := len(c.rcv.ooo) - 1; i >= 0 && k < MaxSACKBlocks; i-- {
-		add(i)
+		add(c.oooRange(i))
 	}
 	o.NumSACK = uint8(k)
+}
+
+// noteOOO records that an out-of-order segment starting at seq arrived:
+// its block is now the most recent. Older entries that fell into the
+// same block make room for other blocks.
+func (c *Conn) noteOOO(seq Seq) {
+	i := c.oooIndex(seq)
+	if i < 0 {
+		return
+	}
+	left, right := c.oooRange(i)
+	older := c.recentOOO // a copy
+	c.recentOOO[0] = seq
+	n := 1
+	for _, old := range older[:c.numRecentOOO] {
+		if n < len(c.recentOOO) && !old.InRange(left, right) {
+			c.recentOOO[n] = old
+			n++
+		}
+	}
+	c.numRecentOOO = uint8(n)
+}
+
+// oooIndex is the index of the queued piece that holds seq, or -1.
+func (c *Conn) oooIndex(seq Seq) int {
+	for i := range c.rcv.ooo {
+		if seq.InRange(c.rcv.ooo[i].seq, c.rcv.ooo[i].seq.Add(uint32(len(c.rcv.ooo[i].data)))) {
+			return i
+		}
+	}
+	return -1
 }
 
 // oooRange is the contiguous block of queued data around piece i.

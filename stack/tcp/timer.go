@@ -141,7 +141,7 @@ func (c *Conn) retransmitExpired(now time.Time) {
 		// falls, cwnd is one segment and everything not SACKed is lost;
 		// retransmit from SND.UNA.
 		c.onRTOCongestion(now)
-		c.inRecovery = false
+		c.inRecovery, c.rtxNow = false, false
 		c.afterRTO = true
 		c.recoverSeq = c.sndMax
 		c.dupAcks = 0
