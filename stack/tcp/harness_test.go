@@ -201,16 +201,22 @@ func fmtSent(ss []sentSegment) string {
 
 // The setups below bring a connection into each state, smoltcp style.
 
-func listening(t *testing.T) *harness {
-	h := newHarness(t, nil)
+// Each setup has a With form that takes a Config (nil: testConfig).
+
+func listening(t *testing.T) *harness { return listeningWith(t, nil) }
+
+func listeningWith(t *testing.T, cfg *Config) *harness {
+	h := newHarness(t, cfg)
 	if err := h.c.OpenPassive(h.now); err != nil {
 		t.Fatal(err)
 	}
 	return h
 }
 
-func synReceived(t *testing.T) *harness {
-	h := listening(t)
+func synReceived(t *testing.T) *harness { return synReceivedWith(t, nil) }
+
+func synReceivedWith(t *testing.T, cfg *Config) *harness {
+	h := listeningWith(t, cfg)
 	syn := seg(FlagSYN, remoteISS, 0)
 	syn.Options = Options{MSS: 1000}
 	h.send(syn)
@@ -218,8 +224,10 @@ func synReceived(t *testing.T) *harness {
 	return h
 }
 
-func established(t *testing.T) *harness {
-	h := synReceived(t)
+func established(t *testing.T) *harness { return establishedWith(t, nil) }
+
+func establishedWith(t *testing.T, cfg *Config) *harness {
+	h := synReceivedWith(t, cfg)
 	h.send(seg(FlagACK, remoteISS+1, localISS+1))
 	h.expectNothing()
 	h.expectState(Established)
@@ -245,8 +253,10 @@ func establishedActive(t *testing.T) *harness {
 	return h
 }
 
-func finWait1(t *testing.T) *harness {
-	h := established(t)
+func finWait1(t *testing.T) *harness { return finWait1With(t, nil) }
+
+func finWait1With(t *testing.T, cfg *Config) *harness {
+	h := establishedWith(t, cfg)
 	if err := h.c.CloseSend(h.now); err != nil {
 		t.Fatal(err)
 	}

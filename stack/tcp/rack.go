@@ -75,8 +75,8 @@ func (c *Conn) rackDetectLoss(now time.Time) {
 }
 
 // armTLP schedules a tail loss probe after new data went out (RFC 8985
-// §7.2): PTO = 2*SRTT, plus a delayed-ACK allowance for a lone segment,
-// never later than the RTO.
+// §7.2): PTO = 2*SRTT, plus a delayed-ACK allowance for a lone segment;
+// if the RTO would fire sooner, the probe goes at the RTO's time instead.
 func (c *Conn) armTLP(now time.Time) {
 	if c.inRecovery || c.tlpOut || !c.rtt.hasSample || c.sb.empty() || c.cfg.DisableRACKTLP {
 		c.tlpAt = time.Time{}
@@ -89,8 +89,7 @@ func (c *Conn) armTLP(now time.Time) {
 	pto = max(pto, tlpMinTimeout)
 	at := now.Add(pto)
 	if !c.rtxAt.IsZero() && at.After(c.rtxAt) {
-		c.tlpAt = time.Time{}
-		return
+		at = c.rtxAt
 	}
 	c.tlpAt = at
 }

@@ -64,6 +64,11 @@ func (c *Conn) Tick(now time.Time) {
 			return
 		}
 	}
+	if due(c.tlpAt, now) && !c.persist {
+		// The probe was due no later than the RTO: it goes instead of
+		// the RTO and restarts the timer (RFC 8985 §7.2).
+		c.tlpExpired(now)
+	}
 	if due(c.rtxAt, now) {
 		c.rtxAt = time.Time{}
 		if c.persist {
@@ -80,9 +85,6 @@ func (c *Conn) Tick(now time.Time) {
 		c.rackDetectLoss(now)
 		c.afterACK(now, false)
 		c.output(now)
-	}
-	if due(c.tlpAt, now) {
-		c.tlpExpired(now)
 	}
 	if due(c.delAckAt, now) {
 		c.delAckAt = time.Time{}

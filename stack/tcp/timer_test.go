@@ -62,8 +62,12 @@ func TestLostSynAckThenEstablishedUsesThreeSecondRTO(t *testing.T) {
 	}
 }
 
+// RFC 6298 §5.5 alone: with RACK-TLP on, a tail loss probe comes first
+// (TestFINTailLossProbeAtRTOTime).
 func TestFINRetransmitBackoff(t *testing.T) {
-	h := finWait1(t)
+	cfg := testConfig()
+	cfg.DisableRACKTLP = true
+	h := finWait1With(t, cfg)
 	rto := h.c.Deadline().Sub(h.now)
 	for i := 0; i < 4; i++ {
 		if got := h.nextTimer(); got != rto {
@@ -81,6 +85,7 @@ func TestFINRetransmitBackoff(t *testing.T) {
 
 func TestDataRetransmitGoBackAndGiveUp(t *testing.T) {
 	cfg := testConfig()
+	cfg.DisableRACKTLP = true // no probe before the first time-out
 	cfg.DataRetries = 3
 	cfg.MaxRTO = 4 * time.Second
 	h := newHarness(t, cfg)
@@ -249,5 +254,31 @@ func TestKeepAliveOffByDefault(t *testing.T) {
 	h := established(t)
 	if !h.c.Deadline().IsZero() {
 		t.Fatalf("a timer runs on an idle connection: %v", h.c.Deadline())
+	}
+}
+
+// RFC 8985 §7.2: when the RTO would fire before the probe time-out (a lone
+// FIN: PTO = 2*SRTT plus the delayed-ACK allowance), the probe goes at the
+// RTO's time instead, and the RTO is armed again from then, not backed
+// off; the time-outs that follow back off as usual.
+func TestFINTailLossProbeAtRTOTime(t *testing.T) {
+	h := finWait1(t)
+	rto := h.c.Deadline().Sub(h.now)
+	if got := h.nextTimer(); got != rto {
+		t.Fatalf("probe after %v, want at the RTO's time %v", got, rto)
+	}
+	if len(h.out) != 1 || h.out[0].why != ReasonTailLossProbe || !h.out[0].Flags.Has(FlagFIN) {
+		t.Fatalf("sent %s, want the FIN as a tail loss probe", fmtSent(h.out))
+	}
+	h.out = nil
+	for i := 0; i < 3; i++ {
+		if got := h.nextTimer(); got != rto {
+			t.Fatalf("time-out %d after %v, want %v", i+1, got, rto)
+		}
+		if len(h.out) != 1 || h.out[0].why != ReasonRetransmitFIN {
+			t.Fatalf("sent %s, want the FIN on a time-out", fmtSent(h.out))
+		}
+		h.out = nil
+		rto *= 2
 	}
 }
