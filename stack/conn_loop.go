@@ -28,9 +28,14 @@ func (s *Stack) service(c *Conn) {
 	if abort && e.State() != tcp.Closed {
 		e.Abort(s.now)
 	}
+	// Data queued right before a close leaves with the FIN, in one
+	// segment: corked, the engine sends nothing until both are in.
+	closing := (closed && !c.engineClosed || writeClosed && !c.sendClosed) && e.State() != tcp.Closed
+	if closing {
+		e.Cork()
+	}
 	s.pushSend(c)
-	if (closed && !c.engineClosed || writeClosed && !c.sendClosed) &&
-		e.State() != tcp.Closed && s.sendQueueEmpty(c) {
+	if closing && s.sendQueueEmpty(c) {
 		// The FIN goes after every byte the application queued.
 		var err error
 		if closed {
@@ -43,6 +48,9 @@ func (s *Stack) service(c *Conn) {
 		if err != nil {
 			s.log.Debug("close", "conn", c.id, "err", err)
 		}
+	}
+	if closing {
+		e.Uncork(s.now)
 	}
 	s.pullRecv(c, discard)
 

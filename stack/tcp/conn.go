@@ -110,6 +110,7 @@ type Conn struct {
 	ackNow       bool   // an ACK must go out before Input returns
 	ackWhy       Reason // why it is owed
 	batching     bool   // between BeginBatch and EndBatch: owed ACKs wait
+	corked       bool   // between Cork and Uncork: nothing is sent
 	ackPending   int    // in-order segments received and not yet acknowledged
 	lastAckSent  Seq
 	retransmits  int

@@ -422,3 +422,19 @@ func TestReadAfterHandshakeSendsNoWindowUpdate(t *testing.T) {
 		t.Fatalf("reply %v, want one segment acknowledging the byte with the whole window", h.out)
 	}
 }
+
+// A SEND and a CLOSE made while corked leave as one segment with the FIN.
+func TestCorkedSendAndCloseLeaveAsOneSegment(t *testing.T) {
+	h := established(t)
+	h.c.Cork()
+	if _, err := h.c.Send(h.now, []byte("bye")); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.c.CloseSend(h.now); err != nil {
+		t.Fatal(err)
+	}
+	h.expectNothing()
+	h.c.Uncork(h.now)
+	h.expect(out(FlagFIN|FlagPSH|FlagACK, localISS+1, remoteISS+1, "bye"))
+	h.expectState(FinWait1)
+}

@@ -245,6 +245,9 @@ func (c *Conn) finAcked() bool {
 // data and the FIN, and an ACK if one is owed and nothing else carried it
 // (RFC 9293 §3.10.2, §3.8.6; RFC 6675 §5 NextSeg).
 func (c *Conn) output(now time.Time) {
+	if c.corked {
+		return
+	}
 	switch c.state {
 	case Established, CloseWait, FinWait1, Closing, LastAck:
 		for c.sendOne(now) {
@@ -380,6 +383,19 @@ func (c *Conn) sendNew(now time.Time, why Reason) bool {
 		c.armTLP(now)
 	}
 	return true
+}
+
+// Cork holds back what Send, Close and CloseSend would send until
+// Uncork, as Linux's TCP_CORK: data queued with a CLOSE right behind it
+// leaves as one segment with the FIN. Only user calls may come between
+// Cork and Uncork; Input and Tick may not.
+func (c *Conn) Cork() { c.corked = true }
+
+// Uncork sends what Cork held back.
+func (c *Conn) Uncork(now time.Time) {
+	c.corked = false
+	c.now = now
+	c.output(now)
 }
 
 // BeginBatch starts a burst of segments that arrived together (one read
