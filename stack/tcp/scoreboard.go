@@ -22,6 +22,10 @@ type scoreboard struct {
 	head        int
 	sackedBytes uint32
 	lostBytes   uint32 // lost and waiting for retransmission
+	// lostFrom is an index into segs below which no segment is lost:
+	// firstLost starts there, so that sending in recovery does not scan
+	// the whole window for every segment.
+	lostFrom int
 }
 
 func (b *scoreboard) len() int            { return len(b.segs) - b.head }
@@ -42,6 +46,7 @@ func (b *scoreboard) add(start, end Seq, now time.Time) {
 	if b.head > 32 && b.head > len(b.segs)/2 {
 		n := copy(b.segs, b.segs[b.head:])
 		b.segs = b.segs[:n]
+		b.lostFrom = max(b.lostFrom-b.head, 0)
 		b.head = 0
 	}
 	b.segs = append(b.segs, txSegment{start: start, end: end, sentAt: now, xmits: 1})
@@ -78,7 +83,7 @@ func (b *scoreboard) ackTo(ack Seq, delivered func(*txSegment)) {
 	}
 	if b.empty() {
 		b.segs = b.segs[:0]
-		b.head = 0
+		b.head, b.lostFrom = 0, 0
 	}
 }
 
@@ -127,6 +132,7 @@ func (b *scoreboard) markLost(s *txSegment) {
 	if !s.lost && !s.sacked {
 		s.lost = true
 		b.lostBytes += s.size()
+		b.lostFrom = min(b.lostFrom, b.head+b.search(s.start))
 	}
 }
 
@@ -143,8 +149,9 @@ func (b *scoreboard) firstLost() *txSegment {
 	if b.lostBytes == 0 {
 		return nil
 	}
-	for i := 0; i < b.len(); i++ {
-		if s := b.at(i); s.lost {
+	for i := max(b.lostFrom, b.head); i < len(b.segs); i++ {
+		if s := &b.segs[i]; s.lost {
+			b.lostFrom = i
 			return s
 		}
 	}
@@ -186,5 +193,5 @@ func (b *scoreboard) split(mss uint32) {
 		}
 		out = append(out, s)
 	}
-	b.segs, b.head = out, 0
+	b.segs, b.head, b.lostFrom = out, 0, 0
 }
