@@ -143,6 +143,8 @@ func New(link Link, opts Options) (*Stack, error) {
 		s.cfg4.MSS = uint16(min(mtu-40, 65535-40)) // IPv4 and TCP headers
 		s.cfg6.MSS = uint16(min(mtu-60, 65535-60)) // IPv6 and TCP headers
 	}
+	// Every connection shares one of these two.
+	s.cfg4, s.cfg6 = s.cfg4.WithDefaults(), s.cfg6.WithDefaults()
 	sendBuffer := cfg.SendBuffer
 	if sendBuffer <= 0 {
 		sendBuffer = tcp.DefaultBuffer

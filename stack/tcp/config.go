@@ -84,6 +84,9 @@ type Config struct {
 	// RFC1337 ignores RST in TIME-WAIT (RFC 1337 §3, "TIME-WAIT
 	// assassination"). On unless DisableRFC1337.
 	DisableRFC1337 bool
+
+	// complete is set by WithDefaults: every field has its value.
+	complete bool
 }
 
 // Defaults of Config.
@@ -105,8 +108,10 @@ const (
 	DefaultKeepAliveCount    = 9
 )
 
-// withDefaults returns a copy of c with every zero field set to its default.
-func (c Config) withDefaults() Config {
+// WithDefaults returns a copy of c with every zero field set to its
+// default. New shares a Config made by WithDefaults among connections
+// instead of copying it into each.
+func (c Config) WithDefaults() Config {
 	setDur := func(d *time.Duration, def time.Duration) {
 		if *d == 0 {
 			*d = def
@@ -135,5 +140,6 @@ func (c Config) withDefaults() Config {
 	if c.MSS == 0 {
 		c.MSS = DefaultMSS
 	}
+	c.complete = true
 	return c
 }

@@ -10,7 +10,7 @@ import (
 // loop owns it and calls Input, Tick and the user calls.
 type Conn struct {
 	id  ID
-	cfg Config
+	cfg *Config // shared with the other connections of the stack, read only
 	out Output
 	obs Observer
 
@@ -124,13 +124,19 @@ type Conn struct {
 }
 
 // New returns a connection in CLOSED. out must not be nil; obs may be nil.
-// cfg is copied, with defaults filled in.
+// A cfg made by Config.WithDefaults is shared, not copied: the many
+// connections of a stack keep one; it must not change afterwards. Any
+// other cfg (or nil) is copied, with defaults filled in.
 func New(id ID, cfg *Config, out Output, obs Observer) *Conn {
-	c := &Conn{id: id, out: out, obs: obs}
-	if cfg != nil {
-		c.cfg = *cfg
+	c := &Conn{id: id, out: out, obs: obs, cfg: cfg}
+	if cfg == nil || !cfg.complete {
+		own := Config{}
+		if cfg != nil {
+			own = *cfg
+		}
+		own = own.WithDefaults()
+		c.cfg = &own
 	}
-	c.cfg = c.cfg.withDefaults()
 	c.snd.limit = c.cfg.SendBuffer
 	c.rcv.limit = c.cfg.ReceiveBuffer
 	c.rtt = newRTTEstimator(c.cfg.InitialRTO)
