@@ -38,7 +38,7 @@ func TestUpFlagsDefaults(t *testing.T) {
 			Congestion: tcp.CUBIC,
 		},
 	}
-	if diff := cmp.Diff(want, cfg, cmpopts.IgnoreFields(tcp.Config{}, "ISN"), cmp.Comparer(func(a, b netip.Prefix) bool { return a == b }), cmp.Comparer(func(a, b netip.Addr) bool { return a == b })); diff != "" {
+	if diff := cmp.Diff(want, cfg, cmpopts.IgnoreFields(tcp.Config{}, "ISN"), cmpopts.IgnoreUnexported(tcp.Config{}), cmp.Comparer(func(a, b netip.Prefix) bool { return a == b }), cmp.Comparer(func(a, b netip.Addr) bool { return a == b })); diff != "" {
 		t.Errorf("default config (-want +got):\n%s", diff)
 	}
 	if got := strings.Join(addrList(cfg.stackAddrs()), ","); got != "10.77.0.2,fd00:77::2" {
