@@ -23,6 +23,17 @@ type Link interface {
 	Close() error
 }
 
+// ChecksummedReader is a Link that can say, for each Read, whether it
+// computed the TCP checksum of every packet it returned itself, over the
+// bytes it returned: a TUN device that split a GSO super-packet of the
+// local kernel's into segments does. The stack does not verify those
+// checksums again; that could only repeat the device's sum. A link that
+// cannot be sure, or whose packets may come from anywhere else, says
+// false, and the stack verifies every checksum as usual.
+type ChecksummedReader interface {
+	ReadChecksummed(bufs [][]byte, sizes []int, offset int) (n int, checksummed bool, err error)
+}
+
 // Headroom is the offset at which the stack reads and writes packets in
 // their buffers: room for the 10-byte virtio-net header that the TUN's
 // offloads put in front of each packet.

@@ -130,6 +130,25 @@ func (d *Device) Read(bufs [][]byte, sizes []int, offset int) (int, error) {
 	return n, err
 }
 
+// ReadChecksummed is Read that also reports whether the TCP and UDP
+// checksums of the packets it returned were computed here, over the bytes
+// returned, so that verifying them again is wasted work (the stack's
+// ChecksummedReader).
+//
+// It says so when one read returned more than one packet. wireguard-go's
+// Read makes one read(2) per call and returns more than one packet only
+// when that read was a GSO super-packet, which it split into segments,
+// writing each segment's transport checksum from the bytes it had just
+// copied (tun.gsoSplit). The kernel hands a TUN a GSO packet only from
+// its own stack (a local socket, whose bytes never crossed a wire) or
+// forwarded after GRO, which merges only segments whose checksums were
+// verified on the way in. A single packet may carry any checksum the
+// sender wrote, so for it the answer is false.
+func (d *Device) ReadChecksummed(bufs [][]byte, sizes []int, offset int) (n int, checksummed bool, err error) {
+	n, err = d.Read(bufs, sizes, offset)
+	return n, n > 1, err
+}
+
 // Write writes the packets bufs[i][offset:] and returns len(bufs). If it
 // fails, some of the packets may have been written all the same.
 func (d *Device) Write(bufs [][]byte, offset int) (int, error) {

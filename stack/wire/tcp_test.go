@@ -250,6 +250,31 @@ func TestParseTCPErrors(t *testing.T) {
 	}
 }
 
+// ParseTCPChecksummed parses what ParseTCP does, without looking at the
+// checksum; every other check still holds.
+func TestParseTCPChecksummedSkipsOnlyTheChecksum(t *testing.T) {
+	good := mustBuildTCP(t, host4, stack4, dataSegment(10))
+	p := mustParseIP(t, good)
+	var want tcp.Segment
+	if err := ParseTCP(&p, &want); err != nil {
+		t.Fatalf("ParseTCP: %v", err)
+	}
+	bad := mustBuildTCP(t, host4, stack4, dataSegment(10))
+	bad[IPv4HeaderLen+16]++ // the checksum field
+	p = mustParseIP(t, bad)
+	var got tcp.Segment
+	if err := ParseTCPChecksummed(&p, &got); err != nil {
+		t.Fatalf("ParseTCPChecksummed of a segment with a wrong checksum: %v", err)
+	}
+	if got.String() != want.String() || !bytes.Equal(got.Payload, want.Payload) {
+		t.Errorf("ParseTCPChecksummed = %v, want %v", &got, &want)
+	}
+	p = mustParseIP(t, withDataOffset(4)(bad))
+	if err := ParseTCPChecksummed(&p, &got); err != ErrBadDataOffset {
+		t.Errorf("ParseTCPChecksummed with data offset 4: %v, want %v", err, ErrBadDataOffset)
+	}
+}
+
 func withDataOffset(words uint8) func([]byte) []byte {
 	return func(b []byte) []byte {
 		b[IPv4HeaderLen+12] = words << 4
