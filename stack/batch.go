@@ -19,9 +19,13 @@ func (s *Stack) endBatch() {
 	for i, c := range s.batched {
 		c.inBatch = false
 		s.batched[i] = nil
+		// Service first: the burst's data moves to the application's
+		// queue, so the ACK that ends the burst advertises the window
+		// that frees.
+		s.service(c)
 		if !c.removed {
 			c.engine.EndBatch(s.now)
-			s.service(c)
+			s.timers.schedule(c, c.engine.Deadline())
 		}
 	}
 	s.batched = s.batched[:0]

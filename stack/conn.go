@@ -111,7 +111,10 @@ func (c *Conn) Read(p []byte) (int, error) {
 		}
 		if c.recv.Len() > 0 {
 			n := c.recv.Read(p)
-			wake := c.recvBlocked
+			// The loop refills the queue from the engine once half of it
+			// is free: a wakeup, a move and a window update per half
+			// queue, not per Read, however small the reads.
+			wake := c.recvBlocked && c.recv.Free() >= recvRefill
 			c.mu.Unlock()
 			if wake {
 				c.s.wakeConn(c) // room again for what the engine holds

@@ -120,26 +120,41 @@ func (s *Stack) sendQueueEmpty(c *Conn) bool {
 func (s *Stack) pullRecv(c *Conn, discard bool) {
 	e := c.engine
 	for e.Readable() > 0 {
-		limit := len(s.scratch)
-		if !discard {
-			c.mu.Lock()
-			limit = min(limit, c.recv.Free())
-			c.mu.Unlock()
-			if limit == 0 {
+		if discard {
+			if n, err := e.Receive(s.now, s.scratch); err != nil || n == 0 {
 				return
 			}
+			continue
 		}
-		n, err := e.Receive(s.now, s.scratch[:limit])
-		if n > 0 && !discard {
-			c.mu.Lock()
-			c.recv.Write(s.scratch[:n])
+		c.mu.Lock()
+		n, err := s.receiveInto(c, min(e.Readable(), c.recv.Free()))
+		if n > 0 {
 			c.notifyLocked()
-			c.mu.Unlock()
 		}
+		c.mu.Unlock()
 		if err != nil || n == 0 {
 			return
 		}
 	}
+}
+
+// receiveInto moves up to want bytes from c's engine into its receive
+// queue, with c.mu held. The engine copies straight into the queue's
+// storage when the room there is in one piece; when it wraps around the
+// ring, the bytes go through scratch instead, so that it stays one
+// Receive, and one window update at most.
+func (s *Stack) receiveInto(c *Conn, want int) (int, error) {
+	if want == 0 {
+		return 0, nil
+	}
+	if space := c.recv.WriteSpace(want); len(space) == want {
+		n, err := c.engine.Receive(s.now, space)
+		c.recv.Commit(n)
+		return n, err
+	}
+	n, err := c.engine.Receive(s.now, s.scratch[:want])
+	c.recv.Write(s.scratch[:n])
+	return n, err
 }
 
 // publish copies what applications see of the engine's state into c's

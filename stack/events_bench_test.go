@@ -33,6 +33,7 @@ func BenchmarkSegmentInput(b *testing.B) {
 			b.ResetTimer()
 			for range b.N {
 				s.input(next())
+				s.endBatch() // a read of one packet
 				s.out.reset()
 			}
 			b.StopTimer()

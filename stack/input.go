@@ -53,7 +53,11 @@ func (s *Stack) inputTCP(p *wire.Packet) {
 	// The segment lives in the Stack: passed on to the engine's interfaces,
 	// a local one would be allocated on the heap for every packet.
 	seg := &s.inSeg
-	if err := wire.ParseTCP(p, seg); err != nil {
+	parse := wire.ParseTCP
+	if s.checksummed {
+		parse = wire.ParseTCPChecksummed
+	}
+	if err := parse(p, seg); err != nil {
 		s.dropPacket(wire.DropReason(err))
 		return
 	}
@@ -73,8 +77,11 @@ func (s *Stack) inputTCP(p *wire.Packet) {
 	if ok {
 		s.batch(c)
 		if !c.engine.ReopenTimeWait(seg) {
+			before := c.engine.State()
 			c.engine.Input(s.now, seg)
-			s.service(c)
+			if c.engine.State() != before {
+				s.service(c)
+			} // else endBatch services c once for the whole burst
 			return
 		}
 		s.service(c) // a new SYN ended TIME-WAIT: the listener takes it

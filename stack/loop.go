@@ -19,9 +19,11 @@ import (
 //
 // The loop is two goroutines that take turns under loopMu: the reader
 // blocks in the link's Read and runs each batch it reads through the
-// engine and out again itself, so a packet reaches the engine without a
-// hand-off between goroutines; the other waits for applications, calls,
-// timers and shutdown. Neither touches the loop's state without loopMu.
+// engine itself, so a packet reaches the engine without a hand-off
+// between goroutines; the other waits for applications, calls, timers and
+// shutdown. Neither touches the loop's state without loopMu. A third
+// goroutine writes their output batches to the link, in order, while they
+// go on (writer.go); Run returns once it has written them all.
 //
 // Run does not close the link. Its reader goroutine ends when the link's
 // Read fails, so close the link after Run returns.
@@ -32,6 +34,7 @@ func (s *Stack) Run(ctx context.Context) error {
 	s.loopTimer = time.NewTimer(time.Hour)
 	s.loopTimer.Stop()
 	defer s.loopTimer.Stop()
+	s.startWriter()
 	readErr := make(chan error, 1)
 	go s.read(readErr)
 
@@ -97,10 +100,17 @@ func (s *Stack) read(readErr chan<- error) {
 	for i := range bufs {
 		bufs[i] = make([]byte, Headroom+maxPacket)
 	}
+	read := func(bufs [][]byte, sizes []int, offset int) (int, bool, error) {
+		n, err := s.link.Read(bufs, sizes, offset)
+		return n, false, err
+	}
+	if cr, ok := s.link.(ChecksummedReader); ok {
+		read = cr.ReadChecksummed
+	}
 	failures := 0
 	for {
-		n, err := s.link.Read(bufs, sizes, Headroom)
-		if n > 0 && !s.inputBatch(bufs[:n], sizes[:n]) {
+		n, checksummed, err := read(bufs, sizes, Headroom)
+		if n > 0 && !s.inputBatch(bufs[:n], sizes[:n], checksummed) {
 			return
 		}
 		switch {
@@ -120,19 +130,23 @@ func (s *Stack) read(readErr chan<- error) {
 }
 
 // inputBatch runs one batch of packets through the engine and writes
-// what it answers. It reports false once the loop has ended.
-func (s *Stack) inputBatch(bufs [][]byte, sizes []int) bool {
+// what it answers; checksummed says the link computed their TCP checksums
+// itself (ChecksummedReader). It reports false once the loop has ended.
+func (s *Stack) inputBatch(bufs [][]byte, sizes []int, checksummed bool) bool {
 	s.loopMu.Lock()
 	defer s.loopMu.Unlock()
 	if s.ended {
 		return false
 	}
 	s.now = time.Now()
+	s.checksummed, s.burstRead = checksummed, len(bufs) > 1
 	for i, b := range bufs {
 		s.inputPacket(b[Headroom : Headroom+sizes[i]])
 	}
+	s.checksummed = false
 	s.endBatch()
 	s.flush()
+	s.burstRead = false
 	if s.shuttingDown && s.quiet() {
 		s.nudge() // the other goroutine ends the loop
 	}
@@ -189,20 +203,31 @@ func (s *Stack) serviceDirty() {
 	}
 }
 
-// flush writes every packet produced in this iteration with one link.Write.
+// flush sends every packet produced in this iteration to the link in one
+// link.Write, its own or the writer's (writer.go).
 func (s *Stack) flush() {
 	pkts := s.out.packets()
 	if len(pkts) == 0 {
 		return
 	}
 	s.captureOutput(pkts)
+	if s.handOff() {
+		s.handOver()
+		return
+	}
+	s.write(s.out)
+}
+
+// write writes batch b with one link.Write and empties it.
+func (s *Stack) write(b *outBatch) {
+	pkts := b.packets()
 	n, err := s.link.Write(pkts, Headroom)
 	s.counters.packetsOut.Add(uint64(max(n, 0)))
 	if err != nil {
 		s.counters.dropN(dropLinkWrite, uint64(len(pkts)-max(n, 0)))
 		s.log.Error("link write", "packets", len(pkts), "written", n, "err", err)
 	}
-	s.out.reset()
+	b.reset()
 }
 
 // beginShutdown closes every listener and connection; the loop ends when
@@ -242,6 +267,7 @@ func (s *Stack) abortAll() {
 // caller learns that the stack has stopped.
 func (s *Stack) finish() {
 	s.ended = true
+	s.stopWriter()
 	close(s.stopped)
 	s.closeListeners()
 	for _, c := range s.conns {

@@ -36,6 +36,37 @@ func (q *byteQueue) Write(p []byte) int {
 	return n
 }
 
+// WriteSpace returns the free storage right after the queued bytes, up to
+// n bytes of it, growing the storage first if that leaves room. It is
+// contiguous, so it may be shorter than n (and than Free) when the free
+// space wraps around the end of the ring. Commit queues what the caller
+// wrote into it: a producer fills the queue without a copy of its own.
+func (q *byteQueue) WriteSpace(n int) []byte {
+	n = min(n, q.Free())
+	if n == 0 {
+		return nil
+	}
+	if q.size+n > len(q.buf) {
+		q.grow(q.size + n)
+	}
+	tail := (q.head + q.size) % len(q.buf)
+	if tail+n > len(q.buf) && q.head+q.size <= len(q.buf) && q.size <= n {
+		// The room wraps and the bytes queued are fewer than the
+		// room wanted: moving them to the front costs less than
+		// filling the room in two pieces.
+		copy(q.buf, q.buf[q.head:q.head+q.size])
+		q.head, tail = 0, q.size
+	}
+	end := min(tail+n, len(q.buf))
+	if tail < q.head {
+		end = min(end, q.head) // the free space runs up to the head
+	}
+	return q.buf[tail:end]
+}
+
+// Commit queues the first n bytes of the last WriteSpace.
+func (q *byteQueue) Commit(n int) { q.size += n }
+
 // minQueueStorage is the storage a queue starts with.
 const minQueueStorage = 512
 

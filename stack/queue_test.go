@@ -83,3 +83,54 @@ func TestByteQueueStartsSmall(t *testing.T) {
 		t.Fatalf("one byte queued takes %d bytes of storage", len(q.buf))
 	}
 }
+
+func TestByteQueueWriteSpace(t *testing.T) {
+	// Storage doubles from 512 bytes, so after 7000 or 8192 bytes it is
+	// 8192 long.
+	tests := []struct {
+		name      string
+		written   int // bytes written, then
+		read      int // bytes read, then
+		again     int // bytes written again, before WriteSpace
+		want      int // asked of WriteSpace
+		wantSpace int
+	}{
+		{"empty queue grows to what is asked", 0, 0, 0, 3000, 3000},
+		{"room after the queued bytes", 100, 0, 0, 200, 200},
+		{"capped by the limit", 60000, 0, 0, 10000, 64<<10 - 60000},
+		{"room wraps, few bytes queued: they move to the front", 8192, 8000, 0, 4000, 4000},
+		{"room wraps, many bytes queued: the piece up to the end", 7000, 1000, 0, 2000, 8192 - 7000},
+		{"queued bytes wrap: the room before the head", 8192, 4096, 3000, 1000, 1000},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			q := newByteQueue(64 << 10)
+			ref := sequence(0, tt.written+tt.again)
+			q.Write(ref[:tt.written])
+			q.Read(make([]byte, tt.read))
+			q.Write(ref[tt.written:])
+			ref = ref[tt.read:]
+			space := q.WriteSpace(tt.want)
+			if len(space) != tt.wantSpace {
+				t.Fatalf("WriteSpace(%d) gave %d bytes, want %d", tt.want, len(space), tt.wantSpace)
+			}
+			more := sequence(byte(len(ref)), len(space))
+			copy(space, more)
+			q.Commit(len(space))
+			ref = append(ref, more...)
+			got := make([]byte, q.Len()+1)
+			if n := q.Read(got); n != len(ref) || !bytes.Equal(got[:n], ref) {
+				t.Errorf("queue holds %d bytes that differ from the %d written", n, len(ref))
+			}
+		})
+	}
+}
+
+// sequence returns n bytes counting up from first.
+func sequence(first byte, n int) []byte {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = first + byte(i)
+	}
+	return b
+}

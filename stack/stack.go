@@ -31,6 +31,9 @@ const (
 	// connQueueSize bounds each direction's queue between an application
 	// and the loop; the engine buffers the rest and its window shows it.
 	connQueueSize = 64 << 10
+	// recvRefill is how much room a Read must leave in the receive
+	// queue before it wakes the loop to move more from the engine.
+	recvRefill = connQueueSize / 2
 	// maxPacket is the largest IP packet a length field allows; read
 	// buffers hold one each.
 	maxPacket = 65535
@@ -84,9 +87,12 @@ type Stack struct {
 	timers       timerWheel
 	timeWait     timeWaitTable // connections in TIME-WAIT, shrunk to records
 	inSeg        tcp.Segment   // the segment being demultiplexed
+	checksummed  bool          // the link computed the current batch's TCP checksums
+	burstRead    bool          // the current batch is more than one packet
 	batched      []*Conn       // connections that had segments in this read
 	armed        time.Time     // when the loop's timer fires; zero if stopped
-	out          outBatch
+	out          *outBatch     // the batch being filled
+	writer       *linkWriter   // writes filled batches while the loop runs
 	scratch      []byte
 	hooks        engineHooks
 	shuttingDown bool
@@ -153,7 +159,7 @@ func New(link Link, opts Options) (*Stack, error) {
 	// Each output buffer can grow to a whole 64 KiB packet: the TUN's
 	// offload (wireguard-go's GRO) coalesces a flow's segments into the
 	// first one's buffer, so a burst crosses to the kernel in one write.
-	s.out.size = Headroom + maxPacket
+	s.out = &outBatch{size: Headroom + maxPacket}
 	return s, nil
 }
 
