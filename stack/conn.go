@@ -18,9 +18,8 @@ import (
 // bytes for the loop, Read takes what the loop queued, and both wake the
 // loop when the queues change.
 type Conn struct {
-	s             *Stack
-	id            tcp.ID
-	local, remote *net.TCPAddr
+	s  *Stack
+	id tcp.ID
 
 	readDeadline, writeDeadline deadline
 
@@ -42,8 +41,7 @@ type Conn struct {
 
 	// Shared between the loop and applications, guarded by mu.
 	mu          sync.Mutex
-	changed     chan struct{} // closed and replaced when anything below changes
-	waited      bool          // someone holds changed: replace it on change
+	changed     chan struct{} // closed at the next change below; made when someone waits
 	recv, send  byteQueue
 	recvBlocked bool      // the engine holds data recv had no room for
 	state       tcp.State // as last published, to notice changes
@@ -66,15 +64,10 @@ func (s *Stack) newConn(id tcp.ID) *Conn {
 	c := &Conn{
 		s:         s,
 		id:        id,
-		local:     net.TCPAddrFromAddrPort(id.Local),
-		remote:    net.TCPAddrFromAddrPort(id.Remote),
 		timerSlot: notScheduled,
-		changed:   make(chan struct{}),
 		recv:      newByteQueue(connQueueSize),
 		send:      newByteQueue(connQueueSize),
 	}
-	c.readDeadline.init()
-	c.writeDeadline.init()
 	c.engine = tcp.New(id, s.configFor(id), s.hooks, s.hooks)
 	c.engine.SetUserData(c)
 	return c
@@ -90,11 +83,12 @@ func (c *Conn) States() []tcp.State {
 	return slices.Clone(c.states)
 }
 
-// LocalAddr is the stack's end.
-func (c *Conn) LocalAddr() net.Addr { return c.local }
+// LocalAddr is the stack's end. Addresses are made when asked for: an
+// idle connection does not keep two.
+func (c *Conn) LocalAddr() net.Addr { return net.TCPAddrFromAddrPort(c.id.Local) }
 
 // RemoteAddr is the peer's end.
-func (c *Conn) RemoteAddr() net.Addr { return c.remote }
+func (c *Conn) RemoteAddr() net.Addr { return net.TCPAddrFromAddrPort(c.id.Remote) }
 
 // Read reads data the peer sent. It returns io.EOF after the peer's FIN,
 // and a *net.OpError wrapping the engine's error (tcp.ErrConnectionReset,
@@ -254,38 +248,50 @@ func (c *Conn) CloseRead() error {
 func (c *Conn) SetDeadline(t time.Time) error {
 	c.readDeadline.set(t)
 	c.writeDeadline.set(t)
+	c.wakeWaiters()
 	return nil
 }
 
 // SetReadDeadline sets the deadline of Read calls, present and future.
 func (c *Conn) SetReadDeadline(t time.Time) error {
 	c.readDeadline.set(t)
+	c.wakeWaiters()
 	return nil
 }
 
 // SetWriteDeadline sets the deadline of Write calls, present and future.
 func (c *Conn) SetWriteDeadline(t time.Time) error {
 	c.writeDeadline.set(t)
+	c.wakeWaiters()
 	return nil
+}
+
+// wakeWaiters makes blocked calls look again: one blocked before the
+// deadline was first set waits on no deadline channel at all.
+func (c *Conn) wakeWaiters() {
+	c.mu.Lock()
+	c.notifyLocked()
+	c.mu.Unlock()
 }
 
 // waitLocked returns the channel that closes at the next change.
 func (c *Conn) waitLocked() <-chan struct{} {
-	c.waited = true
+	if c.changed == nil {
+		c.changed = make(chan struct{})
+	}
 	return c.changed
 }
 
 // notifyLocked wakes everyone blocked on the connection.
 func (c *Conn) notifyLocked() {
-	if c.waited {
+	if c.changed != nil {
 		close(c.changed)
-		c.changed = make(chan struct{})
-		c.waited = false
+		c.changed = nil
 	}
 }
 
 func (c *Conn) opError(op string, err error) error {
-	return &net.OpError{Op: op, Net: "tcp", Source: c.local, Addr: c.remote, Err: err}
+	return &net.OpError{Op: op, Net: "tcp", Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: err}
 }
 
 // closeFromStack closes the connection on the application's behalf

@@ -7,7 +7,8 @@ import (
 
 // deadline is one direction's read or write deadline of a Conn. Blocked
 // calls select on expired(); it is closed once the deadline has passed and
-// replaced when the deadline is moved again.
+// replaced when the deadline is moved again. Until a deadline is first
+// set it is nil, which never fires: most connections never set one.
 type deadline struct {
 	mu      sync.Mutex
 	timer   *time.Timer
@@ -15,8 +16,6 @@ type deadline struct {
 	fired   bool
 	version uint64 // tells a stale timer callback from the current one
 }
-
-func (d *deadline) init() { d.ch = make(chan struct{}) }
 
 // set moves the deadline; the zero time means none.
 func (d *deadline) set(t time.Time) {
@@ -27,7 +26,7 @@ func (d *deadline) set(t time.Time) {
 		d.timer.Stop()
 		d.timer = nil
 	}
-	if d.fired {
+	if d.ch == nil || d.fired {
 		d.ch = make(chan struct{})
 		d.fired = false
 	}

@@ -31,7 +31,7 @@ func (s *Stack) DialContext(ctx context.Context, network, address string) (net.C
 		return nil, &net.OpError{Op: "dial", Net: network, Addr: net.TCPAddrFromAddrPort(remote), Err: openErr}
 	}
 	fail := func(err error) error {
-		return &net.OpError{Op: "dial", Net: network, Source: c.local, Addr: c.remote, Err: err}
+		return &net.OpError{Op: "dial", Net: network, Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: err}
 	}
 	for {
 		c.mu.Lock()

@@ -235,6 +235,34 @@ func TestReadDeadline(t *testing.T) {
 	}
 }
 
+// A Read that blocked before any deadline was set ends when one is set
+// in the past (connections make their deadline channels only when a
+// deadline is first set).
+func TestDeadlineSetWhileBlocked(t *testing.T) {
+	client, srv := startPair(t)
+	listen(t, srv, ":9")
+	c := dial(t, client, "10.77.0.2:9")
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.Read(make([]byte, 1))
+		done <- err
+	}()
+	eventually(t, "the Read to block", func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return c.changed != nil
+	})
+	c.SetReadDeadline(time.Now().Add(-time.Second))
+	select {
+	case err := <-done:
+		if !errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Fatalf("Read = %v, want os.ErrDeadlineExceeded", err)
+		}
+	case <-time.After(testTimeout):
+		t.Fatal("the blocked Read did not see the deadline")
+	}
+}
+
 func TestPeerResetSurfacesAsError(t *testing.T) {
 	client, srv := startPair(t)
 	ln := listen(t, srv, ":9001")
