@@ -53,11 +53,15 @@ func (s *Stack) inputTCP(p *wire.Packet) {
 	// The segment lives in the Stack: passed on to the engine's interfaces,
 	// a local one would be allocated on the heap for every packet.
 	seg := &s.inSeg
-	parse := wire.ParseTCP
+	// Direct calls, not a function value: through one, p would escape
+	// to the heap on every packet.
+	var err error
 	if s.checksummed {
-		parse = wire.ParseTCPChecksummed
+		err = wire.ParseTCPChecksummed(p, seg)
+	} else {
+		err = wire.ParseTCP(p, seg)
 	}
-	if err := parse(p, seg); err != nil {
+	if err != nil {
 		s.dropPacket(wire.DropReason(err))
 		return
 	}

@@ -14,24 +14,81 @@ const outBatchLimit = 128
 
 // outBatch collects the packets of one loop iteration for one link.Write.
 // Its buffers are kept and reused; packet i is bufs[i][Headroom:].
+//
+// Buffers come in two sizes. A packet with little payload (a SYN-ACK, an
+// ACK, a FIN, a short reply) gets a small one. A packet with a segment's
+// worth of data gets a whole 64 KiB one (size): wireguard-go's GRO
+// coalesces a flow's segments into the first one's buffer, so that a
+// burst crosses to the kernel in one write. Small packets are never
+// coalesced, and many connections' worth of them must not pin 64 KiB
+// each.
 type outBatch struct {
-	size int // capacity of a regular buffer, Headroom included
-	bufs [][]byte
-	n    int
+	size         int // capacity of a large buffer, Headroom included
+	bufs         [][]byte
+	n            int
+	small, large [][]byte // spare buffers of each size
 }
+
+// smallPacket is the largest packet, headers included, that gets a small
+// buffer.
+const smallPacket = 512
 
 // next returns the buffer for the next packet, with room for at least
 // need bytes after the headroom; commit makes it part of the batch.
 func (o *outBatch) next(need int) []byte {
-	if o.n == len(o.bufs) {
-		o.bufs = append(o.bufs, make([]byte, o.size))
+	if o.n < len(o.bufs) {
+		// A buffer taken by next but not committed: give it back.
+		o.spare(o.bufs[o.n])
+		o.bufs = o.bufs[:o.n]
 	}
-	b := o.bufs[o.n]
-	if cap(b) < Headroom+need {
-		b = make([]byte, Headroom+need)
-		o.bufs[o.n] = b
+	var b []byte
+	if need <= smallPacket {
+		b, o.small = take(o.small, Headroom+need)
+		if b == nil {
+			b = make([]byte, Headroom+smallPacket)
+		}
+	} else {
+		b, o.large = take(o.large, Headroom+need)
+		if b == nil {
+			b = make([]byte, max(o.size, Headroom+need))
+		}
 	}
-	return b[:cap(b)]
+	b = b[:cap(b)]
+	o.bufs = append(o.bufs, b)
+	return b
+}
+
+// take removes from spares the smallest buffer with room for n bytes and
+// returns it, or nil.
+func take(spares [][]byte, n int) ([]byte, [][]byte) {
+	if last := len(spares) - 1; last >= 0 && cap(spares[last]) >= n && cap(spares[last]) <= max(n, Headroom+maxPacket) {
+		// The usual case: the last spare is a regular buffer that fits.
+		b := spares[last]
+		spares[last] = nil
+		return b, spares[:last]
+	}
+	best := -1
+	for i, b := range spares {
+		if cap(b) >= n && (best < 0 || cap(b) < cap(spares[best])) {
+			best = i
+		}
+	}
+	if best < 0 {
+		return nil, spares
+	}
+	b, last := spares[best], len(spares)-1
+	spares[best], spares[last] = spares[last], nil
+	return b, spares[:last]
+}
+
+// spare keeps b for a later packet of its size.
+func (o *outBatch) spare(b []byte) {
+	b = b[:cap(b)]
+	if cap(b) < o.size {
+		o.small = append(o.small, b)
+	} else {
+		o.large = append(o.large, b)
+	}
 }
 
 // commit adds the packet of n bytes just written into next's buffer.
@@ -43,9 +100,11 @@ func (o *outBatch) commit(n int) {
 func (o *outBatch) packets() [][]byte { return o.bufs[:o.n] }
 
 func (o *outBatch) reset() {
-	for i, b := range o.bufs[:o.n] {
-		o.bufs[i] = b[:cap(b)]
+	for _, b := range o.bufs {
+		o.spare(b)
 	}
+	clear(o.bufs)
+	o.bufs = o.bufs[:0]
 	o.n = 0
 }
 
