@@ -59,11 +59,11 @@ type Conn struct {
 	dupAcks      int
 	recoverSeq   Seq
 	inRecovery   bool
-	// rtxNow sends the first lost segment at the next output whatever
-	// cwnd says: the fast retransmit (RFC 5681 §3.2 step 4, RFC 6675 §5
-	// (4.3)) and NewReno's retransmission on a partial ACK (RFC 6582 §3.2
-	// step 5).
-	rtxNow bool
+	// rtxNow, unless ReasonNone, sends the first lost segment at the next
+	// output whatever cwnd says, for this reason: the fast retransmit
+	// (RFC 5681 §3.2 step 4, RFC 6675 §5 (4.3)) or NewReno's
+	// retransmission on a partial ACK (RFC 6582 §3.2 step 5).
+	rtxNow Reason
 	// highRxt is HighRxt of RFC 6675: segments below it were retransmitted
 	// in this recovery. rescueRxt is RescueRxt; rescued says the one
 	// rescue retransmission of this recovery went out (NextSeg rule 4).

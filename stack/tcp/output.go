@@ -262,21 +262,23 @@ func (c *Conn) output(now time.Time) {
 // else new data. It reports whether it sent one.
 func (c *Conn) sendOne(now time.Time) bool {
 	if lost := c.sb.firstLost(); lost != nil {
-		if !c.rtxNow && !c.cwndHasRoom(lost) {
+		why := c.rtxNow
+		if why == ReasonNone && !c.cwndHasRoom(lost) {
 			return false
 		}
-		why := ReasonNone
-		if c.rtxNow && c.inRecovery {
-			why = ReasonFastRetransmit
+		if why == ReasonFastRetransmit {
+			// RFC 6675 §5 (4.3): RescueRxt is the last octet of the
+			// fast retransmission.
+			c.rescueRxt = lost.end - 1
 		}
-		c.rtxNow = false
+		c.rtxNow = ReasonNone
 		c.retransmit(now, lost, why)
 		if c.rtxAt.IsZero() {
 			c.startRetransmitTimer(now)
 		}
 		return true
 	}
-	c.rtxNow = false
+	c.rtxNow = ReasonNone
 	if c.sendNew(now, ReasonNone) {
 		return true
 	}

@@ -113,15 +113,15 @@ func (c *Conn) afterACK(now time.Time, advanced bool) {
 		// NewReno partial acknowledgment (RFC 6582 §3.2 step 5): the next
 		// hole is lost too, and goes at once.
 		c.sb.markLost(c.sb.at(0))
-		c.rtxNow = true
+		c.rtxNow = ReasonRecoveryRetransmit
 	}
 	if !c.inRecovery && !c.afterRTO && c.sb.lostBytes > 0 {
 		c.inRecovery = true
 		c.recoverSeq = c.sndMax
 		c.onCongestion(now)
 		c.tlpAt = time.Time{}
-		c.rtxNow = true
-		c.highRxt, c.rescueRxt, c.rescued = c.SndUna, c.SndUna, false
+		c.rtxNow = ReasonFastRetransmit
+		c.highRxt, c.rescued = c.SndUna, false
 	}
 }
 

@@ -143,7 +143,7 @@ func (c *Conn) retransmitExpired(now time.Time) {
 		// falls, cwnd is one segment and everything not SACKed is lost;
 		// retransmit from SND.UNA.
 		c.onRTOCongestion(now)
-		c.inRecovery, c.rtxNow = false, false
+		c.inRecovery, c.rtxNow = false, ReasonNone
 		c.afterRTO = true
 		c.recoverSeq = c.sndMax
 		c.dupAcks = 0
