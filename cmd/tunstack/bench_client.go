@@ -47,6 +47,9 @@ type clientConfig struct {
 	// PortRange sets net.ipv4.ip_local_port_range in the client's
 	// namespace first, "LOW HIGH"; empty leaves it.
 	PortRange string
+	// TWReuse sets net.ipv4.tcp_tw_reuse in the client's namespace first:
+	// new connections may take a port the kernel holds in TIME-WAIT.
+	TWReuse bool
 	// HoldWait bounds how long modeHold keeps its connections.
 	HoldWait time.Duration
 }
@@ -101,6 +104,11 @@ func runClient(ctx context.Context, cfg clientConfig, out io.Writer, hold io.Rea
 	if cfg.PortRange != "" {
 		if err := os.WriteFile("/proc/sys/net/ipv4/ip_local_port_range", []byte(cfg.PortRange), 0o644); err != nil {
 			return clientResult{}, fmt.Errorf("setting the local port range: %w", err)
+		}
+	}
+	if cfg.TWReuse {
+		if err := os.WriteFile("/proc/sys/net/ipv4/tcp_tw_reuse", []byte("1"), 0o644); err != nil {
+			return clientResult{}, fmt.Errorf("setting tcp_tw_reuse: %w", err)
 		}
 	}
 	if len(cfg.Ports) == 0 {
