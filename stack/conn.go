@@ -18,43 +18,47 @@ import (
 // bytes for the loop, Read takes what the loop queued, and both wake the
 // loop when the queues change.
 type Conn struct {
-	s  *Stack
-	id tcp.ID
+	s *Stack
 
 	readDeadline, writeDeadline deadline
 
-	// Owned by the loop goroutine.
-	engine       *tcp.Conn
-	listener     *Listener // set for a passive open
-	handedOff    bool      // no longer half-open: queued for Accept, or gone
-	engineClosed bool      // Close called on the engine: orphaned
-	sendClosed   bool      // CloseSend or Close called on the engine
-	removed      bool      // out of the demultiplexing table
-	loopStates   []tcp.State
-	stateSince   time.Time // when the engine entered its current state
-	timerIndex   int       // position in its timer slot or heap
-	timerSlot    int       // wheel slot, onHeap or notScheduled
-	inBatch      bool      // in Stack.batched
-	timerAt      time.Time
-
-	dirty bool // in Stack.dirty; guarded by Stack.dirtyMu
+	// Owned by the loop goroutine. engine is set once, before the
+	// connection is shared: its ID, which never changes, is the
+	// connection's.
+	engine     *tcp.Conn
+	listener   *Listener // set for a passive open
+	loopStates []tcp.State
+	stateSince time.Time // when the engine entered its current state
+	timerAt    time.Time
+	timerIndex int // position in its timer slot or heap
+	timerSlot  int // wheel slot, onHeap or notScheduled
 
 	// Shared between the loop and applications, guarded by mu.
-	mu          sync.Mutex
-	changed     chan struct{} // closed at the next change below; made when someone waits
-	recv, send  byteQueue
-	recvBlocked bool      // the engine holds data recv had no room for
-	state       tcp.State // as last published, to notice changes
-	states      []tcp.State
-	established bool  // reached a synchronized state
-	peerClosed  bool  // the peer's FIN arrived and all data before it is in recv
-	finished    bool  // the engine is CLOSED, or the loop ended
-	err         error // why the connection ended, if not normally
-	sendErr     error // the engine refused data
-	closed      bool  // Close was called
-	writeClosed bool  // CloseWrite was called
-	readClosed  bool  // CloseRead was called
-	abort       bool  // reset: Dial cancelled, Close with unread data, never accepted
+	mu      sync.Mutex
+	changed chan struct{} // closed at the next change below; made when someone waits
+	recv    byteQueue
+	send    byteQueue
+	states  []tcp.State
+	err     error // why the connection ended, if not normally
+	sendErr error // the engine refused data
+
+	// The flags last, together: one word for all of them.
+	handedOff    bool // loop: no longer half-open, queued for Accept, or gone
+	engineClosed bool // loop: Close called on the engine, orphaned
+	sendClosed   bool // loop: CloseSend or Close called on the engine
+	removed      bool // loop: out of the demultiplexing table
+	inBatch      bool // loop: in Stack.batched
+	dirty        bool // in Stack.dirty; guarded by Stack.dirtyMu
+
+	state       tcp.State // mu: as last published, to notice changes
+	recvBlocked bool      // mu: the engine holds data recv had no room for
+	established bool      // mu: reached a synchronized state
+	peerClosed  bool      // mu: the peer's FIN arrived and all data before it is in recv
+	finished    bool      // mu: the engine is CLOSED, or the loop ended
+	closed      bool      // mu: Close was called
+	writeClosed bool      // mu: CloseWrite was called
+	readClosed  bool      // mu: CloseRead was called
+	abort       bool      // mu: reset: Dial cancelled, Close with unread data, never accepted
 }
 
 var _ net.Conn = (*Conn)(nil)
@@ -63,7 +67,6 @@ var _ net.Conn = (*Conn)(nil)
 func (s *Stack) newConn(id tcp.ID) *Conn {
 	c := &Conn{
 		s:         s,
-		id:        id,
 		timerSlot: notScheduled,
 		recv:      newByteQueue(connQueueSize),
 		send:      newByteQueue(connQueueSize),
@@ -74,7 +77,7 @@ func (s *Stack) newConn(id tcp.ID) *Conn {
 }
 
 // ID is the connection's 4-tuple from the stack's side.
-func (c *Conn) ID() tcp.ID { return c.id }
+func (c *Conn) ID() tcp.ID { return c.engine.ID() }
 
 // States returns every state the connection has passed through so far.
 func (c *Conn) States() []tcp.State {
@@ -85,10 +88,10 @@ func (c *Conn) States() []tcp.State {
 
 // LocalAddr is the stack's end. Addresses are made when asked for: an
 // idle connection does not keep two.
-func (c *Conn) LocalAddr() net.Addr { return net.TCPAddrFromAddrPort(c.id.Local) }
+func (c *Conn) LocalAddr() net.Addr { return net.TCPAddrFromAddrPort(c.ID().Local) }
 
 // RemoteAddr is the peer's end.
-func (c *Conn) RemoteAddr() net.Addr { return net.TCPAddrFromAddrPort(c.id.Remote) }
+func (c *Conn) RemoteAddr() net.Addr { return net.TCPAddrFromAddrPort(c.ID().Remote) }
 
 // Read reads data the peer sent. It returns io.EOF after the peer's FIN,
 // and a *net.OpError wrapping the engine's error (tcp.ErrConnectionReset,

@@ -46,7 +46,7 @@ func (s *Stack) service(c *Conn) {
 			err = e.CloseSend(s.now)
 		}
 		if err != nil {
-			s.log.Debug("close", "conn", c.id, "err", err)
+			s.log.Debug("close", "conn", c.ID(), "err", err)
 		}
 	}
 	if closing {
@@ -190,8 +190,8 @@ func (s *Stack) publish(c *Conn, st tcp.State) {
 
 // register enters c into the demultiplexing table.
 func (s *Stack) register(c *Conn) {
-	s.conns[c.id] = c
-	s.localPorts[c.id.Local]++
+	s.conns[c.ID()] = c
+	s.localPorts[c.ID().Local]++
 }
 
 // unregister removes c from the table and the timers: the engine is done
@@ -201,9 +201,9 @@ func (s *Stack) unregister(c *Conn) {
 		return
 	}
 	c.removed = true
-	delete(s.conns, c.id)
-	if s.localPorts[c.id.Local]--; s.localPorts[c.id.Local] <= 0 {
-		delete(s.localPorts, c.id.Local)
+	delete(s.conns, c.ID())
+	if s.localPorts[c.ID().Local]--; s.localPorts[c.ID().Local] <= 0 {
+		delete(s.localPorts, c.ID().Local)
 	}
 	s.timers.schedule(c, time.Time{})
 	if c.listener != nil && !c.handedOff {

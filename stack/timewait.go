@@ -169,8 +169,8 @@ func (s *Stack) shrinkTimeWait(c *Conn) bool {
 		entry.states |= 1 << st
 	}
 	s.unregister(c)
-	s.timeWait.add(c.id, entry)
-	s.localPorts[c.id.Local]++ // the 4-tuple stays in use until 2*MSL ends
+	s.timeWait.add(c.ID(), entry)
+	s.localPorts[c.ID().Local]++ // the 4-tuple stays in use until 2*MSL ends
 	return true
 }
 

@@ -87,6 +87,17 @@ type Config struct {
 
 	// complete is set by WithDefaults: every field has its value.
 	complete bool
+	// work is the scratch space of the connections sharing this Config.
+	work *workspace
+}
+
+// workspace holds the segments a connection works on while one of its
+// methods runs; connections that are never called concurrently share one
+// instead of carrying 200 bytes each. The segments are passed to Output
+// and Observer, so locals would escape to the heap on every segment.
+type workspace struct {
+	out Segment // the segment being sent
+	in  Segment // the segment being processed, trimmed to the window
 }
 
 // Defaults of Config.
@@ -141,5 +152,6 @@ func (c Config) WithDefaults() Config {
 		c.MSS = DefaultMSS
 	}
 	c.complete = true
+	c.work = &workspace{}
 	return c
 }

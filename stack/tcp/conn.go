@@ -118,15 +118,14 @@ type Conn struct {
 	segsOut      int
 	challengeWin time.Time // start of the RFC 5961 §7 rate-limit second
 	challengeN   int
-
-	scratch Segment // the segment being sent
-	inSeg   Segment // the segment being processed, trimmed to the window
 }
 
 // New returns a connection in CLOSED. out must not be nil; obs may be nil.
 // A cfg made by Config.WithDefaults is shared, not copied: the many
-// connections of a stack keep one; it must not change afterwards. Any
-// other cfg (or nil) is copied, with defaults filled in.
+// connections of a stack keep one, and the scratch segments it carries;
+// it must not change afterwards, and connections that share it must not
+// be called concurrently (a stack's loop calls one at a time). Any other
+// cfg (or nil) is copied, with defaults filled in.
 func New(id ID, cfg *Config, out Output, obs Observer) *Conn {
 	c := &Conn{id: id, out: out, obs: obs, cfg: cfg}
 	if cfg == nil || !cfg.complete {

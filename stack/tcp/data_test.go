@@ -237,8 +237,25 @@ func TestFastRetransmitOnThirdDuplicateACK(t *testing.T) {
 }
 
 func TestLargeTransferBothWays(t *testing.T) {
-	// Two engines back to back, no loss: 1 MiB each way arrives intact.
-	a, b := pair(t, testConfig(), testConfig())
+	// Two engines back to back, no loss: 1 MiB each way arrives intact,
+	// with a Config each and with one Config (and its workspace) shared.
+	shared := testConfig().WithDefaults()
+	for _, tt := range []struct {
+		name   string
+		ca, cb *Config
+	}{
+		{"own configs", testConfig(), testConfig()},
+		{"one shared config", &shared, &shared},
+	} {
+		t.Run(tt.name, func(t *testing.T) { largeTransferBothWays(t, tt.ca, tt.cb) })
+	}
+}
+
+func largeTransferBothWays(t *testing.T, ca, cb *Config) {
+	a, b := pair(t, ca, cb)
+	if (ca == cb) != (a.c.cfg == b.c.cfg) {
+		t.Fatalf("config shared: %v, want %v", a.c.cfg == b.c.cfg, ca == cb)
+	}
 	payload := bytes.Repeat([]byte("0123456789abcdef"), 65536)
 	var gotA, gotB []byte
 	offA, offB := 0, 0

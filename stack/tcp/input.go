@@ -127,8 +127,8 @@ func (c *Conn) inputSynSent(now time.Time, seg *Segment) {
 	c.setState(Established, seg, ReasonSynSentSynAck)
 	c.established()
 	// Data or FIN on the SYN-ACK continue at the sixth step.
-	c.inSeg = *seg
-	s := &c.inSeg
+	s := &c.cfg.work.in
+	*s = *seg
 	s.Flags &^= FlagSYN
 	s.Seq = s.Seq.Add(1)
 	c.oweACK(ReasonSynSentSynAck)
@@ -223,10 +223,10 @@ func (c *Conn) inputSynchronized(now time.Time, seg *Segment) {
 		c.unacceptable(now, seg)
 		return
 	}
-	// Work on a copy held by the connection: trimming must not change the
-	// caller's segment, and a local copy would escape to the heap.
-	c.inSeg = *seg
-	s := &c.inSeg
+	// Work on a copy in the shared workspace: trimming must not change
+	// the caller's segment, and a local copy would escape to the heap.
+	s := &c.cfg.work.in
+	*s = *seg
 	c.trim(s)
 	c.updateTSRecent(seg)
 

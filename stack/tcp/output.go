@@ -5,7 +5,7 @@ import "time"
 // header fills the scratch segment with the fields every segment of this
 // connection carries and returns it.
 func (c *Conn) header(seq Seq, flags Flags) *Segment {
-	s := &c.scratch
+	s := &c.cfg.work.out
 	*s = Segment{
 		SrcPort: c.id.Local.Port(),
 		DstPort: c.id.Remote.Port(),
