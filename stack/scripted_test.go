@@ -48,7 +48,29 @@ func (p *scriptedPeer) expect(skipACKs bool) tcp.Segment {
 	}
 }
 
-func TestScriptedPeerExchange(t *testing.T) {
+// newScriptedPeer is the peer at 10.77.0.1:40000 of the stack's port 80.
+func newScriptedPeer(t *testing.T, link *memLink) *scriptedPeer {
+	return &scriptedPeer{t: t, link: link, seq: 1000,
+		addr:  netip.AddrPortFrom(peerAddr4, 40000),
+		stack: netip.AddrPortFrom(stackAddr4, 80)}
+}
+
+// handshake opens the connection: SYN, the stack's SYN-ACK, ACK. It
+// returns the SYN-ACK.
+func (p *scriptedPeer) handshake() tcp.Segment {
+	p.t.Helper()
+	p.send(tcp.FlagSYN, "")
+	synAck := p.expect(false)
+	p.ack = synAck.Seq.Add(1)
+	p.send(tcp.FlagACK, "")
+	return synAck
+}
+
+// acceptedScripted starts a stack listening on port 80, has the scripted
+// peer open a connection to it, and returns the stack, the peer, the
+// stack's SYN-ACK and the accepted connection.
+func acceptedScripted(t *testing.T) (*running, *scriptedPeer, tcp.Segment, *Conn) {
+	t.Helper()
 	s, link := startScripted(t, Options{})
 	ln, err := s.Listen("tcp", ":80")
 	if err != nil {
@@ -59,26 +81,24 @@ func TestScriptedPeerExchange(t *testing.T) {
 		c, err := ln.Accept()
 		if err != nil {
 			t.Errorf("Accept: %v", err)
-			close(accepted)
+			accepted <- nil
 			return
 		}
 		accepted <- c.(*Conn)
 	}()
-	peer := &scriptedPeer{t: t, link: link, seq: 1000,
-		addr:  netip.AddrPortFrom(peerAddr4, 40000),
-		stack: netip.AddrPortFrom(stackAddr4, 80)}
-
-	// Three-way handshake.
-	peer.send(tcp.FlagSYN, "")
-	synAck := peer.expect(false)
-	if synAck.Flags != tcp.FlagSYN|tcp.FlagACK || synAck.Ack != 1001 {
-		t.Fatalf("got %v, want SYN-ACK ack=1001", &synAck)
-	}
-	peer.ack = synAck.Seq.Add(1)
-	peer.send(tcp.FlagACK, "")
+	peer := newScriptedPeer(t, link)
+	synAck := peer.handshake()
 	c := <-accepted
 	if c == nil {
 		t.FailNow()
+	}
+	return s, peer, synAck, c
+}
+
+func TestScriptedPeerExchange(t *testing.T) {
+	s, peer, synAck, c := acceptedScripted(t)
+	if synAck.Flags != tcp.FlagSYN|tcp.FlagACK || synAck.Ack != 1001 {
+		t.Fatalf("got %v, want SYN-ACK ack=1001", &synAck)
 	}
 	wantID := tcp.ID{Local: peer.stack, Remote: peer.addr}
 	if c.ID() != wantID || c.RemoteAddr().String() != "10.77.0.1:40000" {

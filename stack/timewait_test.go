@@ -27,13 +27,8 @@ func stackClosesFirst(t *testing.T, msl time.Duration) (*running, *scriptedPeer)
 			c.Close() // the stack closes first
 		}
 	}()
-	peer := &scriptedPeer{t: t, link: link, seq: 1000,
-		addr:  netip.AddrPortFrom(peerAddr4, 40000),
-		stack: netip.AddrPortFrom(stackAddr4, 80)}
-	peer.send(tcp.FlagSYN, "")
-	synAck := peer.expect(false)
-	peer.ack = synAck.Seq.Add(1)
-	peer.send(tcp.FlagACK, "")
+	peer := newScriptedPeer(t, link)
+	peer.handshake()
 	fin := peer.expect(true)
 	if !fin.Flags.Has(tcp.FlagFIN) {
 		t.Fatalf("got %v, want the stack's FIN", &fin)
