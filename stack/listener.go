@@ -5,7 +5,6 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/netip"
-	"strconv"
 	"sync"
 	"syscall"
 )
@@ -41,41 +40,26 @@ func (s *Stack) Listen(network, address string) (net.Listener, error) {
 	opErr := func(err error) error {
 		return &net.OpError{Op: "listen", Net: network, Err: err}
 	}
-	want4, want6, err := sockaddr.Families(network)
+	la, err := sockaddr.Listen(network, address)
 	if err != nil {
 		return nil, opErr(err)
 	}
-	host, portText, err := net.SplitHostPort(address)
-	if err != nil {
-		return nil, opErr(err)
-	}
-	port, err := strconv.ParseUint(portText, 10, 16)
-	if err != nil {
-		return nil, opErr(&net.AddrError{Err: "invalid port", Addr: address})
-	}
+	port := la.Port
 	var addrs []netip.Addr
-	if host == "" {
+	if !la.Addr.IsValid() {
 		for _, a := range s.addrs {
-			if a.Is4() && want4 && !containsAddr(addrs, netip.IPv4Unspecified()) {
+			if a.Is4() && la.Want4 && !containsAddr(addrs, netip.IPv4Unspecified()) {
 				addrs = append(addrs, netip.IPv4Unspecified())
 			}
-			if a.Is6() && want6 && !containsAddr(addrs, netip.IPv6Unspecified()) {
+			if a.Is6() && la.Want6 && !containsAddr(addrs, netip.IPv6Unspecified()) {
 				addrs = append(addrs, netip.IPv6Unspecified())
 			}
 		}
 	} else {
-		a, err := netip.ParseAddr(host)
-		if err != nil {
-			return nil, opErr(&net.AddrError{Err: "not an IP address", Addr: host})
-		}
-		a = a.Unmap()
-		if (a.Is4() && !want4) || (a.Is6() && !want6) {
-			return nil, opErr(&net.AddrError{Err: "address of the wrong family", Addr: host})
-		}
-		if !a.IsUnspecified() && !s.isLocal(a) {
+		if !la.Addr.IsUnspecified() && !s.isLocal(la.Addr) {
 			return nil, opErr(syscall.EADDRNOTAVAIL)
 		}
-		addrs = append(addrs, a)
+		addrs = append(addrs, la.Addr)
 	}
 	if len(addrs) == 0 {
 		return nil, opErr(ErrNoAddress)
@@ -95,11 +79,11 @@ func (s *Stack) Listen(network, address string) (net.Listener, error) {
 		if !ok {
 			return nil, opErr(syscall.EADDRINUSE)
 		}
-		port = uint64(p)
+		port = p
 	}
 	ln := &Listener{s: s, backlog: s.backlog, changed: make(chan struct{})}
 	for _, a := range addrs {
-		key := netip.AddrPortFrom(a, uint16(port))
+		key := netip.AddrPortFrom(a, port)
 		if s.listenConflictLocked(key) {
 			return nil, opErr(syscall.EADDRINUSE)
 		}
@@ -110,7 +94,7 @@ func (s *Stack) Listen(network, address string) (net.Listener, error) {
 	}
 	shown := ln.keys[0]
 	if len(ln.keys) > 1 {
-		shown = netip.AddrPortFrom(netip.IPv6Unspecified(), uint16(port)) // as Go shows ":80"
+		shown = netip.AddrPortFrom(netip.IPv6Unspecified(), port) // as Go shows ":80"
 	}
 	ln.addr = net.TCPAddrFromAddrPort(shown)
 	return ln, nil

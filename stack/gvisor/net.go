@@ -6,7 +6,6 @@ import (
 	"github.com/tunstack/tunstack/stack/internal/sockaddr"
 	"net"
 	"net/netip"
-	"strconv"
 	"sync/atomic"
 	"syscall"
 
@@ -31,40 +30,24 @@ func (s *Stack) Listen(network, address string) (net.Listener, error) {
 	if s.shuttingDown.Load() {
 		return nil, opErr(stack.ErrStopped)
 	}
-	want4, want6, err := sockaddr.Families(network)
+	la, err := sockaddr.Listen(network, address)
 	if err != nil {
 		return nil, opErr(err)
 	}
-	host, portText, err := net.SplitHostPort(address)
-	if err != nil {
-		return nil, opErr(err)
-	}
-	port, err := strconv.ParseUint(portText, 10, 16)
-	if err != nil {
-		return nil, opErr(&net.AddrError{Err: "invalid port", Addr: address})
-	}
-	bind := tcpip.FullAddress{Port: uint16(port)}
+	bind := tcpip.FullAddress{Port: la.Port}
 	var proto tcpip.NetworkProtocolNumber
 	v6only := false
-	if host == "" {
+	if a := la.Addr; !a.IsValid() {
 		has4, has6 := s.hasFamily(true), s.hasFamily(false)
 		switch {
-		case want6 && has6:
-			proto, v6only = ipv6.ProtocolNumber, !(want4 && has4)
-		case want4 && has4:
+		case la.Want6 && has6:
+			proto, v6only = ipv6.ProtocolNumber, !(la.Want4 && has4)
+		case la.Want4 && has4:
 			proto = ipv4.ProtocolNumber
 		default:
 			return nil, opErr(stack.ErrNoAddress)
 		}
 	} else {
-		a, err := netip.ParseAddr(host)
-		if err != nil {
-			return nil, opErr(&net.AddrError{Err: "not an IP address", Addr: host})
-		}
-		a = a.Unmap()
-		if (a.Is4() && !want4) || (a.Is6() && !want6) {
-			return nil, opErr(&net.AddrError{Err: "address of the wrong family", Addr: host})
-		}
 		if !a.IsUnspecified() && !s.isLocal(a) {
 			return nil, opErr(syscall.EADDRNOTAVAIL)
 		}

@@ -38,3 +38,27 @@ func TestDial(t *testing.T) {
 		t.Errorf("a name: %v, want ErrNotIP", err)
 	}
 }
+
+func TestListen(t *testing.T) {
+	for _, tt := range []struct {
+		network, address string
+		want             ListenAddr
+		wantErr          bool
+	}{
+		{"tcp", ":80", ListenAddr{Want4: true, Want6: true, Port: 80}, false},
+		{"tcp4", ":0", ListenAddr{Want4: true}, false},
+		{"tcp6", "[::]:7", ListenAddr{Want6: true, Addr: netip.IPv6Unspecified(), Port: 7}, false},
+		{"tcp", "[::ffff:10.77.0.2]:9", ListenAddr{Want4: true, Want6: true, Addr: netip.MustParseAddr("10.77.0.2"), Port: 9}, false},
+		{"tcp6", "10.77.0.2:9", ListenAddr{}, true},
+		{"tcp4", "[fd00:77::2]:9", ListenAddr{}, true},
+		{"tcp", "example.org:80", ListenAddr{}, true},
+		{"tcp", ":70000", ListenAddr{}, true},
+		{"udp", ":80", ListenAddr{}, true},
+		{"tcp", "80", ListenAddr{}, true},
+	} {
+		got, err := Listen(tt.network, tt.address)
+		if (err != nil) != tt.wantErr || got != tt.want {
+			t.Errorf("Listen(%q, %q) = %+v, %v; want %+v, error %v", tt.network, tt.address, got, err, tt.want, tt.wantErr)
+		}
+	}
+}
