@@ -256,31 +256,56 @@ func largeTransferBothWays(t *testing.T, ca, cb *Config) {
 	if (ca == cb) != (a.c.cfg == b.c.cfg) {
 		t.Fatalf("config shared: %v, want %v", a.c.cfg == b.c.cfg, ca == cb)
 	}
-	payload := bytes.Repeat([]byte("0123456789abcdef"), 65536)
-	var gotA, gotB []byte
-	offA, offB := 0, 0
-	buf := make([]byte, 64<<10)
-	for i := 0; i < 100000 && (len(gotA) < len(payload) || len(gotB) < len(payload)); i++ {
-		if offA < len(payload) {
-			n, _ := a.c.Send(a.now, payload[offA:])
-			offA += n
-		}
-		if offB < len(payload) {
-			n, _ := b.c.Send(b.now, payload[offB:])
-			offB += n
-		}
-		n, _ := a.c.Receive(a.now, buf)
-		gotA = append(gotA, buf[:n]...)
-		n, _ = b.c.Receive(b.now, buf)
-		gotB = append(gotB, buf[:n]...)
+	x := newExchange(bytes.Repeat([]byte("0123456789abcdef"), 65536))
+	for i := 0; i < 100000 && !x.done(); i++ {
+		x.step(a, b)
 		a.deliverTo(b)
 		b.deliverTo(a)
 		a.advance(10 * time.Millisecond)
 		b.advance(10 * time.Millisecond)
 	}
-	if !bytes.Equal(gotA, payload) || !bytes.Equal(gotB, payload) {
-		t.Fatalf("received %d and %d bytes, want %d each, intact", len(gotA), len(gotB), len(payload))
+	if !x.intact() {
+		t.Fatalf("received %d and %d bytes, want %d each, intact", len(x.gotA), len(x.gotB), len(x.payload))
 	}
+}
+
+// exchange sends the same payload each way between two engines through
+// their user calls, SEND and RECEIVE.
+type exchange struct {
+	payload      []byte
+	sentA, sentB int
+	gotA, gotB   []byte
+	buf          []byte
+}
+
+func newExchange(payload []byte) *exchange {
+	return &exchange{payload: payload, buf: make([]byte, 64<<10)}
+}
+
+// step sends what each engine takes and receives what each has.
+func (x *exchange) step(a, b *harness) {
+	if x.sentA < len(x.payload) {
+		n, _ := a.c.Send(a.now, x.payload[x.sentA:])
+		x.sentA += n
+	}
+	if x.sentB < len(x.payload) {
+		n, _ := b.c.Send(b.now, x.payload[x.sentB:])
+		x.sentB += n
+	}
+	n, _ := a.c.Receive(a.now, x.buf)
+	x.gotA = append(x.gotA, x.buf[:n]...)
+	n, _ = b.c.Receive(b.now, x.buf)
+	x.gotB = append(x.gotB, x.buf[:n]...)
+}
+
+// done reports whether both ends received as much as was sent.
+func (x *exchange) done() bool {
+	return len(x.gotA) >= len(x.payload) && len(x.gotB) >= len(x.payload)
+}
+
+// intact reports whether both ends received exactly the payload.
+func (x *exchange) intact() bool {
+	return bytes.Equal(x.gotA, x.payload) && bytes.Equal(x.gotB, x.payload)
 }
 
 // pair connects two engines back to back and completes a handshake.

@@ -1,7 +1,6 @@
 package tcp
 
 import (
-	"bytes"
 	"fmt"
 	"math/rand"
 	"sort"
@@ -101,24 +100,9 @@ func TestTransferUnderImpairment(t *testing.T) {
 				link := &lossyLink{rng: rand.New(rand.NewSource(42)), delay: 20 * time.Millisecond, loss: 0.02, dup: 0.01, reorder: 0.01}
 				payload := make([]byte, 1<<20)
 				rand.New(rand.NewSource(1)).Read(payload)
-				var gotA, gotB []byte
-				offA, offB := 0, 0
-				buf := make([]byte, 64<<10)
-				elapsed := link.run(t, a, b, 10*time.Minute, func() {
-					if offA < len(payload) {
-						n, _ := a.c.Send(a.now, payload[offA:])
-						offA += n
-					}
-					if offB < len(payload) {
-						n, _ := b.c.Send(b.now, payload[offB:])
-						offB += n
-					}
-					n, _ := a.c.Receive(a.now, buf)
-					gotA = append(gotA, buf[:n]...)
-					n, _ = b.c.Receive(b.now, buf)
-					gotB = append(gotB, buf[:n]...)
-				}, func() bool { return len(gotA) >= len(payload) && len(gotB) >= len(payload) })
-				if !bytes.Equal(gotA, payload) || !bytes.Equal(gotB, payload) {
+				x := newExchange(payload)
+				elapsed := link.run(t, a, b, 10*time.Minute, func() { x.step(a, b) }, x.done)
+				if !x.intact() {
 					t.Fatal("data corrupted under impairment")
 				}
 				st := a.c.Status()
