@@ -173,32 +173,8 @@ func oneShot(ctx context.Context, d *net.Dialer, addr string) (time.Duration, er
 // clientConnect runs Workers connection loops for Duration or Count
 // connections, whichever ends first.
 func clientConnect(ctx context.Context, cfg clientConfig) clientResult {
-	var done atomic.Int64
-	var errs errorTally
 	d := &net.Dialer{Timeout: connTimeout}
-	deadline := time.Now().Add(cfg.Duration)
-	start := time.Now()
-	var wg sync.WaitGroup
-	var next atomic.Int64
-	for range cfg.Workers {
-		wg.Go(func() {
-			for ctx.Err() == nil && time.Now().Before(deadline) {
-				i := next.Add(1) - 1
-				if cfg.Count > 0 && i >= int64(cfg.Count) {
-					return
-				}
-				if _, err := oneShot(ctx, d, cfg.addr(int(i))); err != nil {
-					errs.add(err)
-					continue
-				}
-				done.Add(1)
-			}
-		})
-	}
-	wg.Wait()
-	r := clientResult{Count: done.Load(), ElapsedNS: int64(time.Since(start))}
-	errs.fill(&r)
-	return r
+	return oneShots(ctx, cfg, cfg.Count, func(int) *net.Dialer { return d })
 }
 
 // clientTimeWait makes Count connections like clientConnect, each from
@@ -212,6 +188,22 @@ func clientConnect(ctx context.Context, cfg clientConfig) clientResult {
 func clientTimeWait(ctx context.Context, cfg clientConfig) clientResult {
 	const firstPort, lastTimeWaitPort = 1024, 20000
 	count := min(cfg.Count, (lastTimeWaitPort-firstPort)*len(cfg.Ports))
+	if count <= 0 {
+		return clientResult{} // every connection needs a 4-tuple of its own
+	}
+	return oneShots(ctx, cfg, count, func(i int) *net.Dialer {
+		return &net.Dialer{
+			Timeout:   connTimeout,
+			LocalAddr: &net.TCPAddr{IP: cfg.Source, Port: firstPort + i/len(cfg.Ports)},
+			Control:   reuseAddr,
+		}
+	})
+}
+
+// oneShots runs Workers loops of oneShot connections, the i-th through
+// dialer(i) to cfg.addr(i), for Duration or count connections (0: no
+// limit), whichever ends first.
+func oneShots(ctx context.Context, cfg clientConfig, count int, dialer func(i int) *net.Dialer) clientResult {
 	var done atomic.Int64
 	var errs errorTally
 	deadline := time.Now().Add(cfg.Duration)
@@ -222,15 +214,10 @@ func clientTimeWait(ctx context.Context, cfg clientConfig) clientResult {
 		wg.Go(func() {
 			for ctx.Err() == nil && time.Now().Before(deadline) {
 				i := int(next.Add(1) - 1)
-				if i >= count {
+				if count > 0 && i >= count {
 					return
 				}
-				d := &net.Dialer{
-					Timeout:   connTimeout,
-					LocalAddr: &net.TCPAddr{IP: cfg.Source, Port: firstPort + i/len(cfg.Ports)},
-					Control:   reuseAddr,
-				}
-				if _, err := oneShot(ctx, d, cfg.addr(i)); err != nil {
+				if _, err := oneShot(ctx, dialer(i), cfg.addr(i)); err != nil {
 					errs.add(err)
 					continue
 				}
