@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/spf13/pflag"
+
 	"github.com/tunstack/tunstack/stack"
 	"github.com/tunstack/tunstack/stack/tcp"
 )
@@ -22,6 +24,16 @@ type connFilter struct {
 	Port   uint16   `json:"port,omitempty"`  // either end
 	SPort  uint16   `json:"sport,omitempty"` // the stack's end
 	DPort  uint16   `json:"dport,omitempty"` // the peer's end
+}
+
+// registerEnds adds the filter's flags for the ends of a connection
+// (--sport, --dport, --port, --local, --remote), which ss and trace share.
+func (f *connFilter) registerEnds(fs *pflag.FlagSet) {
+	fs.Uint16Var(&f.SPort, "sport", 0, "only connections whose stack end has this port")
+	fs.Uint16Var(&f.DPort, "dport", 0, "only connections whose peer end has this port")
+	fs.Uint16Var(&f.Port, "port", 0, "only connections with this port at either end")
+	fs.StringVar(&f.Local, "local", "", "only connections whose stack end is ADDR, ADDR:PORT or :PORT")
+	fs.StringVar(&f.Remote, "remote", "", "only connections whose peer end is ADDR, ADDR:PORT or :PORT")
 }
 
 // connMatcher is a connFilter ready to match.
