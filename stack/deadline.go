@@ -21,11 +21,7 @@ type deadline struct {
 func (d *deadline) set(t time.Time) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.version++
-	if d.timer != nil {
-		d.timer.Stop()
-		d.timer = nil
-	}
+	d.cancelLocked()
 	if d.ch == nil || d.fired {
 		d.ch = make(chan struct{})
 		d.fired = false
@@ -73,6 +69,12 @@ func (d *deadline) passed() bool {
 func (d *deadline) stop() {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	d.cancelLocked()
+}
+
+// cancelLocked stops the pending timer; a callback already running sees
+// the new version and does nothing.
+func (d *deadline) cancelLocked() {
 	d.version++
 	if d.timer != nil {
 		d.timer.Stop()
