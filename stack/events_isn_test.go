@@ -2,6 +2,8 @@ package stack
 
 import (
 	"context"
+	"io"
+	"net"
 	"testing"
 	"time"
 
@@ -16,8 +18,25 @@ func TestEventsCarryStatesAndISNs(t *testing.T) {
 	client, srv := startPair(t)
 	events, cancel := srv.Subscribe(1000)
 	defer cancel()
-	go ServeDiscard(listen(t, srv, ":80"))
+	ln := listen(t, srv, ":80")
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		sc, err := ln.Accept()
+		if err != nil {
+			t.Errorf("Accept: %v", err)
+			close(accepted)
+			return
+		}
+		accepted <- sc
+		io.Copy(io.Discard, sc)
+		sc.Close()
+	}()
 	c := dial(t, client, "10.77.0.2:80")
+	// Close only once the server has the handshake's ACK: a Close that
+	// the client's loop sees before it sends that ACK makes it a FIN-ACK.
+	if <-accepted == nil {
+		t.FailNow()
+	}
 	c.Close()
 	serverID := tcp.ID{Local: c.ID().Remote, Remote: c.ID().Local}
 
