@@ -66,6 +66,9 @@ func DeleteNetNS(name string) error {
 
 // createNetNS creates the named namespace and returns a handle to it.
 func createNetNS(name string) (netns.NsHandle, error) {
+	if err := prepareNetNSDir(); err != nil {
+		return netns.None(), netnsError("creating network namespace "+name, err)
+	}
 	handle := netns.None()
 	err := onLockedThread(func() error {
 		// NewNamed moves this thread into the new namespace;
