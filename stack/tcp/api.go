@@ -17,6 +17,18 @@ type Output interface {
 	Output(c *Conn, seg *Segment, why Reason)
 }
 
+// AnswerBudget is an Output that also rations, across all its
+// connections, the answers the engine sends to segments it cannot trust:
+// ACKs to unacceptable segments once the connection's own limit allowed
+// them (RFC 5961 §7's challenge-ACK budget; why is ReasonUnacceptable,
+// ReasonPAWS, ReasonSYNChallenge, ...), and RSTs to segments for no
+// connection (ReasonClosedRST, ReasonListenACKReset). The engine asks
+// before each one and sends it only if AllowAnswer returns true. The
+// budget lives with the owner, so that Config stays read-only.
+type AnswerBudget interface {
+	AllowAnswer(now time.Time, why Reason) bool
+}
+
 // Observer hears the engine's decisions. A nil Observer costs nothing.
 type Observer interface {
 	// StateChange: c moved from one state to another. cause is the segment

@@ -84,6 +84,14 @@ type Config struct {
 	// RFC1337 ignores RST in TIME-WAIT (RFC 1337 §3, "TIME-WAIT
 	// assassination"). On unless DisableRFC1337.
 	DisableRFC1337 bool
+	// InvalidRateLimit is the least time between two ACKs a connection
+	// sends in answer to unacceptable segments: out of the window, PAWS
+	// failures, SYNs and RSTs that draw a challenge ACK, ACKs of unsent
+	// or too old data, TIME-WAIT's answers (RFC 5961 §7; Linux's
+	// tcp_invalid_ratelimit). Answers that honest loss recovery needs
+	// are not limited (ratelimit.go). Default 500 ms, as Linux and
+	// gVisor. Negative turns the limit off.
+	InvalidRateLimit time.Duration
 
 	// complete is set by WithDefaults: every field has its value.
 	complete bool
@@ -115,6 +123,8 @@ const (
 	DefaultBuffer           = 256 << 10
 	DefaultMaxReceiveBuffer = 4 << 20
 
+	DefaultInvalidRateLimit = 500 * time.Millisecond
+
 	DefaultKeepAliveInterval = 75 * time.Second
 	DefaultKeepAliveCount    = 9
 )
@@ -139,6 +149,7 @@ func (c Config) WithDefaults() Config {
 	setDur(&c.MaxRTO, DefaultMaxRTO)
 	setDur(&c.FinWait2Timeout, DefaultFinWait2Timeout)
 	setDur(&c.DelayedACK, DefaultDelayedACK)
+	setDur(&c.InvalidRateLimit, DefaultInvalidRateLimit)
 	setDur(&c.KeepAliveInterval, DefaultKeepAliveInterval)
 	setInt(&c.KeepAliveCount, DefaultKeepAliveCount)
 	setInt(&c.SynRetries, DefaultSynRetries)

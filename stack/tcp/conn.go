@@ -107,17 +107,18 @@ type Conn struct {
 	rttSeq    Seq
 	rttStart  time.Time
 
-	ackNow       bool   // an ACK must go out before Input returns
-	ackWhy       Reason // why it is owed
-	batching     bool   // between BeginBatch and EndBatch: owed ACKs wait
-	corked       bool   // between Cork and Uncork: nothing is sent
-	ackPending   int    // in-order segments received and not yet acknowledged
-	lastAckSent  Seq
-	retransmits  int
-	segsIn       int
-	segsOut      int
-	challengeWin time.Time // start of the RFC 5961 §7 rate-limit second
-	challengeN   int
+	ackNow      bool   // an ACK must go out before Input returns
+	ackWhy      Reason // why it is owed
+	batching    bool   // between BeginBatch and EndBatch: owed ACKs wait
+	corked      bool   // between Cork and Uncork: nothing is sent
+	ackPending  int    // in-order segments received and not yet acknowledged
+	lastAckSent Seq
+	retransmits int
+	segsIn      int
+	segsOut     int
+	// invalidAnswerAt is when the connection last answered an
+	// unacceptable segment (ratelimit.go); zero: never.
+	invalidAnswerAt time.Time
 }
 
 // New returns a connection in CLOSED. out must not be nil; obs may be nil.

@@ -131,6 +131,7 @@ func TestUnacceptableSegmentsGetACK(t *testing.T) {
 	} {
 		h.send(s)
 		h.expect(out(FlagACK, localISS+1, remoteISS+1))
+		h.advance(DefaultInvalidRateLimit) // one answer per 500 ms (ratelimit_test.go)
 	}
 	if h.c.Readable() != 0 {
 		t.Fatal("unacceptable data was delivered")

@@ -23,8 +23,12 @@ func (c *Conn) Input(now time.Time, seg *Segment) {
 
 // inputClosed is §3.10.7.1: everything but a RST is answered with a RST.
 func (c *Conn) inputClosed(seg *Segment) {
+	rst, ok := ResetFor(seg)
+	if ok && !c.resetAllowed(c.now, seg, ReasonClosedRST) {
+		return
+	}
 	c.drop(seg, ReasonClosedRST)
-	if rst, ok := ResetFor(seg); ok {
+	if ok {
 		c.segsOut++
 		c.out.Output(c, &rst, ReasonClosedRST)
 	}
@@ -39,8 +43,10 @@ func (c *Conn) inputListen(now time.Time, seg *Segment) {
 		// "Any acknowledgment is bad if it arrives on a connection still
 		// in the LISTEN state. An acceptable reset segment should be formed
 		// for any arriving ACK-bearing segment."
-		c.drop(seg, ReasonListenACKReset)
-		c.sendReset(seg.Ack, ReasonListenACKReset)
+		if c.resetAllowed(now, seg, ReasonListenACKReset) {
+			c.drop(seg, ReasonListenACKReset)
+			c.sendReset(seg.Ack, ReasonListenACKReset)
+		}
 	case seg.Flags.Has(FlagSYN):
 		c.IRS = seg.Seq
 		c.RcvNxt = seg.Seq.Add(1)
@@ -210,8 +216,7 @@ func (c *Conn) trim(s *Segment) {
 func (c *Conn) inputSynchronized(now time.Time, seg *Segment) {
 	// RFC 7323 §5.3: PAWS comes before the sequence number test.
 	if c.pawsReject(seg) {
-		c.drop(seg, ReasonPAWS)
-		c.sendAck(ReasonPAWS)
+		c.answerInvalid(now, seg, ReasonPAWS)
 		return
 	}
 	if c.tsOK && !seg.Options.HasTimestamps && !seg.Flags.Has(FlagRST) {
@@ -281,7 +286,13 @@ func (c *Conn) unacceptable(now time.Time, seg *Segment) {
 		c.sendAck(ReasonFinRetransmitted)
 		c.startTimeWait(now)
 	default:
-		c.drop(seg, ReasonUnacceptable)
+		// An old duplicate is honest loss recovery and always answered;
+		// other answers are rationed (ratelimit.go).
+		dup := c.oldDuplicate(seg)
+		answer := dup || c.answerAllowed(now, seg, ReasonUnacceptable)
+		if answer {
+			c.drop(seg, ReasonUnacceptable)
+		}
 		// "If the RCV.WND is zero, no segments will be acceptable, but
 		// special allowance should be made to accept valid ACKs": an ACK
 		// of new data still counts.
@@ -289,11 +300,13 @@ func (c *Conn) unacceptable(now time.Time, seg *Segment) {
 			c.takeACK(now, seg)
 			c.output(now)
 		}
-		if c.sackOK && len(seg.Payload) > 0 && seg.End().LessThanEq(c.RcvNxt) {
+		if dup && c.sackOK && len(seg.Payload) > 0 {
 			// RFC 2883: tell the sender it sent this twice.
 			c.hasDSACK, c.dsack = true, SACKBlock{seg.Seq, seg.Seq.Add(uint32(len(seg.Payload)))}
 		}
-		c.sendAck(ReasonUnacceptable)
+		if answer {
+			c.sendAck(ReasonUnacceptable)
+		}
 	}
 }
 
@@ -354,14 +367,12 @@ func (c *Conn) inputACK(now time.Time, s *Segment) bool {
 	case s.Ack.GreaterThan(c.sndMax):
 		// "If the ACK acks something not yet sent ... send an ACK, drop
 		// the segment, and return."
-		c.drop(s, ReasonACKOfUnsent)
-		c.sendAck(ReasonACKOfUnsent)
+		c.answerInvalid(now, s, ReasonACKOfUnsent)
 		return false
 	case s.Ack.LessThan(c.SndUna.Add(-c.maxSndWnd)):
 		// RFC 5961 §5.2: an ACK older than any window the peer could
 		// have seen is not acceptable.
-		c.drop(s, ReasonACKOld)
-		c.sendAck(ReasonACKOld)
+		c.answerInvalid(now, s, ReasonACKOld)
 		return false
 	}
 

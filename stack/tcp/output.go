@@ -211,25 +211,6 @@ func (c *Conn) sendReset(seq Seq, why Reason) {
 	c.emit(s, why)
 }
 
-// challengeACK answers a suspicious RST or SYN with an ACK, at most
-// challengeACKLimit per second (RFC 5961 §7).
-func (c *Conn) challengeACK(now time.Time, seg *Segment, why Reason) {
-	if now.Sub(c.challengeWin) >= time.Second {
-		c.challengeWin, c.challengeN = now, 0
-	}
-	if c.challengeN >= challengeACKLimit {
-		c.drop(seg, why)
-		return
-	}
-	c.challengeN++
-	c.sendAck(why)
-}
-
-// challengeACKLimit is the RFC 5961 §7 rate limit, per connection here
-// (Linux's tcp_challenge_ack_limit is per host, which leaked a side channel,
-// CVE-2016-5696).
-const challengeACKLimit = 10
-
 // dataEnd is the sequence number just past the last byte the user queued.
 func (c *Conn) dataEnd() Seq { return c.snd.end() }
 

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"syscall"
 	"testing"
-	"time"
 )
 
 func TestExactRSTResets(t *testing.T) {
@@ -50,20 +49,6 @@ func TestSYNInSynchronizedStateGetsChallengeACK(t *testing.T) {
 			t.Fatal("SYN closed the connection")
 		}
 	}
-}
-
-func TestChallengeACKRateLimit(t *testing.T) {
-	h := established(t)
-	for i := 0; i < 3*challengeACKLimit; i++ {
-		h.send(seg(FlagRST, remoteISS+100, 0))
-	}
-	if len(h.out) != challengeACKLimit {
-		t.Fatalf("%d challenge ACKs in one second, want %d", len(h.out), challengeACKLimit)
-	}
-	h.out = nil
-	h.advance(time.Second)
-	h.send(seg(FlagRST, remoteISS+100, 0))
-	h.expect(out(FlagACK, localISS+1, remoteISS+1))
 }
 
 func TestResetFor(t *testing.T) {

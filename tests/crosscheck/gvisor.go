@@ -89,8 +89,8 @@ func NewGVisor(sc *Scenario) (_ Engine, err error) {
 	synRetries := tcpip.TCPSynRetriesOption(c.SynRetries)
 	retries := tcpip.TCPMaxRetriesOption(c.DataRetries)
 	// Answer every unacceptable segment and challenge with an ACK, as RFC
-	// 9293 §3.10.7.4 says, instead of at most one per 500 ms.
-	if err := st.SetOption(stack.TCPInvalidRateLimitOption(0)); err != nil {
+	// 9293 §3.10.7.4 says, unless the script sets invalid-ratelimit.
+	if err := st.SetOption(stack.TCPInvalidRateLimitOption(c.InvalidRateLimit)); err != nil {
 		return nil, fmt.Errorf("gvisor option TCPInvalidRateLimitOption: %v", err)
 	}
 	opts := []tcpip.SettableTransportProtocolOption{

@@ -205,6 +205,12 @@ func parseConfig(c *Config, s string) error {
 			c.Timestamps, err = parseOnOff(v)
 		case "rack":
 			c.RACK, err = parseOnOff(v)
+		case "invalid-ratelimit":
+			if v == "off" {
+				c.InvalidRateLimit = 0
+			} else {
+				c.InvalidRateLimit, err = time.ParseDuration(v)
+			}
 		case "congestion":
 			if v != "cubic" && v != "newreno" {
 				err = fmt.Errorf("want cubic or newreno")

@@ -15,7 +15,7 @@ func TestParseScenario(t *testing.T) {
 	sc, err := Parse("example", `# A title
 rfc: RFC 9293 §3.10.7.2
 config: msl=2m rto-min=1s delayed-ack=40ms rfc1337=off peer-isn=7
-config: sack=off timestamps=off rack=on congestion=newreno
+config: sack=off timestamps=off rack=on congestion=newreno invalid-ratelimit=500ms
 
 user open passive
 in  SYN seq=0 win=1000 mss=1460 ws=7
@@ -41,7 +41,7 @@ error reset
 		SynRetries: 6, SynAckRetries: 5, DataRetries: 15, FinWait2Timeout: 60 * time.Second,
 		DelayedACK: 40 * time.Millisecond, RFC1337: false, PeerISN: 7, ISS: 5_000_000,
 		KeepAliveInterval: 75 * time.Second, KeepAliveCount: 9,
-		SACK: false, Timestamps: false, RACK: true, Congestion: "newreno",
+		SACK: false, Timestamps: false, RACK: true, Congestion: "newreno", InvalidRateLimit: 500 * time.Millisecond,
 	}
 	if sc.Config != want {
 		t.Fatalf("config %+v, want %+v", sc.Config, want)

@@ -67,6 +67,10 @@ type Config struct {
 	// Congestion is the congestion control, "cubic" or "newreno"; "" keeps
 	// each engine's default (tunstack: CUBIC, gVisor: NewReno).
 	Congestion string
+	// InvalidRateLimit is the least time between two ACKs a connection
+	// sends in answer to unacceptable segments (RFC 5961 §7); 0: off, so
+	// that every one is answered, as RFC 9293 §3.10.7.4 alone says.
+	InvalidRateLimit time.Duration
 }
 
 // DefaultConfig is what a script gets before its config: lines.

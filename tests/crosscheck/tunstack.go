@@ -58,6 +58,10 @@ func NewTunstack(sc *Scenario) Engine {
 	if c.DelayedACK == 0 {
 		cfg.DelayedACK = -1 // off
 	}
+	cfg.InvalidRateLimit = c.InvalidRateLimit
+	if c.InvalidRateLimit == 0 {
+		cfg.InvalidRateLimit = -1 // off
+	}
 	if c.Congestion != "" {
 		cfg.Congestion, _ = tcp.ParseCongestionControl(c.Congestion)
 	}
