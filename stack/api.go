@@ -89,6 +89,9 @@ type Event struct {
 	To     tcp.State // EventStateChange
 	Reason tcp.Reason
 	Detail string // drops before demultiplexing: what was wrong with the packet
+	// Src and Dst are the addresses of a packet dropped before
+	// demultiplexing (not-our-address, martian-*), when it had some.
+	Src, Dst netip.Addr
 }
 
 // ConnInfo is a snapshot of one connection, for `tunstack ss` and tests.
@@ -123,6 +126,23 @@ type Options struct {
 	Backlog int
 	// Logger receives the event loop's errors. Nil discards them.
 	Logger *slog.Logger
+	// ChallengeACKLimit is the stack-wide budget per second of ACKs that
+	// answer unacceptable segments, once each connection's own limit
+	// (tcp.Config.InvalidRateLimit) has let them through (RFC 5961 §7).
+	// Each second's budget is drawn at random between half and one and a
+	// half times it, as Linux does since CVE-2016-5696, so that an
+	// off-path attacker cannot count it to learn whether its guesses hit
+	// a connection. Default 1000; negative: no budget.
+	ChallengeACKLimit int
+	// RSTRateLimit bounds the RSTs sent for segments that no connection
+	// takes (closed ports, ACKs to a listener) to this many per second,
+	// in bursts of up to 50: a token bucket, as Linux's
+	// icmp_msgs_per_sec and icmp_msgs_burst. Default 1000; negative: no
+	// limit.
+	RSTRateLimit int
+	// ICMPRateLimit bounds ICMP and ICMPv6 echo replies the same way.
+	// Default 1000; negative: no limit.
+	ICMPRateLimit int
 	// Capture, if set, sees every packet read from or written to the
 	// link, with why the stack dropped or sent it (a pcapng file, for
 	// one: stack/pcap). It runs on the loop and must not block.

@@ -21,9 +21,11 @@ type Counters struct {
 	EventsLost  uint64 // events a slow subscriber did not take
 	// Drops counts discarded packets and segments by reason: the wire
 	// error codes ("ip-bad-checksum", "tcp-bad-data-offset", ...),
-	// "not-our-address", "unknown-protocol", "no-listener" (answered with
-	// RST), "backlog-full", "link-write" (the link refused a batch),
-	// "link-read" (a Read failed but the link lives on),
+	// "not-our-address", "martian-source-loopback" and the other
+	// "martian-*" (martian.go), "icmp-ratelimit", "unknown-protocol",
+	// "no-listener" (answered with RST), "backlog-full", "link-write"
+	// (the link refused a batch), "link-read" (a Read failed but the
+	// link lives on),
 	// "build:<wire code>" (a segment could not be serialized) and
 	// "engine:<reason code>" for segments the engine discarded.
 	Drops map[string]uint64
@@ -40,6 +42,13 @@ type Counters struct {
 	// decision: "closed-rst" for a segment to a port nobody listens on,
 	// "abort", "listen-ack-reset", "close-unread-data", ...
 	RSTsByReason map[string]uint64
+	// RateLimited counts the answers the stack held back, by the limit
+	// that held them (RateLimits, each present): "invalid-ratelimit" and
+	// "challenge-ack-limit" ACKs to unacceptable segments, per connection
+	// and stack-wide; "rst-ratelimit" RSTs for segments no connection
+	// takes; "icmp-ratelimit" echo replies. Drops counts the same
+	// segments as "engine:invalid-ratelimit", ... and "icmp-ratelimit".
+	RateLimited map[string]uint64
 	// MIB holds the RFC 4022 TCP-MIB scalars.
 	MIB TCPMIB
 	// States counts the connections in each state when the snapshot was
@@ -102,12 +111,13 @@ var knownDrops = func() []string {
 	} {
 		codes = append(codes, e.Code())
 	}
+	codes = append(codes, ownDrops...) // martian.go
 	return append(codes, "other")
 }()
 
 // dropSlots bounds the reasons counted in a fixed slot; a test checks that
 // knownDrops fit.
-const dropSlots = 32
+const dropSlots = 48
 
 var knownDropSlot = func() map[string]int {
 	m := make(map[string]int, len(knownDrops))
@@ -242,6 +252,7 @@ func (c *counters) snapshot() Counters {
 	for _, why := range challengeReasons {
 		out.ChallengeACKs += c.sent.load(why)
 	}
+	out.RateLimited = c.rateLimited()
 	out.MIB.ActiveOpens = c.activeOpens.Load()
 	out.MIB.PassiveOpens = c.passiveOpens.Load()
 	out.MIB.AttemptFails = c.attemptFails.Load()

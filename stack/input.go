@@ -16,8 +16,9 @@ func (s *Stack) input(b []byte) {
 		s.dropPacket(wire.DropReason(err))
 		return
 	}
-	if !s.isLocal(p.Dst) {
-		s.dropPacket(dropNotOurAddress)
+	// Martian packets make no state and draw no answer (martian.go).
+	if why := s.refuse(&p); why != "" {
+		s.dropPacketOf(&p, why)
 		return
 	}
 	switch {
@@ -27,7 +28,7 @@ func (s *Stack) input(b []byte) {
 		p.Version == 6 && p.Protocol == wire.ProtoICMPv6:
 		s.inputICMP(&p)
 	default:
-		s.dropPacket(dropUnknownProtocol)
+		s.dropPacketOf(&p, dropUnknownProtocol)
 	}
 }
 
@@ -41,6 +42,10 @@ func (s *Stack) inputICMP(p *wire.Packet) {
 	n, err := wire.EchoReply(buf[Headroom:], p)
 	if err != nil {
 		s.dropPacket(wire.DropReason(err))
+		return
+	}
+	if !s.limits.icmp.allow(s.now) {
+		s.dropPacketOf(p, dropICMPRateLimit)
 		return
 	}
 	s.out.commit(n)
@@ -97,8 +102,10 @@ func (s *Stack) inputTCP(p *wire.Packet) {
 		s.passiveOpen(ln, id, seg)
 		return
 	}
-	s.dropSegment(id, seg, dropNoListener)
-	s.sendReset(id, seg)
+	if s.resetAllowed(id, seg) { // ratelimit.go
+		s.dropSegment(id, seg, dropNoListener)
+		s.sendReset(id, seg)
+	}
 }
 
 // passiveOpen gives a segment for a listening port to a new connection in

@@ -95,6 +95,7 @@ type Stack struct {
 	writer       *linkWriter   // writes filled batches while the loop runs
 	scratch      []byte
 	hooks        engineHooks
+	limits       answerLimits // ratelimit.go
 	shuttingDown bool
 }
 
@@ -121,6 +122,7 @@ func New(link Link, opts Options) (*Stack, error) {
 		scratch:    make([]byte, connQueueSize),
 	}
 	s.hooks = engineHooks{s}
+	s.limits = newAnswerLimits(&opts)
 	s.capture.to = opts.Capture
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)

@@ -9,7 +9,7 @@ import (
 
 // A connection that reaches TIME-WAIT with nothing left for the
 // application to read is shrunk to the engine's compact record
-// (tcp.TimeWaitRecord, 48 bytes): the Conn, its engine and its buffers are
+// (tcp.TimeWaitRecord, 40 bytes): the Conn, its engine and its buffers are
 // released, and the record answers for the 4-tuple until 2*MSL ends. A
 // stack that closes first holds one per connection for a minute, so this
 // is what lets it keep 100,000 of them in a few tens of megabytes.
@@ -179,6 +179,13 @@ func (s *Stack) shrinkTimeWait(c *Conn) bool {
 func (s *Stack) inputTimeWait(id tcp.ID, e timeWaitEntry, seg *tcp.Segment) bool {
 	var reply tcp.Segment
 	action, why := e.rec.Input(s.now, seg, &reply)
+	if action == tcp.TimeWaitReply && why != tcp.ReasonFinRetransmitted && !s.limits.challenge.allow(s.now) {
+		// The stack-wide budget of answers to unacceptable segments
+		// (ratelimit.go); the ACK of a retransmitted FIN is not one.
+		// The record has had its turn all the same, as a Conn has.
+		action, why = tcp.TimeWaitDrop, tcp.ReasonChallengeACKLimit
+		s.timeWait.set(id, e)
+	}
 	switch action {
 	case tcp.TimeWaitReply:
 		e.restarted = e.restarted || why == tcp.ReasonFinRetransmitted
@@ -190,6 +197,11 @@ func (s *Stack) inputTimeWait(id tcp.ID, e timeWaitEntry, seg *tcp.Segment) bool
 		}
 	case tcp.TimeWaitDrop:
 		s.counters.engineDrop(why)
+		if why != tcp.ReasonNone && s.events.active() {
+			ev := segmentEvent(s.now, EventDrop, id, nil, tcp.TimeWait, seg, why)
+			ev.ISN = e.isns()
+			s.events.publish(ev)
+		}
 	case tcp.TimeWaitClosed, tcp.TimeWaitReopen:
 		s.timeWait.remove(id)
 		s.timeWaitGone(id, why)

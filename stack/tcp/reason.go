@@ -183,9 +183,9 @@ var reasons = [numReasons]reasonInfo{
 	ReasonICMPHardError:        {"icmp-hard-error", "rfc1122:4.2.3.9", "port unreachable during the handshake: connection refused"},
 	ReasonPMTU:                 {"pmtu", "rfc1191:6.3", "packet too big: lower the MSS, resend what no longer fits"},
 
-	ReasonInvalidRateLimited: {"invalid-ratelimit", "rfc5961:7", "unacceptable segment: drop; no ACK, the connection answered one less than --invalid-ratelimit ago"},
-	ReasonChallengeACKLimit:  {"challenge-ack-limit", "rfc5961:7", "unacceptable segment: drop; no ACK, the stack's challenge-ACK budget for this second is spent"},
-	ReasonRSTRateLimited:     {"rst-ratelimit", "rfc9293:3.10.7.1", "segment for no connection: drop; no RST, the stack's RST rate limit is reached"},
+	ReasonInvalidRateLimited: {"invalid-ratelimit", "rfc5961:7", "unacceptable segment: drop, no ACK: the connection sent one too recently (ACK throttling)"},
+	ReasonChallengeACKLimit:  {"challenge-ack-limit", "rfc5961:7", "unacceptable segment: drop, no ACK: the stack's challenge-ACK budget for this second is spent"},
+	ReasonRSTRateLimited:     {"rst-ratelimit", "rfc9293:3.10.7.1", "segment for no connection: drop, no RST: the stack's RST rate limit is reached"},
 }
 
 // Code is the short machine-readable name, for example "rst-in-window".
