@@ -62,10 +62,13 @@ func newEngine(cfg upConfig, link stack.Link, capture *pcap.Writer, log *slog.Lo
 	}
 	// The zero ISNKey makes the stack draw a random one (RFC 6528).
 	st, err := stack.New(link, stack.Options{
-		Addrs:   cfg.stackAddrs(),
-		TCP:     cfg.TCP,
-		Logger:  log,
-		Capture: capturer(capture),
+		Addrs:             cfg.stackAddrs(),
+		TCP:               cfg.TCP,
+		Logger:            log,
+		Capture:           capturer(capture),
+		ChallengeACKLimit: cfg.Limits.ChallengeACKLimit,
+		RSTRateLimit:      cfg.Limits.RSTRateLimit,
+		ICMPRateLimit:     cfg.Limits.ICMPRateLimit,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("starting the stack: %w", err)

@@ -35,8 +35,9 @@ func TestUpFlagsDefaults(t *testing.T) {
 		Engine: engineNative,
 		TCP: tcp.Config{
 			MinRTO: tcp.DefaultMinRTO, MaxRTO: tcp.DefaultMaxRTO, SynRetries: tcp.DefaultSynRetries,
-			Congestion: tcp.CUBIC,
+			Congestion: tcp.CUBIC, InvalidRateLimit: 500 * time.Millisecond,
 		},
+		Limits: stackLimits{ChallengeACKLimit: 1000, RSTRateLimit: 1000, ICMPRateLimit: 1000},
 	}
 	if diff := cmp.Diff(want, cfg, cmpopts.IgnoreFields(tcp.Config{}, "ISN"), cmpopts.IgnoreUnexported(tcp.Config{}), cmp.Comparer(func(a, b netip.Prefix) bool { return a == b }), cmp.Comparer(func(a, b netip.Addr) bool { return a == b })); diff != "" {
 		t.Errorf("default config (-want +got):\n%s", diff)
@@ -259,6 +260,9 @@ func TestTCPFlags(t *testing.T) {
 		{[]string{"--keepalive", "2h", "--user-timeout", "30s", "--nagle"}, true, func(c tcp.Config) bool {
 			return c.KeepAliveIdle == 2*time.Hour && c.UserTimeout == 30*time.Second && c.Nagle
 		}},
+		{[]string{"--invalid-ratelimit", "1s"}, true, func(c tcp.Config) bool { return c.InvalidRateLimit == time.Second }},
+		{[]string{"--invalid-ratelimit", "0"}, true, func(c tcp.Config) bool { return c.InvalidRateLimit < 0 }}, // off
+		{[]string{"--invalid-ratelimit", "-1s"}, false, nil},
 	} {
 		var f upFlags
 		fs := pflag.NewFlagSet("up", pflag.ContinueOnError)
@@ -273,6 +277,39 @@ func TestTCPFlags(t *testing.T) {
 		}
 		if tt.ok && !tt.want(cfg.TCP) {
 			t.Errorf("%v: config %+v", tt.args, cfg.TCP)
+		}
+	}
+}
+
+func TestLimitFlags(t *testing.T) {
+	for _, tt := range []struct {
+		args    []string
+		want    stackLimits
+		wantErr string
+	}{
+		{nil, stackLimits{1000, 1000, 1000}, ""},
+		{[]string{"--challenge-ack-limit", "50", "--rst-ratelimit", "10", "--icmp-ratelimit", "5"}, stackLimits{50, 10, 5}, ""},
+		{[]string{"--challenge-ack-limit", "0", "--rst-ratelimit", "0", "--icmp-ratelimit", "0"}, stackLimits{-1, -1, -1}, ""}, // off
+		{[]string{"--challenge-ack-limit", "-5"}, stackLimits{}, "--challenge-ack-limit -5: must not be negative"},
+		{[]string{"--rst-ratelimit", "-1"}, stackLimits{}, "--rst-ratelimit -1: must not be negative"},
+		{[]string{"--icmp-ratelimit", "-1"}, stackLimits{}, "--icmp-ratelimit -1: must not be negative"},
+	} {
+		var f upFlags
+		fs := pflag.NewFlagSet("up", pflag.ContinueOnError)
+		f.register(fs)
+		if err := fs.Parse(tt.args); err != nil {
+			t.Fatalf("%v: %v", tt.args, err)
+		}
+		cfg, err := f.config()
+		if tt.wantErr != "" {
+			var usage *usageError
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !errors.As(err, &usage) || strings.Contains(err.Error(), "\n") {
+				t.Errorf("%v: err %v, want one usage line with %q", tt.args, err, tt.wantErr)
+			}
+			continue
+		}
+		if err != nil || cfg.Limits != tt.want {
+			t.Errorf("%v: %+v, %v; want %+v", tt.args, cfg.Limits, err, tt.want)
 		}
 	}
 }

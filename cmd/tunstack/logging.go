@@ -41,12 +41,18 @@ func logEvent(log *slog.Logger, e stack.Event) {
 		if !log.Enabled(context.Background(), slog.LevelDebug) {
 			return
 		}
-		attrs := []any{"reason", e.Reason.Code()}
-		if e.Conn != (tcp.ID{}) {
-			attrs = append(attrs, "local", e.Conn.Local, "remote", e.Conn.Remote)
+		// A drop before demultiplexing has no tcp.Reason: its code is
+		// Detail ("not-our-address", "martian-source-loopback").
+		reason := e.Reason.Code()
+		if e.Reason == tcp.ReasonNone && e.Detail != "" {
+			reason = e.Detail
 		}
-		if e.Detail != "" {
-			attrs = append(attrs, "detail", e.Detail)
+		attrs := []any{"reason", reason}
+		switch {
+		case e.Conn != (tcp.ID{}):
+			attrs = append(attrs, "local", e.Conn.Local, "remote", e.Conn.Remote)
+		case e.Src.IsValid():
+			attrs = append(attrs, "src", e.Src, "dst", e.Dst)
 		}
 		log.Debug("drop", attrs...)
 	}

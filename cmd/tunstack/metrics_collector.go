@@ -20,6 +20,7 @@ type stackCollector struct {
 	ipDrops      *prometheus.Desc
 	retransmits  *prometheus.Desc
 	rsts         *prometheus.Desc
+	rateLimited  *prometheus.Desc
 	connections  *prometheus.Desc
 	captureLostD *prometheus.Desc
 }
@@ -83,6 +84,9 @@ func newStackCollector(counters func() stack.Counters, captureLost func() uint64
 		rsts: prometheus.NewDesc("tunstack_tcp_rsts_sent_total",
 			`RST segments sent, by the reason code of the decision ("closed-rst" for a closed port).`,
 			[]string{"reason"}, nil),
+		rateLimited: prometheus.NewDesc("tunstack_rate_limited_total",
+			`Answers held back, by the flag of the limit that held them: "invalid-ratelimit" and "challenge-ack-limit" (ACKs to unacceptable segments, per connection and stack-wide), "rst-ratelimit" (RSTs for closed ports), "icmp-ratelimit" (echo replies).`,
+			[]string{"limit"}, nil),
 		connections: prometheus.NewDesc("tunstack_tcp_connections",
 			"TCP connections in each state now; each listener counts once in LISTEN.",
 			[]string{"state"}, nil),
@@ -100,6 +104,7 @@ func (c *stackCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.ipDrops
 	ch <- c.retransmits
 	ch <- c.rsts
+	ch <- c.rateLimited
 	ch <- c.connections
 	if c.captureLost != nil {
 		ch <- c.captureLostD
@@ -124,6 +129,9 @@ func (c *stackCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	for reason, n := range counters.RSTsByReason {
 		ch <- prometheus.MustNewConstMetric(c.rsts, prometheus.CounterValue, float64(n), reason)
+	}
+	for _, limit := range stack.RateLimits {
+		ch <- prometheus.MustNewConstMetric(c.rateLimited, prometheus.CounterValue, float64(counters.RateLimited[limit]), limit)
 	}
 	for _, st := range connectionStates {
 		ch <- prometheus.MustNewConstMetric(c.connections, prometheus.GaugeValue, float64(counters.States[st]), st.String())

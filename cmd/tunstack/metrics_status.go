@@ -16,6 +16,7 @@ type tcpStatus struct {
 	ChallengeACKs uint64            `json:"challenge_acks"`
 	Retransmits   map[string]uint64 `json:"retransmits"`
 	RSTsByReason  map[string]uint64 `json:"rsts_sent_by_reason,omitempty"`
+	RateLimited   map[string]uint64 `json:"rate_limited,omitempty"` // answers held back, by limit
 	MIB           mibStatus         `json:"mib"`
 	States        map[string]int    `json:"states,omitempty"` // only states with connections
 }
@@ -40,6 +41,7 @@ func newTCPStatus(c stack.Counters) tcpStatus {
 		ChallengeACKs: c.ChallengeACKs,
 		Retransmits:   c.Retransmits,
 		RSTsByReason:  c.RSTsByReason,
+		RateLimited:   c.RateLimited,
 		MIB: mibStatus{
 			ActiveOpens: m.ActiveOpens, PassiveOpens: m.PassiveOpens, AttemptFails: m.AttemptFails,
 			EstabResets: m.EstabResets, CurrEstab: m.CurrEstab, InSegs: m.InSegs, OutSegs: m.OutSegs,

@@ -49,6 +49,9 @@ func traceLine(e *stack.Event) string {
 	}
 	if hasConn {
 		b.WriteString("  ")
+	} else if e.Src.IsValid() {
+		// A packet dropped before demultiplexing: its addresses.
+		b.WriteString(e.Src.String() + " > " + e.Dst.String() + "  ")
 	}
 	if e.Kind == stack.EventStateChange {
 		b.WriteString(e.From.String() + " → " + e.To.String())
@@ -71,6 +74,8 @@ func traceLine(e *stack.Event) string {
 		b.WriteString(sep + "dropped: ")
 		if why := ladder.Cite(e.Reason); why != "" {
 			b.WriteString(why + " [" + e.Reason.Code() + "]")
+		} else if why := stack.DropText(e.Detail); why != "" {
+			b.WriteString(why + " [" + e.Detail + "]")
 		} else {
 			b.WriteString(e.Detail)
 		}

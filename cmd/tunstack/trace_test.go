@@ -38,6 +38,15 @@ func TestTraceLine(t *testing.T) {
 			"03:04:05.000006 drop  10.77.0.1:40000 > 10.77.0.2:80  PSH-ACK seq=4294967196 (900) ack=1 (5001) win=0 len=10 <sack 1 {101 (5101):201 (5201)}> [ESTABLISHED] dropped: RFC 9293 §3.10.7.4: segment not acceptable: send ACK, drop [unacceptable]"},
 		{stack.Event{Time: at, Kind: stack.EventDrop, Detail: "ip-bad-checksum"},
 			"03:04:05.000006 drop  dropped: ip-bad-checksum"},
+		{stack.Event{Time: at, Kind: stack.EventDrop, Detail: "martian-source-loopback",
+			Src: netip.MustParseAddr("127.0.0.1"), Dst: netip.MustParseAddr("10.77.0.2")},
+			"03:04:05.000006 drop  127.0.0.1 > 10.77.0.2  dropped: RFC 1122 §3.2.1.3: martian source: a loopback address [martian-source-loopback]"},
+		{stack.Event{Time: at, Kind: stack.EventDrop, Detail: "not-our-address",
+			Src: netip.MustParseAddr("fd00:77::1"), Dst: netip.MustParseAddr("fd00:77::9")},
+			"03:04:05.000006 drop  fd00:77::1 > fd00:77::9  dropped: not addressed to the stack [not-our-address]"},
+		{stack.Event{Time: at, Kind: stack.EventDrop, Conn: id, State: tcp.Established, ISN: isns, Reason: tcp.ReasonInvalidRateLimited,
+			Seg: stack.SegmentSummary{Flags: tcp.FlagSYN, Seq: 77777}},
+			"03:04:05.000006 drop  10.77.0.1:40000 > 10.77.0.2:80  SYN seq=76777 (77777) win=0 len=0 [ESTABLISHED] dropped: RFC 5961 §7: unacceptable segment: drop, no ACK: the connection sent one too recently (ACK throttling) [invalid-ratelimit]"},
 	} {
 		if got := traceLine(&tt.e); got != tt.want {
 			t.Errorf("traceLine:\n got %s\nwant %s", got, tt.want)
@@ -59,6 +68,8 @@ func TestWireEventRoundTrip(t *testing.T) {
 			Seg: stack.SegmentSummary{Flags: tcp.FlagACK, Seq: 10, Ack: 7, Window: 100, Options: tcp.Options{NumSACK: 2,
 				SACK: [4]tcp.SACKBlock{{Left: 1, Right: 2}, {Left: 3, Right: 4}}}}},
 		{Time: at, Kind: stack.EventDrop, Detail: "tcp-bad-checksum"},
+		{Time: at, Kind: stack.EventDrop, Detail: "martian-source-own-address",
+			Src: netip.MustParseAddr("fd00:77::2"), Dst: netip.MustParseAddr("fd00:77::2")},
 	} {
 		line, err := json.Marshal(newWireEvent(e))
 		if err != nil {
@@ -72,7 +83,8 @@ func TestWireEventRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", line, err)
 		}
-		if diff := cmp.Diff(e, back, cmp.Comparer(func(a, b netip.AddrPort) bool { return a == b })); diff != "" {
+		if diff := cmp.Diff(e, back, cmp.Comparer(func(a, b netip.AddrPort) bool { return a == b }),
+			cmp.Comparer(func(a, b netip.Addr) bool { return a == b })); diff != "" {
 			t.Errorf("%s (-sent +read back):\n%s", line, diff)
 		}
 	}

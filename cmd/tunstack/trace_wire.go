@@ -51,6 +51,10 @@ type wireEvent struct {
 	RFC    string `json:"rfc,omitempty"`
 	Why    string `json:"why,omitempty"`
 	Detail string `json:"detail,omitempty"`
+	// Src and Dst are the addresses of a packet dropped before
+	// demultiplexing, when it had some.
+	Src string `json:"src,omitempty"`
+	Dst string `json:"dst,omitempty"`
 	// ISS and IRS are the connection's initial sequence numbers, when
 	// known: the stack's and the peer's.
 	ISS *uint32 `json:"iss,omitempty"`
@@ -103,6 +107,11 @@ func newWireEvent(e stack.Event) wireEvent {
 	if e.Reason != tcp.ReasonNone {
 		w.Reason, w.Rule, w.Why = e.Reason.Code(), e.Reason.Rule(), e.Reason.Text()
 		w.RFC = ladder.RuleName(w.Rule)
+	} else if e.Kind == stack.EventDrop {
+		w.Why = stack.DropText(e.Detail)
+	}
+	if e.Src.IsValid() {
+		w.Src, w.Dst = e.Src.String(), e.Dst.String()
 	}
 	if e.ISN.LocalKnown {
 		w.ISS = ptr(uint32(e.ISN.Local))
@@ -175,6 +184,14 @@ func (w *wireEvent) event() (stack.Event, error) {
 		}
 	}
 	e.Reason = reasonByCode[w.Reason]
+	if w.Src != "" || w.Dst != "" {
+		src, err1 := netip.ParseAddr(w.Src)
+		dst, err2 := netip.ParseAddr(w.Dst)
+		if err1 != nil || err2 != nil {
+			return e, fmt.Errorf("event packet addresses %q %q: %w", w.Src, w.Dst, errControlProtocol)
+		}
+		e.Src, e.Dst = src, dst
+	}
 	if w.Seg != nil {
 		e.Seg = stack.SegmentSummary{Flags: tcp.Flags(w.Seg.Flags), Seq: tcp.Seq(w.Seg.Seq), Ack: tcp.Seq(w.Seg.Ack),
 			Window: w.Seg.Window, Len: w.Seg.Len}
