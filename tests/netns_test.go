@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -121,46 +122,70 @@ func runIn(t *testing.T, ns string, stdin []byte, args ...string) result {
 // wants (nc -l cannot: it exits as soon as its peer's FIN arrives).
 func listenInNamespace(t *testing.T, ns, address string) net.Listener {
 	t.Helper()
-	type listenResult struct {
-		ln  net.Listener
-		err error
+	ln, err := openInNamespace(ns, func() (net.Listener, error) { return net.Listen("tcp", address) })
+	if err != nil {
+		t.Fatalf("listen on %s in namespace %s: %v", address, ns, err)
 	}
-	done := make(chan listenResult, 1)
+	t.Cleanup(func() { ln.Close() })
+	return ln
+}
+
+// dialInNamespace connects a kernel TCP socket from inside namespace ns,
+// as listenInNamespace listens.
+func dialInNamespace(t *testing.T, ns, address string) net.Conn {
+	t.Helper()
+	c, err := openInNamespace(ns, func() (net.Conn, error) { return net.DialTimeout("tcp", address, commandTimeout) })
+	if err != nil {
+		t.Fatalf("dial %s in namespace %s: %v", address, ns, err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// openInNamespace runs open on a thread switched into namespace ns: the
+// socket it opens stays in ns whatever thread later uses it.
+func openInNamespace[T io.Closer](ns string, open func() (T, error)) (T, error) {
+	type result struct {
+		sock T
+		err  error
+	}
+	done := make(chan result, 1)
 	go func() {
 		// The thread is switched to ns; if it cannot be switched back it stays
 		// locked and dies with this goroutine instead of serving others.
 		runtime.LockOSThread()
+		var r result
 		origin, err := netns.Get()
 		if err != nil {
-			done <- listenResult{err: err}
+			r.err = err
+			done <- r
 			return
 		}
 		defer origin.Close()
 		target, err := netns.GetFromName(ns)
 		if err != nil {
-			done <- listenResult{err: err}
+			r.err = err
+			done <- r
 			return
 		}
 		defer target.Close()
 		if err := netns.Set(target); err != nil {
-			done <- listenResult{err: err}
+			r.err = err
+			done <- r
 			return
 		}
-		ln, listenErr := net.Listen("tcp", address)
+		r.sock, r.err = open()
 		if err := netns.Set(origin); err != nil {
-			if ln != nil {
-				ln.Close()
+			if r.err == nil {
+				r.sock.Close()
 			}
-			done <- listenResult{err: errors.Join(listenErr, err)}
+			r.err = errors.Join(r.err, err)
+			done <- r
 			return
 		}
 		runtime.UnlockOSThread()
-		done <- listenResult{ln: ln, err: listenErr}
+		done <- r
 	}()
 	r := <-done
-	if r.err != nil {
-		t.Fatalf("listen on %s in namespace %s: %v", address, ns, r.err)
-	}
-	t.Cleanup(func() { r.ln.Close() })
-	return r.ln
+	return r.sock, r.err
 }

@@ -10,6 +10,7 @@ import (
 //	"challenge_acks": 0,
 //	"retransmits": {"syn":0,"syn-ack":0,"data":0,"fin":0,"fast":0,"probe":0},
 //	"rsts_sent_by_reason": {"closed-rst":1},
+//	"rate_limited": {"invalid-ratelimit":999,"challenge-ack-limit":0,"rst-ratelimit":0,"icmp-ratelimit":0},
 //	"mib": {"active_opens":0,"passive_opens":3,...,"out_rsts":1},
 //	"states": {"LISTEN":6,"TIME-WAIT":2}
 type tcpStatus struct {
