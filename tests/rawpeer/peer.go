@@ -49,6 +49,9 @@ type Peer struct {
 // self must be on the device's subnet and not one of the kernel's
 // addresses; Open turns IPv4 forwarding off in ns so that the kernel drops
 // the stack's packets to self instead of routing them back into the device.
+// A test that forges segments of a kernel socket's own connection opens it
+// with the kernel's address instead: the kernel then takes the stack's
+// answers as usual, and the peer only sends and captures.
 func Open(ns, device string, self, stack netip.Addr) (*Peer, error) {
 	if !self.Is4() || !stack.Is4() {
 		return nil, ErrNotIPv4
