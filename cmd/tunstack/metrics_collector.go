@@ -76,7 +76,7 @@ func newStackCollector(counters func() stack.Counters, captureLost func() uint64
 			`TCP segments dropped, by reason: "tcp-*" malformed, "no-listener", "backlog-full", "build:*", "engine:<code>" discarded by the engine.`,
 			[]string{"reason"}, nil),
 		ipDrops: prometheus.NewDesc("tunstack_ip_drops_total",
-			`Packets dropped before TCP, by reason: "ip-*", "icmp-*", "not-our-address", "unknown-protocol", "link-read", "link-write".`,
+			`Packets dropped before TCP, by reason: "ip-*", "icmp-*", "not-our-address", "martian-*", "unknown-protocol", "link-read", "link-write".`,
 			[]string{"reason"}, nil),
 		retransmits: prometheus.NewDesc("tunstack_tcp_retransmits_total",
 			"TCP segments sent again, by kind: syn, syn-ack, data, fin, fast (fast retransmit), probe (zero-window probe).",
