@@ -52,6 +52,9 @@ func (h *harness) Output(c *Conn, seg *Segment, why Reason) {
 
 func (h *harness) StateChange(c *Conn, from, to State, cause *Segment, why Reason) {
 	h.states = append(h.states, stateEvent{from, to, why})
+	if err := CheckTransition(from, to, why); err != nil {
+		h.t.Errorf("illegal state change: %v", err)
+	}
 }
 
 func (h *harness) Drop(c *Conn, seg *Segment, why Reason) { h.drops = append(h.drops, why) }
@@ -94,6 +97,16 @@ func out(flags Flags, seq, ack Seq, payload ...string) Segment {
 func (h *harness) send(s Segment) {
 	h.t.Helper()
 	h.c.Input(h.now, &s)
+	h.checkInvariants(fmtSeg(&s))
+}
+
+// checkInvariants fails the test if the TCB breaks an invariant after
+// what, a segment or a timer.
+func (h *harness) checkInvariants(what string) {
+	h.t.Helper()
+	if err := h.c.CheckInvariants(); err != nil {
+		h.t.Errorf("after %s: %v", what, err)
+	}
 }
 
 // expect checks that exactly want left the connection since the last check
@@ -143,6 +156,7 @@ func (h *harness) advance(d time.Duration) {
 		}
 		h.now = dl
 		h.c.Tick(h.now)
+		h.checkInvariants("a timer")
 	}
 	h.now = end
 }
@@ -158,6 +172,7 @@ func (h *harness) nextTimer() time.Duration {
 	d := dl.Sub(h.now)
 	h.now = dl
 	h.c.Tick(h.now)
+	h.checkInvariants("a timer")
 	return d
 }
 
@@ -234,8 +249,10 @@ func establishedWith(t *testing.T, cfg *Config) *harness {
 	return h
 }
 
-func synSent(t *testing.T) *harness {
-	h := newHarness(t, nil)
+func synSent(t *testing.T) *harness { return synSentWith(t, nil) }
+
+func synSentWith(t *testing.T, cfg *Config) *harness {
+	h := newHarness(t, cfg)
 	if err := h.c.OpenActive(h.now); err != nil {
 		t.Fatal(err)
 	}
