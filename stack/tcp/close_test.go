@@ -231,3 +231,53 @@ func TestTimeWaitReuseCanBeDisabled(t *testing.T) {
 		t.Fatal("reopened with reuse disabled")
 	}
 }
+
+func TestFINAloneWhenOptionsFillTheMSS(t *testing.T) {
+	// A peer's MSS of 1 leaves no payload room beside the timestamps
+	// option. The FIN needs none: it goes once, and CLOSE returns (found
+	// by FuzzStackSession, testdata/fuzz/FuzzStackSession/5668cf78311bc247:
+	// the FIN went as a bare ACK, forever).
+	h := listening(t)
+	syn := seg(FlagSYN, remoteISS, 0)
+	syn.Options = Options{MSS: 1, HasTimestamps: true, TSVal: 1}
+	h.send(syn)
+	h.expect(out(FlagSYN|FlagACK, localISS, remoteISS+1))
+	ack := seg(FlagACK, remoteISS+1, localISS+1)
+	ack.Options = Options{HasTimestamps: true, TSVal: 2}
+	h.send(ack)
+	h.expectState(Established)
+	if err := h.c.CloseSend(h.now); err != nil {
+		t.Fatal(err)
+	}
+	h.expect(out(FlagFIN|FlagACK, localISS+1, remoteISS+1))
+	h.expectState(FinWait1)
+}
+
+func TestACKOfOurFINOnAnUnacceptableSegmentMovesOn(t *testing.T) {
+	// An unacceptable segment's ACK still counts (RFC 9293 §3.10.7.4's
+	// zero-window allowance, TestZeroWindowStillTakesACKs); when it
+	// acknowledges our FIN, the state moves on as in the ACK step, else
+	// the connection would wait with nothing to send and no timer, for
+	// ever (found by FuzzStackSession,
+	// testdata/fuzz/FuzzStackSession/99dca21d52094dca).
+	for _, tt := range []struct {
+		name  string
+		setup func(*testing.T) *harness
+		rcv   Seq // the peer's sequence number that RCV.NXT expects
+		want  State
+	}{
+		{"FIN-WAIT-1", finWait1, remoteISS + 1, FinWait2},
+		{"CLOSING", closing, remoteISS + 2, TimeWait},
+		{"LAST-ACK", lastAck, remoteISS + 2, Closed},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			h := tt.setup(t)
+			wnd := uint32(h.c.rcvAdvEdge - h.c.RcvNxt)
+			h.send(seg(FlagACK, tt.rcv.Add(wnd+1000), localISS+2))
+			h.expectState(tt.want)
+			if tt.want == Closed && len(h.out) > 0 {
+				t.Errorf("a CLOSED connection answered: %s", fmtSent(h.out))
+			}
+		})
+	}
+}

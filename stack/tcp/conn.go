@@ -295,8 +295,8 @@ func (c *Conn) CloseSend(now time.Time) error {
 		return ErrNotConnected
 	case Listen, SynSent:
 		// "Delete the TCB and return 'error: closing' responses to any
-		// queued SENDs, or RECEIVEs."
-		c.setState(Closed, nil, ReasonUserClose)
+		// queued SENDs, or RECEIVEs." The SYN's timer goes with it.
+		c.enterClosed(nil, ReasonUserClose)
 		return nil
 	case SynReceived:
 		if c.finQueued || c.closeOnEstab {

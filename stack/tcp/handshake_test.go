@@ -206,6 +206,13 @@ func TestCloseInSynSentDeletesTCB(t *testing.T) {
 	}
 	h.expectNothing()
 	h.expectState(Closed)
+	// Deleting the TCB stops the SYN's retransmission timer (found by
+	// FuzzInput: testdata/fuzz/FuzzInput/50131664614bb9c3).
+	if dl := h.c.Deadline(); !dl.IsZero() {
+		t.Fatalf("a timer still runs in CLOSED, due %v", dl.Sub(h.now))
+	}
+	h.advance(time.Minute)
+	h.expectNothing()
 }
 
 func TestCloseInSynReceivedSendsFIN(t *testing.T) {

@@ -298,6 +298,13 @@ func (c *Conn) unacceptable(now time.Time, seg *Segment) {
 		// of new data still counts.
 		if seg.Flags.Has(FlagACK) && seg.Ack.GreaterThan(c.SndUna) && seg.Ack.LessThanEq(c.sndMax) && c.state.Synchronized() {
 			c.takeACK(now, seg)
+			// All of it: an ACK of our FIN moves the state on as in
+			// the ACK step, or the connection would wait in FIN-WAIT-1,
+			// CLOSING or LAST-ACK with nothing left to send and no
+			// timer, for ever (found by FuzzStackSession).
+			if !c.ackOfFIN(now, seg) {
+				return
+			}
 			c.output(now)
 		}
 		if dup && c.sackOK && len(seg.Payload) > 0 {
@@ -388,6 +395,13 @@ func (c *Conn) inputACK(now time.Time, s *Segment) bool {
 		}
 	}
 
+	return c.ackOfFIN(now, s)
+}
+
+// ackOfFIN makes the moves of the ACK step that the ACK of our FIN
+// causes in FIN-WAIT-1, CLOSING and LAST-ACK; it reports false when the
+// connection is gone.
+func (c *Conn) ackOfFIN(now time.Time, s *Segment) bool {
 	switch c.state {
 	case FinWait1:
 		if c.finAcked() {

@@ -336,8 +336,11 @@ func (c *Conn) sendNew(now time.Time, why Reason) bool {
 		flags |= FlagFIN
 	}
 	s := c.header(c.SndNxt, flags)
-	if room := int(c.sndMSS) - c.optionBytes(&s.Options); int(n) > room {
-		// SACK blocks took payload room.
+	if room := int(c.sndMSS) - c.optionBytes(&s.Options); n > 0 && int(n) > room {
+		// SACK blocks took payload room. A FIN alone needs none: made
+		// to carry an octet it has not got, it would go as a bare ACK
+		// that moves nothing, again and again (found by
+		// FuzzStackSession: a peer's MSS of 1 and timestamps).
 		n = uint32(max(room, 1))
 		s.Flags &^= FlagFIN | FlagPSH
 		if c.SndNxt.Add(n) == end {
