@@ -31,8 +31,6 @@ func (s *Stack) Run(ctx context.Context) error {
 	if !s.started.CompareAndSwap(false, true) {
 		return ErrRunning
 	}
-	s.loopTimer = time.NewTimer(time.Hour)
-	s.loopTimer.Stop()
 	defer s.loopTimer.Stop()
 	s.startWriter()
 	readErr := make(chan error, 1)
@@ -42,7 +40,6 @@ func (s *Stack) Run(ctx context.Context) error {
 	defer s.loopMu.Unlock()
 	defer s.finish()
 	shutdown := s.shutdown
-	var due []*Conn
 	for {
 		s.loopMu.Unlock()
 		select {
@@ -54,41 +51,57 @@ func (s *Stack) Run(ctx context.Context) error {
 			return fmt.Errorf("stack: link read: %w", err)
 		case <-s.wake:
 			s.loopMu.Lock()
-			s.now = time.Now()
+			s.now = s.clock()
 			s.serviceDirty()
 		case fn := <-s.requests:
 			s.loopMu.Lock()
-			s.now = time.Now()
+			s.now = s.clock()
 			fn()
 		case <-s.loopTimer.C:
 			s.loopMu.Lock()
 			s.armed = time.Time{}
-			s.now = time.Now()
-			s.timeWait.expire(s.now, func(id tcp.ID) { s.timeWaitGone(id, tcp.ReasonTimeWaitExpired) })
-			due = s.timers.popDue(s.now, due[:0])
-			for _, c := range due {
-				c.engine.Tick(s.now)
-				s.service(c)
-			}
-			clear(due)
+			s.now = s.clock()
+			s.fireTimers()
 		case <-shutdown:
 			s.loopMu.Lock()
 			shutdown = nil
-			s.now = time.Now()
+			s.now = s.clock()
 			s.beginShutdown()
 		case <-s.forceStop:
 			s.loopMu.Lock()
-			s.now = time.Now()
+			s.now = s.clock()
 			s.abortAll()
 			s.flush()
 			return nil
 		}
-		s.flush()
-		if s.shuttingDown && s.quiet() {
+		if s.endTurn() {
 			return nil
 		}
-		s.armTimer()
 	}
+}
+
+// endTurn ends one turn of the loop's goroutine: it writes what the turn
+// produced and points the timer at the next deadline. It reports true
+// once a shutdown has finished, when the loop ends.
+func (s *Stack) endTurn() (done bool) {
+	s.flush()
+	if s.shuttingDown && s.quiet() {
+		return true
+	}
+	s.armTimer()
+	return false
+}
+
+// fireTimers runs every timer due at s.now: TIME-WAIT records that
+// expire, and the engine's deadlines.
+func (s *Stack) fireTimers() {
+	s.timeWait.expire(s.now, func(id tcp.ID) { s.timeWaitGone(id, tcp.ReasonTimeWaitExpired) })
+	s.due = s.timers.popDue(s.now, s.due[:0])
+	for _, c := range s.due {
+		c.engine.Tick(s.now)
+		s.service(c)
+	}
+	clear(s.due)
 }
 
 // read is the reader goroutine: it reads batches from the link and runs
@@ -138,7 +151,7 @@ func (s *Stack) inputBatch(bufs [][]byte, sizes []int, checksummed bool) bool {
 	if s.ended {
 		return false
 	}
-	s.now = time.Now()
+	s.now = s.clock()
 	s.checksummed, s.burstRead = checksummed, len(bufs) > 1
 	for i, b := range bufs {
 		s.inputPacket(b[Headroom : Headroom+sizes[i]])
@@ -171,13 +184,20 @@ func linkClosed(err error) bool {
 	return errors.Is(err, os.ErrClosed) || errors.Is(err, net.ErrClosed) || errors.Is(err, io.EOF)
 }
 
-// armTimer points the loop's one timer at the earliest connection deadline.
-func (s *Stack) armTimer() {
-	timer := s.loopTimer
+// nextDeadline is when the loop's timer must next fire: the earliest
+// deadline of a connection or a TIME-WAIT record; zero if none.
+func (s *Stack) nextDeadline() time.Time {
 	next := s.timers.next()
 	if tw := s.timeWait.next(); !tw.IsZero() && (next.IsZero() || tw.Before(next)) {
 		next = tw
 	}
+	return next
+}
+
+// armTimer points the loop's one timer at the earliest deadline.
+func (s *Stack) armTimer() {
+	timer := s.loopTimer
+	next := s.nextDeadline()
 	if next.Equal(s.armed) {
 		return
 	}

@@ -79,8 +79,10 @@ type Stack struct {
 	// loopMu is held by whichever of the loop's two goroutines works
 	// (see Run); everything below it belongs to the loop.
 	loopMu       sync.Mutex
-	loopTimer    *time.Timer // fires at the earliest deadline (armTimer)
-	ended        bool        // the loop has ended: the reader stops
+	loopTimer    *time.Timer      // fires at the earliest deadline (armTimer)
+	clock        func() time.Time // time.Now; a test's virtual clock
+	due          []*Conn          // fireTimers' connections, kept for reuse
+	ended        bool             // the loop has ended: the reader stops
 	now          time.Time
 	conns        map[tcp.ID]*Conn
 	localPorts   map[netip.AddrPort]int // connections per local address and port
@@ -120,7 +122,10 @@ func New(link Link, opts Options) (*Stack, error) {
 		conns:      make(map[tcp.ID]*Conn),
 		localPorts: make(map[netip.AddrPort]int),
 		scratch:    make([]byte, connQueueSize),
+		clock:      time.Now,
+		loopTimer:  time.NewTimer(time.Hour),
 	}
+	s.loopTimer.Stop()
 	s.hooks = engineHooks{s}
 	s.limits = newAnswerLimits(&opts)
 	s.capture.to = opts.Capture
