@@ -96,6 +96,7 @@ type Conn struct {
 	unackedSince   time.Time
 	lastHeard      time.Time
 	keepAlivesSent int
+	probesOut      int       // zero-window probes sent since the peer's last ACK
 	rcvSpaceStart  time.Time // start of the auto-tuning measurement
 	rcvSpaceRead   int       // bytes read since rcvSpaceStart
 	now            time.Time // the time of the call being handled

@@ -217,6 +217,35 @@ func TestZeroWindowProbe(t *testing.T) {
 	h.expect(out(FlagACK|FlagPSH, localISS+1, remoteISS+1, "abc"))
 }
 
+func TestZeroWindowProbesNobodyAnswersGiveUp(t *testing.T) {
+	// A peer that shuts its window and goes silent: its probes are
+	// retransmissions nobody answers, and R2 of them end the connection
+	// (found by FuzzStackSession,
+	// testdata/fuzz/FuzzStackSession/d5d2007eb1717c9c: an orphan in
+	// FIN-WAIT-1 probed for ever). TestZeroWindowProbe: answered, they
+	// go on for ever.
+	h := established(t)
+	z := seg(FlagACK, remoteISS+1, localISS+1)
+	z.Window = 0
+	h.send(z)
+	h.write("abc")
+	h.c.Close(h.now)
+	probes := 0
+	for h.c.State() != Closed {
+		if probes > 100 {
+			t.Fatalf("%d probes and still %s", probes, h.c.State())
+		}
+		h.nextTimer()
+		probes++
+	}
+	if probes != testConfig().WithDefaults().DataRetries+1 {
+		t.Errorf("gave up after %d probes, want R2 (%d) and the time-out after the last", probes, testConfig().WithDefaults().DataRetries)
+	}
+	if h.c.Err() != ErrTimedOut {
+		t.Errorf("Err = %v, want ErrTimedOut", h.c.Err())
+	}
+}
+
 func TestFastRetransmitOnThirdDuplicateACK(t *testing.T) {
 	h := established(t)
 	h.write(strings.Repeat("p", 5000))

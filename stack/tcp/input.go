@@ -431,6 +431,7 @@ func (c *Conn) ackOfFIN(now time.Time, s *Segment) bool {
 // the duplicate is counted, and fast recovery starts or ends.
 func (c *Conn) takeACK(now time.Time, s *Segment) {
 	advanced := s.Ack.GreaterThan(c.SndUna)
+	c.probesOut = 0 // the peer answers: its zero window may stay (persistExpired)
 	c.onACK(now, s)
 	if advanced {
 		c.ackAdvance(now, s)

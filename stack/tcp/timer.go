@@ -173,6 +173,19 @@ func (c *Conn) persistExpired(now time.Time) {
 		c.output(now)
 		return
 	}
+	// RFC 1122 §4.2.2.17: the connection stays open as long as the peer
+	// acknowledges the probes, however long its window stays shut; a
+	// probe is a retransmission all the same, and R2 of them that nothing
+	// answers end the connection (RFC 9293 §3.8.3), as Linux's
+	// tcp_probe_timer does. Otherwise a peer that shuts its window and
+	// goes silent would hold the connection and its send buffer for
+	// ever (found by FuzzStackSession).
+	if c.probesOut >= c.cfg.DataRetries && c.cfg.UserTimeout == 0 {
+		c.err = ErrTimedOut
+		c.enterClosed(nil, ReasonGiveUp)
+		return
+	}
+	c.probesOut++
 	if c.backoff < 30 {
 		c.backoff++
 	}
