@@ -96,6 +96,9 @@ step "gofmt" gofmt_check
 step "go vet" go vet ./...
 step "go test -race (stack, tundev, cmd)" go test -race -count=1 -timeout 5m ./stack/... ./tundev/... ./cmd/...
 step "go test (all, with namespace integration tests)" go test -count=1 -timeout 5m ./...
+# Every fuzz target for a few seconds beyond its seeds, which go test ran
+# above (scripts/fuzz.sh 10m for a longer run).
+step "fuzz targets, ${TUNSTACK_FUZZTIME:=10s} each" scripts/fuzz.sh "$TUNSTACK_FUZZTIME"
 
 # The gVisor cross-check passed above; print its summary: how many
 # scenarios behave identically on both stacks and every intended difference
