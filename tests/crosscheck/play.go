@@ -13,6 +13,16 @@ import (
 // ErrMismatch is wrapped by every failed expectation.
 var ErrMismatch = errors.New("mismatch")
 
+// ErrIllegalTransition is wrapped when an engine changed state in a way
+// RFC 9293's Figure 5 and its text do not allow (tcp.CheckTransition),
+// whatever the script expected.
+var ErrIllegalTransition = errors.New("a state change off RFC 9293 Figure 5")
+
+// figure5Checker is an engine that watches its own state changes.
+type figure5Checker interface {
+	IllegalTransition() error
+}
+
 // defaultPeerWindow is the window of a scripted segment without win=.
 const defaultPeerWindow = 65535
 
@@ -45,7 +55,11 @@ func Play(sc *Scenario, e Engine, gvisor bool) error {
 			steps = sc.Steps[i].GVisor
 		}
 		for j := range steps {
-			if err := p.step(&steps[j]); err != nil {
+			err := p.step(&steps[j])
+			if c, ok := e.(figure5Checker); ok && err == nil && c.IllegalTransition() != nil {
+				err = fmt.Errorf("%w: %v", ErrIllegalTransition, c.IllegalTransition())
+			}
+			if err != nil {
 				return fmt.Errorf("line %d: %s\n%w\ntranscript (seq and ack relative; t since start):\n%s",
 					steps[j].Line, steps[j].Text, err, p.transcript())
 			}

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tunstack/tunstack/stack/tcp"
 )
 
 // The player must catch every way a stack can differ from a script, on
@@ -81,6 +83,24 @@ in  ACK seq=1 ack=1 data="hi" ts=101:last
 				}
 			})
 		}
+	}
+}
+
+// TestPlayDetectsIllegalTransitions: a state change off RFC 9293's
+// Figure 5 fails the scenario, whatever the script expects.
+func TestPlayDetectsIllegalTransitions(t *testing.T) {
+	sc, err := Parse("t", "# t\nrfc: RFC 9293\nuser open passive\nin  SYN seq=0 mss=1460\nout SYN-ACK seq=0 ack=1\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := NewTunstack(sc).(*tunstackEngine)
+	if err := Play(sc, e, false); err != nil {
+		t.Fatalf("the handshake fails: %v", err)
+	}
+	e = NewTunstack(sc).(*tunstackEngine)
+	e.StateChange(e.conn, tcp.Established, tcp.Listen, nil, tcp.ReasonRSTReset) // as a broken engine would
+	if err := Play(sc, e, false); !errors.Is(err, ErrIllegalTransition) {
+		t.Fatalf("Play = %v, want ErrIllegalTransition", err)
 	}
 }
 

@@ -29,6 +29,7 @@ type tunstackEngine struct {
 	synced    bool // the connection reached a synchronized state
 	sent      []Sent
 	buf       [70000]byte // a packet being built
+	illegal   error       // the first state change off RFC 9293's Figure 5
 }
 
 // NewTunstack returns tunstack's engine configured as the scenario says.
@@ -72,12 +73,19 @@ func NewTunstack(sc *Scenario) Engine {
 }
 
 // StateChange implements tcp.Observer: it notes whether the connection
-// was ever synchronized.
-func (e *tunstackEngine) StateChange(c *tcp.Conn, _, to tcp.State, _ *tcp.Segment, _ tcp.Reason) {
+// was ever synchronized, and the first state change that is not an edge
+// of RFC 9293's Figure 5 (tcp.CheckTransition).
+func (e *tunstackEngine) StateChange(c *tcp.Conn, from, to tcp.State, _ *tcp.Segment, why tcp.Reason) {
 	if c == e.conn && to.Synchronized() {
 		e.synced = true
 	}
+	if err := tcp.CheckTransition(from, to, why); err != nil && e.illegal == nil {
+		e.illegal = err
+	}
 }
+
+// IllegalTransition implements figure5Checker.
+func (e *tunstackEngine) IllegalTransition() error { return e.illegal }
 
 // Drop implements tcp.Observer.
 func (e *tunstackEngine) Drop(*tcp.Conn, *tcp.Segment, tcp.Reason) {}
