@@ -32,7 +32,7 @@ type sim struct {
 	// out, as the kernel's listener existed before its connection.
 	peerChanges []PeerChange
 	link        []LinkEvent // what the network lost of the stack's segments
-	inflight    []flight // by arrival; ties in sending order
+	inflight    []flight    // by arrival; ties in sending order
 	actions     []action
 	lose        func(fromStack bool, seg *tcp.Segment) bool
 	readScratch []byte
