@@ -227,3 +227,30 @@ func processRuns(pid int) bool {
 	err := syscall.Kill(pid, 0)
 	return err == nil || errors.Is(err, syscall.EPERM)
 }
+
+// InNetNS runs fn on a thread of its own in the named network namespace
+// ("" for the caller's), so that the sockets fn opens belong to that
+// namespace; they stay there whichever thread uses them later.
+func InNetNS(name string, fn func() error) error {
+	if name == "" {
+		return fn()
+	}
+	if err := checkNetNSName(name); err != nil {
+		return err
+	}
+	ns, err := openExistingNamespace(name)
+	if err != nil {
+		return err
+	}
+	defer ns.close()
+	return ns.run(fn)
+}
+
+// openExistingNamespace opens the named namespace, which must exist.
+func openExistingNamespace(name string) (*namespace, error) {
+	handle, err := netns.GetFromName(name)
+	if err != nil {
+		return nil, netnsError("opening network namespace "+name, err)
+	}
+	return &namespace{name: name, handle: handle}, nil
+}
