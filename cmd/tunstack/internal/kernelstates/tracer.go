@@ -86,15 +86,37 @@ func Start(opts Options) (*Tracer, error) {
 	if d, err := openSocketDiag(opts.NetNS); err == nil {
 		t.diag = d
 	}
-	var ts unix.Timespec
-	if err := unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts); err != nil {
+	if t.wall, t.mono, err = clockPair(); err != nil {
 		t.Close()
 		return nil, fmt.Errorf("%w: reading CLOCK_MONOTONIC: %v", ErrUnavailable, err)
 	}
-	t.wall, t.mono = time.Now(), time.Duration(ts.Nano())
 	t.started = t.wall
 	go t.read()
 	return t, nil
+}
+
+// clockPair reads the same moment on Go's clock and on CLOCK_MONOTONIC,
+// the trace's: of several tries, the one where the two readings of
+// CLOCK_MONOTONIC around time.Now were closest, and their middle. A
+// preempted try would put every change of the kernel's off by as much.
+func clockPair() (time.Time, time.Duration, error) {
+	var wall time.Time
+	var mono, best time.Duration
+	for range 20 {
+		var a, b unix.Timespec
+		if err := unix.ClockGettime(unix.CLOCK_MONOTONIC, &a); err != nil {
+			return time.Time{}, 0, err
+		}
+		now := time.Now()
+		if err := unix.ClockGettime(unix.CLOCK_MONOTONIC, &b); err != nil {
+			return time.Time{}, 0, err
+		}
+		gap := time.Duration(b.Nano() - a.Nano())
+		if wall.IsZero() || gap < best {
+			wall, mono, best = now, time.Duration(a.Nano())+gap/2, gap
+		}
+	}
+	return wall, mono, nil
 }
 
 // configure sets the instance's clock to CLOCK_MONOTONIC (so that its
