@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"math/rand/v2"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -253,4 +254,38 @@ func openExistingNamespace(name string) (*namespace, error) {
 		return nil, netnsError("opening network namespace "+name, err)
 	}
 	return &namespace{name: name, handle: handle}, nil
+}
+
+// LinkAddrs returns the addresses of the named interface in the named
+// network namespace ("" for the caller's): for a TUN device the stack
+// uses, the kernel's side of it.
+func LinkAddrs(netnsName, dev string) ([]netip.Addr, error) {
+	ns := &namespace{handle: netns.None()}
+	if netnsName != "" {
+		var err error
+		if ns, err = openExistingNamespace(netnsName); err != nil {
+			return nil, err
+		}
+		defer ns.close()
+	}
+	h, err := ns.netlinkHandle()
+	if err != nil {
+		return nil, err
+	}
+	defer h.Close()
+	link, err := h.LinkByName(dev)
+	if err != nil {
+		return nil, netlinkError("finding device "+dev, err)
+	}
+	list, err := h.AddrList(link, netlink.FAMILY_ALL)
+	if err != nil {
+		return nil, netlinkError("reading the addresses of "+dev, err)
+	}
+	var addrs []netip.Addr
+	for _, a := range list {
+		if ip, ok := netip.AddrFromSlice(a.IP); ok && !ip.Unmap().IsLinkLocalUnicast() {
+			addrs = append(addrs, ip.Unmap())
+		}
+	}
+	return addrs, nil
 }

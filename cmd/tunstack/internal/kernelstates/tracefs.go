@@ -24,7 +24,7 @@ var Root = "/sys/kernel/tracing"
 
 // ErrUnavailable says that the kernel's states cannot be read here; the
 // error that wraps it says why.
-var ErrUnavailable = errors.New("the kernel's states cannot be read")
+var ErrUnavailable = errors.New("cannot read the kernel's tracepoint")
 
 // tracepointDir is the tracepoint's directory under a tracefs root or an
 // instance.
