@@ -34,7 +34,7 @@ func TestTraceKernelStates(t *testing.T) {
 	}
 	out := tr.stdout.String()
 	for _, want := range []string{
-		"tunstack is the server; the client is the kernel, its states its own (sock:inet_sock_set_state)",
+		"tunstack is the server; the client is the kernel, with its own states (from sock:inet_sock_set_state)",
 		"kernel: CLOSED → SYN-SENT: RFC 9293 §3.10.1",
 		"kernel: ESTABLISHED → FIN-WAIT-1: RFC 9293 §3.10.4",
 		"kernel: FIN-WAIT-1 → FIN-WAIT-2: RFC 9293 §3.10.7.4",

@@ -115,7 +115,7 @@ func TestPeerSimultaneousClose(t *testing.T) {
 	for _, want := range []string{
 		"peer: FIN-WAIT-1 → CLOSING: RFC 9293 §3.10.7.4: FIN in FIN-WAIT-1 before our FIN is acknowledged: simultaneous close, enter CLOSING",
 		"peer: CLOSING → TIME-WAIT: RFC 9293 §3.10.7.4: ACK of our FIN in CLOSING: enter TIME-WAIT",
-		"tunstack is the client; the server is the peer, its states its own (its engine)",
+		"tunstack is the client; the server is the peer, with its own states (from its engine)",
 	} {
 		if !strings.Contains(d.String(), want) {
 			t.Errorf("diagram lacks %q:\n%s", want, d)
@@ -163,7 +163,7 @@ func TestPeerWithoutSocket(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkPeerColumn(t, d, p)
-	if !strings.Contains(d.String(), "the server is the kernel, its states its own (sock:inet_sock_set_state)") {
+	if !strings.Contains(d.String(), "the server is the kernel, with its own states (from sock:inet_sock_set_state)") {
 		t.Errorf("title does not say whose states these are:\n%s", d)
 	}
 }

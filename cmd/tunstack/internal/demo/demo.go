@@ -35,7 +35,6 @@ const (
 var (
 	ErrInterrupted = errors.New("demo interrupted")
 	ErrUnknownStep = errors.New("unknown step")
-	errInterrupted = ErrInterrupted
 )
 
 // Stack is what the demo needs of the running stack.

@@ -106,7 +106,7 @@ func (r *recorder) waitFor(ctx context.Context, timeout time.Duration, what stri
 		case <-timer.C:
 			return fmt.Errorf("%s: not within %v", what, timeout)
 		case <-ctx.Done():
-			return errInterrupted
+			return ErrInterrupted
 		}
 	}
 }

@@ -137,7 +137,7 @@ func TestDrawKernelStates(t *testing.T) {
 	}}
 	out := show(t, connTrace{Events: events}, kernel, false)
 	for _, want := range []string{
-		"the client is the kernel, its states its own (sock:inet_sock_set_state)",
+		"the client is the kernel, with its own states (from sock:inet_sock_set_state)",
 		"the kernel's states: CLOSED → SYN-SENT → ESTABLISHED → FIN-WAIT-1 → FIN-WAIT-2 → TIME-WAIT (its own, from sock:inet_sock_set_state)",
 		"kernel: FIN-WAIT-2 → TIME-WAIT: RFC 9293 §3.10.7.4: FIN in FIN-WAIT-2",
 	} {
