@@ -58,6 +58,19 @@ func (l *link) holdNextFIN(id tcp.ID) <-chan struct{} {
 	return l.held
 }
 
+// clear drops the rules a step left, and delivers a FIN still held: a
+// step that failed half-way must not leave the next one a disturbed link.
+func (l *link) clear() {
+	l.mu.Lock()
+	pkt := l.heldPkt
+	l.loseSYN, l.lost = netip.AddrPort{}, nil
+	l.holdFIN, l.held, l.heldPkt = tcp.ID{}, nil, nil
+	l.mu.Unlock()
+	if pkt != nil {
+		l.Link.Write([][]byte{pkt}, stack.Headroom)
+	}
+}
+
 // events is what the link did to the stack's segments on connection id.
 func (l *link) events(id tcp.ID) []ladder.LinkEvent {
 	l.mu.Lock()

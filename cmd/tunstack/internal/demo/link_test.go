@@ -130,3 +130,20 @@ func TestLinkHoldsFINUntilTheKernelsFIN(t *testing.T) {
 		t.Errorf("link events %+v, want the dropped copy and the held FIN", notes)
 	}
 }
+
+// TestLinkClear: a FIN still held when a step ends is delivered, and no
+// rule outlives the step.
+func TestLinkClear(t *testing.T) {
+	l, peer := newTestLink(t)
+	l.holdNextFIN(connID)
+	l.loseNextSYN(kernelEnd)
+	l.Write([][]byte{packet(t, stackEnd, kernelEnd, tcp.FlagFIN|tcp.FlagACK, 200)}, stack.Headroom)
+	l.clear()
+	if got := receive(t, peer); flagsOf(t, got) != tcp.FlagFIN|tcp.FlagACK {
+		t.Fatalf("clear delivered %v, want the held FIN", flagsOf(t, got))
+	}
+	l.Write([][]byte{packet(t, stackEnd, kernelEnd, tcp.FlagSYN, 100)}, stack.Headroom)
+	if got := receive(t, peer); flagsOf(t, got) != tcp.FlagSYN {
+		t.Errorf("after clear the SYN was lost")
+	}
+}

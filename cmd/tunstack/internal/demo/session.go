@@ -90,6 +90,7 @@ func (s *session) runStep(i, n int, st step) (bool, error) {
 	s.rec.beginStep(i)
 	fmt.Fprintf(w, "\n[%d/%d] %s: %s\n", i+1, n, st.name, st.title)
 	out, runErr := st.run(s)
+	s.link.clear()
 	if s.ctx.Err() != nil {
 		return false, ErrInterrupted
 	}
