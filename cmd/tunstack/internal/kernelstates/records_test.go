@@ -1,8 +1,11 @@
 package kernelstates
 
 import (
+	"context"
 	"fmt"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -171,5 +174,33 @@ func TestKernelFinWait2MiniSocket(t *testing.T) {
 	}
 	if n := rep.Changes[len(rep.Changes)-1].Note; !strings.Contains(n, "no tracepoint says when") {
 		t.Errorf("note %q", n)
+	}
+}
+
+// TestSync: Sync returns once its marker has come out of the trace, and
+// gives up with its context.
+func TestSync(t *testing.T) {
+	tr := newTestTracer(nil)
+	tr.dir = t.TempDir()
+	tr.done = make(chan struct{})
+	go func() {
+		// What the kernel does: the marker comes out of trace_pipe.
+		for {
+			if b, err := os.ReadFile(filepath.Join(tr.dir, "trace_marker")); err == nil && len(b) > 0 {
+				tr.handle("  tunstack-1 [000] ..... 100.000001: tracing_mark_write: " + string(b))
+				return
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := tr.Sync(ctx); err != nil {
+		t.Fatalf("Sync: %v", err)
+	}
+	ctx, cancel = context.WithTimeout(context.Background(), time.Millisecond)
+	defer cancel()
+	if err := tr.Sync(ctx); err == nil {
+		t.Error("Sync without its marker returned nil")
 	}
 }
