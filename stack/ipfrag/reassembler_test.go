@@ -285,7 +285,7 @@ func TestTimeout(t *testing.T) {
 	pkt4 := packet(src4, dst4, wire.ProtoUDP, payload(3000))
 	pkt6 := packet(src6, dst6, wire.ProtoUDP, payload(3000))
 	r := New(Config{})
-	r.Add(t0, fragment(t, pkt4, 1, 0, 1480, true))                    // first fragment in: ICMP is due
+	r.Add(t0, fragment(t, pkt4, 1, 0, 1480, true))                      // first fragment in: ICMP is due
 	r.Add(t0.Add(time.Second), fragment(t, pkt4, 2, 1480, 3000, false)) // first fragment never came
 	r.Add(t0.Add(2*time.Second), fragment(t, pkt6, 3, 0, 1232, true))
 	r.Add(t0.Add(3*time.Second), fragment(t, pkt4, 4, 0, 1480, true))
