@@ -66,6 +66,9 @@ func newEngine(cfg upConfig, link stack.Link, capture *pcap.Writer, log *slog.Lo
 		TCP:     cfg.TCP,
 		Logger:  log,
 		Capture: capturer(capture),
+
+		FragMemory:  cfg.FragMemory,
+		FragTimeout: cfg.FragTimeout,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("starting the stack: %w", err)

@@ -97,6 +97,7 @@ type upFlags struct {
 	pcap       string
 	impair     []string
 	tcp        tcpFlags
+	frag       fragFlags
 }
 
 func (f *upFlags) register(fs *pflag.FlagSet) {
@@ -116,6 +117,7 @@ func (f *upFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.engine, "engine", engineNative, "TCP/IP engine: native (tunstack's) or gvisor (gVisor's netstack, for comparison)")
 	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile (go tool pprof) of the daemon to this file")
 	f.tcp.register(fs)
+	f.frag.register(fs)
 }
 
 // defaultUpFlags are the flags of `up` as a user gets them without any.
@@ -146,6 +148,10 @@ type upConfig struct {
 	PCAP       string              // --pcap file; "" for none
 	Impair     tundev.ImpairConfig // --impair; inactive by default
 	TCP        tcp.Config          // the engine's policies (tcpflags.go)
+	// FragMemory and FragTimeout bound IP reassembly as stack.Options
+	// says: a negative FragMemory turns it off (fragflags.go).
+	FragMemory  int
+	FragTimeout time.Duration
 }
 
 // stackAddrs are the stack's own addresses.
@@ -217,6 +223,9 @@ func (f *upFlags) config() (upConfig, error) {
 		return upConfig{}, err
 	}
 	if cfg.TCP, err = f.tcp.config(f.msl); err != nil {
+		return upConfig{}, err
+	}
+	if cfg.FragMemory, cfg.FragTimeout, err = f.frag.config(); err != nil {
 		return upConfig{}, err
 	}
 	return cfg, nil

@@ -22,6 +22,7 @@ type stackCollector struct {
 	rsts         *prometheus.Desc
 	connections  *prometheus.Desc
 	captureLostD *prometheus.Desc
+	frag         fragMetrics // metrics_frag.go
 }
 
 // scalarMetric is one unlabelled metric and how to read it.
@@ -75,7 +76,7 @@ func newStackCollector(counters func() stack.Counters, captureLost func() uint64
 			`TCP segments dropped, by reason: "tcp-*" malformed, "no-listener", "backlog-full", "build:*", "engine:<code>" discarded by the engine.`,
 			[]string{"reason"}, nil),
 		ipDrops: prometheus.NewDesc("tunstack_ip_drops_total",
-			`Packets dropped before TCP, by reason: "ip-*", "icmp-*", "not-our-address", "unknown-protocol", "link-read", "link-write".`,
+			`Packets dropped before TCP, by reason: "ip-*", "icmp-*", "frag-*" (IP fragments), "not-our-address", "unknown-protocol", "link-read", "link-write".`,
 			[]string{"reason"}, nil),
 		retransmits: prometheus.NewDesc("tunstack_tcp_retransmits_total",
 			"TCP segments sent again, by kind: syn, syn-ack, data, fin, fast (fast retransmit), probe (zero-window probe).",
@@ -88,6 +89,7 @@ func newStackCollector(counters func() stack.Counters, captureLost func() uint64
 			[]string{"state"}, nil),
 		captureLostD: prometheus.NewDesc("tunstack_pcap_lost_total",
 			"Packets missing from the --pcap file because the disk fell behind.", nil, nil),
+		frag: newFragMetrics(),
 	}
 }
 
@@ -101,6 +103,7 @@ func (c *stackCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.retransmits
 	ch <- c.rsts
 	ch <- c.connections
+	c.frag.describe(ch)
 	if c.captureLost != nil {
 		ch <- c.captureLostD
 	}
@@ -128,6 +131,7 @@ func (c *stackCollector) Collect(ch chan<- prometheus.Metric) {
 	for _, st := range connectionStates {
 		ch <- prometheus.MustNewConstMetric(c.connections, prometheus.GaugeValue, float64(counters.States[st]), st.String())
 	}
+	c.frag.collect(ch, &counters)
 	if c.captureLost != nil {
 		ch <- prometheus.MustNewConstMetric(c.captureLostD, prometheus.CounterValue, float64(c.captureLost()))
 	}
