@@ -303,3 +303,32 @@ func TestAtomicFragment(t *testing.T) {
 		t.Errorf("fragment counters %+v, want one atomic fragment", c)
 	}
 }
+
+// TestFragmentMemoryBound: a flood of first fragments that never complete
+// holds no more than FragMemory; the oldest are evicted and counted, and
+// a datagram whose fragments arrive together still gets through.
+func TestFragmentMemoryBound(t *testing.T) {
+	const bound = 256 << 10
+	s, link := startScripted(t, Options{FragMemory: bound})
+	req := echoRequest(peerAddr4, stackAddr4, 5, 5, make([]byte, 1200))
+	const flood = 2000
+	for id := range uint32(flood) {
+		link.send(fragmentOf(t, req, id, 0, 600, true))
+		if id%500 == 499 {
+			ping(t, link) // keep the link's queue from overflowing
+		}
+	}
+	for _, f := range fragmentsOf(t, req, flood, 600) {
+		link.send(f)
+	}
+	reply := link.recv(t, testTimeout)
+	checkEchoReply(t, reply, stackAddr4, peerAddr4, 5, 5, make([]byte, 1200))
+	c := s.Counters().Fragments
+	t.Logf("after the flood: %+v", c)
+	if c.Memory > bound || c.Memory < bound/2 || c.Pending == 0 {
+		t.Errorf("memory %d for %d datagrams pending, want up to %d and most of it used", c.Memory, c.Pending, bound)
+	}
+	if c.Discarded["frag-evicted"] < flood-c.Pending-1 || c.Reassembled != 1 {
+		t.Errorf("fragment counters %+v, want every datagram not pending evicted and one reassembled", c)
+	}
+}
