@@ -147,4 +147,14 @@ type Options struct {
 	// link, with why the stack dropped or sent it (a pcapng file, for
 	// one: stack/pcap). It runs on the loop and must not block.
 	Capture Capturer
+	// FragMemory bounds the bytes held in incomplete IP datagrams, whose
+	// fragments wait for the rest (stack/ipfrag); the oldest datagram is
+	// evicted when a fragment needs room. Zero means 4 MiB (Linux's
+	// ipfrag_high_thresh); negative turns reassembly off and every
+	// fragment is dropped.
+	FragMemory int
+	// FragTimeout is how long after its first fragment arrived an
+	// incomplete datagram is given up. Zero means 30 s for IPv4 (Linux's
+	// ipfrag_time) and 60 s for IPv6 (RFC 8200 §4.5).
+	FragTimeout time.Duration
 }

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/tunstack/tunstack/stack/ipfrag"
 	"github.com/tunstack/tunstack/stack/tcp"
 	"github.com/tunstack/tunstack/stack/wire"
 )
@@ -55,6 +56,8 @@ type Counters struct {
 	// taken; each listener counts once in LISTEN. A state with no
 	// connection is absent. Empty when the loop does not run.
 	States map[tcp.State]int
+	// Fragments counts IP fragment reassembly (fragments.go).
+	Fragments FragCounters
 }
 
 // Retransmission kinds, the keys of Counters.Retransmits.
@@ -112,6 +115,9 @@ var knownDrops = func() []string {
 		codes = append(codes, e.Code())
 	}
 	codes = append(codes, ownDrops...) // martian.go
+	for _, why := range ipfrag.DropReasons() {
+		codes = append(codes, why.Code())
+	}
 	return append(codes, "other")
 }()
 
@@ -161,6 +167,8 @@ type counters struct {
 
 	// RFC 4022 transitions.
 	activeOpens, passiveOpens, attemptFails, estabResets atomic.Uint64
+
+	frag fragCounters
 
 	mu         sync.Mutex
 	otherDrops map[string]uint64
@@ -215,6 +223,7 @@ func (c *counters) snapshot() Counters {
 		Drops:        make(map[string]uint64),
 		Retransmits:  make(map[string]uint64, len(RetransmitKinds)),
 		RSTsByReason: make(map[string]uint64),
+		Fragments:    c.frag.snapshot(),
 	}
 	for code, i := range knownDropSlot {
 		if n := c.drops[i].Load(); n > 0 {

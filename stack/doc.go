@@ -10,7 +10,12 @@
 // demultiplexing tables and the timers; applications never lock the engine
 // but talk to the loop through per-connection byte queues and wakeups.
 //
-// What it does not do: UDP, IP fragmentation and reassembly, IP options,
+// IP fragments are reassembled (stack/ipfrag, within a memory bound and a
+// time-out) and the whole datagram is taken like any packet; the stack
+// fragments only echo replies larger than the MTU, as TCP's MSS keeps
+// every segment within it.
+//
+// What it does not do: UDP, IP options,
 // routing (every packet goes back out of the one link), ICMP errors for
 // connections (they are counted and dropped), loopback of packets sent to
 // its own addresses, and more than one loop (no sharding across TUN

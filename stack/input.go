@@ -11,7 +11,17 @@ import (
 // counted and dropped; nothing in it can make the loop fail.
 func (s *Stack) input(b []byte) {
 	s.counters.packetsIn.Add(1)
+	s.inputIP(b, false)
+}
+
+// inputIP handles one IP datagram: a packet read from the link, or one
+// reassembled from fragments (fragments.go).
+func (s *Stack) inputIP(b []byte, reassembled bool) {
 	p, err := wire.ParseIP(b)
+	if err == wire.ErrFragment {
+		s.inputFragment(b, reassembled)
+		return
+	}
 	if err != nil {
 		s.dropPacket(wire.DropReason(err))
 		return
@@ -36,6 +46,10 @@ func (s *Stack) input(b []byte) {
 // requests; other ICMP messages are counted and dropped.
 func (s *Stack) inputICMP(p *wire.Packet) {
 	if s.inputICMPError(p) {
+		return
+	}
+	if len(p.Raw) > s.frags.mtu {
+		s.sendEchoReplyFragmented(p)
 		return
 	}
 	buf := s.out.next(len(p.Raw))

@@ -65,6 +65,7 @@ func (s *Stack) Run(ctx context.Context) error {
 			s.armed = time.Time{}
 			s.now = time.Now()
 			s.timeWait.expire(s.now, func(id tcp.ID) { s.timeWaitGone(id, tcp.ReasonTimeWaitExpired) })
+			s.expireFragments()
 			due = s.timers.popDue(s.now, due[:0])
 			for _, c := range due {
 				c.engine.Tick(s.now)
@@ -175,8 +176,10 @@ func linkClosed(err error) bool {
 func (s *Stack) armTimer() {
 	timer := s.loopTimer
 	next := s.timers.next()
-	if tw := s.timeWait.next(); !tw.IsZero() && (next.IsZero() || tw.Before(next)) {
-		next = tw
+	for _, at := range [...]time.Time{s.timeWait.next(), s.fragmentsDeadline()} {
+		if !at.IsZero() && (next.IsZero() || at.Before(next)) {
+			next = at
+		}
 	}
 	if next.Equal(s.armed) {
 		return

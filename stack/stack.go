@@ -54,7 +54,8 @@ type Stack struct {
 
 	counters counters
 	events   fanout
-	capture  capture // Options.Capture's loop side
+	capture  capture   // Options.Capture's loop side
+	frags    fragments // IP reassembly; loop-owned
 
 	// requests carries calls into the loop (Dial, Connections).
 	requests chan func()
@@ -142,6 +143,7 @@ func New(link Link, opts Options) (*Stack, error) {
 		s.log.Warn("link MTU unusable, assuming 1500", "mtu", mtu, "err", err)
 		mtu = 1500
 	}
+	s.frags = newFragments(opts, mtu)
 	cfg := opts.TCP
 	if cfg.ISNKey == ([16]byte{}) {
 		rand.Read(cfg.ISNKey[:])

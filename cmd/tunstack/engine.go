@@ -69,6 +69,9 @@ func newEngine(cfg upConfig, link stack.Link, capture *pcap.Writer, log *slog.Lo
 		ChallengeACKLimit: cfg.Limits.ChallengeACKLimit,
 		RSTRateLimit:      cfg.Limits.RSTRateLimit,
 		ICMPRateLimit:     cfg.Limits.ICMPRateLimit,
+
+		FragMemory:  cfg.FragMemory,
+		FragTimeout: cfg.FragTimeout,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("starting the stack: %w", err)

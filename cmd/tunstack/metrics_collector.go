@@ -23,6 +23,7 @@ type stackCollector struct {
 	rateLimited  *prometheus.Desc
 	connections  *prometheus.Desc
 	captureLostD *prometheus.Desc
+	frag         fragMetrics // metrics_frag.go
 }
 
 // scalarMetric is one unlabelled metric and how to read it.
@@ -76,7 +77,7 @@ func newStackCollector(counters func() stack.Counters, captureLost func() uint64
 			`TCP segments dropped, by reason: "tcp-*" malformed, "no-listener", "backlog-full", "build:*", "engine:<code>" discarded by the engine.`,
 			[]string{"reason"}, nil),
 		ipDrops: prometheus.NewDesc("tunstack_ip_drops_total",
-			`Packets dropped before TCP, by reason: "ip-*", "icmp-*", "not-our-address", "martian-*", "unknown-protocol", "link-read", "link-write".`,
+			`Packets dropped before TCP, by reason: "ip-*", "icmp-*", "not-our-address", "martian-*", "frag-*" (IP fragments), "unknown-protocol", "link-read", "link-write".`,
 			[]string{"reason"}, nil),
 		retransmits: prometheus.NewDesc("tunstack_tcp_retransmits_total",
 			"TCP segments sent again, by kind: syn, syn-ack, data, fin, fast (fast retransmit), probe (zero-window probe).",
@@ -92,6 +93,7 @@ func newStackCollector(counters func() stack.Counters, captureLost func() uint64
 			[]string{"state"}, nil),
 		captureLostD: prometheus.NewDesc("tunstack_pcap_lost_total",
 			"Packets missing from the --pcap file because the disk fell behind.", nil, nil),
+		frag: newFragMetrics(),
 	}
 }
 
@@ -106,6 +108,7 @@ func (c *stackCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.rsts
 	ch <- c.rateLimited
 	ch <- c.connections
+	c.frag.describe(ch)
 	if c.captureLost != nil {
 		ch <- c.captureLostD
 	}
@@ -136,6 +139,7 @@ func (c *stackCollector) Collect(ch chan<- prometheus.Metric) {
 	for _, st := range connectionStates {
 		ch <- prometheus.MustNewConstMetric(c.connections, prometheus.GaugeValue, float64(counters.States[st]), st.String())
 	}
+	c.frag.collect(ch, &counters)
 	if c.captureLost != nil {
 		ch <- prometheus.MustNewConstMetric(c.captureLostD, prometheus.CounterValue, float64(c.captureLost()))
 	}
