@@ -61,6 +61,11 @@ func (s *Stack) inputFragment(b []byte, nested bool) {
 		s.dropPacket(dropNotOurAddress)
 		return
 	}
+	// A martian source makes no state, not even a datagram to reassemble.
+	if why := s.martianSource(f.Src); why != "" {
+		s.dropPacket(why)
+		return
+	}
 	res := s.frags.r.Add(s.now, &f)
 	fc.discarded[ipfrag.Evicted].Add(uint64(res.Evicted))
 	fc.held(s.frags.r)
