@@ -1,7 +1,6 @@
 package stack
 
 import (
-	"net/netip"
 	"testing"
 	"time"
 
@@ -67,33 +66,5 @@ func TestSlowSubscriberLosesEvents(t *testing.T) {
 	cancel()
 	if _, ok := <-events; ok {
 		t.Error("channel still open after cancel")
-	}
-}
-
-func TestBacklogFullDropsSYN(t *testing.T) {
-	opts := Options{Backlog: 1}
-	s, link := startScripted(t, opts)
-	if _, err := s.Listen("tcp", ":80"); err != nil {
-		t.Fatal(err)
-	}
-	stack := netip.AddrPortFrom(stackAddr4, 80)
-	first := &scriptedPeer{t: t, link: link, seq: 1, addr: netip.AddrPortFrom(peerAddr4, 40000), stack: stack}
-	second := &scriptedPeer{t: t, link: link, seq: 1, addr: netip.AddrPortFrom(peerAddr4, 40001), stack: stack}
-	first.send(tcp.FlagSYN, "")
-	if seg := first.expect(false); seg.Flags != tcp.FlagSYN|tcp.FlagACK {
-		t.Fatalf("got %v, want SYN-ACK", &seg)
-	}
-	second.send(tcp.FlagSYN, "") // the backlog holds the first, half-open
-	ping(t, link)
-	if n := s.Counters().Drops[dropBacklogFull]; n != 1 {
-		t.Fatalf("backlog-full drops = %d, want 1", n)
-	}
-	infos := s.Connections()
-	var states []string
-	for _, info := range infos {
-		states = append(states, info.Status.ID.Local.String()+" "+info.Status.State.String())
-	}
-	if len(infos) != 3 { // two listeners and the half-open connection
-		t.Errorf("Connections = %v, want two listeners and one SYN-RECEIVED", states)
 	}
 }

@@ -104,8 +104,7 @@ func (s *Stack) inputTCP(p *wire.Packet) {
 // passiveOpen gives a segment for a listening port to a new connection in
 // LISTEN and keeps the connection if the segment moved it on (a SYN did).
 func (s *Stack) passiveOpen(ln *Listener, id tcp.ID, seg *tcp.Segment) {
-	if seg.Flags&(tcp.FlagSYN|tcp.FlagACK|tcp.FlagRST) == tcp.FlagSYN && ln.full() {
-		s.dropSegment(id, seg, dropBacklogFull)
+	if s.listenQueues(ln, id, seg) { // full queues and SYN cookies: listen_queue.go
 		return
 	}
 	c := s.newConn(id)
