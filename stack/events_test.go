@@ -68,3 +68,41 @@ func TestSlowSubscriberLosesEvents(t *testing.T) {
 		t.Error("channel still open after cancel")
 	}
 }
+
+func TestSubscribeKinds(t *testing.T) {
+	// A subscriber of state changes alone gets nothing else, and the
+	// stack builds no segment event for it.
+	client, srv := startPair(t)
+	states, cancel := srv.SubscribeKinds(1000, EventStateChange)
+	defer cancel()
+	if srv.events.wants(EventSegmentIn) || srv.events.wants(EventSegmentOut) || !srv.events.wants(EventStateChange) {
+		t.Fatal("wants: segment events wanted, or state changes not")
+	}
+	all, cancelAll := srv.Subscribe(1000)
+	if !srv.events.wants(EventSegmentIn) || !srv.events.wants(EventDrop) {
+		t.Fatal("a subscriber of every kind does not make every kind wanted")
+	}
+	cancelAll()
+	for range all {
+	}
+	if srv.events.wants(EventSegmentIn) {
+		t.Fatal("segment events still wanted after their subscriber left")
+	}
+	go ServeDiscard(listen(t, srv, ":80"))
+	c := dial(t, client, "10.77.0.2:80")
+	c.Close()
+	timeout := time.After(testTimeout)
+	for {
+		select {
+		case ev := <-states:
+			if ev.Kind != EventStateChange {
+				t.Fatalf("got a %v event, want state changes only", ev.Kind)
+			}
+			if ev.To == tcp.Closed {
+				return
+			}
+		case <-timeout:
+			t.Fatal("no state change to CLOSED")
+		}
+	}
+}

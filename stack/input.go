@@ -71,7 +71,7 @@ func (s *Stack) inputTCP(p *wire.Packet) {
 	}
 	s.counters.segmentsIn.Add(1)
 	c, ok := s.conns[id]
-	if s.events.active() {
+	if s.events.wants(EventSegmentIn) {
 		ev := segmentEvent(s.now, EventSegmentIn, id, c, s.inboundState(id, c), seg, tcp.ReasonNone)
 		if e, tw := s.timeWait.get(id); tw && c == nil {
 			ev.ISN = e.isns()

@@ -144,7 +144,11 @@ func (s *Stack) cookiesInUse(ln *Listener) bool {
 func (s *Stack) sendSynCookie(ln *Listener, id tcp.ID, syn *tcp.Segment) {
 	ln.cookieSentAt = s.now
 	synack := tcp.SynCookieSYNACK(s.now, s.configFor(id), id, syn)
-	if s.sendTCP(id.Local.Addr(), id.Remote.Addr(), &synack, tcp.ReasonSynCookieSent) && s.events.active() {
+	if !s.sendTCP(id.Local.Addr(), id.Remote.Addr(), &synack, tcp.ReasonSynCookieSent) {
+		return
+	}
+	s.out.flood++
+	if s.events.wants(EventSegmentOut) {
 		s.events.publish(segmentEvent(s.now, EventSegmentOut, id, nil, tcp.Listen, &synack, tcp.ReasonSynCookieSent))
 	}
 }

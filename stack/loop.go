@@ -145,7 +145,9 @@ func (s *Stack) inputBatch(bufs [][]byte, sizes []int, checksummed bool) bool {
 	}
 	s.checksummed = false
 	s.endBatch()
-	s.flush()
+	if !s.holdFloodAnswers() {
+		s.flush()
+	}
 	s.burstRead = false
 	if s.shuttingDown && s.quiet() {
 		s.nudge() // the other goroutine ends the loop
@@ -177,6 +179,9 @@ func (s *Stack) armTimer() {
 	next := s.timers.next()
 	if tw := s.timeWait.next(); !tw.IsZero() && (next.IsZero() || tw.Before(next)) {
 		next = tw
+	}
+	if held := s.heldUntil(); !held.IsZero() && (next.IsZero() || held.Before(next)) {
+		next = held
 	}
 	if next.Equal(s.armed) {
 		return

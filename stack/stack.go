@@ -184,6 +184,12 @@ func (s *Stack) Subscribe(buffer int) (<-chan Event, func()) {
 	return s.events.subscribe(buffer)
 }
 
+// SubscribeKinds is Subscribe for the given kinds of events only: the
+// stack builds no event of a kind nobody takes.
+func (s *Stack) SubscribeKinds(buffer int, kinds ...EventKind) (<-chan Event, func()) {
+	return s.events.subscribe(buffer, kinds...)
+}
+
 // Connections returns a snapshot of every connection and listener, taken
 // by the loop. It returns nil when the loop does not run.
 func (s *Stack) Connections() []ConnInfo {
