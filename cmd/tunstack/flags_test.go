@@ -4,6 +4,7 @@ import (
 	"errors"
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/spf13/pflag"
+	"github.com/tunstack/tunstack/stack"
 	"github.com/tunstack/tunstack/stack/tcp"
 	"log/slog"
 	"net/netip"
@@ -37,6 +38,7 @@ func TestUpFlagsDefaults(t *testing.T) {
 			MinRTO: tcp.DefaultMinRTO, MaxRTO: tcp.DefaultMaxRTO, SynRetries: tcp.DefaultSynRetries,
 			Congestion: tcp.CUBIC,
 		},
+		Listen: listenConfig{Backlog: 4096, SynBacklog: 1024, SynCookies: stack.SynCookiesAuto},
 	}
 	if diff := cmp.Diff(want, cfg, cmpopts.IgnoreFields(tcp.Config{}, "ISN"), cmpopts.IgnoreUnexported(tcp.Config{}), cmp.Comparer(func(a, b netip.Prefix) bool { return a == b }), cmp.Comparer(func(a, b netip.Addr) bool { return a == b })); diff != "" {
 		t.Errorf("default config (-want +got):\n%s", diff)
@@ -110,6 +112,19 @@ func TestUpFlagsConfig(t *testing.T) {
 		{name: "bad log format", change: func(f *upFlags) { f.logFormat = "xml" }, wantErr: `--log-format "xml"`},
 		{name: "bad device", change: func(f *upFlags) { f.device.dev = "a/b" }, wantErr: `--dev "a/b"`},
 		{name: "bad netns", change: func(f *upFlags) { f.device.netns = "../x" }, wantErr: `--netns "../x"`},
+		{name: "listen queues", change: func(f *upFlags) { f.listen = listenFlags{backlog: 10, synBacklog: 20, synCookies: "never"} }, check: func(t *testing.T, cfg upConfig) {
+			if cfg.Listen != (listenConfig{Backlog: 10, SynBacklog: 20, SynCookies: stack.SynCookiesNever}) {
+				t.Errorf("listen %+v", cfg.Listen)
+			}
+		}},
+		{name: "syncookies always", change: func(f *upFlags) { f.listen.synCookies = "always" }, check: func(t *testing.T, cfg upConfig) {
+			if cfg.Listen.SynCookies != stack.SynCookiesAlways {
+				t.Errorf("listen %+v", cfg.Listen)
+			}
+		}},
+		{name: "zero backlog", change: func(f *upFlags) { f.listen.backlog = 0 }, wantErr: "--backlog 0: want 1 to 1048576"},
+		{name: "huge syn backlog", change: func(f *upFlags) { f.listen.synBacklog = 1 << 30 }, wantErr: "--syn-backlog 1073741824: want 1 to 1048576"},
+		{name: "bad syncookies", change: func(f *upFlags) { f.listen.synCookies = "on" }, wantErr: `--syncookies "on": want auto, always or never`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
