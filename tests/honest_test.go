@@ -33,8 +33,8 @@ const (
 
 // honestAttempt is one connection of the honest client.
 type honestAttempt struct {
-	start   time.Time
-	connect time.Duration // until the handshake completed; 0 if it did not
+	start   time.Time     // when it was due
+	connect time.Duration // from when it began until the handshake completed; 0 if it did not
 	err     error
 }
 
@@ -96,8 +96,9 @@ func (h *honestClient) work(ns string, ready chan<- error) {
 
 // attempt fetches the page once: a fresh connection, GET, the whole
 // response, close.
-func (h *honestClient) attempt(start time.Time) honestAttempt {
-	a := honestAttempt{start: start}
+func (h *honestClient) attempt(due time.Time) honestAttempt {
+	a := honestAttempt{start: due}
+	start := time.Now() // later than due if the machine is busy
 	deadline := start.Add(honestRequestTimeout)
 	d := net.Dialer{Timeout: honestConnectTimeout, Deadline: deadline}
 	c, err := d.Dial("tcp", h.target)
@@ -129,16 +130,22 @@ func (h *honestClient) start() {
 	go h.run(ctx)
 }
 
+// run hands out an attempt every 1/honestRate seconds. On a busy machine
+// it may wake late: then it hands out every attempt that has come due,
+// so that the rate holds.
 func (h *honestClient) run(ctx context.Context) {
 	defer close(h.runDone)
-	tick := time.NewTicker(time.Second / honestRate)
-	defer tick.Stop()
-	for {
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	first := time.Now()
+	for i := 1; ; i++ {
+		due := first.Add(time.Duration(i) * time.Second / honestRate)
+		timer.Reset(time.Until(due))
 		select {
 		case <-ctx.Done():
 			return
-		case now := <-tick.C:
-			h.jobs <- now
+		case <-timer.C:
+			h.jobs <- due
 		}
 	}
 }
