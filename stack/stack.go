@@ -184,8 +184,8 @@ func (s *Stack) Subscribe(buffer int) (<-chan Event, func()) {
 	return s.events.subscribe(buffer)
 }
 
-// SubscribeKinds is Subscribe for the given kinds of events only: the
-// stack builds no event of a kind nobody takes.
+// SubscribeKinds is Subscribe for the given kinds of events only (none:
+// every kind): the stack builds no event of a kind nobody takes.
 func (s *Stack) SubscribeKinds(buffer int, kinds ...EventKind) (<-chan Event, func()) {
 	return s.events.subscribe(buffer, kinds...)
 }
