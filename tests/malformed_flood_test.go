@@ -44,7 +44,9 @@ func TestMalformedFloodHonestClientsConnect(t *testing.T) {
 	checkHonest(t, report)
 	// The garbage reached the stack, and most of it was counted as what
 	// it is: at this rate the stack reads everything.
-	if min := uint64(attackDuration/time.Second) * malformedRate * 9 / 10; st.Sent < min {
+	// On a busy machine the sender may fall a little behind its rate; far
+	// behind, the test would not have tested what it says.
+	if min := uint64(attackDuration/time.Second) * malformedRate * 8 / 10; st.Sent < min {
 		t.Errorf("the attack sent %d packets, want at least %d", st.Sent, min)
 	}
 	if read < st.Sent*9/10 {

@@ -145,8 +145,9 @@ func (f *Flooder) Run(ctx context.Context, d time.Duration, rate func() int, nex
 	start := time.Now()
 	end := start.Add(d)
 	// A token bucket paces a limited rate: it fills at the rate and
-	// holds at most 20 ms of it, so that a late wakeup costs few packets
-	// and a long pause is not made up in one burst.
+	// holds at most 50 ms of it, so that a sender woken late on a busy
+	// machine makes up for it, and a long pause is not made up in one
+	// burst.
 	tokens, last := 0.0, start
 	for {
 		now := time.Now()
@@ -156,7 +157,7 @@ func (f *Flooder) Run(ctx context.Context, d time.Duration, rate func() int, nex
 		n := batch
 		if rate != nil {
 			if r := rate(); r > 0 {
-				tokens = min(tokens+float64(r)*now.Sub(last).Seconds(), float64(r)/50)
+				tokens = min(tokens+float64(r)*now.Sub(last).Seconds(), float64(r)/20)
 				last = now
 				if tokens < 1 {
 					time.Sleep(time.Duration((1 - tokens) / float64(r) * float64(time.Second)))
