@@ -121,9 +121,21 @@ type Options struct {
 	// when zero. A zero ISNKey is replaced by a random one; set it for
 	// reproducible initial sequence numbers.
 	TCP tcp.Config
-	// Backlog bounds each listener's connections that are half-open or
-	// waiting for Accept; a SYN beyond it is dropped. Default 128.
+	// Backlog bounds each listener's accept queue: connections
+	// established and waiting for Accept. A SYN, or an ACK with a SYN
+	// cookie, that finds it full is dropped and counted
+	// (Counters.AcceptQueueOverflows). Default DefaultBacklog, 4096.
 	Backlog int
+	// SynBacklog bounds each listener's half-open queue: connections in
+	// SYN-RECEIVED. A SYN that finds it full is answered with a SYN cookie
+	// or dropped, as SynCookies says (Counters.SYNQueueOverflows).
+	// Default DefaultSynBacklog, 1024.
+	SynBacklog int
+	// SynCookies says when a listener answers a SYN with a SYN cookie
+	// (RFC 4987 §3.6) instead of a half-open connection: SynCookiesAuto
+	// (the zero value) once the half-open queue is full, SynCookiesAlways,
+	// or SynCookiesNever.
+	SynCookies SynCookieMode
 	// Logger receives the event loop's errors. Nil discards them.
 	Logger *slog.Logger
 	// ChallengeACKLimit is the stack-wide budget per second of ACKs that

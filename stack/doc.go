@@ -4,7 +4,9 @@
 // runs the sans-IO engine of stack/tcp, and writes what the engine sends
 // back to the link in batches. Applications use it through net.Listener and
 // net.Conn (Listen, DialContext), and the built-in services (HTTP, echo,
-// discard) run on those.
+// discard) run on those. A listener bounds its half-open and accept
+// queues apart and answers SYNs with SYN cookies (RFC 4987) once the first
+// is full (listen_queue.go).
 //
 // One goroutine, the event loop, owns every engine connection, the
 // demultiplexing tables and the timers; applications never lock the engine

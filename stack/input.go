@@ -90,7 +90,7 @@ func (s *Stack) inputTCP(p *wire.Packet) {
 	}
 	s.counters.segmentsIn.Add(1)
 	c, ok := s.conns[id]
-	if s.events.active() {
+	if s.events.wants(EventSegmentIn) {
 		ev := segmentEvent(s.now, EventSegmentIn, id, c, s.inboundState(id, c), seg, tcp.ReasonNone)
 		if e, tw := s.timeWait.get(id); tw && c == nil {
 			ev.ISN = e.isns()
@@ -125,8 +125,7 @@ func (s *Stack) inputTCP(p *wire.Packet) {
 // passiveOpen gives a segment for a listening port to a new connection in
 // LISTEN and keeps the connection if the segment moved it on (a SYN did).
 func (s *Stack) passiveOpen(ln *Listener, id tcp.ID, seg *tcp.Segment) {
-	if seg.Flags&(tcp.FlagSYN|tcp.FlagACK|tcp.FlagRST) == tcp.FlagSYN && ln.full() {
-		s.dropSegment(id, seg, dropBacklogFull)
+	if s.listenQueues(ln, id, seg) { // full queues and SYN cookies: listen_queue.go
 		return
 	}
 	c := s.newConn(id)

@@ -146,7 +146,9 @@ func (s *Stack) inputBatch(bufs [][]byte, sizes []int, checksummed bool) bool {
 	}
 	s.checksummed = false
 	s.endBatch()
-	s.flush()
+	if !s.holdFloodAnswers() {
+		s.flush()
+	}
 	s.burstRead = false
 	if s.shuttingDown && s.quiet() {
 		s.nudge() // the other goroutine ends the loop
@@ -180,6 +182,9 @@ func (s *Stack) armTimer() {
 		if !at.IsZero() && (next.IsZero() || at.Before(next)) {
 			next = at
 		}
+	}
+	if held := s.heldUntil(); !held.IsZero() && (next.IsZero() || held.Before(next)) {
+		next = held
 	}
 	if next.Equal(s.armed) {
 		return

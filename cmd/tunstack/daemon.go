@@ -99,10 +99,15 @@ func startDaemonLinked(cfg upConfig, log *slog.Logger, invokedAs string, wrap fu
 	}
 	d.stack = st
 
-	// logConnections logs nothing above info level; a subscription would
-	// make the stack build an event per segment for nothing.
+	// logConnections logs nothing above info level, and only state
+	// changes at info: a subscription to more would make the stack build
+	// an event per segment for nothing (under a SYN flood, one per SYN).
 	if log.Enabled(context.Background(), slog.LevelInfo) {
-		events, unsubscribe := st.Subscribe(eventsBuffer)
+		kinds := []stack.EventKind{stack.EventStateChange}
+		if log.Enabled(context.Background(), slog.LevelDebug) {
+			kinds = append(kinds, stack.EventDrop)
+		}
+		events, unsubscribe := st.SubscribeKinds(eventsBuffer, kinds...)
 		d.stopLog = unsubscribe
 		d.logging.Add(1)
 		go func() {

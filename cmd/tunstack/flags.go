@@ -97,8 +97,9 @@ type upFlags struct {
 	pcap       string
 	impair     []string
 	tcp        tcpFlags
-	limits     limitFlags // limitflags.go
-	frag       fragFlags  // fragflags.go
+	limits     limitFlags  // limitflags.go
+	frag       fragFlags   // fragflags.go
+	listen     listenFlags // listenflags.go
 }
 
 func (f *upFlags) register(fs *pflag.FlagSet) {
@@ -120,6 +121,7 @@ func (f *upFlags) register(fs *pflag.FlagSet) {
 	f.tcp.register(fs)
 	f.limits.register(fs)
 	f.frag.register(fs)
+	f.listen.register(fs)
 }
 
 // defaultUpFlags are the flags of `up` as a user gets them without any.
@@ -155,6 +157,7 @@ type upConfig struct {
 	// says: a negative FragMemory turns it off (fragflags.go).
 	FragMemory  int
 	FragTimeout time.Duration
+	Listen      listenConfig // listen queues and SYN cookies (listenflags.go)
 }
 
 // stackAddrs are the stack's own addresses.
@@ -232,6 +235,9 @@ func (f *upFlags) config() (upConfig, error) {
 		return upConfig{}, err
 	}
 	if cfg.FragMemory, cfg.FragTimeout, err = f.frag.config(); err != nil {
+		return upConfig{}, err
+	}
+	if cfg.Listen, err = f.listen.config(); err != nil {
 		return upConfig{}, err
 	}
 	return cfg, nil
