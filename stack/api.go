@@ -121,9 +121,21 @@ type Options struct {
 	// when zero. A zero ISNKey is replaced by a random one; set it for
 	// reproducible initial sequence numbers.
 	TCP tcp.Config
-	// Backlog bounds each listener's connections that are half-open or
-	// waiting for Accept; a SYN beyond it is dropped. Default 128.
+	// Backlog bounds each listener's accept queue: connections
+	// established and waiting for Accept. A SYN, or an ACK with a SYN
+	// cookie, that finds it full is dropped and counted
+	// (Counters.AcceptQueueOverflows). Default DefaultBacklog, 4096.
 	Backlog int
+	// SynBacklog bounds each listener's half-open queue: connections in
+	// SYN-RECEIVED. A SYN that finds it full is answered with a SYN cookie
+	// or dropped, as SynCookies says (Counters.SYNQueueOverflows).
+	// Default DefaultSynBacklog, 1024.
+	SynBacklog int
+	// SynCookies says when a listener answers a SYN with a SYN cookie
+	// (RFC 4987 §3.6) instead of a half-open connection: SynCookiesAuto
+	// (the zero value) once the half-open queue is full, SynCookiesAlways,
+	// or SynCookiesNever.
+	SynCookies SynCookieMode
 	// Logger receives the event loop's errors. Nil discards them.
 	Logger *slog.Logger
 	// ChallengeACKLimit is the stack-wide budget per second of ACKs that
@@ -147,4 +159,14 @@ type Options struct {
 	// link, with why the stack dropped or sent it (a pcapng file, for
 	// one: stack/pcap). It runs on the loop and must not block.
 	Capture Capturer
+	// FragMemory bounds the bytes held in incomplete IP datagrams, whose
+	// fragments wait for the rest (stack/ipfrag); the oldest datagram is
+	// evicted when a fragment needs room. Zero means 4 MiB (Linux's
+	// ipfrag_high_thresh); negative turns reassembly off and every
+	// fragment is dropped.
+	FragMemory int
+	// FragTimeout is how long after its first fragment arrived an
+	// incomplete datagram is given up. Zero means 30 s for IPv4 (Linux's
+	// ipfrag_time) and 60 s for IPv6 (RFC 8200 §4.5).
+	FragTimeout time.Duration
 }

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/tunstack/tunstack/stack/ipfrag"
 	"github.com/tunstack/tunstack/stack/tcp"
 	"github.com/tunstack/tunstack/stack/wire"
 )
@@ -23,8 +24,9 @@ type Counters struct {
 	// error codes ("ip-bad-checksum", "tcp-bad-data-offset", ...),
 	// "not-our-address", "martian-source-loopback" and the other
 	// "martian-*" (martian.go), "icmp-ratelimit", "unknown-protocol",
-	// "no-listener" (answered with RST), "backlog-full", "link-write"
-	// (the link refused a batch), "link-read" (a Read failed but the
+	// "no-listener" (answered with RST), "syn-queue-full" and
+	// "accept-queue-full" (a listener's queue was full, listen_queue.go),
+	// "link-write" (the link refused a batch), "link-read" (a Read failed but the
 	// link lives on),
 	// "build:<wire code>" (a segment could not be serialized) and
 	// "engine:<reason code>" for segments the engine discarded.
@@ -49,12 +51,26 @@ type Counters struct {
 	// takes; "icmp-ratelimit" echo replies. Drops counts the same
 	// segments as "engine:invalid-ratelimit", ... and "icmp-ratelimit".
 	RateLimited map[string]uint64
+	// SYN cookies (RFC 4987 §3.6, listen_queue.go), as Linux's
+	// SyncookiesSent, SyncookiesRecv and SyncookiesFailed: SYN-ACKs sent
+	// with a cookie, ACKs whose cookie validated and made a connection,
+	// and ACKs to a listener that had sent cookies whose cookie did not
+	// validate (answered with RST).
+	SynCookiesSent, SynCookiesValidated, SynCookiesRejected uint64
+	// SYNQueueOverflows counts SYNs that found their listener's half-open
+	// queue full: answered with a cookie, or dropped ("syn-queue-full")
+	// when cookies are off. AcceptQueueOverflows counts SYNs and cookie
+	// ACKs dropped because the accept queue was full ("accept-queue-full";
+	// Linux's ListenOverflows).
+	SYNQueueOverflows, AcceptQueueOverflows uint64
 	// MIB holds the RFC 4022 TCP-MIB scalars.
 	MIB TCPMIB
 	// States counts the connections in each state when the snapshot was
 	// taken; each listener counts once in LISTEN. A state with no
 	// connection is absent. Empty when the loop does not run.
 	States map[tcp.State]int
+	// Fragments counts IP fragment reassembly (fragments.go).
+	Fragments FragCounters
 }
 
 // Retransmission kinds, the keys of Counters.Retransmits.
@@ -91,7 +107,6 @@ const (
 	dropNotOurAddress   = "not-our-address"
 	dropUnknownProtocol = "unknown-protocol"
 	dropNoListener      = "no-listener"
-	dropBacklogFull     = "backlog-full"
 	dropLinkWrite       = "link-write"
 	dropLinkRead        = "link-read"
 )
@@ -100,8 +115,8 @@ const (
 // counting one costs a lookup in a read-only map and an atomic add. Any
 // other reason ("build:...") goes to a map under a lock.
 var knownDrops = func() []string {
-	codes := []string{dropNotOurAddress, dropUnknownProtocol, dropNoListener, dropBacklogFull, dropLinkWrite, dropLinkRead,
-		dropICMPNoConnection}
+	codes := []string{dropNotOurAddress, dropUnknownProtocol, dropNoListener, dropLinkWrite, dropLinkRead,
+		dropICMPNoConnection, dropSynQueueFull, dropAcceptQueueFull}
 	for _, e := range []*wire.Error{
 		wire.ErrTruncated, wire.ErrBadVersion, wire.ErrBadHeaderLength, wire.ErrBadIPChecksum,
 		wire.ErrBadLength, wire.ErrFragment, wire.ErrRoutingHeader, wire.ErrWrongProtocol,
@@ -112,12 +127,15 @@ var knownDrops = func() []string {
 		codes = append(codes, e.Code())
 	}
 	codes = append(codes, ownDrops...) // martian.go
+	for _, why := range ipfrag.DropReasons() {
+		codes = append(codes, why.Code())
+	}
 	return append(codes, "other")
 }()
 
 // dropSlots bounds the reasons counted in a fixed slot; a test checks that
 // knownDrops fit.
-const dropSlots = 48
+const dropSlots = 64
 
 var knownDropSlot = func() map[string]int {
 	m := make(map[string]int, len(knownDrops))
@@ -161,6 +179,11 @@ type counters struct {
 
 	// RFC 4022 transitions.
 	activeOpens, passiveOpens, attemptFails, estabResets atomic.Uint64
+
+	frag fragCounters
+	// Listen queues (listen_queue.go); cookies sent and rejected are
+	// counted by reason in sent and engineDrops.
+	synCookiesValidated, synQueueOverflows, acceptQueueOverflows atomic.Uint64
 
 	mu         sync.Mutex
 	otherDrops map[string]uint64
@@ -215,6 +238,7 @@ func (c *counters) snapshot() Counters {
 		Drops:        make(map[string]uint64),
 		Retransmits:  make(map[string]uint64, len(RetransmitKinds)),
 		RSTsByReason: make(map[string]uint64),
+		Fragments:    c.frag.snapshot(),
 	}
 	for code, i := range knownDropSlot {
 		if n := c.drops[i].Load(); n > 0 {
@@ -253,6 +277,11 @@ func (c *counters) snapshot() Counters {
 		out.ChallengeACKs += c.sent.load(why)
 	}
 	out.RateLimited = c.rateLimited()
+	out.SynCookiesSent = c.sent.load(tcp.ReasonSynCookieSent)
+	out.SynCookiesValidated = c.synCookiesValidated.Load()
+	out.SynCookiesRejected = c.engineDrops.load(tcp.ReasonSynCookieRejected)
+	out.SYNQueueOverflows = c.synQueueOverflows.Load()
+	out.AcceptQueueOverflows = c.acceptQueueOverflows.Load()
 	out.MIB.ActiveOpens = c.activeOpens.Load()
 	out.MIB.PassiveOpens = c.passiveOpens.Load()
 	out.MIB.AttemptFails = c.attemptFails.Load()

@@ -10,31 +10,55 @@ import (
 
 // fanout hands every event to every subscriber without ever blocking the
 // loop: a subscriber whose buffer is full loses the event, and lost counts
-// it. With no subscriber, active() is false and the loop builds no event.
+// it. With no subscriber, active() is false and the loop builds no event;
+// wants(kind) is false when no subscriber takes that kind, so that a
+// subscriber of state changes alone (the daemon's log) costs nothing per
+// segment.
 type fanout struct {
 	subscribers atomic.Int32
 	lost        atomic.Uint64
+	kinds       [numEventKinds]atomic.Int32 // subscribers per kind
 
 	mu   sync.RWMutex
 	subs map[*subscription]struct{}
 }
 
+// numEventKinds bounds the EventKind values.
+const numEventKinds = int(EventDrop) + 1
+
 type subscription struct {
-	ch chan Event
+	ch    chan Event
+	kinds [numEventKinds]bool
 }
 
 // active reports whether anyone listens; the loop checks it before
 // building an event.
 func (f *fanout) active() bool { return f.subscribers.Load() > 0 }
 
-func (f *fanout) subscribe(buffer int) (<-chan Event, func()) {
+// wants reports whether anyone listens to events of this kind.
+func (f *fanout) wants(kind EventKind) bool { return f.kinds[kind].Load() > 0 }
+
+// subscribe adds a subscriber of the given kinds of events; none means
+// every kind.
+func (f *fanout) subscribe(buffer int, kinds ...EventKind) (<-chan Event, func()) {
 	s := &subscription{ch: make(chan Event, max(buffer, 0))}
+	for _, k := range kinds {
+		if int(k) < numEventKinds {
+			s.kinds[k] = true
+		}
+	}
+	if len(kinds) == 0 {
+		for k := range s.kinds {
+			s.kinds[k] = true
+		}
+	}
 	f.mu.Lock()
 	if f.subs == nil {
 		f.subs = make(map[*subscription]struct{})
 	}
 	f.subs[s] = struct{}{}
 	f.subscribers.Add(1)
+	f.count(s, 1)
 	f.mu.Unlock()
 	var once sync.Once
 	cancel := func() {
@@ -42,6 +66,7 @@ func (f *fanout) subscribe(buffer int) (<-chan Event, func()) {
 			f.mu.Lock()
 			delete(f.subs, s)
 			f.subscribers.Add(-1)
+			f.count(s, -1)
 			close(s.ch)
 			f.mu.Unlock()
 		})
@@ -49,10 +74,21 @@ func (f *fanout) subscribe(buffer int) (<-chan Event, func()) {
 	return s.ch, cancel
 }
 
+func (f *fanout) count(s *subscription, delta int32) {
+	for k, on := range s.kinds {
+		if on {
+			f.kinds[k].Add(delta)
+		}
+	}
+}
+
 func (f *fanout) publish(ev Event) {
 	f.mu.RLock()
 	defer f.mu.RUnlock()
 	for s := range f.subs {
+		if int(ev.Kind) >= numEventKinds || !s.kinds[ev.Kind] {
+			continue
+		}
 		select {
 		case s.ch <- ev:
 		default:

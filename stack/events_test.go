@@ -1,7 +1,6 @@
 package stack
 
 import (
-	"net/netip"
 	"testing"
 	"time"
 
@@ -70,30 +69,40 @@ func TestSlowSubscriberLosesEvents(t *testing.T) {
 	}
 }
 
-func TestBacklogFullDropsSYN(t *testing.T) {
-	opts := Options{Backlog: 1}
-	s, link := startScripted(t, opts)
-	if _, err := s.Listen("tcp", ":80"); err != nil {
-		t.Fatal(err)
+func TestSubscribeKinds(t *testing.T) {
+	// A subscriber of state changes alone gets nothing else, and the
+	// stack builds no segment event for it.
+	client, srv := startPair(t)
+	states, cancel := srv.SubscribeKinds(1000, EventStateChange)
+	defer cancel()
+	if srv.events.wants(EventSegmentIn) || srv.events.wants(EventSegmentOut) || !srv.events.wants(EventStateChange) {
+		t.Fatal("wants: segment events wanted, or state changes not")
 	}
-	stack := netip.AddrPortFrom(stackAddr4, 80)
-	first := &scriptedPeer{t: t, link: link, seq: 1, addr: netip.AddrPortFrom(peerAddr4, 40000), stack: stack}
-	second := &scriptedPeer{t: t, link: link, seq: 1, addr: netip.AddrPortFrom(peerAddr4, 40001), stack: stack}
-	first.send(tcp.FlagSYN, "")
-	if seg := first.expect(false); seg.Flags != tcp.FlagSYN|tcp.FlagACK {
-		t.Fatalf("got %v, want SYN-ACK", &seg)
+	all, cancelAll := srv.Subscribe(1000)
+	if !srv.events.wants(EventSegmentIn) || !srv.events.wants(EventDrop) {
+		t.Fatal("a subscriber of every kind does not make every kind wanted")
 	}
-	second.send(tcp.FlagSYN, "") // the backlog holds the first, half-open
-	ping(t, link)
-	if n := s.Counters().Drops[dropBacklogFull]; n != 1 {
-		t.Fatalf("backlog-full drops = %d, want 1", n)
+	cancelAll()
+	for range all {
 	}
-	infos := s.Connections()
-	var states []string
-	for _, info := range infos {
-		states = append(states, info.Status.ID.Local.String()+" "+info.Status.State.String())
+	if srv.events.wants(EventSegmentIn) {
+		t.Fatal("segment events still wanted after their subscriber left")
 	}
-	if len(infos) != 3 { // two listeners and the half-open connection
-		t.Errorf("Connections = %v, want two listeners and one SYN-RECEIVED", states)
+	go ServeDiscard(listen(t, srv, ":80"))
+	c := dial(t, client, "10.77.0.2:80")
+	c.Close()
+	timeout := time.After(testTimeout)
+	for {
+		select {
+		case ev := <-states:
+			if ev.Kind != EventStateChange {
+				t.Fatalf("got a %v event, want state changes only", ev.Kind)
+			}
+			if ev.To == tcp.Closed {
+				return
+			}
+		case <-timeout:
+			t.Fatal("no state change to CLOSED")
+		}
 	}
 }

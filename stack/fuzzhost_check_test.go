@@ -19,8 +19,8 @@ func TestFuzzHostEchoesAndDrains(t *testing.T) {
 		}
 	}
 	h.dial(h.flows[0].id.Remote)
-	if st := h.states[h.flows[len(h.flows)-1].id]; len(h.flows) != 17 || st != tcp.SynSent {
-		t.Fatalf("after a dial: %d flows, the new one in %s; want 17, SYN-SENT", len(h.flows), st)
+	if st := h.states[h.flows[len(h.flows)-1].id]; len(h.flows) != 21 || st != tcp.SynSent {
+		t.Fatalf("after a dial: %d flows, the new one in %s; want 21, SYN-SENT", len(h.flows), st)
 	}
 	h.drain()
 }

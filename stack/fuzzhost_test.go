@@ -2,6 +2,7 @@ package stack
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -126,12 +127,14 @@ func (l *captureLink) MTU() (int, error) { return 1500, nil }
 func (l *captureLink) Close() error      { return nil }
 
 // fuzzOptions are the stack's options under fuzzing: the daemon's, with
-// small buffers and backlog so that short inputs reach full windows and
-// full queues, and keep-alives on so that their timers run too.
+// small buffers and listen queues so that short inputs reach full
+// windows, full queues and SYN cookies, and keep-alives on so that their
+// timers run too.
 func fuzzOptions() Options {
 	return Options{
-		Addrs:   []netip.Addr{stackAddr4, stackAddr6},
-		Backlog: 4,
+		Addrs:      []netip.Addr{stackAddr4, stackAddr6},
+		Backlog:    4,
+		SynBacklog: 4,
 		TCP: tcp.Config{
 			ISNKey:        [16]byte{1},
 			SendBuffer:    16 << 10,
@@ -167,9 +170,11 @@ func newFuzzHost(t testing.TB) *fuzzHost {
 		h.listeners = append(h.listeners, &fuzzListener{ln: ln.(*Listener), kind: l.kind, accept: l.accept})
 	}
 	// The flows a structured input can address: both families, every
-	// port, two peer ports each.
+	// port, two peer ports each and four to port 80, enough SYNs for a
+	// listener to answer the fifth with a SYN cookie.
 	for _, ports := range [][2]uint16{{40000, fuzzEchoPort}, {40001, fuzzEchoPort}, {40002, fuzzSinkPort},
-		{40003, fuzzRequestPort}, {40004, fuzzBacklogPort}, {40005, fuzzClosedPort}, {40006, fuzzRequestPort}, {40007, fuzzSinkPort}} {
+		{40003, fuzzRequestPort}, {40004, fuzzBacklogPort}, {40005, fuzzClosedPort}, {40006, fuzzRequestPort}, {40007, fuzzSinkPort},
+		{40008, fuzzRequestPort}, {40009, fuzzRequestPort}} {
 		for _, fam := range [][2]netip.Addr{{peerAddr4, stackAddr4}, {peerAddr6, stackAddr6}} {
 			h.addFlow(tcp.ID{Local: netip.AddrPortFrom(fam[1], ports[1]), Remote: netip.AddrPortFrom(fam[0], ports[0])})
 		}
@@ -319,7 +324,7 @@ func (h *fuzzHost) afterStep(what string) {
 func (h *fuzzHost) runApps() bool {
 	acted := false
 	for _, l := range h.listeners {
-		for l.accept && l.ln.queued() > 0 {
+		for l.accept && l.ln.acceptQueueLen() > 0 {
 			c, err := l.ln.Accept()
 			if err != nil {
 				break
@@ -335,13 +340,6 @@ func (h *fuzzHost) runApps() bool {
 	}
 	h.apps = slices.DeleteFunc(h.apps, func(a *fuzzApp) bool { return a.done })
 	return acted
-}
-
-// queued is how many connections wait for Accept.
-func (ln *Listener) queued() int {
-	ln.mu.Lock()
-	defer ln.mu.Unlock()
-	return len(ln.queue)
 }
 
 // step is what the application does with its connection now, never
@@ -436,7 +434,18 @@ func (h *fuzzHost) dial(remote netip.AddrPort) {
 // learn the stack's sequence numbers and timestamps from them.
 func (h *fuzzHost) readOutput() {
 	for _, pkt := range h.link.out {
+		if mtu, _ := h.link.MTU(); len(pkt) > mtu {
+			h.fail("the stack sent a packet of %d bytes, over the link's MTU of %d", len(pkt), mtu)
+		}
 		p, err := wire.ParseIP(pkt)
+		if errors.Is(err, wire.ErrFragment) {
+			// Fragments of a large echo reply (RFC 1122 §3.2.2.6).
+			f, err := wire.ParseFragment(pkt)
+			if err != nil || !h.s.isLocal(f.Src) || martianDestination(f.Dst) != "" {
+				h.fail("the stack sent a bad fragment (%v) from %v to %v: % x", err, f.Src, f.Dst, pkt)
+			}
+			continue
+		}
 		if err != nil {
 			h.fail("the stack sent a malformed packet (%v): % x", err, pkt)
 		}
@@ -561,15 +570,16 @@ func (h *fuzzHost) check(what string) {
 		if ln.halfOpen != halfOpen[ln] {
 			h.fail("after %s: listener %v counts %d half-open connections, the table holds %d", what, ln.Addr(), ln.halfOpen, halfOpen[ln])
 		}
-		if q := ln.queued(); q > acceptQueueBound(ln) {
+		if q := ln.acceptQueueLen(); q > acceptQueueBound(ln) {
 			h.fail("after %s: listener %v has %d connections waiting for Accept, bound %d", what, ln.Addr(), q, acceptQueueBound(ln))
 		}
 	}
 }
 
 // acceptQueueBound is how many connections may wait for Accept: the
-// backlog counts the half-open ones as well, so the queue stays within it.
-func acceptQueueBound(ln *Listener) int { return ln.backlog }
+// backlog, and the connections that were half-open when it filled
+// (listen_queue.go).
+func acceptQueueBound(ln *Listener) int { return ln.backlog + ln.synBacklog }
 
 // checkEvents checks the state changes the events report: each is an
 // edge of Figure 5 and starts where the connection was.

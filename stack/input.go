@@ -11,7 +11,17 @@ import (
 // counted and dropped; nothing in it can make the loop fail.
 func (s *Stack) input(b []byte) {
 	s.counters.packetsIn.Add(1)
+	s.inputIP(b, false)
+}
+
+// inputIP handles one IP datagram: a packet read from the link, or one
+// reassembled from fragments (fragments.go).
+func (s *Stack) inputIP(b []byte, reassembled bool) {
 	p, err := wire.ParseIP(b)
+	if err == wire.ErrFragment {
+		s.inputFragment(b, reassembled)
+		return
+	}
 	if err != nil {
 		s.dropPacket(wire.DropReason(err))
 		return
@@ -36,6 +46,10 @@ func (s *Stack) input(b []byte) {
 // requests; other ICMP messages are counted and dropped.
 func (s *Stack) inputICMP(p *wire.Packet) {
 	if s.inputICMPError(p) {
+		return
+	}
+	if len(p.Raw) > s.frags.mtu {
+		s.sendEchoReplyFragmented(p)
 		return
 	}
 	buf := s.out.next(len(p.Raw))
@@ -76,7 +90,7 @@ func (s *Stack) inputTCP(p *wire.Packet) {
 	}
 	s.counters.segmentsIn.Add(1)
 	c, ok := s.conns[id]
-	if s.events.active() {
+	if s.events.wants(EventSegmentIn) {
 		ev := segmentEvent(s.now, EventSegmentIn, id, c, s.inboundState(id, c), seg, tcp.ReasonNone)
 		if e, tw := s.timeWait.get(id); tw && c == nil {
 			ev.ISN = e.isns()
@@ -111,8 +125,7 @@ func (s *Stack) inputTCP(p *wire.Packet) {
 // passiveOpen gives a segment for a listening port to a new connection in
 // LISTEN and keeps the connection if the segment moved it on (a SYN did).
 func (s *Stack) passiveOpen(ln *Listener, id tcp.ID, seg *tcp.Segment) {
-	if seg.Flags&(tcp.FlagSYN|tcp.FlagACK|tcp.FlagRST) == tcp.FlagSYN && ln.full() {
-		s.dropSegment(id, seg, dropBacklogFull)
+	if s.listenQueues(ln, id, seg) { // full queues and SYN cookies: listen_queue.go
 		return
 	}
 	c := s.newConn(id)

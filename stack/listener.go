@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"sync"
 	"syscall"
+	"time"
 )
 
 // Listener accepts connections for one port on one or all of the stack's
@@ -15,9 +16,12 @@ type Listener struct {
 	s       *Stack
 	keys    []netip.AddrPort // in Stack.listeners; an unspecified address means all of that family
 	addr    *net.TCPAddr
-	backlog int
+	backlog int // bounds the accept queue (listen_queue.go)
 
-	halfOpen int // connections in SYN-RECEIVED; owned by the loop
+	// Owned by the loop.
+	halfOpen     int       // connections in SYN-RECEIVED
+	synBacklog   int       // bounds halfOpen
+	cookieSentAt time.Time // when the last SYN cookie was sent; zero if none
 
 	mu      sync.Mutex
 	queue   []*Conn // established, waiting for Accept
@@ -81,7 +85,7 @@ func (s *Stack) Listen(network, address string) (net.Listener, error) {
 		}
 		port = p
 	}
-	ln := &Listener{s: s, backlog: s.backlog, changed: make(chan struct{})}
+	ln := &Listener{s: s, backlog: s.backlog, synBacklog: s.synBacklog, changed: make(chan struct{})}
 	for _, a := range addrs {
 		key := netip.AddrPortFrom(a, port)
 		if s.listenConflictLocked(key) {
@@ -258,13 +262,21 @@ func (ln *Listener) enqueue(c *Conn) bool {
 	return true
 }
 
-// full reports whether a new SYN would exceed the backlog. Called by the
-// loop.
-func (ln *Listener) full() bool {
+// acceptQueueFull reports whether the accept queue holds backlog
+// connections. A connection already half-open when it filled still joins
+// it once established, so the queue holds at most backlog plus the
+// half-open bound.
+func (ln *Listener) acceptQueueFull() bool {
 	ln.mu.Lock()
-	queued := len(ln.queue)
-	ln.mu.Unlock()
-	return ln.halfOpen+queued >= ln.backlog
+	defer ln.mu.Unlock()
+	return len(ln.queue) >= ln.backlog
+}
+
+// acceptQueueLen is how many connections wait for Accept.
+func (ln *Listener) acceptQueueLen() int {
+	ln.mu.Lock()
+	defer ln.mu.Unlock()
+	return len(ln.queue)
 }
 
 func (ln *Listener) notifyLocked() {

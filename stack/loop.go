@@ -93,9 +93,10 @@ func (s *Stack) endTurn() (done bool) {
 }
 
 // fireTimers runs every timer due at s.now: TIME-WAIT records that
-// expire, and the engine's deadlines.
+// expire, fragments that time out, and the engine's deadlines.
 func (s *Stack) fireTimers() {
 	s.timeWait.expire(s.now, func(id tcp.ID) { s.timeWaitGone(id, tcp.ReasonTimeWaitExpired) })
+	s.expireFragments()
 	s.due = s.timers.popDue(s.now, s.due[:0])
 	for _, c := range s.due {
 		c.engine.Tick(s.now)
@@ -158,7 +159,9 @@ func (s *Stack) inputBatch(bufs [][]byte, sizes []int, checksummed bool) bool {
 	}
 	s.checksummed = false
 	s.endBatch()
-	s.flush()
+	if !s.holdFloodAnswers() {
+		s.flush()
+	}
 	s.burstRead = false
 	if s.shuttingDown && s.quiet() {
 		s.nudge() // the other goroutine ends the loop
@@ -185,11 +188,17 @@ func linkClosed(err error) bool {
 }
 
 // nextDeadline is when the loop's timer must next fire: the earliest
-// deadline of a connection or a TIME-WAIT record; zero if none.
+// deadline of a connection, a TIME-WAIT record, a fragment's time-out or
+// a batch of flood answers held back; zero if none.
 func (s *Stack) nextDeadline() time.Time {
 	next := s.timers.next()
-	if tw := s.timeWait.next(); !tw.IsZero() && (next.IsZero() || tw.Before(next)) {
-		next = tw
+	for _, at := range [...]time.Time{s.timeWait.next(), s.fragmentsDeadline()} {
+		if !at.IsZero() && (next.IsZero() || at.Before(next)) {
+			next = at
+		}
+	}
+	if held := s.heldUntil(); !held.IsZero() && (next.IsZero() || held.Before(next)) {
+		next = held
 	}
 	return next
 }

@@ -110,3 +110,20 @@ func TestNonTCPToMulticastIsNotMartian(t *testing.T) {
 		t.Errorf("Drops = %v, want not-our-address: 1", c.Drops)
 	}
 }
+
+// TestMartianFragmentsMakeNoState: a fragment from a martian source is
+// dropped before the reassembler holds anything of it.
+func TestMartianFragmentsMakeNoState(t *testing.T) {
+	s, peer := startScripted(t, Options{})
+	src := netip.MustParseAddr("127.0.0.1")
+	syn := rawTCP(t, src, stackAddr4, tcp.Segment{Seq: 1000, Flags: tcp.FlagSYN, Window: 65535, Options: tcp.Options{MSS: 1460}})
+	peer.send(fragmentOf(t, syn, 7, 0, 16, true))
+	ping(t, peer)
+	c := s.Counters()
+	if c.Drops[dropMartianSourceLoopback] != 1 {
+		t.Errorf("Drops = %v, want %s: 1", c.Drops, dropMartianSourceLoopback)
+	}
+	if c.Fragments.Pending != 0 || c.Fragments.Memory != 0 {
+		t.Errorf("reassembler holds %d datagrams, %d bytes; want none", c.Fragments.Pending, c.Fragments.Memory)
+	}
+}

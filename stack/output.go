@@ -3,6 +3,7 @@ package stack
 import (
 	"errors"
 	"net/netip"
+	"time"
 
 	"github.com/tunstack/tunstack/stack/tcp"
 	"github.com/tunstack/tunstack/stack/wire"
@@ -27,6 +28,11 @@ type outBatch struct {
 	bufs         [][]byte
 	n            int
 	small, large [][]byte // spare buffers of each size
+	// flood counts the SYN-ACKs of SYN cookies in the batch, sent only
+	// while a listener is flooded; heldSince is when a batch of nothing
+	// else was first left for more to join (writer.go, holdFloodAnswers).
+	flood     int
+	heldSince time.Time
 }
 
 // smallPacket is the largest packet, headers included, that gets a small
@@ -106,6 +112,8 @@ func (o *outBatch) reset() {
 	clear(o.bufs)
 	o.bufs = o.bufs[:0]
 	o.n = 0
+	o.flood = 0
+	o.heldSince = time.Time{}
 }
 
 // sendTCP serializes seg from src to dst into the output batch; why is
@@ -153,7 +161,7 @@ type engineHooks struct{ s *Stack }
 func (h engineHooks) Output(c *tcp.Conn, seg *tcp.Segment, why tcp.Reason) {
 	s := h.s
 	id := c.ID()
-	if s.sendTCP(id.Local.Addr(), id.Remote.Addr(), seg, why) && s.events.active() {
+	if s.sendTCP(id.Local.Addr(), id.Remote.Addr(), seg, why) && s.events.wants(EventSegmentOut) {
 		s.events.publish(segmentEvent(s.now, EventSegmentOut, id, connOf(c), c.State(), seg, why))
 	}
 }

@@ -12,9 +12,11 @@ import (
 func (s *Stack) snapshot() []ConnInfo {
 	infos := make([]ConnInfo, 0, len(s.conns)+len(s.listeners))
 	s.listenMu.Lock()
-	for key := range s.listeners {
+	for key, ln := range s.listeners {
 		infos = append(infos, ConnInfo{
-			Status: tcp.Status{ID: tcp.ID{Local: key}, State: tcp.Listen},
+			// As Linux's ss shows a listener: Recv-Q is its accept
+			// queue, Send-Q the queue's bound.
+			Status: tcp.Status{ID: tcp.ID{Local: key}, State: tcp.Listen, RecvQueue: ln.acceptQueueLen(), SendQueue: ln.backlog},
 			States: []tcp.State{tcp.Listen},
 			At:     s.now,
 		})

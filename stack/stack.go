@@ -27,7 +27,6 @@ var (
 )
 
 const (
-	defaultBacklog = 128
 	// connQueueSize bounds each direction's queue between an application
 	// and the loop; the engine buffers the rest and its window shows it.
 	connQueueSize = 64 << 10
@@ -42,19 +41,23 @@ const (
 // Stack is a userspace TCP/IP host on one Link. Create it with New, start
 // it with Run, stop it with Shutdown or by cancelling Run's context.
 type Stack struct {
-	link    Link
-	log     *slog.Logger
-	addrs   []netip.Addr
-	cfg4    tcp.Config // MSS for IPv4
-	cfg6    tcp.Config // MSS for IPv6
-	backlog int
+	link  Link
+	log   *slog.Logger
+	addrs []netip.Addr
+	cfg4  tcp.Config // MSS for IPv4
+	cfg6  tcp.Config // MSS for IPv6
+	// Each listener's queue bounds and when it sends SYN cookies
+	// (listen_queue.go).
+	backlog, synBacklog int
+	synCookies          SynCookieMode
 	// sendLowWater is the least room in the engine's send buffer worth
 	// a Send while more than that is queued.
 	sendLowWater int
 
 	counters counters
 	events   fanout
-	capture  capture // Options.Capture's loop side
+	capture  capture   // Options.Capture's loop side
+	frags    fragments // IP reassembly; loop-owned
 
 	// requests carries calls into the loop (Dial, Connections).
 	requests chan func()
@@ -112,7 +115,6 @@ func New(link Link, opts Options) (*Stack, error) {
 	s := &Stack{
 		link:       link,
 		log:        opts.Logger,
-		backlog:    opts.Backlog,
 		requests:   make(chan func()),
 		wake:       make(chan struct{}, 1),
 		stopped:    make(chan struct{}),
@@ -132,8 +134,8 @@ func New(link Link, opts Options) (*Stack, error) {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
-	if s.backlog <= 0 {
-		s.backlog = defaultBacklog
+	if err := s.listenOptions(&opts); err != nil {
+		return nil, err
 	}
 	for _, a := range opts.Addrs {
 		a = a.Unmap()
@@ -147,6 +149,7 @@ func New(link Link, opts Options) (*Stack, error) {
 		s.log.Warn("link MTU unusable, assuming 1500", "mtu", mtu, "err", err)
 		mtu = 1500
 	}
+	s.frags = newFragments(opts, mtu)
 	cfg := opts.TCP
 	if cfg.ISNKey == ([16]byte{}) {
 		rand.Read(cfg.ISNKey[:])
@@ -188,6 +191,12 @@ func (s *Stack) Counters() Counters {
 // Counters().EventsLost says how many were.
 func (s *Stack) Subscribe(buffer int) (<-chan Event, func()) {
 	return s.events.subscribe(buffer)
+}
+
+// SubscribeKinds is Subscribe for the given kinds of events only (none:
+// every kind): the stack builds no event of a kind nobody takes.
+func (s *Stack) SubscribeKinds(buffer int, kinds ...EventKind) (<-chan Event, func()) {
+	return s.events.subscribe(buffer, kinds...)
 }
 
 // Connections returns a snapshot of every connection and listener, taken

@@ -1,6 +1,9 @@
 package stack
 
-import "sync/atomic"
+import (
+	"sync/atomic"
+	"time"
+)
 
 // linkWriter writes the loop's output batches to the link on a goroutine
 // of its own, in order, while the loop goes on with the next batch. A
@@ -66,10 +69,47 @@ func (s *Stack) stopWriter() {
 // the batch answers a burst the link read or is a burst itself: a stream,
 // whose sender does not wait for each answer. A lone packet answering a
 // lone packet (a handshake, a request) is written at once by the loop,
-// as soon as the kernel can have it.
+// as soon as the kernel can have it. SYN cookies' SYN-ACKs go too: they
+// answer a SYN flood, during which the loop should be reading the next
+// SYN rather than waiting for the kernel to take these answers.
 func (s *Stack) handOff() bool {
 	w := s.writer
-	return w != nil && (w.inFlight.Load() > 0 || s.burstRead || s.out.n > 1)
+	return w != nil && (w.inFlight.Load() > 0 || s.burstRead || s.out.n > 1 || s.out.flood > 0)
+}
+
+// How many SYN cookie answers, and for how long, a batch holds for more to
+// join it.
+const (
+	floodHoldPackets = 32
+	floodHoldTime    = 500 * time.Microsecond
+)
+
+// holdFloodAnswers reports whether the batch being filled should wait for
+// the next read instead of being flushed: it holds SYN cookies' SYN-ACKs
+// and nothing else, fewer than floodHoldPackets, the first for less than
+// floodHoldTime. During a SYN flood each read brings one SYN; flushing its
+// answer alone would cost a wakeup of the writer per SYN, where a batch of
+// them costs one. The loop's timer flushes a batch that waits
+// floodHoldTime (armTimer), so the cookie of an honest client's SYN is on
+// its way within half a millisecond even if no other SYN follows.
+func (s *Stack) holdFloodAnswers() bool {
+	o := s.out
+	if s.writer == nil || o.n == 0 || o.flood != o.n || o.n >= floodHoldPackets {
+		return false
+	}
+	if o.heldSince.IsZero() {
+		o.heldSince = s.now
+	}
+	return s.now.Sub(o.heldSince) < floodHoldTime
+}
+
+// heldUntil is when a batch of flood answers held by holdFloodAnswers
+// must go; zero if none is held.
+func (s *Stack) heldUntil() time.Time {
+	if s.out.n == 0 || s.out.heldSince.IsZero() {
+		return time.Time{}
+	}
+	return s.out.heldSince.Add(floodHoldTime)
 }
 
 // handOver gives the writer the loop's batch and takes an empty one.

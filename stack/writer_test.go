@@ -22,10 +22,14 @@ func TestHandOffPolicy(t *testing.T) {
 		{"answer to a burst read", true, 0, true, 1, true},
 		{"a burst of output", true, 0, false, 2, true},
 		{"behind batches still being written", true, 1, false, 1, true},
+		{"a SYN cookie's answer", true, 0, false, 1, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := &Stack{out: &outBatch{n: tt.packets}, burstRead: tt.burstRead}
+			if tt.name == "a SYN cookie's answer" {
+				s.out.flood = 1
+			}
 			if tt.writer {
 				s.writer = &linkWriter{}
 				s.writer.inFlight.Store(tt.inFlight)
@@ -68,5 +72,42 @@ func TestSlowLinkWriteHoldsUpNeitherReadsNorOrder(t *testing.T) {
 		for len(acks) > 0 && !last.LessThan(acks[0]) {
 			acks = acks[1:]
 		}
+	}
+}
+
+func TestHoldFloodAnswers(t *testing.T) {
+	now := time.Unix(1000, 0)
+	tests := []struct {
+		name    string
+		writer  bool
+		packets int
+		flood   int
+		held    time.Duration // since the batch was first held; -1: not yet
+		want    bool
+	}{
+		{"no writer", false, 1, 1, -1, false},
+		{"nothing to send", true, 0, 0, -1, false},
+		{"a cookie answer", true, 1, 1, -1, true},
+		{"cookie answers, held a while", true, 5, 5, floodHoldTime / 2, true},
+		{"held long enough", true, 5, 5, floodHoldTime, false},
+		{"batch full", true, floodHoldPackets, floodHoldPackets, 0, false},
+		{"another segment with them", true, 3, 2, 0, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := &Stack{now: now, out: &outBatch{n: tt.packets, flood: tt.flood}}
+			if tt.writer {
+				s.writer = &linkWriter{}
+			}
+			if tt.held >= 0 {
+				s.out.heldSince = now.Add(-tt.held)
+			}
+			if got := s.holdFloodAnswers(); got != tt.want {
+				t.Fatalf("holdFloodAnswers() = %v, want %v", got, tt.want)
+			}
+			if tt.want && !s.heldUntil().Equal(s.out.heldSince.Add(floodHoldTime)) {
+				t.Fatalf("heldUntil() = %v, want %v after the hold began", s.heldUntil(), floodHoldTime)
+			}
+		})
 	}
 }

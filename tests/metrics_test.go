@@ -201,7 +201,15 @@ type counterReply struct {
 		OutRsts      uint64 `json:"out_rsts"`
 	} `json:"mib"`
 	SegmentsOut uint64         `json:"segments_out"`
+	PacketsIn   uint64         `json:"packets_in"`
 	States      map[string]int `json:"states"`
+	SynCookies  struct {
+		Sent      uint64 `json:"sent"`
+		Validated uint64 `json:"validated"`
+		Rejected  uint64 `json:"rejected"`
+	} `json:"syn_cookies"`
+	SYNQueueOverflows    uint64 `json:"syn_queue_overflows"`
+	AcceptQueueOverflows uint64 `json:"accept_queue_overflows"`
 }
 
 // counters asks the daemon's control socket for its counters.

@@ -1,19 +1,23 @@
 package tests
 
 import (
-	"fmt"
 	"net/netip"
 	"testing"
 	"time"
 
 	"github.com/tunstack/tunstack/stack/tcp"
+	"github.com/tunstack/tunstack/stack/wire"
 	"github.com/tunstack/tunstack/tests/rawpeer"
 )
 
-// peerIPv4 is the raw peer's address: on the device's subnet and owned by
-// no one, so the kernel drops what the stack sends to it and no kernel
-// socket answers in the peer's place (see package rawpeer).
-const peerIPv4 = "10.77.0.3"
+// peerIPv4 and peerIPv6 are the raw peer's addresses: on the device's
+// subnets and owned by no one, so the kernel drops what the stack sends to
+// them and no kernel socket answers in the peer's place (see package
+// rawpeer).
+const (
+	peerIPv4 = "10.77.0.3"
+	peerIPv6 = "fd00:77::3"
+)
 
 // deviceName is the TUN device `tunstack up` creates by default.
 const deviceName = "tunstack0"
@@ -32,13 +36,20 @@ const peerMSS = 1460
 // with -v.
 func startRawPeer(t *testing.T, d *daemon) *rawpeer.Peer {
 	t.Helper()
-	p, err := rawpeer.Open(d.ns, deviceName, netip.MustParseAddr(peerIPv4), netip.MustParseAddr(stackIPv4))
+	return startRawPeerAt(t, d, peerIPv4, stackIPv4)
+}
+
+// startRawPeerAt is startRawPeer with the peer at self, in front of the
+// stack's address stack of the same family.
+func startRawPeerAt(t *testing.T, d *daemon, self, stack string) *rawpeer.Peer {
+	t.Helper()
+	p, err := rawpeer.Open(d.ns, deviceName, netip.MustParseAddr(self), netip.MustParseAddr(stack))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
 		for _, pkt := range p.Captured() {
-			if pkt.Dir == rawpeer.ToStack && pkt.Dst.Is4() && pkt.Src != p.Addr {
+			if pkt.Dir == rawpeer.ToStack && pkt.Dst.Is4() == p.Addr.Is4() && pkt.Src != p.Addr && pkt.Protocol != wire.ProtoICMPv6 {
 				t.Errorf("the kernel sent the stack a packet of its own, the tests assume it stays silent: %v", pkt)
 			}
 		}
@@ -60,7 +71,7 @@ type rawFlow struct {
 }
 
 // remote is the peer's end as the daemon's status lists it.
-func (f *rawFlow) remote() string { return fmt.Sprintf("%s:%d", peerIPv4, f.peerPort) }
+func (f *rawFlow) remote() string { return netip.AddrPortFrom(f.peer.Addr, f.peerPort).String() }
 
 // send sends one segment from the peer; a SYN carries the MSS option.
 func (f *rawFlow) send(flags tcp.Flags, seq, ack tcp.Seq, payload string) {

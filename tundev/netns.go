@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"math/rand/v2"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -226,4 +227,65 @@ func uniqueNamePID(name, prefix string) (int, bool) {
 func processRuns(pid int) bool {
 	err := syscall.Kill(pid, 0)
 	return err == nil || errors.Is(err, syscall.EPERM)
+}
+
+// InNetNS runs fn on a thread of its own in the named network namespace
+// ("" for the caller's), so that the sockets fn opens belong to that
+// namespace; they stay there whichever thread uses them later.
+func InNetNS(name string, fn func() error) error {
+	if name == "" {
+		return fn()
+	}
+	if err := checkNetNSName(name); err != nil {
+		return err
+	}
+	ns, err := openExistingNamespace(name)
+	if err != nil {
+		return err
+	}
+	defer ns.close()
+	return ns.run(fn)
+}
+
+// openExistingNamespace opens the named namespace, which must exist.
+func openExistingNamespace(name string) (*namespace, error) {
+	handle, err := netns.GetFromName(name)
+	if err != nil {
+		return nil, netnsError("opening network namespace "+name, err)
+	}
+	return &namespace{name: name, handle: handle}, nil
+}
+
+// LinkAddrs returns the addresses of the named interface in the named
+// network namespace ("" for the caller's): for a TUN device the stack
+// uses, the kernel's side of it.
+func LinkAddrs(netnsName, dev string) ([]netip.Addr, error) {
+	ns := &namespace{handle: netns.None()}
+	if netnsName != "" {
+		var err error
+		if ns, err = openExistingNamespace(netnsName); err != nil {
+			return nil, err
+		}
+		defer ns.close()
+	}
+	h, err := ns.netlinkHandle()
+	if err != nil {
+		return nil, err
+	}
+	defer h.Close()
+	link, err := h.LinkByName(dev)
+	if err != nil {
+		return nil, netlinkError("finding device "+dev, err)
+	}
+	list, err := h.AddrList(link, netlink.FAMILY_ALL)
+	if err != nil {
+		return nil, netlinkError("reading the addresses of "+dev, err)
+	}
+	var addrs []netip.Addr
+	for _, a := range list {
+		if ip, ok := netip.AddrFromSlice(a.IP); ok && !ip.Unmap().IsLinkLocalUnicast() {
+			addrs = append(addrs, ip.Unmap())
+		}
+	}
+	return addrs, nil
 }

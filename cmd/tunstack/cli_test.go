@@ -52,6 +52,8 @@ func TestExitCodes(t *testing.T) {
 			"tunstack: creating a network namespace needs CAP_SYS_ADMIN: run as root (sudo tunstack up)", 1},
 		{"demo not root", noCapabilities, []string{"demo"}, exitFailure,
 			"tunstack: creating TUN device needs CAP_NET_ADMIN: run as root (sudo tunstack demo)", 1},
+		{"demo unknown step", noCapabilities, []string{"demo", "ping", "handshake"}, exitUsage,
+			`tunstack: unknown step "handshake" (the steps: kernel-closes-first, stack-closes-first, simultaneous-close, closed-port, retransmission, ping, ping6)`, 1},
 		{"bad addr before privileges", noCapabilities, []string{"up", "--addr", "10.77.0.1/33"}, exitUsage,
 			`tunstack: --addr "10.77.0.1/33": want an IPv4 address with a prefix length, like 10.77.0.1/24`, 1},
 		{"bad ip", noCapabilities, []string{"up", "--ip", "10.77.1.2"}, exitUsage,
@@ -150,5 +152,18 @@ func TestDialFindsSocketByNamespace(t *testing.T) {
 	want := "tunstack: control socket /run/tunstack/tunstack-test-none-t9.sock: no tunstack daemon is running there (start one with: sudo tunstack up)\n"
 	if code != exitFailure || stderr != want {
 		t.Errorf("exit %d, stderr %q; want 1 and %q", code, stderr, want)
+	}
+}
+
+// TestDemoList names the steps without privileges or a namespace.
+func TestDemoList(t *testing.T) {
+	code, stdout, stderr := runCLI(t, noCapabilities, nil, "demo", "--list")
+	if code != exitOK || stderr != "" {
+		t.Fatalf("demo --list: exit %d, stderr %q", code, stderr)
+	}
+	for _, name := range []string{"kernel-closes-first", "stack-closes-first", "simultaneous-close", "closed-port", "retransmission", "ping6"} {
+		if !strings.Contains(stdout, name+" ") {
+			t.Errorf("demo --list lacks %s:\n%s", name, stdout)
+		}
 	}
 }

@@ -35,8 +35,9 @@ package main
 //     {"ok":true,"counters":{...},"connections":[{"local":...,"remote":...,
 //     "state":"ESTABLISHED","states":["LISTEN",...],...}]} (see connStatus
 //     in ss_wire.go). Listeners are listed too, in LISTEN with remote "*".
-//     The counters carry the RFC 4022 TCP-MIB, the per-reason counters and
-//     the connections per state (see tcpStatus in metrics_status.go).
+//     The counters carry the RFC 4022 TCP-MIB, the per-reason counters,
+//     the connections per state (see tcpStatus in metrics_status.go) and
+//     IP reassembly's counters (fragStatus in metrics_frag.go).
 //   - events: a reply {"ok":true}, then one JSON event per line (see
 //     wireEvent in trace_wire.go) until the client closes the connection.
 //     Events the client is too slow to take are lost, not queued without
@@ -96,6 +97,7 @@ type counterStatus struct {
 	EventsLost  uint64            `json:"events_lost"`
 	Drops       map[string]uint64 `json:"drops,omitempty"`
 	tcpStatus                     // metrics_status.go: TCP-MIB, per-reason counters, states
+	Fragments   fragStatus        `json:"fragments"` // metrics_frag.go: IP reassembly
 }
 
 func newCounterStatus(c stack.Counters) *counterStatus {
@@ -109,5 +111,6 @@ func newCounterStatus(c stack.Counters) *counterStatus {
 		EventsLost:  c.EventsLost,
 		Drops:       c.Drops,
 		tcpStatus:   newTCPStatus(c),
+		Fragments:   newFragStatus(c.Fragments),
 	}
 }

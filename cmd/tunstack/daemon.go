@@ -55,7 +55,13 @@ type daemon struct {
 // then opens the control socket, whose presence tells that all is ready.
 // On failure it undoes what it did. invokedAs is the command the user ran,
 // for hints ("tunstack up").
-func startDaemon(cfg upConfig, log *slog.Logger, invokedAs string) (_ *daemon, err error) {
+func startDaemon(cfg upConfig, log *slog.Logger, invokedAs string) (*daemon, error) {
+	return startDaemonLinked(cfg, log, invokedAs, nil)
+}
+
+// startDaemonLinked is startDaemon with wrap, if not nil, between the
+// device (and its impairment) and the stack: the demo's link.
+func startDaemonLinked(cfg upConfig, log *slog.Logger, invokedAs string, wrap func(stack.Link) stack.Link) (_ *daemon, err error) {
 	d := &daemon{cfg: cfg, log: log, loopDone: make(chan struct{})}
 	defer func() {
 		if err != nil {
@@ -84,16 +90,24 @@ func startDaemon(cfg upConfig, log *slog.Logger, invokedAs string) (_ *daemon, e
 	if err != nil {
 		return nil, err
 	}
+	if wrap != nil {
+		link = wrap(link)
+	}
 	st, err := newEngine(cfg, link, d.capture, log)
 	if err != nil {
 		return nil, err
 	}
 	d.stack = st
 
-	// logConnections logs nothing above info level; a subscription would
-	// make the stack build an event per segment for nothing.
+	// logConnections logs nothing above info level, and only state
+	// changes at info: a subscription to more would make the stack build
+	// an event per segment for nothing (under a SYN flood, one per SYN).
 	if log.Enabled(context.Background(), slog.LevelInfo) {
-		events, unsubscribe := st.Subscribe(eventsBuffer)
+		kinds := []stack.EventKind{stack.EventStateChange}
+		if log.Enabled(context.Background(), slog.LevelDebug) {
+			kinds = append(kinds, stack.EventDrop)
+		}
+		events, unsubscribe := st.SubscribeKinds(eventsBuffer, kinds...)
 		d.stopLog = unsubscribe
 		d.logging.Add(1)
 		go func() {

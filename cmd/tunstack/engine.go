@@ -24,6 +24,7 @@ type engine interface {
 	Connections() []stack.ConnInfo
 	Counters() stack.Counters
 	Subscribe(buffer int) (<-chan stack.Event, func())
+	SubscribeKinds(buffer int, kinds ...stack.EventKind) (<-chan stack.Event, func())
 }
 
 // Engine names for --engine.
@@ -54,7 +55,7 @@ func parseEngine(name string) (string, error) {
 func newEngine(cfg upConfig, link stack.Link, capture *pcap.Writer, log *slog.Logger) (engine, error) {
 	log = log.With("component", "stack", "engine", cfg.Engine)
 	if cfg.Engine == engineGVisor {
-		gv, err := gvisor.New(capturedLink(link, capture), gvisor.Options{Addrs: cfg.stackAddrs(), MSL: cfg.MSL, Logger: log})
+		gv, err := gvisor.New(capturedLink(link, capture), gvisor.Options{Addrs: cfg.stackAddrs(), MSL: cfg.MSL, Backlog: cfg.Listen.Backlog, Logger: log})
 		if err != nil {
 			return nil, fmt.Errorf("starting gVisor's stack: %w", err)
 		}
@@ -64,11 +65,17 @@ func newEngine(cfg upConfig, link stack.Link, capture *pcap.Writer, log *slog.Lo
 	st, err := stack.New(link, stack.Options{
 		Addrs:             cfg.stackAddrs(),
 		TCP:               cfg.TCP,
+		Backlog:           cfg.Listen.Backlog,
+		SynBacklog:        cfg.Listen.SynBacklog,
+		SynCookies:        cfg.Listen.SynCookies,
 		Logger:            log,
 		Capture:           capturer(capture),
 		ChallengeACKLimit: cfg.Limits.ChallengeACKLimit,
 		RSTRateLimit:      cfg.Limits.RSTRateLimit,
 		ICMPRateLimit:     cfg.Limits.ICMPRateLimit,
+
+		FragMemory:  cfg.FragMemory,
+		FragTimeout: cfg.FragTimeout,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("starting the stack: %w", err)

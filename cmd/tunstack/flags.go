@@ -97,7 +97,9 @@ type upFlags struct {
 	pcap       string
 	impair     []string
 	tcp        tcpFlags
-	limits     limitFlags // limitflags.go
+	limits     limitFlags  // limitflags.go
+	frag       fragFlags   // fragflags.go
+	listen     listenFlags // listenflags.go
 }
 
 func (f *upFlags) register(fs *pflag.FlagSet) {
@@ -118,6 +120,8 @@ func (f *upFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile (go tool pprof) of the daemon to this file")
 	f.tcp.register(fs)
 	f.limits.register(fs)
+	f.frag.register(fs)
+	f.listen.register(fs)
 }
 
 // defaultUpFlags are the flags of `up` as a user gets them without any.
@@ -149,6 +153,11 @@ type upConfig struct {
 	Impair     tundev.ImpairConfig // --impair; inactive by default
 	TCP        tcp.Config          // the engine's policies (tcpflags.go)
 	Limits     stackLimits         // the stack's rate limits (limitflags.go)
+	// FragMemory and FragTimeout bound IP reassembly as stack.Options
+	// says: a negative FragMemory turns it off (fragflags.go).
+	FragMemory  int
+	FragTimeout time.Duration
+	Listen      listenConfig // listen queues and SYN cookies (listenflags.go)
 }
 
 // stackAddrs are the stack's own addresses.
@@ -223,6 +232,12 @@ func (f *upFlags) config() (upConfig, error) {
 		return upConfig{}, err
 	}
 	if err := f.limits.apply(&cfg); err != nil {
+		return upConfig{}, err
+	}
+	if cfg.FragMemory, cfg.FragTimeout, err = f.frag.config(); err != nil {
+		return upConfig{}, err
+	}
+	if cfg.Listen, err = f.listen.config(); err != nil {
 		return upConfig{}, err
 	}
 	return cfg, nil

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/spf13/pflag"
+	"github.com/tunstack/tunstack/stack"
 	"github.com/tunstack/tunstack/stack/tcp"
 	"log/slog"
 	"net/netip"
@@ -31,13 +32,15 @@ func TestUpFlagsDefaults(t *testing.T) {
 		Services: []serviceSpec{
 			{"http", 80}, {"echo", 7}, {"discard", 9},
 		},
-		Log:    logConfig{Level: slog.LevelInfo, Format: "text"},
-		Engine: engineNative,
+		Log:        logConfig{Level: slog.LevelInfo, Format: "text"},
+		Engine:     engineNative,
+		FragMemory: defaultFragMemory,
 		TCP: tcp.Config{
 			MinRTO: tcp.DefaultMinRTO, MaxRTO: tcp.DefaultMaxRTO, SynRetries: tcp.DefaultSynRetries,
 			Congestion: tcp.CUBIC, InvalidRateLimit: 500 * time.Millisecond,
 		},
 		Limits: stackLimits{ChallengeACKLimit: 1000, RSTRateLimit: 1000, ICMPRateLimit: 1000},
+		Listen: listenConfig{Backlog: 4096, SynBacklog: 1024, SynCookies: stack.SynCookiesAuto},
 	}
 	if diff := cmp.Diff(want, cfg, cmpopts.IgnoreFields(tcp.Config{}, "ISN"), cmpopts.IgnoreUnexported(tcp.Config{}), cmp.Comparer(func(a, b netip.Prefix) bool { return a == b }), cmp.Comparer(func(a, b netip.Addr) bool { return a == b })); diff != "" {
 		t.Errorf("default config (-want +got):\n%s", diff)
@@ -111,6 +114,40 @@ func TestUpFlagsConfig(t *testing.T) {
 		{name: "bad log format", change: func(f *upFlags) { f.logFormat = "xml" }, wantErr: `--log-format "xml"`},
 		{name: "bad device", change: func(f *upFlags) { f.device.dev = "a/b" }, wantErr: `--dev "a/b"`},
 		{name: "bad netns", change: func(f *upFlags) { f.device.netns = "../x" }, wantErr: `--netns "../x"`},
+
+		{name: "frag memory", change: func(f *upFlags) { f.frag.memory, f.frag.timeout = "16MiB", 5*time.Second }, check: func(t *testing.T, cfg upConfig) {
+			if cfg.FragMemory != 16<<20 || cfg.FragTimeout != 5*time.Second {
+				t.Errorf("frag memory %d timeout %v", cfg.FragMemory, cfg.FragTimeout)
+			}
+		}},
+		{name: "reassembly off", change: func(f *upFlags) { f.frag.memory = "0" }, check: func(t *testing.T, cfg upConfig) {
+			if cfg.FragMemory >= 0 {
+				t.Errorf("frag memory %d, want negative: reassembly off", cfg.FragMemory)
+			}
+		}},
+		{name: "frag memory in bytes", change: func(f *upFlags) { f.frag.memory = "1048576" }, check: func(t *testing.T, cfg upConfig) {
+			if cfg.FragMemory != 1<<20 {
+				t.Errorf("frag memory %d", cfg.FragMemory)
+			}
+		}},
+		{name: "frag memory too small", change: func(f *upFlags) { f.frag.memory = "64KiB" }, wantErr: "--frag-memory 64KiB: want 0 (reassembly off) or at least 128KiB"},
+		{name: "frag memory garbage", change: func(f *upFlags) { f.frag.memory = "lots" }, wantErr: `--frag-memory "lots": want a size`},
+		{name: "frag memory bad unit", change: func(f *upFlags) { f.frag.memory = "4MB/s" }, wantErr: `--frag-memory "4MB/s"`},
+		{name: "negative frag timeout", change: func(f *upFlags) { f.frag.timeout = -time.Second }, wantErr: "--frag-timeout -1s"},
+		{name: "frag timeout too long", change: func(f *upFlags) { f.frag.timeout = time.Hour }, wantErr: "--frag-timeout 1h0m0s"},
+		{name: "listen queues", change: func(f *upFlags) { f.listen = listenFlags{backlog: 10, synBacklog: 20, synCookies: "never"} }, check: func(t *testing.T, cfg upConfig) {
+			if cfg.Listen != (listenConfig{Backlog: 10, SynBacklog: 20, SynCookies: stack.SynCookiesNever}) {
+				t.Errorf("listen %+v", cfg.Listen)
+			}
+		}},
+		{name: "syncookies always", change: func(f *upFlags) { f.listen.synCookies = "always" }, check: func(t *testing.T, cfg upConfig) {
+			if cfg.Listen.SynCookies != stack.SynCookiesAlways {
+				t.Errorf("listen %+v", cfg.Listen)
+			}
+		}},
+		{name: "zero backlog", change: func(f *upFlags) { f.listen.backlog = 0 }, wantErr: "--backlog 0: want 1 to 1048576"},
+		{name: "huge syn backlog", change: func(f *upFlags) { f.listen.synBacklog = 1 << 30 }, wantErr: "--syn-backlog 1073741824: want 1 to 1048576"},
+		{name: "bad syncookies", change: func(f *upFlags) { f.listen.synCookies = "on" }, wantErr: `--syncookies "on": want auto, always or never`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -33,7 +33,13 @@ func logEvent(log *slog.Logger, e stack.Event) {
 		case tcp.Established:
 			log.Info("connection opened", attrs...)
 		case tcp.Closed:
-			log.Info("connection closed", append(attrs, "from", e.From, "reason", e.Reason.Code())...)
+			level := slog.LevelInfo
+			if e.From == tcp.SynReceived {
+				// A handshake that never completed: under a SYN flood,
+				// each spoofed SYN the half-open queue took ends so.
+				level = slog.LevelDebug
+			}
+			log.Log(context.Background(), level, "connection closed", append(attrs, "from", e.From, "reason", e.Reason.Code())...)
 		default:
 			log.Debug("state change", append(attrs, "from", e.From, "to", e.To, "reason", e.Reason.Code())...)
 		}

@@ -5,7 +5,7 @@
 //	tunstack dial    an active open from the stack through a running daemon, like nc
 //	tunstack ss      the daemon's connections with their timers, like ss -tani
 //	tunstack trace   segments, state changes and drops live, with their RFC rule
-//	tunstack demo    a guided tour in a private network namespace
+//	tunstack demo    TCP's states on both ends of real connections, in a private namespace
 //	tunstack bench   tunstack's engine against gVisor's netstack, side by side
 //
 // It plugs tundev (the device) and stack (the protocols) together; it does

@@ -23,6 +23,7 @@ type stackCollector struct {
 	rateLimited  *prometheus.Desc
 	connections  *prometheus.Desc
 	captureLostD *prometheus.Desc
+	frag         fragMetrics // metrics_frag.go
 }
 
 // scalarMetric is one unlabelled metric and how to read it.
@@ -51,6 +52,16 @@ func newStackCollector(counters func() stack.Counters, captureLost func() uint64
 				func(c *stack.Counters) uint64 { return c.EventsLost }),
 			counter("tunstack_tcp_challenge_acks_total", "Challenge ACKs sent (RFC 5961 §3.2, §4.2, §5.2).",
 				func(c *stack.Counters) uint64 { return c.ChallengeACKs }),
+			counter("tunstack_tcp_syncookies_sent_total", "SYN-ACKs sent with a SYN cookie (RFC 4987 §3.6), the half-open queue being full or --syncookies always.",
+				func(c *stack.Counters) uint64 { return c.SynCookiesSent }),
+			counter("tunstack_tcp_syncookies_validated_total", "ACKs whose SYN cookie validated and made a connection.",
+				func(c *stack.Counters) uint64 { return c.SynCookiesValidated }),
+			counter("tunstack_tcp_syncookies_rejected_total", "ACKs to a listener that sent cookies whose cookie did not validate (forged, tampered or expired), answered with RST.",
+				func(c *stack.Counters) uint64 { return c.SynCookiesRejected }),
+			counter("tunstack_tcp_syn_queue_overflows_total", "SYNs that found their listener's half-open queue full: answered with a SYN cookie, or dropped with --syncookies never.",
+				func(c *stack.Counters) uint64 { return c.SYNQueueOverflows }),
+			counter("tunstack_tcp_accept_queue_overflows_total", "SYNs and cookie ACKs dropped because their listener's accept queue was full (Linux's ListenOverflows).",
+				func(c *stack.Counters) uint64 { return c.AcceptQueueOverflows }),
 			counter("tunstack_tcp_active_opens_total", "TCP-MIB tcpActiveOpens: transitions from CLOSED to SYN-SENT (RFC 4022).",
 				func(c *stack.Counters) uint64 { return mib(c).ActiveOpens }),
 			counter("tunstack_tcp_passive_opens_total", "TCP-MIB tcpPassiveOpens: transitions from LISTEN to SYN-RECEIVED (RFC 4022).",
@@ -73,10 +84,10 @@ func newStackCollector(counters func() stack.Counters, captureLost func() uint64
 				func(c *stack.Counters) uint64 { return mib(c).OutRsts }),
 		},
 		drops: prometheus.NewDesc("tunstack_tcp_drops_total",
-			`TCP segments dropped, by reason: "tcp-*" malformed, "no-listener", "backlog-full", "build:*", "engine:<code>" discarded by the engine.`,
+			`TCP segments dropped, by reason: "tcp-*" malformed, "no-listener", "syn-queue-full", "accept-queue-full", "build:*", "engine:<code>" discarded by the engine.`,
 			[]string{"reason"}, nil),
 		ipDrops: prometheus.NewDesc("tunstack_ip_drops_total",
-			`Packets dropped before TCP, by reason: "ip-*", "icmp-*", "not-our-address", "martian-*", "unknown-protocol", "link-read", "link-write".`,
+			`Packets dropped before TCP, by reason: "ip-*", "icmp-*", "not-our-address", "martian-*", "frag-*" (IP fragments), "unknown-protocol", "link-read", "link-write".`,
 			[]string{"reason"}, nil),
 		retransmits: prometheus.NewDesc("tunstack_tcp_retransmits_total",
 			"TCP segments sent again, by kind: syn, syn-ack, data, fin, fast (fast retransmit), probe (zero-window probe).",
@@ -92,6 +103,7 @@ func newStackCollector(counters func() stack.Counters, captureLost func() uint64
 			[]string{"state"}, nil),
 		captureLostD: prometheus.NewDesc("tunstack_pcap_lost_total",
 			"Packets missing from the --pcap file because the disk fell behind.", nil, nil),
+		frag: newFragMetrics(),
 	}
 }
 
@@ -106,6 +118,7 @@ func (c *stackCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.rsts
 	ch <- c.rateLimited
 	ch <- c.connections
+	c.frag.describe(ch)
 	if c.captureLost != nil {
 		ch <- c.captureLostD
 	}
@@ -136,6 +149,7 @@ func (c *stackCollector) Collect(ch chan<- prometheus.Metric) {
 	for _, st := range connectionStates {
 		ch <- prometheus.MustNewConstMetric(c.connections, prometheus.GaugeValue, float64(counters.States[st]), st.String())
 	}
+	c.frag.collect(ch, &counters)
 	if c.captureLost != nil {
 		ch <- prometheus.MustNewConstMetric(c.captureLostD, prometheus.CounterValue, float64(c.captureLost()))
 	}
@@ -156,7 +170,7 @@ func isTCPDrop(reason string) bool {
 			return true
 		}
 	}
-	return reason == "no-listener" || reason == "backlog-full"
+	return reason == "no-listener" || reason == "syn-queue-full" || reason == "accept-queue-full"
 }
 
 // newMetricsRegistry is the registry --metrics serves: the stack's

@@ -65,6 +65,8 @@ func TestMetricsEndpoint(t *testing.T) {
 		MIB: stack.TCPMIB{ActiveOpens: 1, PassiveOpens: 2, AttemptFails: 3, EstabResets: 4, CurrEstab: 5,
 			InSegs: 6, OutSegs: 7, RetransSegs: 8, InErrs: 9, OutRsts: 10},
 		States: map[tcp.State]int{tcp.Listen: 6, tcp.TimeWait: 2},
+		Fragments: stack.FragCounters{Fragments: 12, Reassembled: 4, Atomic: 1, TimeExceeded: 2, TimeExceededLimited: 3,
+			FragmentsOut: 6, Pending: 2, Memory: 3000, Discarded: map[string]uint64{"frag-overlap": 5, "frag-timeout": 0}},
 	}
 	collector := newStackCollector(func() stack.Counters { return counters }, func() uint64 { return 11 })
 	m, err := startMetrics("127.0.0.1:0", "", newMetricsRegistry(collector), slog.New(slog.DiscardHandler))
@@ -112,6 +114,17 @@ func TestMetricsEndpoint(t *testing.T) {
 		`tunstack_tcp_connections{state="TIME-WAIT"} 2`,
 		`tunstack_tcp_connections{state="ESTABLISHED"} 0`,
 		"tunstack_pcap_lost_total 11",
+		"tunstack_ip_frag_fragments_total 12",
+		"tunstack_ip_frag_reassembled_total 4",
+		"tunstack_ip_frag_atomic_total 1",
+		"tunstack_ip_frag_time_exceeded_sent_total 2",
+		"tunstack_ip_frag_time_exceeded_limited_total 3",
+		"tunstack_ip_frag_fragments_out_total 6",
+		"tunstack_ip_frag_pending 2",
+		"# TYPE tunstack_ip_frag_pending gauge",
+		"tunstack_ip_frag_memory_bytes 3000",
+		`tunstack_ip_frag_discarded_total{reason="frag-overlap"} 5`,
+		`tunstack_ip_frag_discarded_total{reason="frag-timeout"} 0`,
 	} {
 		if !lines[want] {
 			t.Errorf("/metrics lacks %q", want)

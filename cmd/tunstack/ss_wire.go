@@ -25,7 +25,8 @@ type connStatus struct {
 	// RecvQ and SendQ are ss's Recv-Q and Send-Q: received and not read
 	// by the application, written and not acknowledged by the peer,
 	// wherever the bytes wait (the engine's buffers or the queues
-	// between it and the application).
+	// between it and the application). For a listener, as in Linux's ss:
+	// the connections waiting for accept, and the accept queue's bound.
 	RecvQ int `json:"recv_q"`
 	SendQ int `json:"send_q"`
 	// The TCB (RFC 9293 §3.3.1).

@@ -9,10 +9,12 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/tunstack/tunstack/stack"
+	"github.com/tunstack/tunstack/stack/ladder"
 	"github.com/tunstack/tunstack/stack/tcp"
 	"github.com/tunstack/tunstack/tundev"
 )
@@ -71,12 +73,22 @@ func TestControlOverRealStack(t *testing.T) {
 	go server.serve()
 	t.Cleanup(server.close)
 
-	rec := newRecorder()
-	events, unsubscribe := pair.ours.Subscribe(demoEventsBuffer)
+	var (
+		finishedMu sync.Mutex
+		finished   []ladder.Connection
+	)
+	events, unsubscribe := pair.ours.Subscribe(8192)
 	consumed := make(chan struct{})
 	go func() {
 		defer close(consumed)
-		rec.consume(events)
+		var c ladder.Collector
+		for e := range events {
+			if conn, done := c.Add(e); done {
+				finishedMu.Lock()
+				finished = append(finished, conn)
+				finishedMu.Unlock()
+			}
+		}
 	}()
 
 	conn, r, reply := request(t, path, `{"op":"dial","addr":"10.77.0.1:9000","timeout":"5s"}`)
@@ -109,25 +121,45 @@ func TestControlOverRealStack(t *testing.T) {
 
 	// Our end closed first (the client's half-close), so it ends in TIME-WAIT.
 	wantPath := []string{"CLOSED", "SYN-SENT", "ESTABLISHED", "FIN-WAIT-1", "FIN-WAIT-2", "TIME-WAIT", "CLOSED"}
-	var traces []connTrace
 	waitUntil(t, "the dialed connection to close", func() bool {
-		traces, _ = rec.connections(0)
-		return len(traces) == 2 && traces[0].finished() && traces[1].finished()
+		finishedMu.Lock()
+		defer finishedMu.Unlock()
+		return len(finished) == 2
 	})
 	unsubscribe()
 	<-consumed
-	states := statePath(traces[0].Events)
-	if !slices.Equal(states, wantPath) {
-		t.Errorf("states of the dialed connection = %v, want %v", states, wantPath)
+	// The refused connection ends first; the dialed one after 2MSL.
+	refused, dialed := finished[0], finished[1]
+	if st := stateNames(dialed.Events); !slices.Equal(st, wantPath) {
+		t.Errorf("states of the dialed connection = %v, want %v", st, wantPath)
 	}
-	if st, want := statePath(traces[1].Events), []string{"CLOSED", "SYN-SENT", "CLOSED"}; !slices.Equal(st, want) {
+	if st, want := stateNames(refused.Events), []string{"CLOSED", "SYN-SENT", "CLOSED"}; !slices.Equal(st, want) {
 		t.Errorf("states of the refused connection = %v, want %v", st, want)
 	}
-	var ladder strings.Builder
-	for _, trace := range traces {
-		writeConnection(&ladder, trace, false)
+	var diagrams strings.Builder
+	for _, conn := range finished {
+		d, err := ladder.New(conn, ladder.Options{Collapse: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		d.WriteText(&diagrams)
 	}
-	t.Logf("ladder:\n%s", ladder.String())
+	t.Logf("ladder:\n%s", diagrams.String())
+}
+
+// stateNames is every state a connection's events went through.
+func stateNames(events []stack.Event) []string {
+	var names []string
+	for _, e := range events {
+		if e.Kind != stack.EventStateChange {
+			continue
+		}
+		if len(names) == 0 {
+			names = append(names, e.From.String())
+		}
+		names = append(names, e.To.String())
+	}
+	return names
 }
 
 // waitUntil polls cond until it holds, failing the test after 10 s.

@@ -10,10 +10,13 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/tunstack/tunstack/cmd/tunstack/internal/kernelstates"
 	"github.com/tunstack/tunstack/stack"
 	"github.com/tunstack/tunstack/stack/ladder"
+	"github.com/tunstack/tunstack/tundev"
 )
 
 // maxSVGDiagrams bounds the ladders kept for --svg: the file shows the
@@ -33,6 +36,9 @@ type traceOptions struct {
 	svg     string
 	verbose bool
 	count   int
+	// kernelStates puts the kernel's own states into the ladders
+	// (--kernel-states).
+	kernelStates bool
 }
 
 func (c *cli) traceCommand() *cobra.Command {
@@ -52,13 +58,21 @@ TIME-WAIT if it went through it) as a ladder diagram: client and server side
 by side, an arrow per segment, the states of both sides (the peer's inferred
 from its segments, marked ~) and the reason of each step. Runs of data
 segments are summed up unless -v. --svg FILE also writes the ladders to FILE
-as SVG, rewritten after each connection.
+as SVG, rewritten after each connection. --kernel-states shows the kernel's
+own states instead of inferred ones, for connections between the kernel and
+the stack: it reads the kernel's tracepoint sock:inet_sock_set_state through
+tracefs (mounted if need be, in a trace instance of its own that it removes
+when it ends; root only), filtered to the kernel's addresses on the device,
+and asks sock_diag in the device's namespace for TIME-WAIT mini-sockets. The
+tracepoint fires in every namespace: where another namespace uses the same
+addresses and ports at the same time, their states would mix.
 
 Filters select connections by their ends and by state. As in ss, --sport is
 the stack's port and --dport the peer's.`,
 		Example: `  sudo tunstack trace
   sudo tunstack trace --port 80 --json
   sudo tunstack trace --ladder --svg ladders.svg
+  sudo tunstack trace --netns lab --ladder --kernel-states
   sudo tunstack trace -s time-wait,last-ack`,
 		Args: exactArgs(0, "no arguments"),
 		RunE: body(func(cmd *cobra.Command, args []string) error {
@@ -80,12 +94,13 @@ the stack's port and --dport the peer's.`,
 	fs.StringVar(&o.svg, "svg", "", "with --ladder: also write the ladders to this SVG file")
 	fs.BoolVarP(&o.verbose, "verbose", "v", false, "with --ladder: show every segment, not a summary of the data")
 	fs.IntVar(&o.count, "count", 0, "stop after this many events (with --ladder: connections); 0 for no limit")
+	fs.BoolVar(&o.kernelStates, "kernel-states", false, "with --ladder: the kernel's own states, from its tracepoint sock:inet_sock_set_state (root)")
 	return cmd
 }
 
 // check validates the flags and fills in the filter's states.
 func (o *traceOptions) check() error {
-	if o.svg != "" {
+	if o.svg != "" || o.kernelStates {
 		o.ladder = true
 	}
 	if o.json && o.ladder {
@@ -130,7 +145,14 @@ func (c *cli) trace(ctx context.Context, o *traceOptions) error {
 	case o.json:
 		out = &jsonSink{w: c.stdout}
 	case o.ladder:
-		out = &ladderSink{w: c.stdout, svg: o.svg, states: ladderStates, opts: ladder.Options{Collapse: !o.verbose}}
+		sink := &ladderSink{ctx: ctx, w: c.stdout, svg: o.svg, states: ladderStates, opts: ladder.Options{Collapse: !o.verbose}}
+		if o.kernelStates {
+			sink.kernel = c.traceKernel(&o.device)
+			if sink.kernel != nil {
+				defer sink.kernel.Close()
+			}
+		}
+		out = sink
 	default:
 		out = &textSink{w: c.stdout}
 	}
@@ -190,8 +212,25 @@ func (s *jsonSink) add(line []byte, _ *stack.Event) (int, error) {
 
 func (s *jsonSink) close(io.Writer) error { return nil }
 
+// traceKernel starts following the kernel's states on the daemon's
+// device, or says in one line why it cannot and returns nil.
+func (c *cli) traceKernel(device *deviceFlags) *kernelstates.Tracer {
+	addrs, err := tundev.LinkAddrs(device.netns, device.dev)
+	var t *kernelstates.Tracer
+	if err == nil {
+		t, err = kernelstates.Start(kernelstates.Options{Kernel: addrs, NetNS: device.netns, Prefix: "tunstack-trace"})
+	}
+	if err != nil {
+		fmt.Fprintf(c.stderr, "tunstack trace: the kernel's states are inferred from its segments (~): %s\n", oneLine(err.Error()))
+		return nil
+	}
+	return t
+}
+
 // ladderSink draws each connection when it finishes.
 type ladderSink struct {
+	ctx       context.Context
+	kernel    *kernelstates.Tracer // --kernel-states; nil for inferred states
 	w         io.Writer
 	svg       string
 	states    *connMatcher // a connection is drawn if it passed through one of them
@@ -204,6 +243,9 @@ func (s *ladderSink) add(_ []byte, e *stack.Event) (int, error) {
 	conn, done := s.collector.Add(*e)
 	if !done || !s.wanted(conn) {
 		return 0, nil
+	}
+	if s.kernel != nil && len(conn.Events) > 0 {
+		conn.Peer = s.kernelReport(conn)
 	}
 	d, err := ladder.New(conn, s.opts)
 	if err != nil {
@@ -221,6 +263,24 @@ func (s *ladderSink) add(_ []byte, e *stack.Event) (int, error) {
 		s.drawn = s.drawn[1:]
 	}
 	return 1, writeFileAtomically(s.svg, func(w io.Writer) error { return ladder.WriteSVG(w, s.drawn...) })
+}
+
+// kernelSync bounds the wait for the kernel's tracepoint to catch up with
+// the stack's events.
+const kernelSync = 200 * time.Millisecond
+
+// kernelReport is what the kernel reported of its end of conn, or nil if
+// the Tracer started after the connection did.
+func (s *ladderSink) kernelReport(conn ladder.Connection) *ladder.PeerReport {
+	ctx, cancel := context.WithTimeout(s.ctx, kernelSync)
+	defer cancel()
+	s.kernel.Sync(ctx)
+	first, last := conn.Events[0], conn.Events[len(conn.Events)-1]
+	rep, ok := s.kernel.Report(first.Conn, first.Time, last.Time)
+	if !ok {
+		return nil
+	}
+	return rep
 }
 
 // wanted reports whether a connection went through a state the filter asks

@@ -28,8 +28,8 @@ import (
 // nicID is the one NIC of the gVisor stack.
 const nicID tcpip.NICID = 1
 
-// defaultBacklog is the native stack's default listen backlog.
-const defaultBacklog = 128
+// defaultBacklog is the native stack's default accept queue.
+const defaultBacklog = stack.DefaultBacklog
 
 // quietPoll is how often Shutdown looks whether every connection has
 // closed: gVisor has no event for "all endpoints are done".
@@ -43,7 +43,7 @@ type Options struct {
 	// the native engine. Zero means tcp.DefaultMSL.
 	MSL time.Duration
 	// Backlog bounds each listener's queue of connections waiting for
-	// Accept. Default 128, as the native stack's.
+	// Accept. Default stack.DefaultBacklog, as the native stack's.
 	Backlog int
 	// Logger receives the link's errors. Nil discards them.
 	Logger *slog.Logger

@@ -17,7 +17,9 @@ import (
 // native stack's terms, as far as gVisor counts the same thing: Drops
 // holds gVisor's drop counters that have no native equivalent under names
 // of their own ("gvisor:..."), when not zero; Retransmits has fast
-// retransmits and puts all others under "data"; ChallengeACKs,
+// retransmits and puts all others under "data"; the SYN cookie counters
+// are gVisor's ListenOverflowSynCookie*, and its listen overflows stay
+// among the drops; ChallengeACKs,
 // RSTsByReason and EventsLost stay zero.
 func (s *Stack) Counters() stack.Counters {
 	st := s.gv.Stats()
@@ -60,6 +62,10 @@ func (s *Stack) Counters() stack.Counters {
 		Drops:       drops,
 		Retransmits: retransmits,
 		States:      states,
+
+		SynCookiesSent:      st.TCP.ListenOverflowSynCookieSent.Value(),
+		SynCookiesValidated: st.TCP.ListenOverflowSynCookieRcvd.Value(),
+		SynCookiesRejected:  st.TCP.ListenOverflowInvalidSynCookieRcvd.Value(),
 		MIB: stack.TCPMIB{
 			ActiveOpens:  st.TCP.ActiveConnectionOpenings.Value(),
 			PassiveOpens: st.TCP.PassiveConnectionOpenings.Value(),
@@ -73,6 +79,11 @@ func (s *Stack) Counters() stack.Counters {
 			OutRsts:      st.TCP.ResetsSent.Value(),
 		},
 	}
+}
+
+// SubscribeKinds is Subscribe: no event of any kind comes.
+func (s *Stack) SubscribeKinds(buffer int, kinds ...stack.EventKind) (<-chan stack.Event, func()) {
+	return s.Subscribe(buffer)
 }
 
 // Subscribe returns a channel that never carries an event (gVisor reports

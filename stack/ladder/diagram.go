@@ -22,6 +22,33 @@ type Connection struct {
 	// Omitted counts ordinary segments (no SYN, FIN or RST) a Collector
 	// left out once it held its limit of events for the connection.
 	Omitted int
+	// Peer, if not nil, is what the peer reported of its own states; the
+	// diagram then shows them instead of inferring them.
+	Peer *PeerReport
+	// Link is what happened to segments the stack sent after they left
+	// it: lost or held back on purpose, by a test or the demo.
+	Link []LinkEvent
+}
+
+// LinkEvent is something that happened to a segment the stack sent, on
+// the way to the peer.
+type LinkEvent struct {
+	// Seg is the segment, matched to the stack's first segment-out event
+	// not yet matched with the same flags, sequence and acknowledgment
+	// numbers and length.
+	Seg SegmentKey
+	// Lost: it never reached the peer; the arrow ends in a cross.
+	Lost bool
+	// Note says what happened to it, under its arrow.
+	Note string
+}
+
+// SegmentKey is what tells one segment of a connection from another in a
+// LinkEvent.
+type SegmentKey struct {
+	Flags    tcp.Flags
+	Seq, Ack tcp.Seq
+	Len      int
 }
 
 // Options change what a diagram shows.
@@ -47,6 +74,9 @@ type Side struct {
 	Role  string // "client" (sent the first SYN) or "server"
 	Addr  netip.AddrPort
 	Stack bool // this end recorded the events; the other's states are inferred
+	// Report is what this side said of its own states, if it said
+	// anything (Connection.Peer): then they are not inferred.
+	Report *PeerReport
 	// ISN is the side's initial sequence number, if known; ISNName is
 	// what labels call it: "x" for the client, "y" for the server.
 	ISN      tcp.Seq
@@ -82,6 +112,7 @@ const (
 	RowSegment RowKind = iota + 1 // a segment crossed: an arrow
 	RowState                      // the stack changed state on a user call or a timer
 	RowSummary                    // ordinary segments summed up (Options.Collapse)
+	RowPeer                       // the peer changed state where no segment row explains it (Connection.Peer)
 )
 
 // Row is one step of the diagram.
@@ -89,8 +120,8 @@ type Row struct {
 	Kind RowKind
 	At   time.Duration // since Diagram.Start
 	// RowSegment: the arrow's direction, its label ("SYN-ACK seq=y
-	// ack=x+1 win=65535 <mss 1460>"), and whether the receiving stack
-	// dropped it.
+	// ack=x+1 win=65535 <mss 1460>"), and whether it was dropped: by the
+	// stack, or on the link (LinkEvent.Lost).
 	FromClient bool
 	Label      string
 	Dropped    bool
@@ -151,6 +182,10 @@ func New(conn Connection, opts Options) (*Diagram, error) {
 	for _, ev := range events {
 		b.add(ev)
 	}
+	b.applyLink(conn.Link)
+	if conn.Peer != nil {
+		b.mergePeer(conn.Peer)
+	}
 	if opts.Collapse {
 		d.Rows = collapse(d.Rows)
 	}
@@ -184,6 +219,7 @@ type builder struct {
 	d             *Diagram
 	stackIsClient bool
 	stackState    SideState
+	stackInitial  SideState
 	peer          peerModel
 	// lastIn is the row of the last segment in, which the state changes
 	// and the drop it causes join; -1 if none. The engine handles one
@@ -216,6 +252,7 @@ func (b *builder) start(first stack.Event) {
 			b.peer.set(tcp.Closed)
 		}
 	}
+	b.stackInitial = b.stackState
 	stack, peer := b.states()
 	b.d.Client.Initial, b.d.Server.Initial = b.columns(stack, peer)
 }
@@ -315,6 +352,30 @@ func (b *builder) drop(ev stack.Event) {
 	r.Dropped = true
 	r.plain = false
 	b.note(r, ev.Reason, "dropped: "+why)
+}
+
+// applyLink marks the segments that the link lost or held.
+func (b *builder) applyLink(events []LinkEvent) {
+	matched := make([]bool, len(b.d.Rows))
+	for _, e := range events {
+		for i := range b.d.Rows {
+			r := &b.d.Rows[i]
+			if matched[i] || r.Kind != RowSegment || r.inbound || !e.Seg.matches(r.seg) {
+				continue
+			}
+			matched[i] = true
+			r.Dropped = r.Dropped || e.Lost
+			r.plain = false
+			if e.Note != "" {
+				r.Notes = append(r.Notes, e.Note)
+			}
+			break
+		}
+	}
+}
+
+func (k SegmentKey) matches(s stack.SegmentSummary) bool {
+	return k.Flags == s.Flags && k.Seq == s.Seq && k.Ack == s.Ack && k.Len == s.Len
 }
 
 // hasCause reports whether a state change was caused by a segment, not a

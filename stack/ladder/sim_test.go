@@ -27,7 +27,12 @@ type sim struct {
 	stackCfg    tcp.Config
 	stackStates []tcp.State
 	events      []stack.Event
-	inflight    []flight // by arrival; ties in sending order
+	// peerChanges are the peer's own state changes, as a tracepoint on
+	// its side would report them; the listener's passive open is left
+	// out, as the kernel's listener existed before its connection.
+	peerChanges []PeerChange
+	link        []LinkEvent // what the network lost of the stack's segments
+	inflight    []flight    // by arrival; ties in sending order
 	actions     []action
 	lose        func(fromStack bool, seg *tcp.Segment) bool
 	readScratch []byte
@@ -165,6 +170,12 @@ func (s *sim) readAll() {
 
 func (s *sim) send(fromStack bool, seg *tcp.Segment) {
 	if s.lose != nil && s.lose(fromStack, seg) {
+		if fromStack {
+			s.link = append(s.link, LinkEvent{
+				Seg:  SegmentKey{Flags: seg.Flags, Seq: seg.Seq, Ack: seg.Ack, Len: len(seg.Payload)},
+				Lost: true, Note: "lost on the way",
+			})
+		}
 		return
 	}
 	f := flight{at: s.now.Add(s.delay), toStack: !fromStack, seg: *seg}
@@ -227,6 +238,17 @@ func (e stackEnd) Drop(c *tcp.Conn, seg *tcp.Segment, why tcp.Reason) {
 // peerEnd is the other engine's: its segments go to the stack.
 type peerEnd struct{ s *sim }
 
-func (e peerEnd) Output(c *tcp.Conn, seg *tcp.Segment, why tcp.Reason)                  { e.s.send(false, seg) }
-func (e peerEnd) StateChange(*tcp.Conn, tcp.State, tcp.State, *tcp.Segment, tcp.Reason) {}
-func (e peerEnd) Drop(*tcp.Conn, *tcp.Segment, tcp.Reason)                              {}
+func (e peerEnd) Output(c *tcp.Conn, seg *tcp.Segment, why tcp.Reason) { e.s.send(false, seg) }
+func (e peerEnd) Drop(*tcp.Conn, *tcp.Segment, tcp.Reason)             {}
+
+func (e peerEnd) StateChange(_ *tcp.Conn, from, to tcp.State, _ *tcp.Segment, _ tcp.Reason) {
+	if from == tcp.Closed && to == tcp.Listen {
+		return
+	}
+	e.s.peerChanges = append(e.s.peerChanges, PeerChange{Time: e.s.now, From: from, To: to})
+}
+
+// report is the peer's changes as a PeerReport.
+func (s *sim) report() *PeerReport {
+	return &PeerReport{Name: "peer", Source: "its engine", Changes: s.peerChanges}
+}

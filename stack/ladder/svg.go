@@ -87,9 +87,9 @@ func (d *Diagram) writeSVG(b *bytes.Buffer) int {
 			text(b, (svgClientX+svgServerX)/2, y-5, "", "middle", r.Label)
 		case RowSummary:
 			text(b, (svgClientX+svgServerX)/2, y+4, "summary", "middle", r.summary())
-		case RowState:
+		case RowState, RowPeer:
 			x := svgServerX
-			if d.Client.Stack {
+			if d.Client.Stack == (r.Kind == RowState) {
 				x = svgClientX
 			}
 			fmt.Fprintf(b, `<circle class="state-change" cx="%d" cy="%d" r="4"/>`+"\n", x, y)

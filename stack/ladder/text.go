@@ -71,6 +71,10 @@ func (d *Diagram) Title() string {
 	if d.Client.Stack {
 		stack, peer = d.Client, d.Server
 	}
+	if r := peer.Report; r != nil {
+		return fmt.Sprintf("client %s → server %s: tunstack is the %s; the %s is the %s, with its own states (from %s)",
+			d.Client.Addr, d.Server.Addr, stack.Role, peer.Role, r.Name, r.Source)
+	}
 	return fmt.Sprintf("client %s → server %s: tunstack is the %s; the %s's states (~) are inferred from its segments",
 		d.Client.Addr, d.Server.Addr, stack.Role, peer.Role)
 }

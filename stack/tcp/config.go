@@ -95,6 +95,9 @@ type Config struct {
 
 	// complete is set by WithDefaults: every field has its value.
 	complete bool
+	// cookieKey is the SYN cookie key WithDefaults derives from ISNKey
+	// (syncookie.go).
+	cookieKey [32]byte
 	// work is the scratch space of the connections sharing this Config.
 	work *workspace
 }
@@ -162,6 +165,7 @@ func (c Config) WithDefaults() Config {
 	if c.MSS == 0 {
 		c.MSS = DefaultMSS
 	}
+	c.cookieKey = deriveCookieKey(&c.ISNKey)
 	c.complete = true
 	c.work = &workspace{}
 	return c

@@ -141,10 +141,18 @@ func New(id ID, cfg *Config, out Output, obs Observer) *Conn {
 	c.snd.limit = c.cfg.SendBuffer
 	c.rcv.limit = c.cfg.ReceiveBuffer
 	c.rtt = newRTTEstimator(c.cfg.InitialRTO)
-	for c.rcvShift < 14 && c.cfg.MaxReceiveBuffer>>c.rcvShift > 0xffff {
-		c.rcvShift++
-	}
+	c.rcvShift = receiveShift(c.cfg)
 	return c
+}
+
+// receiveShift is the window scale we offer (RFC 7323 §2.3): the least
+// shift that lets the window field cover the largest receive buffer.
+func receiveShift(cfg *Config) uint8 {
+	shift := uint8(0)
+	for shift < 14 && cfg.MaxReceiveBuffer>>shift > 0xffff {
+		shift++
+	}
+	return shift
 }
 
 // ID is the connection's 4-tuple.
@@ -197,16 +205,22 @@ func (c *Conn) OpenPassive(now time.Time) error {
 
 func (c *Conn) selectISS(now time.Time) {
 	if c.cfg.ISN != nil {
-		c.ISS = c.cfg.ISN(c.id, now)
+		c.initSend(c.cfg.ISN(c.id, now))
 	} else {
-		c.ISS = initialSequenceNumber(&c.cfg.ISNKey, c.id, now)
+		c.initSend(initialSequenceNumber(&c.cfg.ISNKey, c.id, now))
 	}
+}
+
+// initSend sets the send side up for an initial sequence number: ours
+// (selectISS), or one a SYN cookie carried (syncookie.go).
+func (c *Conn) initSend(iss Seq) {
+	c.ISS = iss
 	c.SndUna = c.ISS
 	c.SndNxt = c.ISS.Add(1)
 	c.sndMax = c.SndNxt
 	c.snd.seq = c.ISS.Add(1)
 	c.sndMSS = defaultPeerMSS(c.id)
-	c.tsOffset = uint32(c.ISS) ^ 0x5bd1e995
+	c.tsOffset = timestampOffset(c.ISS)
 	c.cwnd = initialWindow(c.cfg.MSS)
 	c.ssthresh = ^uint32(0)
 }

@@ -42,6 +42,10 @@ var figure5 = []Edge{
 	{Closed, SynSent, "active OPEN, snd SYN", "rfc9293:3.10.1", anyOf(ReasonUserOpenActive)},
 	{Listen, Closed, "CLOSE", "rfc9293:3.10.4", anyOf(ReasonUserClose, ReasonUserAbort)},
 	{Listen, SynReceived, "rcv SYN, snd SYN,ACK", "rfc9293:3.10.7.2", anyOf(ReasonListenSYN)},
+	// RFC 4987 §3.6: a listener that answered a SYN with a cookie and
+	// kept nothing rebuilds the SYN-RECEIVED TCB from the ACK that
+	// returns a valid cookie, which then moves it on as in SYN-RECEIVED.
+	{Listen, SynReceived, "rcv ACK with a valid SYN cookie", "rfc4987:3.6", anyOf(ReasonSynCookieValid)},
 	{Listen, SynSent, "SEND, snd SYN", "rfc9293:3.10.2", anyOf(ReasonUserSend)},
 	{SynSent, Closed, "CLOSE", "rfc9293:3.10.4", anyOf(ReasonUserClose)},
 	{SynSent, SynReceived, "rcv SYN, snd SYN,ACK (simultaneous open)", "rfc9293:3.10.7.3", anyOf(ReasonSynSentSimultaneous)},

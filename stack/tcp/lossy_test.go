@@ -15,6 +15,9 @@ type lossyLink struct {
 	delay              time.Duration
 	loss, dup, reorder float64
 	inFlight           []flight
+	// seen, if set, sees every segment sent, before the link decides
+	// its fate.
+	seen func(from *harness, s *Segment)
 }
 
 type flight struct {
@@ -25,6 +28,9 @@ type flight struct {
 
 func (l *lossyLink) carry(from, to *harness, now time.Time) {
 	for _, s := range from.out {
+		if l.seen != nil {
+			l.seen(from, &s.Segment)
+		}
 		if l.rng.Float64() < l.loss {
 			continue
 		}

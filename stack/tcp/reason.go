@@ -24,6 +24,9 @@ const (
 	ReasonListenACKReset
 	ReasonListenSYN
 	ReasonListenNoSYN
+	ReasonSynCookieSent
+	ReasonSynCookieValid
+	ReasonSynCookieRejected
 
 	// SYN-SENT (§3.10.7.3).
 	ReasonSynSentBadACK
@@ -122,6 +125,10 @@ var reasons = [numReasons]reasonInfo{
 	ReasonListenACKReset:   {"listen-ack-reset", "rfc9293:3.10.7.2", "ACK in LISTEN: answer with RST"},
 	ReasonListenSYN:        {"listen-syn", "rfc9293:3.10.7.2", "SYN in LISTEN: send SYN-ACK, enter SYN-RECEIVED"},
 	ReasonListenNoSYN:      {"listen-no-syn", "rfc9293:3.10.7.2", "no SYN, ACK or RST in LISTEN: drop"},
+
+	ReasonSynCookieSent:     {"syncookie-sent", "rfc4987:3.6", "SYN to a listener that keeps no state for it: send SYN-ACK with a SYN cookie as ISN"},
+	ReasonSynCookieValid:    {"syncookie-valid", "rfc4987:3.6", "ACK carries a valid SYN cookie: rebuild the SYN-RECEIVED TCB from it"},
+	ReasonSynCookieRejected: {"syncookie-rejected", "rfc4987:3.6", "ACK in LISTEN with no valid SYN cookie (forged, tampered or expired): answer with RST"},
 
 	ReasonSynSentBadACK:       {"synsent-bad-ack", "rfc9293:3.10.7.3", "ACK outside ISS..SND.NXT in SYN-SENT: answer with RST"},
 	ReasonSynSentRSTIgnored:   {"synsent-rst-ignored", "rfc9293:3.10.7.3", "RST without acceptable ACK in SYN-SENT: drop"},

@@ -11,6 +11,11 @@ func (c *Conn) tsNow() uint32 {
 	return uint32(c.now.UnixMilli()) + c.tsOffset
 }
 
+// timestampOffset is the offset of a connection's timestamp clock, drawn
+// from its ISS so that a SYN cookie connection, which knows its ISS only
+// from the ACK, finds the clock its SYN-ACK used.
+func timestampOffset(iss Seq) uint32 { return uint32(iss) ^ 0x5bd1e995 }
+
 // pawsReject is RFC 7323 §5.3 R1: a segment whose TSval is older than
 // TS.Recent is an old duplicate.
 func (c *Conn) pawsReject(seg *Segment) bool {

@@ -7,8 +7,12 @@
 // buffer the caller owns. Every rejected packet yields a sentinel *Error
 // whose Code is a stable label for drop counters.
 //
-// What it does not do: IP fragmentation and reassembly (fragments are
-// rejected with ErrFragment), IPv4 options and IPv6 jumbograms (options are
+// ParseIP rejects IP fragments with ErrFragment; ParseFragment parses them
+// and Reassembled rebuilds a datagram from them, for stack/ipfrag, which
+// keeps them until they are complete. BuildFragment makes fragments for
+// tests.
+//
+// What it does not do: IPv4 options and IPv6 jumbograms (options are
 // skipped; jumbograms are rejected), IPv6 routing (a routing header with
 // segments left is rejected), SACK blocks (the option is skipped), UDP, and
 // any policy: which addresses are ours, whether to answer an ICMP message and

@@ -21,7 +21,8 @@ var (
 	ErrBadHeaderLength = &Error{"ip-bad-header-length", "IPv4 header length below 20 bytes"}
 	ErrBadIPChecksum   = &Error{"ip-bad-checksum", "IPv4 header checksum mismatch"}
 	ErrBadLength       = &Error{"ip-bad-length", "IP length field disagrees with the packet size"}
-	ErrFragment        = &Error{"ip-fragment", "IP fragment (reassembly is not implemented)"}
+	ErrFragment        = &Error{"ip-fragment", "IP fragment: ParseFragment reads it, reassembly makes a packet of it"}
+	ErrNotFragment     = &Error{"ip-not-fragment", "packet is not an IP fragment"}
 	ErrRoutingHeader   = &Error{"ip-routing-header", "IPv6 routing header with segments left"}
 	ErrWrongProtocol   = &Error{"ip-wrong-protocol", "packet carries a different protocol"}
 

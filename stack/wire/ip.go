@@ -73,22 +73,9 @@ func ParseIP(b []byte) (Packet, error) {
 
 // parseIPv4 parses an IPv4 header (RFC 791 §3.1).
 func parseIPv4(b []byte) (Packet, error) {
-	if len(b) < IPv4HeaderLen {
-		return Packet{}, ErrTruncated
-	}
-	headerLen := int(b[0]&0x0f) * 4
-	if headerLen < IPv4HeaderLen {
-		return Packet{}, ErrBadHeaderLength
-	}
-	if headerLen > len(b) {
-		return Packet{}, ErrTruncated
-	}
-	if Sum(b[:headerLen], 0) != 0xffff {
-		return Packet{}, ErrBadIPChecksum
-	}
-	total := int(binary.BigEndian.Uint16(b[2:4]))
-	if total < headerLen || total > len(b) {
-		return Packet{}, ErrBadLength
+	headerLen, total, err := checkIPv4(b)
+	if err != nil {
+		return Packet{}, err
 	}
 	if binary.BigEndian.Uint16(b[6:8])&(ipv4MoreFragments|ipv4OffsetMask) != 0 {
 		return Packet{}, ErrFragment
@@ -104,6 +91,29 @@ func parseIPv4(b []byte) (Packet, error) {
 		Payload:   b[headerLen:],
 		Raw:       b,
 	}, nil
+}
+
+// checkIPv4 checks the IPv4 header at the start of b: its length, checksum
+// and total length; it returns the header's length and the packet's.
+func checkIPv4(b []byte) (headerLen, total int, err error) {
+	if len(b) < IPv4HeaderLen {
+		return 0, 0, ErrTruncated
+	}
+	headerLen = int(b[0]&0x0f) * 4
+	if headerLen < IPv4HeaderLen {
+		return 0, 0, ErrBadHeaderLength
+	}
+	if headerLen > len(b) {
+		return 0, 0, ErrTruncated
+	}
+	if Sum(b[:headerLen], 0) != 0xffff {
+		return 0, 0, ErrBadIPChecksum
+	}
+	total = int(binary.BigEndian.Uint16(b[2:4]))
+	if total < headerLen || total > len(b) {
+		return 0, 0, ErrBadLength
+	}
+	return headerLen, total, nil
 }
 
 // parseIPv6 parses an IPv6 header (RFC 8200 §3) and skips the extension
@@ -140,30 +150,41 @@ func parseIPv6(b []byte) (Packet, error) {
 // option whose type says "discard if unrecognized" is so rare that ignoring
 // it is the pragmatic choice.
 func skipIPv6Extensions(b []byte, next uint8) (protocol uint8, offset int, err error) {
-	offset = IPv6HeaderLen
+	protocol, offset, _, err = walkIPv6Extensions(b, next)
+	if err == nil && protocol == ipv6Fragment {
+		return 0, 0, ErrFragment
+	}
+	return protocol, offset, err
+}
+
+// walkIPv6Extensions skips the extension headers that skipIPv6Extensions
+// skips and stops at the first other header: the upper-layer header or a
+// fragment header. It returns that header's type, where it starts, and
+// where the next-header byte that names it is (6, in the fixed header, if
+// no extension header came before it).
+func walkIPv6Extensions(b []byte, next uint8) (header uint8, offset, nextAt int, err error) {
+	offset, nextAt = IPv6HeaderLen, 6
 	for {
 		switch next {
 		case ipv6HopByHop, ipv6Routing, ipv6DestOptions:
-		case ipv6Fragment:
-			return 0, 0, ErrFragment
 		default:
-			return next, offset, nil
+			return next, offset, nextAt, nil
 		}
 		// Every header here starts with next header and a length in
 		// 8-byte units not counting the first 8 (RFC 8200 §4.3–§4.6).
 		if offset+8 > len(b) {
-			return 0, 0, ErrTruncated
+			return 0, 0, 0, ErrTruncated
 		}
 		length := (int(b[offset+1]) + 1) * 8
 		if offset+length > len(b) {
-			return 0, 0, ErrTruncated
+			return 0, 0, 0, ErrTruncated
 		}
 		// Segments left non-zero means this host is not the final
 		// destination; RFC 8200 §4.4 has it forward or reject.
 		if next == ipv6Routing && b[offset+3] != 0 {
-			return 0, 0, ErrRoutingHeader
+			return 0, 0, 0, ErrRoutingHeader
 		}
-		next = b[offset]
+		next, nextAt = b[offset], offset
 		offset += length
 	}
 }

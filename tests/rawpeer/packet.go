@@ -37,12 +37,23 @@ type Packet struct {
 	Src, Dst netip.Addr
 	Protocol uint8
 	Seg      tcp.Segment
+	// Frag describes an IP fragment, which carries no whole segment:
+	// Protocol is then its IPv4 protocol or its fragment header's next
+	// header. Nil for a whole packet.
+	Frag *Fragment
 	// Err is why the packet did not parse, if it did not.
 	Err error
 }
 
-// IsTCP reports whether p carries a TCP segment that parsed.
-func (p Packet) IsTCP() bool { return p.Protocol == wire.ProtoTCP && p.Err == nil }
+// Fragment is what a captured IP fragment says of its place.
+type Fragment struct {
+	ID          uint32
+	Offset, Len int
+	More        bool
+}
+
+// IsTCP reports whether p carries a whole TCP segment that parsed.
+func (p Packet) IsTCP() bool { return p.Protocol == wire.ProtoTCP && p.Err == nil && p.Frag == nil }
 
 // String renders p as one line of a ladder, like
 // "stack->peer 10.77.0.2:7 > 10.77.0.3:40000 SYN-ACK seq=1 ack=2 win=65535 len=0".
@@ -50,6 +61,13 @@ func (p Packet) String() string {
 	switch {
 	case p.Err != nil:
 		return fmt.Sprintf("%v %v > %v unparsable: %v", p.Dir, p.Src, p.Dst, p.Err)
+	case p.Frag != nil:
+		more := ""
+		if p.Frag.More {
+			more = " more"
+		}
+		return fmt.Sprintf("%v %v > %v fragment id=%#x offset=%d len=%d%s protocol %d",
+			p.Dir, p.Src, p.Dst, p.Frag.ID, p.Frag.Offset, p.Frag.Len, more, p.Protocol)
 	case p.Protocol != wire.ProtoTCP:
 		return fmt.Sprintf("%v %v > %v protocol %d", p.Dir, p.Src, p.Dst, p.Protocol)
 	}
@@ -82,6 +100,14 @@ func options(o tcp.Options) string {
 // parsePacket parses a captured IP packet; the result owns its memory.
 func parsePacket(b []byte, at time.Time, dir Direction) Packet {
 	ip, err := wire.ParseIP(b)
+	if err == wire.ErrFragment {
+		f, err := wire.ParseFragment(b)
+		if err != nil {
+			return Packet{At: at, Dir: dir, Err: err}
+		}
+		return Packet{At: at, Dir: dir, Src: f.Src, Dst: f.Dst, Protocol: f.Protocol,
+			Frag: &Fragment{ID: f.ID, Offset: f.Offset, Len: len(f.Data), More: f.More}}
+	}
 	if err != nil {
 		return Packet{At: at, Dir: dir, Err: err}
 	}
@@ -89,10 +115,28 @@ func parsePacket(b []byte, at time.Time, dir Direction) Packet {
 	if ip.Protocol != wire.ProtoTCP {
 		return p
 	}
-	if p.Err = wire.ParseTCP(&ip, &p.Seg); p.Err != nil {
+	p.Err = wire.ParseTCP(&ip, &p.Seg)
+	if p.Err == wire.ErrBadTCPChecksum && dir == FromStack && partialChecksum(&ip) {
+		p.Err = wire.ParseTCPChecksummed(&ip, &p.Seg)
+	}
+	if p.Err != nil {
 		p.Seg = tcp.Segment{}
 		return p
 	}
 	p.Seg.Payload = append([]byte(nil), p.Seg.Payload...)
 	return p
+}
+
+// partialChecksum reports whether the TCP segment in ip has in its checksum
+// field the sum of its pseudo-header only: a segment that the stack's TUN
+// offload coalesced with others (GRO) carries that and leaves the rest of
+// the sum to the kernel (virtio-net's NEEDS_CSUM), and the capture sees it
+// before the kernel completes it.
+func partialChecksum(ip *wire.Packet) bool {
+	if len(ip.Payload) < wire.TCPHeaderLen {
+		return false
+	}
+	field := uint16(ip.Payload[16])<<8 | uint16(ip.Payload[17])
+	pseudo := wire.PseudoHeaderSum(wire.ProtoTCP, ip.Src, ip.Dst, len(ip.Payload))
+	return field == pseudo || field == ^pseudo
 }

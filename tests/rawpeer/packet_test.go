@@ -54,9 +54,29 @@ func TestParsePacketErrors(t *testing.T) {
 	}
 }
 
-func TestOpenRejectsIPv6(t *testing.T) {
-	_, err := Open("unused", "tunstack0", netip.MustParseAddr("fd00:77::3"), netip.MustParseAddr("fd00:77::2"))
-	if !errors.Is(err, ErrNotIPv4) {
-		t.Errorf("Open with IPv6 addresses: %v, want ErrNotIPv4", err)
+func TestOpenRejectsMixedFamilies(t *testing.T) {
+	_, err := Open("unused", "tunstack0", netip.MustParseAddr("fd00:77::3"), netip.MustParseAddr("10.77.0.2"))
+	if !errors.Is(err, ErrFamilies) {
+		t.Errorf("Open with an IPv6 and an IPv4 address: %v, want ErrFamilies", err)
+	}
+}
+
+func TestParseFragmentPacket(t *testing.T) {
+	src, dst := netip.MustParseAddr("fd00:77::3"), netip.MustParseAddr("fd00:77::2")
+	seg := tcp.Segment{SrcPort: 40000, DstPort: 7, Seq: 1, Flags: tcp.FlagSYN, Payload: make([]byte, 100)}
+	whole := make([]byte, 200)
+	n, err := wire.BuildTCP(whole, src, dst, &seg, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	frag := make([]byte, 200)
+	m, err := wire.BuildFragment(frag, whole[:n], 0x1234, 24, 64, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := parsePacket(frag[:m], time.Time{}, ToStack)
+	want := "peer->stack fd00:77::3 > fd00:77::2 fragment id=0x1234 offset=24 len=40 more protocol 6"
+	if got.Err != nil || got.IsTCP() || got.String() != want {
+		t.Errorf("parsePacket of a fragment = %q (err %v), want %q", got.String(), got.Err, want)
 	}
 }

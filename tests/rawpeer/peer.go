@@ -19,7 +19,7 @@ import (
 
 // Errors of a Peer.
 var (
-	ErrNotIPv4  = errors.New("rawpeer: only IPv4 addresses are supported")
+	ErrFamilies = errors.New("rawpeer: the peer's and the stack's addresses must be of one family")
 	ErrNoMatch  = errors.New("rawpeer: no matching segment from the stack")
 	ErrClosed   = errors.New("rawpeer: peer closed")
 	errBadFrame = errors.New("rawpeer: capture read failed")
@@ -30,7 +30,7 @@ type Peer struct {
 	// Addr is the peer's address, Stack the stack's.
 	Addr, Stack netip.Addr
 
-	sendFD  int      // raw IPv4 socket, IP header included
+	sendFD  int      // raw IPv4 or IPv6 socket, IP header included
 	capture *os.File // AF_PACKET socket bound to the device, non-blocking
 	ifindex int
 	opened  time.Time
@@ -45,16 +45,17 @@ type Peer struct {
 }
 
 // Open opens a peer with address self in the namespace named ns, in front
-// of the TUN device named device behind which the stack has address stack.
-// self must be on the device's subnet and not one of the kernel's
-// addresses; Open turns IPv4 forwarding off in ns so that the kernel drops
-// the stack's packets to self instead of routing them back into the device.
-// A test that forges segments of a kernel socket's own connection opens it
-// with the kernel's address instead: the kernel then takes the stack's
-// answers as usual, and the peer only sends and captures.
+// of the TUN device named device behind which the stack has address stack,
+// of the same family. self must be on the device's subnet and not one of
+// the kernel's addresses; Open turns forwarding of that family off in ns so
+// that the kernel drops the stack's packets to self instead of routing them
+// back into the device. A test that forges segments of a kernel socket's own
+// connection opens it with the kernel's address instead: the kernel then
+// takes the stack's answers as usual, and the peer only sends and captures.
 func Open(ns, device string, self, stack netip.Addr) (*Peer, error) {
-	if !self.Is4() || !stack.Is4() {
-		return nil, ErrNotIPv4
+	self, stack = self.Unmap(), stack.Unmap()
+	if self.Is4() != stack.Is4() || !self.IsValid() || !stack.IsValid() {
+		return nil, ErrFamilies
 	}
 	p := &Peer{Addr: self, Stack: stack, sendFD: -1, changed: make(chan struct{}), done: make(chan struct{})}
 	if err := inNamespace(ns, func() error { return p.openSockets(device) }); err != nil {
@@ -69,8 +70,12 @@ func Open(ns, device string, self, stack netip.Addr) (*Peer, error) {
 // openSockets runs on a thread inside the namespace: the sockets it opens
 // stay in that namespace whichever thread uses them later.
 func (p *Peer) openSockets(device string) error {
-	if err := os.WriteFile("/proc/sys/net/ipv4/ip_forward", []byte("0\n"), 0); err != nil {
-		return fmt.Errorf("turn IPv4 forwarding off: %w", err)
+	forwarding, family := "/proc/sys/net/ipv4/ip_forward", unix.AF_INET
+	if p.Addr.Is6() {
+		forwarding, family = "/proc/sys/net/ipv6/conf/all/forwarding", unix.AF_INET6
+	}
+	if err := os.WriteFile(forwarding, []byte("0\n"), 0); err != nil {
+		return fmt.Errorf("turn forwarding off: %w", err)
 	}
 	ifc, err := net.InterfaceByName(device)
 	if err != nil {
@@ -86,8 +91,10 @@ func (p *Peer) openSockets(device string) error {
 	if err := unix.Bind(fd, &unix.SockaddrLinklayer{Protocol: htons(unix.ETH_P_ALL), Ifindex: ifc.Index}); err != nil {
 		return fmt.Errorf("bind AF_PACKET socket to %s: %w", device, err)
 	}
-	if p.sendFD, err = unix.Socket(unix.AF_INET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.IPPROTO_RAW); err != nil {
-		return fmt.Errorf("raw IPv4 socket: %w", err)
+	// IPPROTO_RAW: the IP header is the caller's (IP_HDRINCL, and for
+	// IPv6 IPV6_HDRINCL, which Linux implies for this protocol).
+	if p.sendFD, err = unix.Socket(family, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.IPPROTO_RAW); err != nil {
+		return fmt.Errorf("raw IP socket: %w", err)
 	}
 	return nil
 }
@@ -128,15 +135,39 @@ func inNamespace(ns string, f func() error) error {
 
 // Send sends seg from the peer to the stack.
 func (p *Peer) Send(seg tcp.Segment) error {
-	var buf [1500]byte
-	n, err := wire.BuildTCP(buf[:], p.Addr, p.Stack, &seg, 0)
+	pkt, err := p.Packet(seg)
 	if err != nil {
-		return fmt.Errorf("rawpeer: build %v: %w", seg.String(), err)
+		return err
 	}
-	if err := unix.Sendto(p.sendFD, buf[:n], 0, &unix.SockaddrInet4{Addr: p.Stack.As4()}); err != nil {
+	if err := p.SendRaw(pkt); err != nil {
 		return fmt.Errorf("rawpeer: send %v: %w", seg.String(), err)
 	}
 	return nil
+}
+
+// Packet returns the IP packet that carries seg from the peer to the
+// stack, for a caller that sends it otherwise than whole (in fragments).
+func (p *Peer) Packet(seg tcp.Segment) ([]byte, error) {
+	buf := make([]byte, wire.IPv6HeaderLen+wire.TCPHeaderLen+40+len(seg.Payload))
+	n, err := wire.BuildTCP(buf, p.Addr, p.Stack, &seg, 0)
+	if err != nil {
+		return nil, fmt.Errorf("rawpeer: build %v: %w", seg.String(), err)
+	}
+	return buf[:n], nil
+}
+
+// SendRaw sends pkt, a whole IP packet of the peer's family with its
+// header, to the stack as it is. For IPv4 the kernel fills in a zero
+// Identification, the total length and the header checksum; it fragments
+// nothing (a packet over the MTU fails with EMSGSIZE).
+func (p *Peer) SendRaw(pkt []byte) error {
+	var to unix.Sockaddr
+	if p.Stack.Is4() {
+		to = &unix.SockaddrInet4{Addr: p.Stack.As4()}
+	} else {
+		to = &unix.SockaddrInet6{Addr: p.Stack.As16()}
+	}
+	return unix.Sendto(p.sendFD, pkt, 0, to)
 }
 
 // Close stops the capture, waits for it to end and closes the sockets.

@@ -1,4 +1,4 @@
-package main
+package demo
 
 import (
 	"context"
@@ -22,8 +22,8 @@ type fakeSystem struct {
 
 var packagePrograms = map[string]string{"curl": "curl", "netcat-openbsd": "nc", "iputils-ping": "ping", "iproute2": "ip"}
 
-func (f *fakeSystem) installer() toolInstaller {
-	return toolInstaller{
+func (f *fakeSystem) installer() Installer {
+	return Installer{
 		lookPath: func(program string) (string, error) {
 			if program == "apt-get" && !f.noAptGet || f.installed[program] {
 				return "/usr/bin/" + program, nil

@@ -1,4 +1,4 @@
-package main
+package demo
 
 import (
 	"bytes"
@@ -20,7 +20,6 @@ type demoTool struct {
 
 var demoTools = []demoTool{
 	{program: "ip", pkg: "iproute2"},
-	{program: "curl", pkg: "curl"},
 	// The demo relies on -N (shut down the sending side at end of input),
 	// which only OpenBSD's nc has.
 	{program: "nc", pkg: "netcat-openbsd", usable: ncHasHalfClose},
@@ -32,14 +31,16 @@ func ncHasHalfClose(path string) bool {
 	return bytes.Contains(out, []byte("-N"))
 }
 
-// toolInstaller finds programs and installs packages; tests replace it.
-type toolInstaller struct {
+// Installer finds programs and installs packages; tests replace it.
+type Installer struct {
 	lookPath func(program string) (string, error)
 	// aptGet runs apt-get with args, its output going to out.
 	aptGet func(ctx context.Context, out io.Writer, args ...string) error
 }
 
-var systemInstaller = toolInstaller{
+// SystemInstaller looks programs up on PATH and installs them with
+// apt-get.
+var SystemInstaller = Installer{
 	lookPath: exec.LookPath,
 	aptGet: func(ctx context.Context, out io.Writer, args ...string) error {
 		cmd := exec.CommandContext(ctx, "apt-get", args...)
@@ -50,7 +51,7 @@ var systemInstaller = toolInstaller{
 }
 
 // missingTools returns the tools that are not installed or not usable.
-func (ti toolInstaller) missingTools(tools []demoTool) []demoTool {
+func (ti Installer) missingTools(tools []demoTool) []demoTool {
 	var missing []demoTool
 	for _, t := range tools {
 		path, err := ti.lookPath(t.program)
@@ -64,7 +65,7 @@ func (ti toolInstaller) missingTools(tools []demoTool) []demoTool {
 // ensure installs the packages of the missing tools with apt-get, saying
 // so in one line on w. If the install fails it updates the package lists
 // and tries once more.
-func (ti toolInstaller) ensure(ctx context.Context, w io.Writer, tools []demoTool) error {
+func (ti Installer) ensure(ctx context.Context, w io.Writer, tools []demoTool) error {
 	missing := ti.missingTools(tools)
 	if len(missing) == 0 {
 		return nil
