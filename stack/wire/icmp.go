@@ -186,13 +186,26 @@ func parseOriginal(version uint8, b []byte, o *Original) error {
 		if len(b) < IPv6HeaderLen {
 			return ErrBadICMPOriginal
 		}
-		protocol, n, err := skipIPv6Extensions(b, b[6])
+		header, n, _, err := walkIPv6Extensions(b, b[6])
 		if err != nil {
 			return ErrBadICMPOriginal
 		}
 		o.Src = netip.AddrFrom16([16]byte(b[8:24]))
 		o.Dst = netip.AddrFrom16([16]byte(b[24:40]))
-		o.Protocol, headerLen = protocol, n
+		o.Protocol, headerLen = header, n
+		if header == ipv6Fragment {
+			// A fragment was quoted (the stack fragments large echo
+			// replies, and its reassembly time-outs quote the first
+			// fragment, RFC 8200 §4.5): the upper-layer header follows
+			// the fragment header in the first fragment only.
+			if n+8 > len(b) {
+				return ErrBadICMPOriginal
+			}
+			o.Protocol, headerLen = b[n], n+8
+			if binary.BigEndian.Uint16(b[n+2:n+4])>>3 != 0 {
+				return nil // a later fragment: no transport header
+			}
+		}
 	}
 	t := b[headerLen:]
 	if (o.Protocol == ProtoTCP || o.Protocol == ProtoUDP) && len(t) >= 8 {

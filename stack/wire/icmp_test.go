@@ -183,6 +183,12 @@ func TestParseICMPErrors(t *testing.T) {
 			ICMPUnreachable, 0, wantTCP6, nil},
 		{"v6 time exceeded", icmpPacket(t, router6, stack6, ICMPv6TimeExceeded, 0, 0, sent6[:60]),
 			ICMPTimeExceeded, 0, wantTCP6, nil},
+		{"v6 quote of a first fragment", icmpPacket(t, router6, stack6, ICMPv6TimeExceeded, 1, 0, fragment6(sent6, 0)[:64]),
+			ICMPTimeExceeded, 0, wantTCP6, nil},
+		{"v6 quote of a later fragment", icmpPacket(t, router6, stack6, ICMPv6PacketTooBig, 0, 1280, fragment6(sent6, 1232)),
+			ICMPPacketTooBig, 1280, Original{Src: stack6, Dst: host6, Protocol: ProtoTCP}, nil},
+		{"v6 quote of a cut fragment header", icmpPacket(t, router6, stack6, ICMPv6TimeExceeded, 1, 0, fragment6(sent6, 0)[:44]),
+			ICMPTimeExceeded, 0, Original{}, ErrBadICMPOriginal},
 		{"v6 quote shorter than an IP header", icmpPacket(t, host6, stack6, ICMPv6Unreachable, 4, 0, sent6[:39]),
 			ICMPUnreachable, 0, Original{}, ErrBadICMPOriginal},
 		{"v6 echo request is no error", icmpPacket(t, host6, stack6, ICMPv6EchoRequest, 0, 0, sent6[:39]),
@@ -205,6 +211,16 @@ func TestParseICMPErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// fragment6 puts a fragment header at offset (a multiple of 8) into the
+// IPv6 packet b, as its fragment would quote it.
+func fragment6(b []byte, offset uint16) []byte {
+	frag := []byte{b[6], 0, byte(offset >> 8), byte(offset) | 1, 0, 0, 0, 42}
+	out := append(append(append([]byte{}, b[:IPv6HeaderLen]...), frag...), b[IPv6HeaderLen:]...)
+	out[6] = ipv6Fragment
+	binary.BigEndian.PutUint16(out[4:], uint16(len(out)-IPv6HeaderLen))
+	return out
 }
 
 // laterFragment marks the quoted IPv4 header b as a non-first fragment.
