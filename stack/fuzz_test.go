@@ -88,6 +88,31 @@ func packetSeeds(h *fuzzHost) [][]byte {
 	frag6[6] = 44
 	binary.BigEndian.PutUint16(frag6[4:], uint16(len(frag6)-40))
 
+	// A SYN in two fragments, over IPv4 and IPv6, and two that overlap
+	// (RFC 5722: the whole datagram is dropped).
+	fragments := func(pkt []byte, id uint32, cuts ...int) [][]byte {
+		var out [][]byte
+		hdr := 20
+		if pkt[0]>>4 == 6 {
+			hdr = 40
+		}
+		cuts = append(cuts, len(pkt)-hdr)
+		from := 0
+		for i, to := range cuts {
+			buf := make([]byte, len(pkt)+48)
+			n, err := wire.BuildFragment(buf, pkt, id, from, to, i < len(cuts)-1)
+			if err != nil {
+				panic(err)
+			}
+			out = append(out, buf[:n])
+			from = to &^ 7
+		}
+		return out
+	}
+	syn4, syn6 := syns[2], syns[3]
+	frags4, frags6 := fragments(syn4, 7, 16), fragments(syn6, 8, 24)
+	overlap := fragments(syn4, 9, 20) // the second starts at 16, inside the first
+
 	record := func(ctl byte, pkts ...[]byte) []byte {
 		var b []byte
 		for _, p := range pkts {
@@ -103,6 +128,7 @@ func packetSeeds(h *fuzzHost) [][]byte {
 	}
 	seeds = append(seeds, record(1, ptb, data4), record(0, unreach6), record(0, echo),
 		record(1, hbh), record(1, opts4), record(1, frag4), record(1, frag6),
+		record(0, frags4...), record(0, frags6...), record(0, overlap...), record(0xfc, frags4[0]),
 		record(0x1d, data4), record(0xfd, fin4)) // with time passing after them
 	return seeds
 }
@@ -122,6 +148,10 @@ func FuzzStackSession(f *testing.F) {
 	f.Add([]byte{7, 1, 0, 0x18, 1, 0xff, 8, 3, 'a', 'b', 'c', 1, 0, 0x18, 0, 0xff, 8, 3, 'd', 'e', 'f', 7, 4, 0x44})
 	f.Add([]byte{2, 0, 0x18, 0, 0xff, 8, 2, 'h', 'i', 2, 9, 0x45, 1, 0, 4, 0x30})
 	f.Add([]byte{0, 8, 0x45, 0, 0, 8, 0, 0, 0, 0})
+	// Five SYNs to port 80: the fifth gets a SYN cookie (its listen queue
+	// holds four), whose ACK and data follow.
+	f.Add([]byte{1, 6, 2, 0, 0xff, 8, 0, 1, 7, 2, 0, 0xff, 8, 0, 1, 12, 2, 0, 0xff, 8, 0, 1, 13, 2, 0, 0xff, 8, 0,
+		1, 16, 2, 0, 0xff, 8, 0, 1, 16, 0x10, 0, 0xff, 8, 0, 1, 16, 0x18, 0, 0xff, 8, 2, 'h', 'i', 4, 0x45})
 	f.Fuzz(func(t *testing.T, in []byte) {
 		defer hangWatchdog()()
 		h := newFuzzHost(t)
