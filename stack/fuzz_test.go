@@ -11,9 +11,10 @@ import (
 	"github.com/tunstack/tunstack/stack/wire"
 )
 
-// The stack's fuzz targets feed its whole input path (IP, martian
-// filtering, ICMP, demultiplexing, listeners, TIME-WAIT records, the
-// engine, the services' queues) over a fuzzHost, and check its invariants
+// The stack's fuzz targets feed its whole input path (IP, fragment
+// reassembly, martian filtering, ICMP, demultiplexing, listeners and their
+// queues, SYN cookies, TIME-WAIT records, the engine, the services'
+// queues) over a fuzzHost, and check its invariants
 // after every step (fuzzhost_test.go). FuzzStackPackets sends packets as
 // the input spells them, byte for byte; FuzzStackSession plays peers that
 // know the sequence numbers, so that its segments get past the checksum
