@@ -3,136 +3,12 @@ package stack
 import (
 	"encoding/binary"
 	"net/netip"
-	"runtime"
 	"testing"
 	"time"
 
 	"github.com/tunstack/tunstack/stack/tcp"
 	"github.com/tunstack/tunstack/stack/wire"
 )
-
-// The stack's fuzz targets feed its whole input path (IP, fragment
-// reassembly, martian filtering, ICMP, demultiplexing, listeners and their
-// queues, SYN cookies, TIME-WAIT records, the engine, the services'
-// queues) over a fuzzHost, and check its invariants
-// after every step (fuzzhost_test.go). FuzzStackPackets sends packets as
-// the input spells them, byte for byte; FuzzStackSession plays peers that
-// know the sequence numbers, so that its segments get past the checksum
-// and the window and reach every state.
-
-// FuzzStackPackets: the input is a list of packets, each a control byte,
-// a 16-bit length and the packet. Bit 0 of the control byte fixes the
-// packet's checksums (IPv4 header, TCP, ICMP) so that a mutated header
-// still gets past them; bit 1 puts the packet in the same read as the
-// next one; bits 2-7 let time pass after it (fuzzDuration).
-func FuzzStackPackets(f *testing.F) {
-	h := newFuzzHost(f)
-	for _, seed := range packetSeeds(h) {
-		f.Add(seed)
-	}
-	f.Fuzz(func(t *testing.T, in []byte) {
-		defer hangWatchdog()()
-		h := newFuzzHost(t)
-		for len(in) >= 3 {
-			ctl, n := in[0], int(binary.BigEndian.Uint16(in[1:3]))
-			in = in[3:]
-			p := in[:min(n, len(in))]
-			in = in[len(p):]
-			p = append([]byte(nil), p...)
-			if ctl&1 != 0 {
-				fixChecksums(p)
-			}
-			h.batched = ctl&2 != 0
-			h.packet(p)
-			if d := fuzzDuration(ctl >> 2); d > 0 {
-				h.advance(d)
-			}
-		}
-		h.drain()
-	})
-}
-
-// packetSeeds are packets of every kind the stack takes, valid for the
-// host's established connections: data, a FIN, a RST, a SYN to each
-// service, ICMP errors quoting a connection's segment, an echo request,
-// an IPv6 packet with an extension header, IPv4 options, fragments.
-func packetSeeds(h *fuzzHost) [][]byte {
-	f4, f6 := h.flows[0], h.flows[1]
-	data4 := h.buildSegment(f4, tcp.FlagACK|tcp.FlagPSH, f4.peerSeq, f4.stackNxt, 1000, h.tsOptions(f4), []byte("hello over IPv4"))
-	fin4 := h.buildSegment(f4, tcp.FlagACK|tcp.FlagFIN, f4.peerSeq, f4.stackNxt, 1000, h.tsOptions(f4), nil)
-	data6 := h.buildSegment(f6, tcp.FlagACK|tcp.FlagPSH, f6.peerSeq, f6.stackNxt, 1000, h.tsOptions(f6), []byte("hello over IPv6"))
-	rst6 := h.buildSegment(f6, tcp.FlagRST, f6.peerSeq, 0, 0, tcp.Options{}, nil)
-	var syns [][]byte
-	for _, f := range h.flows[2:8] {
-		syns = append(syns, h.buildSegment(f, tcp.FlagSYN, f.peerSeq, 0, 65535, synOptions(f), nil))
-	}
-	ptb := quotingError(f4, wire.ICMPv4Unreachable, wire.ICMPv4FragmentationNeeded, 576, f4.stackNxt-1, true)
-	unreach6 := quotingError(f6, wire.ICMPv6Unreachable, 4, 0, f6.stackNxt-1, false)
-	echo := echoRequest(peerAddr4, stackAddr4, 7, 1, []byte("ping"))
-	// An IPv6 hop-by-hop header (PadN) before the segment.
-	hbh := append([]byte(nil), data6...)
-	hbh = append(hbh[:40], append([]byte{wire.ProtoTCP, 0, 1, 4, 0, 0, 0, 0}, hbh[40:]...)...)
-	hbh[6] = 0
-	binary.BigEndian.PutUint16(hbh[4:], uint16(len(hbh)-40))
-	// IPv4 options (a NOP and an end of list) before the segment.
-	opts4 := append([]byte(nil), data4[:20]...)
-	opts4 = append(opts4, 1, 0, 0, 0)
-	opts4 = append(opts4, data4[20:]...)
-	opts4[0] = 0x46
-	binary.BigEndian.PutUint16(opts4[2:], uint16(len(opts4)))
-	// The first fragment of a SYN: more fragments follow.
-	frag4 := append([]byte(nil), syns[0]...)
-	frag4[6] |= 0x20
-	// An IPv6 fragment header (offset 0, more fragments).
-	frag6 := append([]byte(nil), syns[1]...)
-	frag6 = append(frag6[:40], append([]byte{wire.ProtoTCP, 0, 0, 1, 0, 0, 0, 42}, frag6[40:]...)...)
-	frag6[6] = 44
-	binary.BigEndian.PutUint16(frag6[4:], uint16(len(frag6)-40))
-
-	// A SYN in two fragments, over IPv4 and IPv6, and two that overlap
-	// (RFC 5722: the whole datagram is dropped).
-	fragments := func(pkt []byte, id uint32, cuts ...int) [][]byte {
-		var out [][]byte
-		hdr := 20
-		if pkt[0]>>4 == 6 {
-			hdr = 40
-		}
-		cuts = append(cuts, len(pkt)-hdr)
-		from := 0
-		for i, to := range cuts {
-			buf := make([]byte, len(pkt)+48)
-			n, err := wire.BuildFragment(buf, pkt, id, from, to, i < len(cuts)-1)
-			if err != nil {
-				panic(err)
-			}
-			out = append(out, buf[:n])
-			from = to &^ 7
-		}
-		return out
-	}
-	syn4, syn6 := syns[2], syns[3]
-	frags4, frags6 := fragments(syn4, 7, 16), fragments(syn6, 8, 24)
-	overlap := fragments(syn4, 9, 20) // the second starts at 16, inside the first
-
-	record := func(ctl byte, pkts ...[]byte) []byte {
-		var b []byte
-		for _, p := range pkts {
-			b = append(b, ctl, byte(len(p)>>8), byte(len(p)))
-			b = append(b, p...)
-		}
-		return b
-	}
-	var seeds [][]byte
-	seeds = append(seeds, record(1, data4, fin4), record(0, data6, rst6), record(3, data4, data6))
-	for _, s := range syns {
-		seeds = append(seeds, record(1, s))
-	}
-	seeds = append(seeds, record(1, ptb, data4), record(0, unreach6), record(0, echo),
-		record(1, hbh), record(1, opts4), record(1, frag4), record(1, frag6),
-		record(0, frags4...), record(0, frags6...), record(0, overlap...), record(0xfc, frags4[0]),
-		record(0x1d, data4), record(0xfd, fin4)) // with time passing after them
-	return seeds
-}
 
 // FuzzStackSession plays peers over the host's flows: the input is a
 // list of steps (fuzzStep), each of which sends a packet, lets time pass
@@ -179,6 +55,7 @@ func (r *fuzzReader) byte() byte {
 }
 
 func (r *fuzzReader) uint16() uint16 { return uint16(r.byte())<<8 | uint16(r.byte()) }
+
 func (r *fuzzReader) uint32() uint32 { return uint32(r.uint16())<<16 | uint32(r.uint16()) }
 
 func (r *fuzzReader) take(n int) []byte {
@@ -395,68 +272,4 @@ func fuzzDuration(b byte) time.Duration {
 		10 * time.Second, time.Minute, 10 * time.Minute, time.Hour}
 	n := time.Duration(b & 31)
 	return n * units[b>>5&7]
-}
-
-// fixChecksums recomputes what checksums a packet claims to have: the
-// IPv4 header's, and the TCP, ICMP or ICMPv6 checksum of an unfragmented
-// packet whose header says which. Lengths are taken from the headers as
-// far as the packet holds them.
-func fixChecksums(p []byte) {
-	if len(p) < 1 {
-		return
-	}
-	switch p[0] >> 4 {
-	case 4:
-		ihl := int(p[0]&15) * 4
-		if len(p) < 20 || ihl < 20 || ihl > len(p) {
-			return
-		}
-		p[10], p[11] = 0, 0
-		binary.BigEndian.PutUint16(p[10:], wire.Checksum(p[:ihl], 0))
-		end := min(int(binary.BigEndian.Uint16(p[2:])), len(p))
-		if binary.BigEndian.Uint16(p[6:])&0x3fff != 0 || end < ihl {
-			return // a fragment, or a length shorter than the header
-		}
-		src, dst := netip.AddrFrom4([4]byte(p[12:16])), netip.AddrFrom4([4]byte(p[16:20]))
-		fixTransport(p[ihl:end], p[9], src, dst, false)
-	case 6:
-		if len(p) < 40 {
-			return
-		}
-		end := min(40+int(binary.BigEndian.Uint16(p[4:])), len(p))
-		src, dst := netip.AddrFrom16([16]byte(p[8:24])), netip.AddrFrom16([16]byte(p[24:40]))
-		fixTransport(p[40:end], p[6], src, dst, true)
-	}
-}
-
-func fixTransport(b []byte, proto uint8, src, dst netip.Addr, v6 bool) {
-	var at int
-	var seed uint16
-	switch {
-	case proto == wire.ProtoTCP:
-		at, seed = 16, wire.PseudoHeaderSum(proto, src, dst, len(b))
-	case proto == wire.ProtoICMPv4 && !v6:
-		at = 2
-	case proto == wire.ProtoICMPv6 && v6:
-		at, seed = 2, wire.PseudoHeaderSum(proto, src, dst, len(b))
-	default:
-		return
-	}
-	if len(b) < at+2 {
-		return
-	}
-	b[at], b[at+1] = 0, 0
-	binary.BigEndian.PutUint16(b[at:], wire.Checksum(b, seed))
-}
-
-// hangWatchdog turns an input that runs for more than 20 seconds (a
-// livelock: virtual time never takes that long) into a crash with every
-// goroutine's stack, which the fuzzer records as a failing input. Call
-// the function it returns when the input is done.
-func hangWatchdog() (stop func()) {
-	timer := time.AfterFunc(20*time.Second, func() {
-		buf := make([]byte, 1<<20)
-		panic("the input has run for 20 s: a livelock?\n" + string(buf[:runtime.Stack(buf, true)]))
-	})
-	return func() { timer.Stop() }
 }
