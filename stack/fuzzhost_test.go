@@ -230,6 +230,8 @@ func (h *fuzzHost) afterStep(what string) {
 	h.check(what)
 }
 
+// fail fails the test (or, for TestFuzzHostChecksCanFail, panics) with
+// where the input was.
 func (h *fuzzHost) fail(format string, args ...any) {
 	h.t.Helper()
 	msg := fmt.Sprintf("step %d, at %v: %s", h.steps, h.now.Sub(fuzzEpoch), fmt.Sprintf(format, args...))
