@@ -66,19 +66,17 @@ func (c *Conn) emit(s *Segment, why Reason) {
 	c.out.Output(c, s, why)
 }
 
-// rcvWindow is the receive window: the free space of the receive buffer.
-func (c *Conn) rcvWindow() uint32 {
-	// Data taken over the limit (a rounded-up scaled window) closes the
-	// window; it must not wrap around.
-	return uint32(max(c.rcv.space(), 0))
-}
-
 // advertise computes SEG.WND for an outgoing segment and records the right
 // edge it offers. It never moves the right edge left (RFC 9293 §3.8.6.2.2:
-// shrinking the window is strongly discouraged) and opens it only in steps
+// shrinking the window is strongly discouraged; RFC 7323 §2.4 for a scaled
+// window), even when the budget runs short: the window then closes as the
+// data arrives instead of opening again. It opens the window only in steps
 // of min(buffer/2, MSS) (receiver-side silly window avoidance).
 func (c *Conn) advertise() uint16 {
-	wnd := c.rcvWindow()
+	wnd, clamped := c.rcvWindowClamped()
+	if c.mem != nil {
+		c.noteWindow(clamped)
+	}
 	step := c.windowStep()
 	keep := false
 	if c.rcvAdvEdge.GreaterThan(c.RcvNxt) {

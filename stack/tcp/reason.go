@@ -88,6 +88,11 @@ const (
 	ReasonICMPHardError
 	ReasonPMTU
 
+	// Memory bounds (the Budget, out-of-order data).
+	ReasonOOOLimit
+	ReasonRecvBudget
+	ReasonKeepAliveProbe
+
 	numReasons
 )
 
@@ -177,6 +182,10 @@ var reasons = [numReasons]reasonInfo{
 	ReasonICMPIgnored:          {"icmp-ignored", "rfc5927:4.1", "ICMP error for a sequence number not in flight, or no news: ignore"},
 	ReasonICMPHardError:        {"icmp-hard-error", "rfc1122:4.2.3.9", "port unreachable during the handshake: connection refused"},
 	ReasonPMTU:                 {"pmtu", "rfc1191:6.3", "packet too big: lower the MSS, resend what no longer fits"},
+
+	ReasonOOOLimit:       {"ooo-limit", "rfc9293:3.10.7.4/text", "out-of-order data would start a block beyond the connection's bound: drop, send duplicate ACK"},
+	ReasonRecvBudget:     {"rcv-budget", "rfc9293:3.10.7.4/text", "no memory left in the buffer budget for data in the window: drop it, send duplicate ACK"},
+	ReasonKeepAliveProbe: {"keepalive-probe", "rfc1122:4.2.3.6", "keep-alive probe (SEG.SEQ = RCV.NXT-1): answer with ACK"},
 }
 
 // Code is the short machine-readable name, for example "rst-in-window".
