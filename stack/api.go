@@ -127,4 +127,16 @@ type Options struct {
 	// link, with why the stack dropped or sent it (a pcapng file, for
 	// one: stack/pcap). It runs on the loop and must not block.
 	Capture Capturer
+	// BufferBudget bounds, in bytes, the memory that all connections'
+	// buffers hold together: the engine's send and receive buffers and
+	// out-of-order data, and the queues between applications and the
+	// loop. As it fills, receive windows shrink, auto-tuning stops and
+	// writers wait (tcp.Budget says how). Zero means
+	// DefaultBufferBudget (512 MiB); negative, no bound.
+	BufferBudget int64
+	// MaxConns, if positive, bounds the connections the stack holds
+	// (every state but TIME-WAIT): a SYN beyond it is dropped and
+	// counted. MaxConnsPerPeer does the same per peer (an IPv4 address,
+	// an IPv6 /64). Zero: no limit.
+	MaxConns, MaxConnsPerPeer int
 }

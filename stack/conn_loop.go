@@ -87,7 +87,9 @@ func (s *Stack) pushSend(c *Conn) {
 		space := min(e.SendSpace(), len(s.scratch))
 		c.mu.Lock()
 		queued := c.send.Len()
-		if space <= 0 || queued == 0 || space < min(queued, s.sendLowWater) {
+		// Under the budget's pressure the engine's buffer may never
+		// have sendLowWater free: then half of what it can hold does.
+		if space <= 0 || queued == 0 || space < min(queued, s.sendLowWater, (e.SendQueue()+space)/2) {
 			c.mu.Unlock()
 			return
 		}
@@ -98,8 +100,9 @@ func (s *Stack) pushSend(c *Conn) {
 		c.send.Discard(taken)
 		if err != nil {
 			c.sendErr = err
-			c.send.Reset()
+			c.send.Release()
 		}
+		c.send.ReleaseIfIdle()
 		c.notifyLocked() // room for writers
 		c.mu.Unlock()
 		if err != nil || taken < n {
@@ -192,6 +195,7 @@ func (s *Stack) publish(c *Conn, st tcp.State) {
 func (s *Stack) register(c *Conn) {
 	s.conns[c.ID()] = c
 	s.localPorts[c.ID().Local]++
+	s.limits.add(c.ID())
 }
 
 // unregister removes c from the table and the timers: the engine is done
@@ -205,7 +209,9 @@ func (s *Stack) unregister(c *Conn) {
 	if s.localPorts[c.ID().Local]--; s.localPorts[c.ID().Local] <= 0 {
 		delete(s.localPorts, c.ID().Local)
 	}
+	s.limits.remove(c.ID())
 	s.timers.schedule(c, time.Time{})
+	s.releaseConn(c)
 	if c.listener != nil && !c.handedOff {
 		c.handedOff = true // no longer counted against the backlog
 		c.listener.halfOpen--

@@ -46,6 +46,9 @@ type Counters struct {
 	// taken; each listener counts once in LISTEN. A state with no
 	// connection is absent. Empty when the loop does not run.
 	States map[tcp.State]int
+	// Memory is what the buffer budget and the connection limits did
+	// (memory.go).
+	Memory MemoryCounters
 }
 
 // Retransmission kinds, the keys of Counters.Retransmits.
@@ -85,6 +88,8 @@ const (
 	dropBacklogFull     = "backlog-full"
 	dropLinkWrite       = "link-write"
 	dropLinkRead        = "link-read"
+	dropConnLimit       = "conn-limit"      // Options.MaxConns (connlimits.go)
+	dropPeerConnLimit   = "peer-conn-limit" // Options.MaxConnsPerPeer
 )
 
 // knownDrops are the drop reasons counted in a fixed slot each, so that
@@ -92,7 +97,7 @@ const (
 // other reason ("build:...") goes to a map under a lock.
 var knownDrops = func() []string {
 	codes := []string{dropNotOurAddress, dropUnknownProtocol, dropNoListener, dropBacklogFull, dropLinkWrite, dropLinkRead,
-		dropICMPNoConnection}
+		dropICMPNoConnection, dropConnLimit, dropPeerConnLimit}
 	for _, e := range []*wire.Error{
 		wire.ErrTruncated, wire.ErrBadVersion, wire.ErrBadHeaderLength, wire.ErrBadIPChecksum,
 		wire.ErrBadLength, wire.ErrFragment, wire.ErrRoutingHeader, wire.ErrWrongProtocol,

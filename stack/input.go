@@ -108,6 +108,9 @@ func (s *Stack) passiveOpen(ln *Listener, id tcp.ID, seg *tcp.Segment) {
 		s.dropSegment(id, seg, dropBacklogFull)
 		return
 	}
+	if seg.Flags&(tcp.FlagSYN|tcp.FlagACK|tcp.FlagRST) == tcp.FlagSYN && !s.admit(id, seg) {
+		return
+	}
 	c := s.newConn(id)
 	c.listener = ln
 	if err := c.engine.OpenPassive(s.now); err != nil {

@@ -7,7 +7,7 @@ import (
 )
 
 func TestByteQueueWrapsAround(t *testing.T) {
-	q := newByteQueue(8)
+	q := newByteQueue(8, nil)
 	if n := q.Write([]byte("abcdef")); n != 6 {
 		t.Fatalf("Write took %d, want 6", n)
 	}
@@ -37,7 +37,7 @@ func TestByteQueueWrapsAround(t *testing.T) {
 }
 
 func TestByteQueueEmptyOperations(t *testing.T) {
-	q := newByteQueue(4)
+	q := newByteQueue(4, nil)
 	if q.Read(make([]byte, 4)) != 0 || q.Peek(make([]byte, 4)) != 0 {
 		t.Fatal("empty queue returned bytes")
 	}
@@ -50,7 +50,7 @@ func TestByteQueueEmptyOperations(t *testing.T) {
 
 func TestByteQueueGrowsAcrossTheWrap(t *testing.T) {
 	rng := rand.New(rand.NewSource(9))
-	q := newByteQueue(64 << 10)
+	q := newByteQueue(64<<10, nil)
 	var ref []byte
 	next := byte(0)
 	for i := 0; i < 5000; i++ {
@@ -77,7 +77,7 @@ func TestByteQueueGrowsAcrossTheWrap(t *testing.T) {
 }
 
 func TestByteQueueStartsSmall(t *testing.T) {
-	q := newByteQueue(64 << 10)
+	q := newByteQueue(64<<10, nil)
 	q.Write([]byte("x"))
 	if len(q.buf) > minQueueStorage {
 		t.Fatalf("one byte queued takes %d bytes of storage", len(q.buf))
@@ -104,7 +104,7 @@ func TestByteQueueWriteSpace(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			q := newByteQueue(64 << 10)
+			q := newByteQueue(64<<10, nil)
 			ref := sequence(0, tt.written+tt.again)
 			q.Write(ref[:tt.written])
 			q.Read(make([]byte, tt.read))

@@ -53,6 +53,9 @@ type Stack struct {
 	sendLowWater int
 
 	counters counters
+	mem      *tcp.Budget    // bounds every connection's buffers (memory.go)
+	memory   memoryCounters // what the budget does not count itself
+	limits   connLimits     // Options.MaxConns, MaxConnsPerPeer (connlimits.go)
 	events   fanout
 	capture  capture // Options.Capture's loop side
 
@@ -119,6 +122,8 @@ func New(link Link, opts Options) (*Stack, error) {
 		conns:      make(map[tcp.ID]*Conn),
 		localPorts: make(map[netip.AddrPort]int),
 		scratch:    make([]byte, connQueueSize),
+		mem:        newBudget(opts.BufferBudget),
+		limits:     connLimits{max: opts.MaxConns, perPeer: opts.MaxConnsPerPeer},
 	}
 	s.hooks = engineHooks{s}
 	s.capture.to = opts.Capture
@@ -171,6 +176,7 @@ func (s *Stack) Addrs() []netip.Addr { return append([]netip.Addr(nil), s.addrs.
 func (s *Stack) Counters() Counters {
 	c := s.counters.snapshot()
 	c.EventsLost = s.events.lost.Load()
+	c.Memory = s.memoryCounters()
 	s.addCensus(&c)
 	return c
 }

@@ -134,7 +134,8 @@ const (
 )
 
 // Allowance is the largest storage a buffer holding held bytes may grow
-// to for a promise, never less than held or floor.
+// to for a promise: a size class, never less than held or floor (rounded
+// up to its class).
 func (b *Budget) Allowance(held, floor int) int {
 	if b == nil || b.limit == 0 {
 		return maxInt
@@ -147,14 +148,34 @@ func (b *Budget) Allowance(held, floor int) int {
 		share := b.limit / max(b.live.Load(), 1)
 		allow = max(allow, min(share, b.limit-used+int64(held)))
 	}
-	return int(max(allow, int64(held), int64(floor)))
+	return max(classBelow(allow), held, floorClass(floor))
+}
+
+// floorClass is the storage a floor of n bytes guarantees: its class, or
+// nothing for none.
+func floorClass(n int) int {
+	if n <= 0 {
+		return 0
+	}
+	return classSize(n)
+}
+
+// classBelow is the largest size class not over n, or 0.
+func classBelow(n int64) int {
+	if n < 1<<minClassShift {
+		return 0
+	}
+	if n >= 1<<(minClassShift+numClasses) {
+		return int(min(n, int64(maxInt)))
+	}
+	return 1 << (bits.Len64(uint64(n)) - 1)
 }
 
 const maxInt = int(^uint(0) >> 1)
 
 // allows reports whether a buffer holding held bytes may hold size.
 func (b *Budget) allows(held, size, floor int, how Grant) bool {
-	if b == nil || b.limit == 0 || size <= max(held, floor) || how == GrantMove {
+	if b == nil || b.limit == 0 || size <= max(held, floorClass(floor)) || how == GrantMove {
 		return true
 	}
 	if how == GrantPromise {

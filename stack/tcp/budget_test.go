@@ -49,8 +49,8 @@ func TestBudgetLevels(t *testing.T) {
 		held = append(held, x)
 	}
 	take(256 << 10)
-	if got := b.Allowance(8192, Floor); got != limit/2-256<<10+8192 {
-		t.Fatalf("a quarter used: allowance %d, want %d", got, limit/2-256<<10+8192)
+	if got, want := b.Allowance(8192, Floor), classBelow(limit/2-256<<10+8192); got != want {
+		t.Fatalf("a quarter used: allowance %d, want %d (the class below what keeps half the budget free)", got, want)
 	}
 	if b.Pressure() {
 		t.Fatal("pressure at a quarter")
@@ -62,7 +62,7 @@ func TestBudgetLevels(t *testing.T) {
 	if !b.Pressure() {
 		t.Fatal("no pressure at three quarters")
 	}
-	if got, want := b.Allowance(0, Floor), limit/9; got != want {
+	if got, want := b.Allowance(0, Floor), classBelow(limit/9); got != want {
 		t.Fatalf("under pressure: allowance %d, want the fair share %d", got, want)
 	}
 	if got, want := b.Allowance(200<<10, Floor), 200<<10; got != want {
