@@ -72,6 +72,7 @@ func (s *Stack) newConn(id tcp.ID) *Conn {
 		send:      newByteQueue(connQueueSize, s.mem),
 	}
 	c.engine = tcp.NewWithBudget(id, s.configFor(id), s.mem, s.hooks, s.hooks)
+	s.mem.Join(2) // the two queues; releaseConn leaves
 	c.engine.SetUserData(c)
 	return c
 }

@@ -119,6 +119,7 @@ func (s *Stack) passiveOpen(ln *Listener, id tcp.ID, seg *tcp.Segment) {
 	}
 	c.engine.Input(s.now, seg)
 	if st := c.engine.State(); st == tcp.Listen || st == tcp.Closed {
+		s.releaseConn(c)
 		return // answered (RST for an ACK) or dropped by the engine
 	}
 	s.register(c)

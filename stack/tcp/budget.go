@@ -37,15 +37,21 @@ import (
 //
 // Every buffer is guaranteed a small minimum (Floor, and for the engine's
 // buffers two segments) whatever the level, so that an honest connection
-// always progresses. The true bound is therefore Limit plus that minimum
-// for each buffer that took it after the budget filled; a limit on the
-// number of connections bounds the second term.
+// always progresses. The floors come out of the limit: the buffers of a
+// connection join the budget when it is made, and the floors they have
+// not taken yet are reserved, so the other levels see InUse plus that
+// reserve. The reserve is capped at a quarter of the limit, so that many
+// idle connections (95,000 of them reserve 1.5 GB) do not starve a busy
+// one; past that cap the floors of buffers that wake up late go over the
+// limit, which Options.MaxConns bounds.
 type Budget struct {
 	limit int64 // 0: no bound; the pools and the accounting still work
 
-	used atomic.Int64 // bytes of storage held
-	peak atomic.Int64
-	live atomic.Int64 // storage allocations held: the fair share divides by it
+	used    atomic.Int64 // bytes of storage held
+	peak    atomic.Int64
+	live    atomic.Int64 // storage allocations held: the fair share divides by it
+	members atomic.Int64 // buffers that joined: each may claim a Floor
+	claimed atomic.Int64 // of the floors, what storage held covers
 
 	windowClamps atomic.Uint64
 	sendClamps   atomic.Uint64
@@ -110,11 +116,34 @@ func (b *Budget) InUse() int64 {
 	return b.used.Load()
 }
 
-// Pressure reports whether the budget is at least half used: buffers then
-// stop growing beyond their fair share and give back storage they no
-// longer use.
+// Join adds n buffers that may each claim a Floor of storage; Leave
+// takes them out once their storage is released.
+func (b *Budget) Join(n int) {
+	if b != nil {
+		b.members.Add(int64(n))
+	}
+}
+
+// Leave is the end of Join's buffers.
+func (b *Budget) Leave(n int) {
+	if b != nil {
+		b.members.Add(-int64(n))
+	}
+}
+
+// committed is what the levels count: the storage held, and the floors
+// the buffers that joined have not taken yet, up to a quarter of the
+// limit.
+func (b *Budget) committed() int64 {
+	reserve := min(max(b.members.Load()*Floor-b.claimed.Load(), 0), b.limit/4)
+	return b.used.Load() + reserve
+}
+
+// Pressure reports whether the budget is at least half committed:
+// buffers then stop growing beyond their fair share and give back
+// storage they no longer use.
 func (b *Budget) Pressure() bool {
-	return b != nil && b.limit > 0 && 2*b.used.Load() >= b.limit
+	return b != nil && b.limit > 0 && 2*b.committed() >= b.limit
 }
 
 // Grant says how a request for storage is judged.
@@ -140,7 +169,7 @@ func (b *Budget) Allowance(held, floor int) int {
 	if b == nil || b.limit == 0 {
 		return maxInt
 	}
-	used := b.used.Load()
+	used := b.committed()
 	// Plenty: grow while the budget stays at most half used.
 	allow := b.limit/2 - used + int64(held)
 	if 2*used >= b.limit {
@@ -181,7 +210,7 @@ func (b *Budget) allows(held, size, floor int, how Grant) bool {
 	if how == GrantPromise {
 		return size <= b.Allowance(held, floor)
 	}
-	return b.used.Load()+int64(size-held) <= b.limit
+	return b.committed()+int64(size-held) <= b.limit
 }
 
 // Take returns storage of at least size bytes (a size class; len is
@@ -210,6 +239,7 @@ func (b *Budget) Release(buf []byte) {
 	n := int64(cap(buf))
 	b.used.Add(-n)
 	b.live.Add(-1)
+	b.claimed.Add(-min(n, Floor))
 	if c := classOf(cap(buf)); c >= 0 && 1<<(c+minClassShift) == cap(buf) {
 		// The pool keeps a pointer to the array: an interface holding a
 		// pointer needs no allocation of its own.
@@ -225,6 +255,7 @@ func (b *Budget) alloc(size int) []byte {
 	}
 	used := b.used.Add(int64(size))
 	b.live.Add(1)
+	b.claimed.Add(min(int64(size), Floor))
 	for p := b.peak.Load(); used > p && !b.peak.CompareAndSwap(p, used); p = b.peak.Load() {
 	}
 	if c := classOf(size); c >= 0 {

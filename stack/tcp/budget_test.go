@@ -138,3 +138,49 @@ func TestNilBudgetBoundsNothing(t *testing.T) {
 	}
 	u.Release(y)
 }
+
+// The floors of the buffers that joined come out of the limit, up to a
+// quarter of it: a budget whose every connection takes its floor late
+// still holds.
+func TestBudgetReservesFloors(t *testing.T) {
+	const limit = 1 << 20
+	b := NewBudget(limit)
+	b.Join(32) // 128 KiB of floors, none taken
+	if got, want := b.Allowance(0, Floor), limit/2-32*Floor; got != classBelow(int64(want)) {
+		t.Fatalf("allowance %d with 32 floors reserved, want %d", got, classBelow(int64(want)))
+	}
+	var held [][]byte
+	for range 32 { // every buffer takes its floor: the reserve becomes use
+		x, ok := b.Take(0, Floor, Floor, GrantStore)
+		if !ok {
+			t.Fatal("a floor refused")
+		}
+		held = append(held, x)
+	}
+	if got := b.committed(); got != 32*Floor {
+		t.Fatalf("committed %d once the floors are taken, want %d", got, 32*Floor)
+	}
+	// Fill the rest of the limit with storage beyond the floors.
+	for b.committed()+Floor <= limit {
+		x, ok := b.Take(0, Floor, 0, GrantStore)
+		if !ok {
+			t.Fatalf("storage refused at %d committed", b.committed())
+		}
+		held = append(held, x)
+	}
+	if _, ok := b.Take(0, Floor, 0, GrantStore); ok {
+		t.Fatal("storage past the limit granted")
+	}
+	// A thousand more buffers join: their floors are capped at a quarter.
+	b.Join(1000)
+	if got, want := b.committed(), int64(limit+limit/4); got != want {
+		t.Fatalf("committed %d with a thousand floors reserved, want the used %d and a quarter", got, int64(limit))
+	}
+	for _, x := range held {
+		b.Release(x)
+	}
+	b.Leave(1032)
+	if b.committed() != 0 || b.InUse() != 0 {
+		t.Fatalf("committed %d, in use %d after everything left", b.committed(), b.InUse())
+	}
+}

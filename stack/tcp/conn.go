@@ -138,6 +138,7 @@ func New(id ID, cfg *Config, out Output, obs Observer) *Conn {
 // Once the owner is done with the connection it calls ReleaseBuffers.
 func NewWithBudget(id ID, cfg *Config, mem *Budget, out Output, obs Observer) *Conn {
 	c := &Conn{id: id, out: out, obs: obs, cfg: cfg, mem: mem}
+	mem.Join(2) // the send and the receive buffer
 	if cfg == nil || !cfg.complete {
 		own := Config{}
 		if cfg != nil {

@@ -82,8 +82,10 @@ func (c *Conn) releaseAfterClose() {
 }
 
 // ReleaseBuffers gives every buffer's storage back to the budget, data
-// not yet read included. The owner calls it when it lets the connection
-// go: once CLOSED, or when it keeps only the TIME-WAIT record.
+// not yet read included, and takes the connection out of the budget: what
+// it holds afterwards, if it is used at all, is not counted. The owner
+// calls it when it lets the connection go: once CLOSED, or when it keeps
+// only the TIME-WAIT record.
 func (c *Conn) ReleaseBuffers() {
 	c.snd.ack(c.snd.end())
 	c.snd.release(c.mem)
@@ -91,6 +93,8 @@ func (c *Conn) ReleaseBuffers() {
 	c.rcv.fin = false
 	c.rcv.pop(c.rcv.len())
 	c.rcv.release(c.mem)
+	c.mem.Leave(2)
+	c.mem = nil
 }
 
 // BufferStorage is how many bytes of storage the connection's buffers
