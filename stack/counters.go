@@ -78,7 +78,7 @@ var retransmitKinds = map[tcp.Reason]string{
 }
 
 // challengeReasons are the reasons the engine sends a challenge ACK for.
-var challengeReasons = []tcp.Reason{tcp.ReasonRSTInWindowChallenge, tcp.ReasonSYNChallenge, tcp.ReasonACKOld}
+var challengeReasons = []tcp.Reason{tcp.ReasonRSTInWindowChallenge, tcp.ReasonSYNChallenge, tcp.ReasonACKOld, tcp.ReasonRSTAtWindowEdge}
 
 // Drop reasons the stack itself decides.
 const (

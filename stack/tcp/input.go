@@ -272,6 +272,8 @@ func (c *Conn) inputSynchronized(now time.Time, seg *Segment) {
 // reply (unless the RST bit is set ...)".
 func (c *Conn) unacceptable(now time.Time, seg *Segment) {
 	switch {
+	case seg.Flags.Has(FlagRST) && c.rstAtWindowEdge(seg):
+		c.challengeACK(now, seg, ReasonRSTAtWindowEdge)
 	case seg.Flags.Has(FlagRST):
 		c.drop(seg, ReasonRSTOutsideWindow)
 	case c.state == TimeWait && seg.Flags.Has(FlagFIN) && seg.End() == c.RcvNxt:
@@ -314,6 +316,22 @@ func (c *Conn) unacceptable(now time.Time, seg *Segment) {
 func (c *Conn) keepAliveProbe(seg *Segment) bool {
 	return c.state.Synchronized() && seg.Flags&(FlagSYN|FlagFIN|FlagRST|FlagACK) == FlagACK &&
 		len(seg.Payload) <= 1 && seg.Seq == c.RcvNxt.Add(^uint32(0))
+}
+
+// rstAtWindowEdge reports whether a RST that failed the sequence test
+// carries exactly the right edge of the window we advertised,
+// RCV.NXT+RCV.WND. A Linux peer sends its RST there when it has filled
+// our window (tcp_acceptable_seq: SND.NXT, or the window's end), which is
+// what a client that wrote and never read does when it aborts; and Linux
+// takes the right edge into the window for this test (tcp_sequence). RFC
+// 5961 §3.2 would drop it silently, and the connection would stay until a
+// probe of ours drew another RST, perhaps minutes later, holding its
+// buffers. A challenge ACK instead draws the exact RST from a peer that
+// really reset, and nothing from one that did not (RFC 5961 §3.2's own
+// answer to a RST in the window); it is rate-limited like the others.
+func (c *Conn) rstAtWindowEdge(seg *Segment) bool {
+	return c.state.Synchronized() && c.state != TimeWait &&
+		c.rcvAdvEdge.GreaterThan(c.RcvNxt) && seg.Seq == c.rcvAdvEdge
 }
 
 // inputRST is the second step of §3.10.7.4, hardened by RFC 5961 §3.2.

@@ -376,3 +376,21 @@ func TestKeepAliveProbeIsAnswered(t *testing.T) {
 		t.Fatalf("an old ACK two below RCV.NXT: drops %v, want [%s]", h.drops, ReasonUnacceptable)
 	}
 }
+
+// A RST at exactly the right edge of the window, where a Linux peer that
+// filled the window sends it, draws a challenge ACK; the exact RST that
+// answers it closes the connection. One octet further is still dropped.
+func TestRSTAtTheWindowEdgeIsChallenged(t *testing.T) {
+	h := established(t)
+	edge := h.c.rcvAdvEdge
+	h.send(seg(FlagRST, edge+1, 0))
+	h.expectNothing()
+	h.send(seg(FlagRST, edge, 0))
+	if len(h.out) != 1 || h.out[0].why != ReasonRSTAtWindowEdge {
+		t.Fatalf("RST at the window's edge answered with %s", fmtSent(h.out))
+	}
+	h.expect(out(FlagACK, localISS+1, remoteISS+1))
+	h.expectState(Established)
+	h.send(seg(FlagRST, remoteISS+1, 0))
+	h.expectState(Closed)
+}

@@ -92,6 +92,7 @@ const (
 	ReasonOOOLimit
 	ReasonRecvBudget
 	ReasonKeepAliveProbe
+	ReasonRSTAtWindowEdge
 
 	numReasons
 )
@@ -183,9 +184,10 @@ var reasons = [numReasons]reasonInfo{
 	ReasonICMPHardError:        {"icmp-hard-error", "rfc1122:4.2.3.9", "port unreachable during the handshake: connection refused"},
 	ReasonPMTU:                 {"pmtu", "rfc1191:6.3", "packet too big: lower the MSS, resend what no longer fits"},
 
-	ReasonOOOLimit:       {"ooo-limit", "rfc9293:3.10.7.4/text", "out-of-order data would start a block beyond the connection's bound: drop, send duplicate ACK"},
-	ReasonRecvBudget:     {"rcv-budget", "rfc9293:3.10.7.4/text", "no memory left in the buffer budget for data in the window: drop it, send duplicate ACK"},
-	ReasonKeepAliveProbe: {"keepalive-probe", "rfc1122:4.2.3.6", "keep-alive probe (SEG.SEQ = RCV.NXT-1): answer with ACK"},
+	ReasonOOOLimit:        {"ooo-limit", "rfc9293:3.10.7.4/text", "out-of-order data would start a block beyond the connection's bound: drop, send duplicate ACK"},
+	ReasonRecvBudget:      {"rcv-budget", "rfc9293:3.10.7.4/text", "no memory left in the buffer budget for data in the window: drop it, send duplicate ACK"},
+	ReasonKeepAliveProbe:  {"keepalive-probe", "rfc1122:4.2.3.6", "keep-alive probe (SEG.SEQ = RCV.NXT-1): answer with ACK"},
+	ReasonRSTAtWindowEdge: {"rst-window-edge", "rfc5961:3.2", "RST at the right edge of the window (a peer that filled it resets there): challenge ACK, as Linux does"},
 }
 
 // Code is the short machine-readable name, for example "rst-in-window".
