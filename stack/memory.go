@@ -88,6 +88,7 @@ func (s *Stack) memoryCounters() MemoryCounters {
 // once it has read it all.
 func (s *Stack) releaseConn(c *Conn) {
 	c.engine.ReleaseBuffers()
+	s.mem.Leave(2)
 	c.mu.Lock()
 	c.send.Release()
 	if c.closed || c.readClosed || c.recv.Len() == 0 {
@@ -95,3 +96,7 @@ func (s *Stack) releaseConn(c *Conn) {
 	}
 	c.mu.Unlock()
 }
+
+// BufferInUse is how many bytes of buffer storage the connections hold
+// now: cheap enough to poll (one atomic load), unlike Counters.
+func (s *Stack) BufferInUse() int64 { return s.mem.InUse() }

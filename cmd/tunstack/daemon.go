@@ -49,6 +49,9 @@ type daemon struct {
 	stopError error
 	// stopProfile ends --cpuprofile's profile; nil without one.
 	stopProfile func() error
+	// stopRelease ends the memory releaser (memrelease.go); nil with
+	// the gVisor engine.
+	stopRelease func()
 }
 
 // startDaemon opens the device, starts the stack and its services, and
@@ -89,6 +92,9 @@ func startDaemon(cfg upConfig, log *slog.Logger, invokedAs string) (_ *daemon, e
 		return nil, err
 	}
 	d.stack = st
+	if native, ok := st.(*stack.Stack); ok {
+		d.stopRelease = startMemoryReleaser(memoryWatch{inUse: native.BufferInUse, budget: max(cfg.Limits.BufferBudget, 0)}, log)
+	}
 
 	// logConnections logs nothing above info level; a subscription would
 	// make the stack build an event per segment for nothing.
@@ -188,6 +194,9 @@ func (d *daemon) stopNow() error {
 		d.control.close()
 	}
 	d.stopMetrics()
+	if d.stopRelease != nil {
+		d.stopRelease()
+	}
 	for _, ln := range d.services {
 		ln.Close()
 	}

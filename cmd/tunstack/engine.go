@@ -61,12 +61,14 @@ func newEngine(cfg upConfig, link stack.Link, capture *pcap.Writer, log *slog.Lo
 		return gv, nil
 	}
 	// The zero ISNKey makes the stack draw a random one (RFC 6528).
-	st, err := stack.New(link, stack.Options{
+	opts := stack.Options{
 		Addrs:   cfg.stackAddrs(),
 		TCP:     cfg.TCP,
 		Logger:  log,
 		Capture: capturer(capture),
-	})
+	}
+	cfg.Limits.apply(&opts)
+	st, err := stack.New(link, opts)
 	if err != nil {
 		return nil, fmt.Errorf("starting the stack: %w", err)
 	}

@@ -97,6 +97,7 @@ type upFlags struct {
 	pcap       string
 	impair     []string
 	tcp        tcpFlags
+	limits     limitFlags
 }
 
 func (f *upFlags) register(fs *pflag.FlagSet) {
@@ -116,6 +117,7 @@ func (f *upFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.engine, "engine", engineNative, "TCP/IP engine: native (tunstack's) or gvisor (gVisor's netstack, for comparison)")
 	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile (go tool pprof) of the daemon to this file")
 	f.tcp.register(fs)
+	f.limits.register(fs)
 }
 
 // defaultUpFlags are the flags of `up` as a user gets them without any.
@@ -146,6 +148,7 @@ type upConfig struct {
 	PCAP       string              // --pcap file; "" for none
 	Impair     tundev.ImpairConfig // --impair; inactive by default
 	TCP        tcp.Config          // the engine's policies (tcpflags.go)
+	Limits     limitConfig         // buffer budget, connection limits (limitflags.go)
 }
 
 // stackAddrs are the stack's own addresses.
@@ -217,6 +220,9 @@ func (f *upFlags) config() (upConfig, error) {
 		return upConfig{}, err
 	}
 	if cfg.TCP, err = f.tcp.config(f.msl); err != nil {
+		return upConfig{}, err
+	}
+	if cfg.Limits, err = f.limits.config(); err != nil {
 		return upConfig{}, err
 	}
 	return cfg, nil

@@ -37,6 +37,7 @@ func TestUpFlagsDefaults(t *testing.T) {
 			MinRTO: tcp.DefaultMinRTO, MaxRTO: tcp.DefaultMaxRTO, SynRetries: tcp.DefaultSynRetries,
 			Congestion: tcp.CUBIC,
 		},
+		Limits: limitConfig{BufferBudget: 512 << 20},
 	}
 	if diff := cmp.Diff(want, cfg, cmpopts.IgnoreFields(tcp.Config{}, "ISN"), cmpopts.IgnoreUnexported(tcp.Config{}), cmp.Comparer(func(a, b netip.Prefix) bool { return a == b }), cmp.Comparer(func(a, b netip.Addr) bool { return a == b })); diff != "" {
 		t.Errorf("default config (-want +got):\n%s", diff)

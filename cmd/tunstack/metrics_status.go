@@ -18,6 +18,7 @@ type tcpStatus struct {
 	RSTsByReason  map[string]uint64 `json:"rsts_sent_by_reason,omitempty"`
 	MIB           mibStatus         `json:"mib"`
 	States        map[string]int    `json:"states,omitempty"` // only states with connections
+	Memory        memoryStatus      `json:"memory"`           // metrics_memory.go
 }
 
 // mibStatus is stack.TCPMIB with RFC 4022's names in snake case.
@@ -46,6 +47,7 @@ func newTCPStatus(c stack.Counters) tcpStatus {
 			RetransSegs: m.RetransSegs, InErrs: m.InErrs, OutRsts: m.OutRsts,
 		},
 	}
+	s.Memory = newMemoryStatus(c.Memory)
 	if len(c.States) > 0 {
 		s.States = make(map[string]int, len(c.States))
 		for st, n := range c.States {
