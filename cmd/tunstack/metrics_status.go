@@ -11,7 +11,8 @@ import (
 //	"retransmits": {"syn":0,"syn-ack":0,"data":0,"fin":0,"fast":0,"probe":0},
 //	"rsts_sent_by_reason": {"closed-rst":1},
 //	"mib": {"active_opens":0,"passive_opens":3,...,"out_rsts":1},
-//	"states": {"LISTEN":6,"TIME-WAIT":2}
+//	"states": {"LISTEN":6,"TIME-WAIT":2},
+//	"memory": {"budget":536870912,"in_use":1052672,...} (metrics_memory.go)
 type tcpStatus struct {
 	ChallengeACKs uint64            `json:"challenge_acks"`
 	Retransmits   map[string]uint64 `json:"retransmits"`
