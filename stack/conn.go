@@ -68,8 +68,8 @@ func (s *Stack) newConn(id tcp.ID) *Conn {
 	c := &Conn{
 		s:         s,
 		timerSlot: notScheduled,
-		recv:      newByteQueue(connQueueSize, s.mem),
-		send:      newByteQueue(connQueueSize, s.mem),
+		recv:      newByteQueue(connQueueSize),
+		send:      newByteQueue(connQueueSize),
 	}
 	c.engine = tcp.NewWithBudget(id, s.configFor(id), s.mem, s.hooks, s.hooks)
 	s.mem.Join(2) // the two queues; releaseConn leaves
@@ -113,12 +113,12 @@ func (c *Conn) Read(p []byte) (int, error) {
 			// is free (half of what the budget lets it hold): a wakeup,
 			// a move and a window update per half queue, not per Read,
 			// however small the reads.
-			free := c.recv.Free()
+			free := c.recv.Free(c.s.mem)
 			wake := c.recvBlocked && (free >= recvRefill || c.recv.Len() <= free)
 			if c.recv.Len() == 0 && (c.peerClosed || c.finished) {
-				c.recv.Release() // nothing more will come
+				c.recv.Release(c.s.mem) // nothing more will come
 			} else {
-				c.recv.ReleaseIfIdle()
+				c.recv.ReleaseIfIdle(c.s.mem)
 			}
 			c.mu.Unlock()
 			if wake {
@@ -165,7 +165,7 @@ func (c *Conn) Write(p []byte) (int, error) {
 			c.mu.Unlock()
 			return written, c.opError("write", err)
 		}
-		n := c.send.Write(p[written:])
+		n := c.send.Write(c.s.mem, p[written:])
 		written += n
 		if written == len(p) {
 			c.mu.Unlock()
@@ -174,7 +174,7 @@ func (c *Conn) Write(p []byte) (int, error) {
 			}
 			return written, nil
 		}
-		if !counted && c.send.Clamped() {
+		if !counted && c.send.Clamped(c.s.mem) {
 			// The queue is full at what the budget grants, short of
 			// its size: the writer waits instead of memory growing.
 			counted = true
@@ -221,7 +221,7 @@ func (c *Conn) Close() error {
 	if c.recv.Len() > 0 {
 		c.abort = true
 	}
-	c.recv.Release()
+	c.recv.Release(c.s.mem)
 	c.notifyLocked()
 	c.mu.Unlock()
 	c.readDeadline.stop()
@@ -255,7 +255,7 @@ func (c *Conn) CloseRead() error {
 	}
 	if !c.readClosed {
 		c.readClosed = true
-		c.recv.Release()
+		c.recv.Release(c.s.mem)
 		c.notifyLocked()
 		c.s.wakeConn(c)
 	}
@@ -317,7 +317,7 @@ func (c *Conn) opError(op string, err error) error {
 func (c *Conn) closeFromStack() {
 	c.mu.Lock()
 	c.closed = true
-	c.recv.Release()
+	c.recv.Release(c.s.mem)
 	c.notifyLocked()
 	c.mu.Unlock()
 }

@@ -100,9 +100,9 @@ func (s *Stack) pushSend(c *Conn) {
 		c.send.Discard(taken)
 		if err != nil {
 			c.sendErr = err
-			c.send.Release()
+			c.send.Release(s.mem)
 		}
-		c.send.ReleaseIfIdle()
+		c.send.ReleaseIfIdle(s.mem)
 		c.notifyLocked() // room for writers
 		c.mu.Unlock()
 		if err != nil || taken < n {
@@ -130,7 +130,7 @@ func (s *Stack) pullRecv(c *Conn, discard bool) {
 			continue
 		}
 		c.mu.Lock()
-		n, err := s.receiveInto(c, min(e.Readable(), c.recv.Free()))
+		n, err := s.receiveInto(c, min(e.Readable(), c.recv.Free(s.mem)))
 		if n > 0 {
 			c.notifyLocked()
 		}
@@ -150,13 +150,13 @@ func (s *Stack) receiveInto(c *Conn, want int) (int, error) {
 	if want == 0 {
 		return 0, nil
 	}
-	if space := c.recv.WriteSpace(want); len(space) == want {
+	if space := c.recv.WriteSpace(s.mem, want); len(space) == want {
 		n, err := c.engine.Receive(s.now, space)
 		c.recv.Commit(n)
 		return n, err
 	}
 	n, err := c.engine.Receive(s.now, s.scratch[:want])
-	c.recv.Write(s.scratch[:n])
+	c.recv.Write(s.mem, s.scratch[:n])
 	return n, err
 }
 

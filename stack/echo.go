@@ -17,13 +17,13 @@ func (c *Conn) echo() {
 			return
 		}
 		if c.recv.Len() > 0 {
-			if c.recv.MoveTo(&c.send) > 0 {
-				c.recv.ReleaseIfIdle()
+			if c.recv.MoveTo(c.s.mem, &c.send) > 0 {
+				c.recv.ReleaseIfIdle(c.s.mem)
 				c.mu.Unlock()
 				c.s.wakeConn(c) // to send it, and to refill recv
 				continue
 			}
-			if !counted && c.send.Clamped() {
+			if !counted && c.send.Clamped(c.s.mem) {
 				counted = true // as Write counts a writer the budget holds back
 				c.s.memory.writersBlocked.Add(1)
 			}

@@ -90,9 +90,9 @@ func (s *Stack) releaseConn(c *Conn) {
 	c.engine.ReleaseBuffers()
 	s.mem.Leave(2)
 	c.mu.Lock()
-	c.send.Release()
+	c.send.Release(s.mem)
 	if c.closed || c.readClosed || c.recv.Len() == 0 {
-		c.recv.Release()
+		c.recv.Release(s.mem)
 	}
 	c.mu.Unlock()
 }

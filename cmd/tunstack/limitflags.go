@@ -32,9 +32,9 @@ type limitConfig struct {
 const minBufferBudget = 1 << 20
 
 func (f *limitFlags) register(fs *pflag.FlagSet) {
-	fs.StringVar(&f.bufferBudget, "buffer-budget", "512MiB", "memory all connections' buffers share, like 512MiB or 2GiB (0: no bound); receive windows shrink and writers wait as it fills")
-	fs.IntVar(&f.maxConns, "max-conns", 0, "most connections the stack holds (TIME-WAIT aside); a SYN beyond is dropped and counted (0: no limit)")
-	fs.IntVar(&f.maxConnsPerPeer, "max-conns-per-peer", 0, "most connections of one peer (an IPv4 address, an IPv6 /64); a SYN beyond is dropped and counted (0: no limit)")
+	fs.StringVar(&f.bufferBudget, "buffer-budget", "512MiB", "memory all connections' buffers share, like 512MiB or 2GiB (0: no bound); receive windows shrink and writers wait as it fills (native engine)")
+	fs.IntVar(&f.maxConns, "max-conns", 0, "most connections the stack holds (TIME-WAIT aside); a SYN beyond is dropped and counted (0: no limit; native engine)")
+	fs.IntVar(&f.maxConnsPerPeer, "max-conns-per-peer", 0, "most connections of one peer (an IPv4 address, an IPv6 /64); a SYN beyond is dropped and counted (0: no limit; native engine)")
 }
 
 func (f *limitFlags) config() (limitConfig, error) {

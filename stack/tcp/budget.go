@@ -47,11 +47,13 @@ import (
 type Budget struct {
 	limit int64 // 0: no bound; the pools and the accounting still work
 
-	used    atomic.Int64 // bytes of storage held
-	peak    atomic.Int64
-	live    atomic.Int64 // storage allocations held: the fair share divides by it
-	members atomic.Int64 // buffers that joined: each may claim a Floor
-	claimed atomic.Int64 // of the floors, what storage held covers
+	used atomic.Int64 // bytes of storage held
+	peak atomic.Int64
+	live atomic.Int64 // storage allocations held: the fair share divides by it
+	// reserve is the floors not taken yet: a Floor for each buffer that
+	// joined, less what each allocation covers of one. One counter, so
+	// that the levels cost two loads.
+	reserve atomic.Int64
 
 	windowClamps atomic.Uint64
 	sendClamps   atomic.Uint64
@@ -120,14 +122,14 @@ func (b *Budget) InUse() int64 {
 // takes them out once their storage is released.
 func (b *Budget) Join(n int) {
 	if b != nil {
-		b.members.Add(int64(n))
+		b.reserve.Add(int64(n) * Floor)
 	}
 }
 
 // Leave is the end of Join's buffers.
 func (b *Budget) Leave(n int) {
 	if b != nil {
-		b.members.Add(-int64(n))
+		b.reserve.Add(-int64(n) * Floor)
 	}
 }
 
@@ -135,8 +137,7 @@ func (b *Budget) Leave(n int) {
 // the buffers that joined have not taken yet, up to a quarter of the
 // limit.
 func (b *Budget) committed() int64 {
-	reserve := min(max(b.members.Load()*Floor-b.claimed.Load(), 0), b.limit/4)
-	return b.used.Load() + reserve
+	return b.used.Load() + min(max(b.reserve.Load(), 0), b.limit/4)
 }
 
 // Pressure reports whether the budget is at least half committed:
@@ -239,7 +240,7 @@ func (b *Budget) Release(buf []byte) {
 	n := int64(cap(buf))
 	b.used.Add(-n)
 	b.live.Add(-1)
-	b.claimed.Add(-min(n, Floor))
+	b.reserve.Add(min(n, Floor))
 	if c := classOf(cap(buf)); c >= 0 && 1<<(c+minClassShift) == cap(buf) {
 		// The pool keeps a pointer to the array: an interface holding a
 		// pointer needs no allocation of its own.
@@ -255,7 +256,7 @@ func (b *Budget) alloc(size int) []byte {
 	}
 	used := b.used.Add(int64(size))
 	b.live.Add(1)
-	b.claimed.Add(min(int64(size), Floor))
+	b.reserve.Add(-min(int64(size), Floor))
 	for p := b.peak.Load(); used > p && !b.peak.CompareAndSwap(p, used); p = b.peak.Load() {
 	}
 	if c := classOf(size); c >= 0 {

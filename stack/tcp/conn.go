@@ -75,15 +75,16 @@ type Conn struct {
 	snd sendBuffer
 	rcv recvBuffer
 
-	finQueued     bool // the user closed: a FIN follows the data
-	closeOnEstab  bool // CLOSE in SYN-RECEIVED, done on entering ESTABLISHED
-	orphaned      bool // the user will neither send nor receive again
-	peerFIN       bool // the peer's FIN was received
-	passive       bool // opened from LISTEN
-	synRetransmit bool // the SYN or SYN-ACK had to be retransmitted
-	swsOverride   bool // the override time-out of §3.8.6.2.1 expired
-	wndClamped    bool // the budget is keeping the receive window small
-	sndClamped    bool // the budget is keeping the send space small
+	finQueued     bool  // the user closed: a FIN follows the data
+	closeOnEstab  bool  // CLOSE in SYN-RECEIVED, done on entering ESTABLISHED
+	orphaned      bool  // the user will neither send nor receive again
+	peerFIN       bool  // the peer's FIN was received
+	passive       bool  // opened from LISTEN
+	synRetransmit bool  // the SYN or SYN-ACK had to be retransmitted
+	swsOverride   bool  // the override time-out of §3.8.6.2.1 expired
+	wndClamped    bool  // the budget is keeping the receive window small
+	sndClamped    bool  // the budget is keeping the send space small
+	memFloor      int32 // each buffer's guaranteed storage (memory.go)
 
 	// Timers are plain deadlines; zero means stopped.
 	rtxAt      time.Time
@@ -149,6 +150,7 @@ func NewWithBudget(id ID, cfg *Config, mem *Budget, out Output, obs Observer) *C
 	}
 	c.snd.limit = c.cfg.SendBuffer
 	c.rcv.limit = c.cfg.ReceiveBuffer
+	c.memFloor = floorFor(c.cfg)
 	c.rtt = newRTTEstimator(c.cfg.InitialRTO)
 	for c.rcvShift < 14 && c.cfg.MaxReceiveBuffer>>c.rcvShift > 0xffff {
 		c.rcvShift++
@@ -237,7 +239,10 @@ func (c *Conn) Send(now time.Time, p []byte) (int, error) {
 	default:
 		return 0, ErrClosing
 	}
-	n := c.snd.write(c.mem, c.floor(), p[:min(len(p), c.sendSpace())])
+	if c.mem != nil {
+		p = p[:min(len(p), c.sendSpace())]
+	}
+	n := c.snd.write(c.mem, c.floor(), p)
 	if c.state == Established || c.state == CloseWait {
 		c.output(now)
 	}
@@ -272,7 +277,9 @@ func (c *Conn) Receive(now time.Time, p []byte) (int, error) {
 		alreadyDue := c.windowUpdateDue()
 		n := c.rcv.read(p)
 		c.autotune(now, n)
-		c.releaseIfIdle()
+		if c.mem != nil || c.state == Closed {
+			c.releaseIfIdle()
+		}
 		if !alreadyDue {
 			c.maybeWindowUpdate(now)
 		}

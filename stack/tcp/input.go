@@ -482,7 +482,7 @@ func (c *Conn) ackAdvance(now time.Time, s *Segment) {
 		c.SndNxt = ack
 	}
 	c.snd.ack(ack)
-	if c.snd.len() == 0 {
+	if c.snd.len() == 0 && c.mem != nil {
 		c.releaseIfIdle()
 	}
 	c.timeouts = 0 // progress: the R2 count starts again

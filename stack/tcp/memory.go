@@ -7,8 +7,10 @@ package tcp
 // floor is the storage each of the connection's buffers keeps whatever
 // the budget says: two full segments (at least Floor), so that a
 // connection always moves data, and a receiver acknowledging every second
-// segment (RFC 9293 §3.8.6.3) still does.
-func (c *Conn) floor() int { return max(Floor, 2*int(c.cfg.MSS)) }
+// segment (RFC 9293 §3.8.6.3) still does. New computes it once.
+func (c *Conn) floor() int { return int(c.memFloor) }
+
+func floorFor(cfg *Config) int32 { return int32(max(Floor, 2*int(cfg.MSS))) }
 
 // sendSpace is how many more bytes the send buffer takes now: its free
 // space under the limit, less what the budget would not let it grow to.
@@ -29,22 +31,31 @@ func (c *Conn) sendSpace() int {
 // rcvWindow is the receive window: the free space of the receive buffer,
 // no more than the budget lets it grow to.
 func (c *Conn) rcvWindow() uint32 {
+	if c.mem != nil {
+		return c.budgetedWindow()
+	}
+	// Data taken over the limit (a rounded-up scaled window) closes the
+	// window; it must not wrap around.
+	return uint32(max(c.rcv.space(), 0))
+}
+
+func (c *Conn) budgetedWindow() uint32 {
 	wnd, _ := c.rcvWindowClamped()
 	return wnd
 }
 
 // rcvWindowClamped is rcvWindow and whether the budget made it smaller.
 func (c *Conn) rcvWindowClamped() (uint32, bool) {
-	space := c.rcv.space()
-	clamped := false
-	if c.mem != nil {
-		if allowed := c.mem.Allowance(c.rcv.held(), c.floor()) - c.rcv.len(); allowed < space {
-			space, clamped = allowed, true
-		}
-	}
 	// Data taken over the limit (a rounded-up scaled window) closes the
 	// window; it must not wrap around.
-	return uint32(max(space, 0)), clamped
+	space := max(c.rcv.space(), 0)
+	if c.mem == nil {
+		return uint32(space), false
+	}
+	if allowed := c.mem.Allowance(c.rcv.held(), c.floor()) - c.rcv.len(); allowed < space {
+		return uint32(max(allowed, 0)), true
+	}
+	return uint32(space), false
 }
 
 // noteWindow counts the start of a run of windows the budget clamped.

@@ -73,8 +73,10 @@ func (c *Conn) emit(s *Segment, why Reason) {
 // data arrives instead of opening again. It opens the window only in steps
 // of min(buffer/2, MSS) (receiver-side silly window avoidance).
 func (c *Conn) advertise() uint16 {
-	wnd, clamped := c.rcvWindowClamped()
+	wnd := c.rcvWindow()
 	if c.mem != nil {
+		var clamped bool
+		wnd, clamped = c.rcvWindowClamped()
 		c.noteWindow(clamped)
 	}
 	step := c.windowStep()
