@@ -190,3 +190,24 @@ func TestOutOfOrderBoundOverTheLink(t *testing.T) {
 		t.Fatalf("read %q, %v; want %q", got, err, want)
 	}
 }
+
+// Keep-alive probes (RFC 1122 §4.2.3.6) are counted as such, not as
+// unacceptable segments: the 41,424 "unacceptable" segments of issue 9
+// were the probes of Go's net.Dialer (15 s) on connections opened early
+// while tens of thousands more were being opened.
+func TestKeepAliveProbesAreNotUnacceptable(t *testing.T) {
+	a, b := newMemLinkPair()
+	clientOpts := stackOptions(peerAddr4)
+	clientOpts.TCP.KeepAliveIdle = 20 * time.Millisecond
+	clientOpts.TCP.KeepAliveInterval = 20 * time.Millisecond
+	client := startStack(t, a, clientOpts)
+	server := startStack(t, b, stackOptions(stackAddr4))
+	go ServeDiscard(listen(t, server, ":9"))
+	dial(t, client, "10.77.0.2:9")
+	eventually(t, "three keep-alive probes answered", func() bool {
+		return server.Counters().Drops["engine:keepalive-probe"] >= 3
+	})
+	if n := server.Counters().Drops["engine:unacceptable"]; n != 0 {
+		t.Fatalf("%d segments counted unacceptable on an idle connection with keep-alives", n)
+	}
+}
