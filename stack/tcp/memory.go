@@ -34,6 +34,13 @@ func (c *Conn) rcvWindow() uint32 {
 	if c.mem != nil {
 		return c.budgetedWindow()
 	}
+	return c.rcvSpace()
+}
+
+// rcvSpace is the free space of the receive buffer: the window without a
+// budget. The hot paths call it, and budgetedWindow only with a budget,
+// so that it stays inlined there.
+func (c *Conn) rcvSpace() uint32 {
 	// Data taken over the limit (a rounded-up scaled window) closes the
 	// window; it must not wrap around.
 	return uint32(max(c.rcv.space(), 0))

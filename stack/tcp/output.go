@@ -73,7 +73,7 @@ func (c *Conn) emit(s *Segment, why Reason) {
 // data arrives instead of opening again. It opens the window only in steps
 // of min(buffer/2, MSS) (receiver-side silly window avoidance).
 func (c *Conn) advertise() uint16 {
-	wnd := c.rcvWindow()
+	wnd := c.rcvSpace()
 	if c.mem != nil {
 		var clamped bool
 		wnd, clamped = c.rcvWindowClamped()
@@ -136,7 +136,11 @@ func (c *Conn) windowUpdateDue() bool {
 	}
 	// The edge that could be advertised: the window field caps it.
 	shift := c.windowShift()
-	wnd := min(c.rcvWindow()>>shift, 0xffff) << shift
+	wnd := c.rcvSpace()
+	if c.mem != nil {
+		wnd = c.budgetedWindow()
+	}
+	wnd = min(wnd>>shift, 0xffff) << shift
 	edge := c.RcvNxt.Add(wnd)
 	return edge.GreaterThan(c.rcvAdvEdge) && c.rcvAdvEdge.Size(edge) >= c.windowStep()
 }
