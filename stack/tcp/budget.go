@@ -14,26 +14,29 @@ import (
 //
 // A Budget is shared by every connection of a stack and safe for
 // concurrent use: the engine's buffers are charged from the loop, the
-// stack's application queues from application goroutines. It is touched
+// stack's application queues from application goroutines. It is written
 // only when a buffer takes or gives back storage (a doubling, a release),
-// never per segment, except for one atomic load when a window is
-// advertised; so a connection's hot path takes no lock for it.
+// never per segment, and read (two atomic loads) when a window is
+// advertised or send space asked for; so a connection's hot path takes no
+// lock for it.
 //
 // Storage comes in power-of-two size classes from pools, so the memory a
 // closed connection gives back is reused by the next one, and what stays
 // unused goes back to the garbage collector (sync.Pool), and from it to
 // the operating system.
 //
-// The budget decides with three levels, like tcp_mem's:
+// The budget decides with three levels, like tcp_mem's, on what is
+// committed (the storage in use and the floors reserved, below):
 //
-//	InUse < Limit/2     plenty: buffers grow as configured
-//	InUse < Limit       pressure: auto-tuning stops, a buffer grows only up
-//	                    to its fair share (Limit / buffers holding storage),
-//	                    receive windows and send space shrink to match, and
-//	                    buffers that empty give their storage back
-//	InUse >= Limit      full: no buffer grows past its guaranteed minimum;
-//	                    arriving data that would need more is dropped and
-//	                    writers wait
+//	committed < Limit/2  plenty: buffers grow as configured
+//	committed < Limit    pressure: auto-tuning stops, a buffer grows only
+//	                     up to its fair share (Limit / buffers holding
+//	                     storage), receive windows and send space shrink
+//	                     to match, and buffers that empty give their
+//	                     storage back
+//	committed >= Limit   full: no buffer grows past its guaranteed minimum;
+//	                     arriving data that would need more is dropped and
+//	                     writers wait
 //
 // Every buffer is guaranteed a small minimum (Floor, and for the engine's
 // buffers two segments) whatever the level, so that an honest connection
@@ -85,11 +88,12 @@ type BudgetStats struct {
 	Limit int64 // 0: no bound
 	InUse int64 // bytes of buffer storage held now
 	Peak  int64 // the most InUse has been
-	// WindowClamps counts segments that advertised a smaller receive
-	// window than the buffer's free space because the budget was tight.
+	// WindowClamps counts runs of segments that advertised a smaller
+	// receive window than the buffer's free space because the budget was
+	// tight, one per connection and run.
 	WindowClamps uint64
-	// SendClamps counts times the send buffer's free space was cut
-	// below the configured size by the budget: a writer then waits.
+	// SendClamps counts runs during which a connection's send buffer
+	// took less than its free space because of the budget: writers wait.
 	SendClamps uint64
 	// AutotuneHeld counts receive-buffer auto-tuning steps not taken
 	// because the budget was tight.
