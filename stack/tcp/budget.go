@@ -55,7 +55,9 @@ type Budget struct {
 	live atomic.Int64 // storage allocations held: the fair share divides by it
 	// reserve is the floors not taken yet: a Floor for each buffer that
 	// joined, less what each allocation covers of one. One counter, so
-	// that the levels cost two loads.
+	// that the levels cost two loads. Storage that no buffer joined for
+	// (out-of-order blocks) counts against it too: the reserve is then
+	// smaller than the floors left, never larger.
 	reserve atomic.Int64
 
 	windowClamps atomic.Uint64
