@@ -28,7 +28,7 @@ func (q *byteQueue) Len() int { return q.size }
 // within what the budget lets the storage grow to.
 func (q *byteQueue) Free(mem *tcp.Budget) int {
 	free := q.limit - q.size
-	if mem != nil {
+	if mem != nil && !mem.Roomy(2*q.limit) {
 		free = min(free, mem.Allowance(len(q.buf), tcp.Floor)-q.size)
 	}
 	return max(free, 0)

@@ -146,6 +146,14 @@ func (b *Budget) committed() int64 {
 	return b.used.Load() + min(max(b.reserve.Load(), 0), b.limit/4)
 }
 
+// Roomy reports whether a buffer may grow by n bytes, whatever it holds,
+// before the budget reaches any of its levels: then no window or send
+// space needs clamping, and Allowance need not be asked. Two loads, no
+// call, for the hot paths.
+func (b *Budget) Roomy(n int) bool {
+	return b.limit == 0 || 2*(b.used.Load()+max(b.reserve.Load(), 0)+int64(n)) <= b.limit
+}
+
 // Pressure reports whether the budget is at least half committed:
 // buffers then stop growing beyond their fair share and give back
 // storage they no longer use.

@@ -16,7 +16,8 @@ func floorFor(cfg *Config) int32 { return int32(max(Floor, 2*int(cfg.MSS))) }
 // space under the limit, less what the budget would not let it grow to.
 func (c *Conn) sendSpace() int {
 	space := c.snd.space()
-	if c.mem == nil {
+	if c.mem == nil || c.mem.Roomy(2*c.snd.limit) {
+		c.sndClamped = false
 		return space
 	}
 	allowed := c.mem.Allowance(c.snd.held(), c.floor()) - c.snd.len()
@@ -56,7 +57,9 @@ func (c *Conn) rcvWindowClamped() (uint32, bool) {
 	// Data taken over the limit (a rounded-up scaled window) closes the
 	// window; it must not wrap around.
 	space := max(c.rcv.space(), 0)
-	if c.mem == nil {
+	// Allowance rounds down to a size class: room for twice the limit
+	// leaves it above the limit.
+	if c.mem == nil || c.mem.Roomy(2*c.rcv.limit) {
 		return uint32(space), false
 	}
 	if allowed := c.mem.Allowance(c.rcv.held(), c.floor()) - c.rcv.len(); allowed < space {
