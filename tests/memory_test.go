@@ -189,10 +189,14 @@ func closeAll(conns []*net.TCPConn) {
 // closePaced resets the connections a hundred at a time, each hundred
 // once the daemon has taken the last: 2,000 RSTs at once would overflow
 // the TUN's queue (500 packets), and a connection whose RST is lost stays
-// until the stack's next probe draws another, if it has one to send.
+// until the stack's next probe draws another, if it has one to send. A
+// RST can still be lost (the clients' kernel does not send it again):
+// such a connection is left behind after pacePatience and logged; the
+// memory check after tolerates a few.
 func closePaced(t *testing.T, d *daemon, conns []*net.TCPConn) {
 	t.Helper()
 	const batch = 100
+	const pacePatience = 5 * time.Second
 	for len(conns) > 0 {
 		n := min(batch, len(conns))
 		gone := make(map[string]bool, n)
@@ -201,7 +205,7 @@ func closePaced(t *testing.T, d *daemon, conns []*net.TCPConn) {
 		}
 		closeAll(conns[:n])
 		conns = conns[n:]
-		waitFor(t, releaseTimeout, "the daemon to see a hundred clients reset", func() (bool, string) {
+		if left := poll(pacePatience, func() (bool, string) {
 			left := 0
 			for _, c := range d.status(t).Connections {
 				if gone[c.Remote] {
@@ -209,7 +213,9 @@ func closePaced(t *testing.T, d *daemon, conns []*net.TCPConn) {
 				}
 			}
 			return left == 0, fmt.Sprintf("%d of them still there", left)
-		})
+		}); left != "" {
+			t.Logf("after a hundred clients reset: %s after %v", left, pacePatience)
+		}
 	}
 }
 
