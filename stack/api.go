@@ -169,4 +169,16 @@ type Options struct {
 	// incomplete datagram is given up. Zero means 30 s for IPv4 (Linux's
 	// ipfrag_time) and 60 s for IPv6 (RFC 8200 §4.5).
 	FragTimeout time.Duration
+	// BufferBudget bounds, in bytes, the memory that all connections'
+	// buffers hold together: the engine's send and receive buffers and
+	// out-of-order data, and the queues between applications and the
+	// loop. As it fills, receive windows shrink, auto-tuning stops and
+	// writers wait (tcp.Budget says how). Zero means
+	// DefaultBufferBudget (512 MiB); negative, no bound.
+	BufferBudget int64
+	// MaxConns, if positive, bounds the connections the stack holds
+	// (every state but TIME-WAIT): a SYN beyond it is dropped and
+	// counted. MaxConnsPerPeer does the same per peer (an IPv4 address,
+	// an IPv6 /64). Zero: no limit.
+	MaxConns, MaxConnsPerPeer int
 }

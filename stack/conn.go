@@ -71,7 +71,8 @@ func (s *Stack) newConn(id tcp.ID) *Conn {
 		recv:      newByteQueue(connQueueSize),
 		send:      newByteQueue(connQueueSize),
 	}
-	c.engine = tcp.New(id, s.configFor(id), s.hooks, s.hooks)
+	c.engine = tcp.NewWithBudget(id, s.configFor(id), s.mem, s.hooks, s.hooks)
+	s.mem.Join(2) // the two queues; releaseConn leaves
 	c.engine.SetUserData(c)
 	return c
 }
@@ -109,9 +110,16 @@ func (c *Conn) Read(p []byte) (int, error) {
 		if c.recv.Len() > 0 {
 			n := c.recv.Read(p)
 			// The loop refills the queue from the engine once half of it
-			// is free: a wakeup, a move and a window update per half
-			// queue, not per Read, however small the reads.
-			wake := c.recvBlocked && c.recv.Free() >= recvRefill
+			// is free (half of what the budget lets it hold): a wakeup,
+			// a move and a window update per half queue, not per Read,
+			// however small the reads.
+			free := c.recv.Free(c.s.mem)
+			wake := c.recvBlocked && (free >= recvRefill || c.recv.Len() <= free)
+			if c.recv.Len() == 0 && (c.peerClosed || c.finished) {
+				c.recv.Release(c.s.mem) // nothing more will come
+			} else {
+				c.recv.ReleaseIfIdle(c.s.mem)
+			}
 			c.mu.Unlock()
 			if wake {
 				c.s.wakeConn(c) // room again for what the engine holds
@@ -147,6 +155,7 @@ func (c *Conn) Read(p []byte) (int, error) {
 // write deadline passes, or the connection fails.
 func (c *Conn) Write(p []byte) (int, error) {
 	written := 0
+	counted := false
 	for {
 		if c.writeDeadline.passed() {
 			return written, c.opError("write", os.ErrDeadlineExceeded)
@@ -156,7 +165,7 @@ func (c *Conn) Write(p []byte) (int, error) {
 			c.mu.Unlock()
 			return written, c.opError("write", err)
 		}
-		n := c.send.Write(p[written:])
+		n := c.send.Write(c.s.mem, p[written:])
 		written += n
 		if written == len(p) {
 			c.mu.Unlock()
@@ -164,6 +173,12 @@ func (c *Conn) Write(p []byte) (int, error) {
 				c.s.wakeConn(c)
 			}
 			return written, nil
+		}
+		if !counted && c.send.Clamped(c.s.mem) {
+			// The queue is full at what the budget grants, short of
+			// its size: the writer waits instead of memory growing.
+			counted = true
+			c.s.memory.writersBlocked.Add(1)
 		}
 		changed := c.waitLocked()
 		c.mu.Unlock()
@@ -206,7 +221,7 @@ func (c *Conn) Close() error {
 	if c.recv.Len() > 0 {
 		c.abort = true
 	}
-	c.recv.Reset()
+	c.recv.Release(c.s.mem)
 	c.notifyLocked()
 	c.mu.Unlock()
 	c.readDeadline.stop()
@@ -240,7 +255,7 @@ func (c *Conn) CloseRead() error {
 	}
 	if !c.readClosed {
 		c.readClosed = true
-		c.recv.Reset()
+		c.recv.Release(c.s.mem)
 		c.notifyLocked()
 		c.s.wakeConn(c)
 	}
@@ -302,7 +317,7 @@ func (c *Conn) opError(op string, err error) error {
 func (c *Conn) closeFromStack() {
 	c.mu.Lock()
 	c.closed = true
-	c.recv.Reset()
+	c.recv.Release(c.s.mem)
 	c.notifyLocked()
 	c.mu.Unlock()
 }

@@ -87,7 +87,9 @@ func (s *Stack) pushSend(c *Conn) {
 		space := min(e.SendSpace(), len(s.scratch))
 		c.mu.Lock()
 		queued := c.send.Len()
-		if space <= 0 || queued == 0 || space < min(queued, s.sendLowWater) {
+		// Under the budget's pressure the engine's buffer may never
+		// have sendLowWater free: then half of what it can hold does.
+		if space <= 0 || queued == 0 || space < min(queued, s.sendLowWater, (e.SendQueue()+space)/2) {
 			c.mu.Unlock()
 			return
 		}
@@ -98,8 +100,9 @@ func (s *Stack) pushSend(c *Conn) {
 		c.send.Discard(taken)
 		if err != nil {
 			c.sendErr = err
-			c.send.Reset()
+			c.send.Release(s.mem)
 		}
+		c.send.ReleaseIfIdle(s.mem)
 		c.notifyLocked() // room for writers
 		c.mu.Unlock()
 		if err != nil || taken < n {
@@ -127,7 +130,7 @@ func (s *Stack) pullRecv(c *Conn, discard bool) {
 			continue
 		}
 		c.mu.Lock()
-		n, err := s.receiveInto(c, min(e.Readable(), c.recv.Free()))
+		n, err := s.receiveInto(c, min(e.Readable(), c.recv.Free(s.mem)))
 		if n > 0 {
 			c.notifyLocked()
 		}
@@ -147,13 +150,13 @@ func (s *Stack) receiveInto(c *Conn, want int) (int, error) {
 	if want == 0 {
 		return 0, nil
 	}
-	if space := c.recv.WriteSpace(want); len(space) == want {
+	if space := c.recv.WriteSpace(s.mem, want); len(space) == want {
 		n, err := c.engine.Receive(s.now, space)
 		c.recv.Commit(n)
 		return n, err
 	}
 	n, err := c.engine.Receive(s.now, s.scratch[:want])
-	c.recv.Write(s.scratch[:n])
+	c.recv.Write(s.mem, s.scratch[:n])
 	return n, err
 }
 
@@ -192,6 +195,7 @@ func (s *Stack) publish(c *Conn, st tcp.State) {
 func (s *Stack) register(c *Conn) {
 	s.conns[c.ID()] = c
 	s.localPorts[c.ID().Local]++
+	s.connLimits.add(c.ID())
 }
 
 // unregister removes c from the table and the timers: the engine is done
@@ -205,7 +209,9 @@ func (s *Stack) unregister(c *Conn) {
 	if s.localPorts[c.ID().Local]--; s.localPorts[c.ID().Local] <= 0 {
 		delete(s.localPorts, c.ID().Local)
 	}
+	s.connLimits.remove(c.ID())
 	s.timers.schedule(c, time.Time{})
+	s.releaseConn(c)
 	if c.listener != nil && !c.handedOff {
 		c.handedOff = true // no longer counted against the backlog
 		c.listener.halfOpen--

@@ -71,6 +71,9 @@ type Counters struct {
 	States map[tcp.State]int
 	// Fragments counts IP fragment reassembly (fragments.go).
 	Fragments FragCounters
+	// Memory is what the buffer budget and the connection limits did
+	// (memory.go).
+	Memory MemoryCounters
 }
 
 // Retransmission kinds, the keys of Counters.Retransmits.
@@ -100,7 +103,7 @@ var retransmitKinds = map[tcp.Reason]string{
 }
 
 // challengeReasons are the reasons the engine sends a challenge ACK for.
-var challengeReasons = []tcp.Reason{tcp.ReasonRSTInWindowChallenge, tcp.ReasonSYNChallenge, tcp.ReasonACKOld}
+var challengeReasons = []tcp.Reason{tcp.ReasonRSTInWindowChallenge, tcp.ReasonSYNChallenge, tcp.ReasonACKOld, tcp.ReasonRSTAtWindowEdge}
 
 // Drop reasons the stack itself decides.
 const (
@@ -109,6 +112,8 @@ const (
 	dropNoListener      = "no-listener"
 	dropLinkWrite       = "link-write"
 	dropLinkRead        = "link-read"
+	dropConnLimit       = "conn-limit"      // Options.MaxConns (connlimits.go)
+	dropPeerConnLimit   = "peer-conn-limit" // Options.MaxConnsPerPeer
 )
 
 // knownDrops are the drop reasons counted in a fixed slot each, so that
@@ -116,7 +121,7 @@ const (
 // other reason ("build:...") goes to a map under a lock.
 var knownDrops = func() []string {
 	codes := []string{dropNotOurAddress, dropUnknownProtocol, dropNoListener, dropLinkWrite, dropLinkRead,
-		dropICMPNoConnection, dropSynQueueFull, dropAcceptQueueFull}
+		dropICMPNoConnection, dropSynQueueFull, dropAcceptQueueFull, dropConnLimit, dropPeerConnLimit}
 	for _, e := range []*wire.Error{
 		wire.ErrTruncated, wire.ErrBadVersion, wire.ErrBadHeaderLength, wire.ErrBadIPChecksum,
 		wire.ErrBadLength, wire.ErrFragment, wire.ErrRoutingHeader, wire.ErrWrongProtocol,

@@ -120,7 +120,7 @@ func (c *Conn) readable() (int, bool) {
 func (c *Conn) writable() (int, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	free := c.send.Free()
+	free := c.send.Free(c.s.mem)
 	return free, free > 0 || c.writeErrLocked() != nil
 }
 

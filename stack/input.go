@@ -128,14 +128,19 @@ func (s *Stack) passiveOpen(ln *Listener, id tcp.ID, seg *tcp.Segment) {
 	if s.listenQueues(ln, id, seg) { // full queues and SYN cookies: listen_queue.go
 		return
 	}
+	if seg.Flags&(tcp.FlagSYN|tcp.FlagACK|tcp.FlagRST) == tcp.FlagSYN && !s.admit(id, seg) {
+		return
+	}
 	c := s.newConn(id)
 	c.listener = ln
 	if err := c.engine.OpenPassive(s.now); err != nil {
 		s.log.Error("passive open", "conn", id, "err", err)
+		s.releaseConn(c)
 		return
 	}
 	c.engine.Input(s.now, seg)
 	if st := c.engine.State(); st == tcp.Listen || st == tcp.Closed {
+		s.releaseConn(c)
 		return // answered (RST for an ACK) or dropped by the engine
 	}
 	s.register(c)

@@ -157,13 +157,20 @@ func (s *Stack) sendSynCookie(ln *Listener, id tcp.ID, syn *tcp.Segment) {
 // and hands it to the accept queue; the engine answers one that does not
 // with a RST (tcp.ReasonSynCookieRejected).
 func (s *Stack) openFromSynCookie(ln *Listener, id tcp.ID, seg *tcp.Segment) {
+	// The connection limits hold for a cookie's connection as for a SYN's
+	// (connlimits.go); the peer sends its ACK again with its data.
+	if !s.admit(id, seg) {
+		return
+	}
 	c := s.newConn(id)
 	c.listener = ln
 	if err := c.engine.OpenPassive(s.now); err != nil {
 		s.log.Error("passive open", "conn", id, "err", err)
+		s.releaseConn(c)
 		return
 	}
 	if !c.engine.InputSynCookie(s.now, seg) {
+		s.releaseConn(c)
 		return
 	}
 	s.counters.synCookiesValidated.Add(1)

@@ -303,6 +303,7 @@ func (s *Stack) finish() {
 		c.stackStopped()
 		c.readDeadline.stop()
 		c.writeDeadline.stop()
+		s.releaseConn(c)
 	}
 	clear(s.conns)
 	s.timers = timerWheel{}

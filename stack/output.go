@@ -16,18 +16,20 @@ const outBatchLimit = 128
 // outBatch collects the packets of one loop iteration for one link.Write.
 // Its buffers are kept and reused; packet i is bufs[i][Headroom:].
 //
-// Buffers come in two sizes. A packet with little payload (a SYN-ACK, an
-// ACK, a FIN, a short reply) gets a small one. A packet with a segment's
-// worth of data gets a whole 64 KiB one (size): wireguard-go's GRO
-// coalesces a flow's segments into the first one's buffer, so that a
-// burst crosses to the kernel in one write. Small packets are never
-// coalesced, and many connections' worth of them must not pin 64 KiB
-// each.
+// Buffers come in three sizes. A packet with little payload (a SYN-ACK, an
+// ACK, a FIN, a short reply) gets a small one. The first segment with data
+// of a run of one flow's segments gets a whole 64 KiB one (size):
+// wireguard-go's GRO coalesces the run into that buffer, so that a burst
+// crosses to the kernel in one write. The other segments of the run get a
+// medium one, a segment's size (outbatch_runs.go). Small and medium
+// packets are never coalesced into, and many connections' worth of them
+// must not pin 64 KiB each: 8 batches of 128 would be 64 MiB.
 type outBatch struct {
-	size         int // capacity of a large buffer, Headroom included
-	bufs         [][]byte
-	n            int
-	small, large [][]byte // spare buffers of each size
+	size                 int // capacity of a large buffer, Headroom included
+	bufs                 [][]byte
+	n                    int
+	small, medium, large [][]byte // spare buffers of each size
+	runs                 runTracker
 	// flood counts the SYN-ACKs of SYN cookies in the batch, sent only
 	// while a listener is flooded; heldSince is when a batch of nothing
 	// else was first left for more to join (writer.go, holdFloodAnswers).
@@ -48,12 +50,18 @@ func (o *outBatch) next(need int) []byte {
 		o.bufs = o.bufs[:o.n]
 	}
 	var b []byte
-	if need <= smallPacket {
+	switch {
+	case need <= smallPacket:
 		b, o.small = take(o.small, Headroom+need)
 		if b == nil {
 			b = make([]byte, Headroom+smallPacket)
 		}
-	} else {
+	case need <= mediumPacket && o.runs.medium:
+		b, o.medium = take(o.medium, Headroom+need)
+		if b == nil {
+			b = make([]byte, Headroom+mediumPacket)
+		}
+	default:
 		b, o.large = take(o.large, Headroom+need)
 		if b == nil {
 			b = make([]byte, max(o.size, Headroom+need))
@@ -90,9 +98,12 @@ func take(spares [][]byte, n int) ([]byte, [][]byte) {
 // spare keeps b for a later packet of its size.
 func (o *outBatch) spare(b []byte) {
 	b = b[:cap(b)]
-	if cap(b) < o.size {
+	switch {
+	case cap(b) <= Headroom+smallPacket:
 		o.small = append(o.small, b)
-	} else {
+	case cap(b) < o.size:
+		o.medium = append(o.medium, b)
+	default:
 		o.large = append(o.large, b)
 	}
 }
@@ -114,6 +125,7 @@ func (o *outBatch) reset() {
 	o.n = 0
 	o.flood = 0
 	o.heldSince = time.Time{}
+	o.runs = runTracker{}
 }
 
 // sendTCP serializes seg from src to dst into the output batch; why is
@@ -123,6 +135,9 @@ func (s *Stack) sendTCP(src, dst netip.Addr, seg *tcp.Segment, why tcp.Reason) b
 		s.flush() // bounded: the buffers are 64 KiB each
 	}
 	need := 120 + len(seg.Payload) // IPv6 header, TCP header with options
+	if len(seg.Payload) > 0 {
+		s.out.runs.add(src, dst, seg, need, s.out.size)
+	}
 	buf := s.out.next(need)
 	n, err := wire.BuildTCP(buf[Headroom:], src, dst, seg, wire.DefaultTTL)
 	if errors.Is(err, wire.ErrBufferTooSmall) {

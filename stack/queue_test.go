@@ -8,7 +8,7 @@ import (
 
 func TestByteQueueWrapsAround(t *testing.T) {
 	q := newByteQueue(8)
-	if n := q.Write([]byte("abcdef")); n != 6 {
+	if n := q.Write(nil, []byte("abcdef")); n != 6 {
 		t.Fatalf("Write took %d, want 6", n)
 	}
 	got := make([]byte, 4)
@@ -16,11 +16,11 @@ func TestByteQueueWrapsAround(t *testing.T) {
 		t.Fatalf("Read = %d %q, want 4 abcd", n, got)
 	}
 	// 2 queued, 6 free, and the next write wraps past the end of storage.
-	if n := q.Write([]byte("ghijklmn")); n != 6 {
+	if n := q.Write(nil, []byte("ghijklmn")); n != 6 {
 		t.Fatalf("Write took %d, want 6", n)
 	}
-	if q.Free() != 0 || q.Len() != 8 {
-		t.Fatalf("Len %d Free %d, want 8 0", q.Len(), q.Free())
+	if q.Free(nil) != 0 || q.Len() != 8 {
+		t.Fatalf("Len %d Free %d, want 8 0", q.Len(), q.Free(nil))
 	}
 	peek := make([]byte, 3)
 	if n := q.Peek(peek); n != 3 || string(peek) != "efg" {
@@ -41,10 +41,10 @@ func TestByteQueueEmptyOperations(t *testing.T) {
 	if q.Read(make([]byte, 4)) != 0 || q.Peek(make([]byte, 4)) != 0 {
 		t.Fatal("empty queue returned bytes")
 	}
-	q.Write([]byte("xy"))
+	q.Write(nil, []byte("xy"))
 	q.Reset()
-	if q.Len() != 0 || q.Free() != 4 {
-		t.Fatalf("after Reset Len %d Free %d", q.Len(), q.Free())
+	if q.Len() != 0 || q.Free(nil) != 4 {
+		t.Fatalf("after Reset Len %d Free %d", q.Len(), q.Free(nil))
 	}
 }
 
@@ -60,7 +60,7 @@ func TestByteQueueGrowsAcrossTheWrap(t *testing.T) {
 				p[j] = next
 				next++
 			}
-			n := q.Write(p)
+			n := q.Write(nil, p)
 			ref = append(ref, p[:n]...)
 		} else {
 			p := make([]byte, rng.Intn(5000))
@@ -78,7 +78,7 @@ func TestByteQueueGrowsAcrossTheWrap(t *testing.T) {
 
 func TestByteQueueStartsSmall(t *testing.T) {
 	q := newByteQueue(64 << 10)
-	q.Write([]byte("x"))
+	q.Write(nil, []byte("x"))
 	if len(q.buf) > minQueueStorage {
 		t.Fatalf("one byte queued takes %d bytes of storage", len(q.buf))
 	}
@@ -106,11 +106,11 @@ func TestByteQueueWriteSpace(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			q := newByteQueue(64 << 10)
 			ref := sequence(0, tt.written+tt.again)
-			q.Write(ref[:tt.written])
+			q.Write(nil, ref[:tt.written])
 			q.Read(make([]byte, tt.read))
-			q.Write(ref[tt.written:])
+			q.Write(nil, ref[tt.written:])
 			ref = ref[tt.read:]
-			space := q.WriteSpace(tt.want)
+			space := q.WriteSpace(nil, tt.want)
 			if len(space) != tt.wantSpace {
 				t.Fatalf("WriteSpace(%d) gave %d bytes, want %d", tt.want, len(space), tt.wantSpace)
 			}

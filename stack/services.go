@@ -63,6 +63,10 @@ func connectionPage(w http.ResponseWriter, r *http.Request) {
 // finishes writing and closes, so its FIN follows the peer's.
 func ServeEcho(ln net.Listener) error {
 	return serve(ln, func(c net.Conn) {
+		if own, ok := c.(*Conn); ok {
+			own.echo() // no buffer of its own (echo.go)
+			return
+		}
 		io.Copy(c, c)
 	})
 }

@@ -54,10 +54,13 @@ type Stack struct {
 	// a Send while more than that is queued.
 	sendLowWater int
 
-	counters counters
-	events   fanout
-	capture  capture   // Options.Capture's loop side
-	frags    fragments // IP reassembly; loop-owned
+	counters   counters
+	mem        *tcp.Budget    // bounds every connection's buffers (memory.go)
+	memory     memoryCounters // what the budget does not count itself
+	connLimits connLimits     // Options.MaxConns, MaxConnsPerPeer (connlimits.go)
+	events     fanout
+	capture    capture   // Options.Capture's loop side
+	frags      fragments // IP reassembly; loop-owned
 
 	// requests carries calls into the loop (Dial, Connections).
 	requests chan func()
@@ -126,6 +129,8 @@ func New(link Link, opts Options) (*Stack, error) {
 		scratch:    make([]byte, connQueueSize),
 		clock:      time.Now,
 		loopTimer:  time.NewTimer(time.Hour),
+		mem:        newBudget(opts.BufferBudget),
+		connLimits: connLimits{max: opts.MaxConns, perPeer: opts.MaxConnsPerPeer},
 	}
 	s.loopTimer.Stop()
 	s.hooks = engineHooks{s}
@@ -181,6 +186,7 @@ func (s *Stack) Addrs() []netip.Addr { return append([]netip.Addr(nil), s.addrs.
 func (s *Stack) Counters() Counters {
 	c := s.counters.snapshot()
 	c.EventsLost = s.events.lost.Load()
+	c.Memory = s.memoryCounters()
 	s.addCensus(&c)
 	return c
 }

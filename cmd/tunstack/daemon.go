@@ -49,6 +49,9 @@ type daemon struct {
 	stopError error
 	// stopProfile ends --cpuprofile's profile; nil without one.
 	stopProfile func() error
+	// stopRelease ends the memory releaser (memrelease.go); nil with
+	// the gVisor engine.
+	stopRelease func()
 }
 
 // startDaemon opens the device, starts the stack and its services, and
@@ -98,6 +101,9 @@ func startDaemonLinked(cfg upConfig, log *slog.Logger, invokedAs string, wrap fu
 		return nil, err
 	}
 	d.stack = st
+	if native, ok := st.(*stack.Stack); ok {
+		d.stopRelease = startMemoryReleaser(memoryWatch{inUse: native.BufferInUse, budget: max(cfg.Memory.BufferBudget, 0)}, log)
+	}
 
 	// logConnections logs nothing above info level, and only state
 	// changes at info: a subscription to more would make the stack build
@@ -202,6 +208,9 @@ func (d *daemon) stopNow() error {
 		d.control.close()
 	}
 	d.stopMetrics()
+	if d.stopRelease != nil {
+		d.stopRelease()
+	}
 	for _, ln := range d.services {
 		ln.Close()
 	}

@@ -62,7 +62,7 @@ func newEngine(cfg upConfig, link stack.Link, capture *pcap.Writer, log *slog.Lo
 		return gv, nil
 	}
 	// The zero ISNKey makes the stack draw a random one (RFC 6528).
-	st, err := stack.New(link, stack.Options{
+	opts := stack.Options{
 		Addrs:             cfg.stackAddrs(),
 		TCP:               cfg.TCP,
 		Backlog:           cfg.Listen.Backlog,
@@ -73,10 +73,11 @@ func newEngine(cfg upConfig, link stack.Link, capture *pcap.Writer, log *slog.Lo
 		ChallengeACKLimit: cfg.Limits.ChallengeACKLimit,
 		RSTRateLimit:      cfg.Limits.RSTRateLimit,
 		ICMPRateLimit:     cfg.Limits.ICMPRateLimit,
-
-		FragMemory:  cfg.FragMemory,
-		FragTimeout: cfg.FragTimeout,
-	})
+		FragMemory:        cfg.FragMemory,
+		FragTimeout:       cfg.FragTimeout,
+	}
+	cfg.Memory.apply(&opts)
+	st, err := stack.New(link, opts)
 	if err != nil {
 		return nil, fmt.Errorf("starting the stack: %w", err)
 	}

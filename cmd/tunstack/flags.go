@@ -100,6 +100,7 @@ type upFlags struct {
 	limits     limitFlags  // limitflags.go
 	frag       fragFlags   // fragflags.go
 	listen     listenFlags // listenflags.go
+	mem        memFlags    // memflags.go
 }
 
 func (f *upFlags) register(fs *pflag.FlagSet) {
@@ -122,6 +123,7 @@ func (f *upFlags) register(fs *pflag.FlagSet) {
 	f.limits.register(fs)
 	f.frag.register(fs)
 	f.listen.register(fs)
+	f.mem.register(fs)
 }
 
 // defaultUpFlags are the flags of `up` as a user gets them without any.
@@ -158,6 +160,7 @@ type upConfig struct {
 	FragMemory  int
 	FragTimeout time.Duration
 	Listen      listenConfig // listen queues and SYN cookies (listenflags.go)
+	Memory      memConfig    // buffer budget, connection limits (memflags.go)
 }
 
 // stackAddrs are the stack's own addresses.
@@ -238,6 +241,9 @@ func (f *upFlags) config() (upConfig, error) {
 		return upConfig{}, err
 	}
 	if cfg.Listen, err = f.listen.config(); err != nil {
+		return upConfig{}, err
+	}
+	if cfg.Memory, err = f.mem.config(); err != nil {
 		return upConfig{}, err
 	}
 	return cfg, nil

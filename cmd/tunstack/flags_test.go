@@ -41,6 +41,7 @@ func TestUpFlagsDefaults(t *testing.T) {
 		},
 		Limits: stackLimits{ChallengeACKLimit: 1000, RSTRateLimit: 1000, ICMPRateLimit: 1000},
 		Listen: listenConfig{Backlog: 4096, SynBacklog: 1024, SynCookies: stack.SynCookiesAuto},
+		Memory: memConfig{BufferBudget: 512 << 20},
 	}
 	if diff := cmp.Diff(want, cfg, cmpopts.IgnoreFields(tcp.Config{}, "ISN"), cmpopts.IgnoreUnexported(tcp.Config{}), cmp.Comparer(func(a, b netip.Prefix) bool { return a == b }), cmp.Comparer(func(a, b netip.Addr) bool { return a == b })); diff != "" {
 		t.Errorf("default config (-want +got):\n%s", diff)

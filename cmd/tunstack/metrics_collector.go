@@ -41,7 +41,7 @@ func newStackCollector(counters func() stack.Counters, captureLost func() uint64
 	return &stackCollector{
 		counters:    counters,
 		captureLost: captureLost,
-		scalars: []scalarMetric{
+		scalars: append([]scalarMetric{
 			counter("tunstack_packets_in_total", "IP packets read from the TUN device.",
 				func(c *stack.Counters) uint64 { return c.PacketsIn }),
 			counter("tunstack_packets_out_total", "IP packets written to the TUN device.",
@@ -82,7 +82,7 @@ func newStackCollector(counters func() stack.Counters, captureLost func() uint64
 				func(c *stack.Counters) uint64 { return mib(c).InErrs }),
 			counter("tunstack_tcp_out_rsts_total", "TCP-MIB tcpOutRsts: segments sent with the RST flag (RFC 4022).",
 				func(c *stack.Counters) uint64 { return mib(c).OutRsts }),
-		},
+		}, memoryScalars()...), // metrics_memory.go
 		drops: prometheus.NewDesc("tunstack_tcp_drops_total",
 			`TCP segments dropped, by reason: "tcp-*" malformed, "no-listener", "syn-queue-full", "accept-queue-full", "build:*", "engine:<code>" discarded by the engine.`,
 			[]string{"reason"}, nil),
@@ -170,7 +170,8 @@ func isTCPDrop(reason string) bool {
 			return true
 		}
 	}
-	return reason == "no-listener" || reason == "syn-queue-full" || reason == "accept-queue-full"
+	return reason == "no-listener" || reason == "syn-queue-full" || reason == "accept-queue-full" ||
+		reason == "conn-limit" || reason == "peer-conn-limit"
 }
 
 // newMetricsRegistry is the registry --metrics serves: the stack's

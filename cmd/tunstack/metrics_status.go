@@ -14,7 +14,8 @@ import (
 //	"rsts_sent_by_reason": {"closed-rst":1},
 //	"rate_limited": {"invalid-ratelimit":999,"challenge-ack-limit":0,"rst-ratelimit":0,"icmp-ratelimit":0},
 //	"mib": {"active_opens":0,"passive_opens":3,...,"out_rsts":1},
-//	"states": {"LISTEN":6,"TIME-WAIT":2}
+//	"states": {"LISTEN":6,"TIME-WAIT":2},
+//	"memory": {"budget":536870912,"in_use":1052672,...} (metrics_memory.go)
 type tcpStatus struct {
 	ChallengeACKs uint64 `json:"challenge_acks"`
 	// SYN cookies and the listen queues (stack/listen_queue.go).
@@ -26,6 +27,7 @@ type tcpStatus struct {
 	RateLimited          map[string]uint64 `json:"rate_limited,omitempty"` // answers held back, by limit
 	MIB                  mibStatus         `json:"mib"`
 	States               map[string]int    `json:"states,omitempty"` // only states with connections
+	Memory               memoryStatus      `json:"memory"`           // metrics_memory.go
 }
 
 // synCookieStatus counts SYN cookies: SYN-ACKs sent with one, ACKs whose
@@ -68,6 +70,7 @@ func newTCPStatus(c stack.Counters) tcpStatus {
 			RetransSegs: m.RetransSegs, InErrs: m.InErrs, OutRsts: m.OutRsts,
 		},
 	}
+	s.Memory = newMemoryStatus(c.Memory)
 	if len(c.States) > 0 {
 		s.States = make(map[string]int, len(c.States))
 		for st, n := range c.States {

@@ -31,13 +31,15 @@ func (o *idleObserver) Drop(c *Conn, seg *Segment, why Reason) {
 // With no observer and with an idle one, the cost of tracing when nobody
 // traces.
 func BenchmarkInputInOrderData(b *testing.B) {
-	b.Run("observer=none", func(b *testing.B) { benchmarkInputInOrderData(b, nil) })
-	b.Run("observer=idle", func(b *testing.B) { benchmarkInputInOrderData(b, &idleObserver{}) })
+	b.Run("observer=none", func(b *testing.B) { benchmarkInputInOrderData(b, nil, nil) })
+	b.Run("observer=idle", func(b *testing.B) { benchmarkInputInOrderData(b, &idleObserver{}, nil) })
+	// With the buffers drawing on a budget, as in a stack.
+	b.Run("budget=512MiB", func(b *testing.B) { benchmarkInputInOrderData(b, nil, NewBudget(512<<20)) })
 }
 
-func benchmarkInputInOrderData(b *testing.B, obs Observer) {
+func benchmarkInputInOrderData(b *testing.B, obs Observer, mem *Budget) {
 	out := &discardOutput{}
-	c := New(ID{Local: localAP, Remote: remoteAP}, testConfig(), out, obs)
+	c := NewWithBudget(ID{Local: localAP, Remote: remoteAP}, testConfig(), mem, out, obs)
 	now := epoch
 	c.OpenPassive(now)
 	syn := seg(FlagSYN, remoteISS, 0)
@@ -71,10 +73,15 @@ func benchmarkInputInOrderData(b *testing.B, obs Observer) {
 }
 
 // BenchmarkSendAndACK is the sending hot path: queue a segment's worth,
-// send it, take its ACK.
+// send it, take its ACK; without a budget and with one.
 func BenchmarkSendAndACK(b *testing.B) {
+	b.Run("budget=none", func(b *testing.B) { benchmarkSendAndACK(b, nil) })
+	b.Run("budget=512MiB", func(b *testing.B) { benchmarkSendAndACK(b, NewBudget(512<<20)) })
+}
+
+func benchmarkSendAndACK(b *testing.B, mem *Budget) {
 	out := &discardOutput{}
-	c := New(ID{Local: localAP, Remote: remoteAP}, testConfig(), out, nil)
+	c := NewWithBudget(ID{Local: localAP, Remote: remoteAP}, testConfig(), mem, out, nil)
 	now := epoch
 	c.OpenPassive(now)
 	syn := seg(FlagSYN, remoteISS, 0)

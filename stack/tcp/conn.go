@@ -11,6 +11,7 @@ import (
 type Conn struct {
 	id  ID
 	cfg *Config // shared with the other connections of the stack, read only
+	mem *Budget // where the buffers' storage comes from; nil: no bound
 	out Output
 	obs Observer
 
@@ -74,13 +75,16 @@ type Conn struct {
 	snd sendBuffer
 	rcv recvBuffer
 
-	finQueued     bool // the user closed: a FIN follows the data
-	closeOnEstab  bool // CLOSE in SYN-RECEIVED, done on entering ESTABLISHED
-	orphaned      bool // the user will neither send nor receive again
-	peerFIN       bool // the peer's FIN was received
-	passive       bool // opened from LISTEN
-	synRetransmit bool // the SYN or SYN-ACK had to be retransmitted
-	swsOverride   bool // the override time-out of §3.8.6.2.1 expired
+	finQueued     bool  // the user closed: a FIN follows the data
+	closeOnEstab  bool  // CLOSE in SYN-RECEIVED, done on entering ESTABLISHED
+	orphaned      bool  // the user will neither send nor receive again
+	peerFIN       bool  // the peer's FIN was received
+	passive       bool  // opened from LISTEN
+	synRetransmit bool  // the SYN or SYN-ACK had to be retransmitted
+	swsOverride   bool  // the override time-out of §3.8.6.2.1 expired
+	wndClamped    bool  // the budget is keeping the receive window small
+	sndClamped    bool  // the budget is keeping the send space small
+	memFloor      int32 // each buffer's guaranteed storage (memory.go)
 
 	// Timers are plain deadlines; zero means stopped.
 	rtxAt      time.Time
@@ -129,7 +133,15 @@ type Conn struct {
 // be called concurrently (a stack's loop calls one at a time). Any other
 // cfg (or nil) is copied, with defaults filled in.
 func New(id ID, cfg *Config, out Output, obs Observer) *Conn {
-	c := &Conn{id: id, out: out, obs: obs, cfg: cfg}
+	return NewWithBudget(id, cfg, nil, out, obs)
+}
+
+// NewWithBudget is New for a connection whose buffers draw on mem, which
+// the connections of a stack share (see Budget). A nil mem bounds nothing.
+// Once the owner is done with the connection it calls ReleaseBuffers.
+func NewWithBudget(id ID, cfg *Config, mem *Budget, out Output, obs Observer) *Conn {
+	c := &Conn{id: id, out: out, obs: obs, cfg: cfg, mem: mem}
+	mem.Join(2) // the send and the receive buffer
 	if cfg == nil || !cfg.complete {
 		own := Config{}
 		if cfg != nil {
@@ -140,6 +152,7 @@ func New(id ID, cfg *Config, out Output, obs Observer) *Conn {
 	}
 	c.snd.limit = c.cfg.SendBuffer
 	c.rcv.limit = c.cfg.ReceiveBuffer
+	c.memFloor = floorFor(c.cfg)
 	c.rtt = newRTTEstimator(c.cfg.InitialRTO)
 	c.rcvShift = receiveShift(c.cfg)
 	return c
@@ -242,7 +255,10 @@ func (c *Conn) Send(now time.Time, p []byte) (int, error) {
 	default:
 		return 0, ErrClosing
 	}
-	n := c.snd.write(p)
+	if c.mem != nil {
+		p = p[:min(len(p), c.sendSpace())]
+	}
+	n := c.snd.write(c.mem, c.floor(), p)
 	if c.state == Established || c.state == CloseWait {
 		c.output(now)
 	}
@@ -254,7 +270,7 @@ func (c *Conn) SendSpace() int {
 	switch c.state {
 	case SynSent, SynReceived, Established, CloseWait:
 		if !c.finQueued {
-			return c.snd.space()
+			return c.sendSpace()
 		}
 	}
 	return 0
@@ -277,6 +293,9 @@ func (c *Conn) Receive(now time.Time, p []byte) (int, error) {
 		alreadyDue := c.windowUpdateDue()
 		n := c.rcv.read(p)
 		c.autotune(now, n)
+		if c.mem != nil || c.state == Closed {
+			c.releaseIfIdle()
+		}
 		if !alreadyDue {
 			c.maybeWindowUpdate(now)
 		}
@@ -351,7 +370,7 @@ func (c *Conn) Close(now time.Time) error {
 	c.orphaned = true
 	if c.rcv.len() > 0 && c.state.Synchronized() {
 		c.sendReset(c.SndNxt, ReasonCloseUnreadData)
-		c.rcv = recvBuffer{byteQueue: byteQueue{limit: c.rcv.limit}}
+		c.rcv.pop(c.rcv.len())
 		c.enterClosed(nil, ReasonCloseUnreadData)
 		return nil
 	}
@@ -433,6 +452,9 @@ func (c *Conn) sackHoles() int {
 func (c *Conn) setState(to State, cause *Segment, why Reason) {
 	from := c.state
 	c.state = to
+	if to == TimeWait {
+		c.releaseAfterClose() // nothing more is sent or received
+	}
 	if c.obs != nil && from != to {
 		c.obs.StateChange(c, from, to, cause, why)
 	}
@@ -444,6 +466,7 @@ func (c *Conn) enterClosed(cause *Segment, why Reason) {
 	c.tlpAt, c.rackAt, c.unackedSince = time.Time{}, time.Time{}, time.Time{}
 	c.sb.reset()
 	c.ackNow = false
+	c.releaseAfterClose()
 	c.setState(Closed, cause, why)
 }
 

@@ -277,6 +277,8 @@ func (c *Conn) inputSynchronized(now time.Time, seg *Segment) {
 // reply (unless the RST bit is set ...)".
 func (c *Conn) unacceptable(now time.Time, seg *Segment) {
 	switch {
+	case seg.Flags.Has(FlagRST) && c.rstAtWindowEdge(seg):
+		c.challengeACK(now, seg, ReasonRSTAtWindowEdge)
 	case seg.Flags.Has(FlagRST):
 		c.drop(seg, ReasonRSTOutsideWindow)
 	case c.state == TimeWait && seg.Flags.Has(FlagFIN) && seg.End() == c.RcvNxt:
@@ -287,11 +289,17 @@ func (c *Conn) unacceptable(now time.Time, seg *Segment) {
 		c.startTimeWait(now)
 	default:
 		// An old duplicate is honest loss recovery and always answered;
-		// other answers are rationed (ratelimit.go).
+		// other answers, keep-alive probes among them (as Linux's
+		// tcp_oow_rate_limited rations pure ACKs), are rationed
+		// (ratelimit.go).
+		why := ReasonUnacceptable
+		if c.keepAliveProbe(seg) {
+			why = ReasonKeepAliveProbe
+		}
 		dup := c.oldDuplicate(seg)
-		answer := dup || c.answerAllowed(now, seg, ReasonUnacceptable)
+		answer := dup || c.answerAllowed(now, seg, why)
 		if answer {
-			c.drop(seg, ReasonUnacceptable)
+			c.drop(seg, why)
 		}
 		// "If the RCV.WND is zero, no segments will be acceptable, but
 		// special allowance should be made to accept valid ACKs": an ACK
@@ -312,9 +320,40 @@ func (c *Conn) unacceptable(now time.Time, seg *Segment) {
 			c.hasDSACK, c.dsack = true, SACKBlock{seg.Seq, seg.Seq.Add(uint32(len(seg.Payload)))}
 		}
 		if answer {
-			c.sendAck(ReasonUnacceptable)
+			c.sendAck(why)
 		}
 	}
+}
+
+// keepAliveProbe reports whether an unacceptable segment is a keep-alive
+// probe: an ACK with SEG.SEQ = RCV.NXT-1 and no more than the one octet of
+// garbage old implementations put in it (RFC 1122 §4.2.3.6). It is
+// unacceptable by design, so that the answer is an ACK; it is told apart
+// from the rest because a peer that keeps idle connections alive sends one
+// per connection and interval. Go's net.Dialer turns keep-alives on (15 s)
+// for every connection it makes: a client that opens tens of thousands of
+// connections over more than 15 s made the stack report tens of thousands
+// of "unacceptable" segments while they were being opened (issue 9); they
+// were these probes, each rightly answered.
+func (c *Conn) keepAliveProbe(seg *Segment) bool {
+	return c.state.Synchronized() && seg.Flags&(FlagSYN|FlagFIN|FlagRST|FlagACK) == FlagACK &&
+		len(seg.Payload) <= 1 && seg.Seq == c.RcvNxt.Add(^uint32(0))
+}
+
+// rstAtWindowEdge reports whether a RST that failed the sequence test
+// carries exactly the right edge of the window we advertised,
+// RCV.NXT+RCV.WND. A Linux peer sends its RST there when it has filled
+// our window (tcp_acceptable_seq: SND.NXT, or the window's end), which is
+// what a client that wrote and never read does when it aborts; and Linux
+// takes the right edge into the window for this test (tcp_sequence). RFC
+// 5961 §3.2 would drop it silently, and the connection would stay until a
+// probe of ours drew another RST, perhaps minutes later, holding its
+// buffers. A challenge ACK instead draws the exact RST from a peer that
+// really reset, and nothing from one that did not (RFC 5961 §3.2's own
+// answer to a RST in the window); it is rate-limited like the others.
+func (c *Conn) rstAtWindowEdge(seg *Segment) bool {
+	return c.state.Synchronized() && c.state != TimeWait &&
+		c.rcvAdvEdge.GreaterThan(c.RcvNxt) && seg.Seq == c.rcvAdvEdge
 }
 
 // inputRST is the second step of §3.10.7.4, hardened by RFC 5961 §3.2.
@@ -471,6 +510,9 @@ func (c *Conn) ackAdvance(now time.Time, s *Segment) {
 		c.SndNxt = ack
 	}
 	c.snd.ack(ack)
+	if c.snd.len() == 0 && c.mem != nil {
+		c.releaseIfIdle()
+	}
 	c.timeouts = 0 // progress: the R2 count starts again
 	if sampled {
 		// RFC 6298 §5 and RFC 9293 §3.8.1: the backed-off RTO stays until
@@ -518,11 +560,19 @@ func (c *Conn) processText(now time.Time, s *Segment) {
 	if s.Seq.GreaterThan(c.RcvNxt) {
 		// Out of order: keep it in the window, send a duplicate ACK at once
 		// (RFC 5681 §4.2).
-		dup, had := c.rcv.queue(s.Seq, s.Payload, fin)
+		dup, had, why := c.rcv.queue(c.mem, s.Seq, s.Payload, fin)
 		if had && c.sackOK {
 			// RFC 2883 §4: a duplicate above RCV.NXT is reported as a
 			// D-SACK block, followed by the block that holds it.
 			c.hasDSACK, c.dsack = true, dup
+		}
+		if why != ReasonNone {
+			// Over the bound of out-of-order blocks, or no memory:
+			// dropped like a lost segment, and the duplicate ACK
+			// tells the sender so.
+			c.drop(s, why)
+			c.oweACK(why)
+			return
 		}
 		if len(s.Payload) > 0 {
 			c.noteOOO(s.Seq)
@@ -532,11 +582,22 @@ func (c *Conn) processText(now time.Time, s *Segment) {
 		return
 	}
 	if len(s.Payload) > 0 {
-		c.rcv.write(s.Payload)
+		if n := c.rcv.write(c.mem, c.floor(), GrantStore, s.Payload); n < len(s.Payload) {
+			// The budget has no storage for the rest, although the
+			// window offered it: keep what fits, drop the rest and the
+			// FIN behind it; the sender sends them again.
+			c.drop(s, ReasonRecvBudget)
+			c.oweACK(ReasonRecvBudget)
+			s.Payload = s.Payload[:n]
+			fin = false
+			if n == 0 {
+				return
+			}
+		}
 		c.RcvNxt = c.RcvNxt.Add(uint32(len(s.Payload)))
 		filled := len(c.rcv.ooo) > 0
 		var queuedFIN bool
-		c.RcvNxt, queuedFIN = c.rcv.pull(c.RcvNxt)
+		c.RcvNxt, queuedFIN = c.rcv.pull(c.mem, c.floor(), c.RcvNxt)
 		fin = fin || queuedFIN
 		c.ackPending++
 		switch {

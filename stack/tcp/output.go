@@ -66,19 +66,19 @@ func (c *Conn) emit(s *Segment, why Reason) {
 	c.out.Output(c, s, why)
 }
 
-// rcvWindow is the receive window: the free space of the receive buffer.
-func (c *Conn) rcvWindow() uint32 {
-	// Data taken over the limit (a rounded-up scaled window) closes the
-	// window; it must not wrap around.
-	return uint32(max(c.rcv.space(), 0))
-}
-
 // advertise computes SEG.WND for an outgoing segment and records the right
 // edge it offers. It never moves the right edge left (RFC 9293 §3.8.6.2.2:
-// shrinking the window is strongly discouraged) and opens it only in steps
+// shrinking the window is strongly discouraged; RFC 7323 §2.4 for a scaled
+// window), even when the budget runs short: the window then closes as the
+// data arrives instead of opening again. It opens the window only in steps
 // of min(buffer/2, MSS) (receiver-side silly window avoidance).
 func (c *Conn) advertise() uint16 {
-	wnd := c.rcvWindow()
+	wnd := c.rcvSpace()
+	if c.mem != nil {
+		var clamped bool
+		wnd, clamped = c.rcvWindowClamped()
+		c.noteWindow(clamped)
+	}
 	step := c.windowStep()
 	keep := false
 	if c.rcvAdvEdge.GreaterThan(c.RcvNxt) {
@@ -136,7 +136,11 @@ func (c *Conn) windowUpdateDue() bool {
 	}
 	// The edge that could be advertised: the window field caps it.
 	shift := c.windowShift()
-	wnd := min(c.rcvWindow()>>shift, 0xffff) << shift
+	wnd := c.rcvSpace()
+	if c.mem != nil {
+		wnd = c.budgetedWindow()
+	}
+	wnd = min(wnd>>shift, 0xffff) << shift
 	edge := c.RcvNxt.Add(wnd)
 	return edge.GreaterThan(c.rcvAdvEdge) && c.rcvAdvEdge.Size(edge) >= c.windowStep()
 }

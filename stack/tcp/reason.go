@@ -95,6 +95,11 @@ const (
 	ReasonInvalidRateLimited
 	ReasonChallengeACKLimit
 	ReasonRSTRateLimited
+	// Memory bounds (the Budget, out-of-order data).
+	ReasonOOOLimit
+	ReasonRecvBudget
+	ReasonKeepAliveProbe
+	ReasonRSTAtWindowEdge
 
 	numReasons
 )
@@ -193,6 +198,10 @@ var reasons = [numReasons]reasonInfo{
 	ReasonInvalidRateLimited: {"invalid-ratelimit", "rfc5961:7", "unacceptable segment: drop, no ACK: the connection sent one too recently (ACK throttling)"},
 	ReasonChallengeACKLimit:  {"challenge-ack-limit", "rfc5961:7", "unacceptable segment: drop, no ACK: the stack's challenge-ACK budget for this second is spent"},
 	ReasonRSTRateLimited:     {"rst-ratelimit", "rfc9293:3.10.7.1", "segment for no connection: drop, no RST: the stack's RST rate limit is reached"},
+	ReasonOOOLimit:           {"ooo-limit", "rfc9293:3.10.7.4/text", "out-of-order data would start a block beyond the connection's bound: drop, send duplicate ACK"},
+	ReasonRecvBudget:         {"rcv-budget", "rfc9293:3.10.7.4/text", "no memory left in the buffer budget for data in the window: drop it, send duplicate ACK"},
+	ReasonKeepAliveProbe:     {"keepalive-probe", "rfc1122:4.2.3.6", "keep-alive probe (SEG.SEQ = RCV.NXT-1): answer with ACK"},
+	ReasonRSTAtWindowEdge:    {"rst-window-edge", "rfc5961:3.2", "RST at the right edge of the window (a peer that filled it resets there): challenge ACK, as Linux does"},
 }
 
 // Code is the short machine-readable name, for example "rst-in-window".

@@ -21,11 +21,11 @@ func TestRecvBufferReassembly(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			b := recvBuffer{byteQueue: byteQueue{limit: 100}}
 			for _, p := range tt.pieces {
-				b.queue(Seq(p[0]), []byte(text[p[0]:p[1]]), p[1] == len(text))
+				b.queue(nil, Seq(p[0]), []byte(text[p[0]:p[1]]), p[1] == len(text))
 				checkNoOverlap(t, &b)
 			}
-			b.write([]byte(text[:1]))
-			nxt, fin := b.pull(1)
+			b.write(nil, 0, GrantStore, []byte(text[:1]))
+			nxt, fin := b.pull(nil, 0, 1)
 			if nxt != Seq(len(text)) || !fin {
 				t.Fatalf("pull = %d, %v; want %d, true", nxt, fin, len(text))
 			}
@@ -54,11 +54,11 @@ func TestRecvBufferRandomOrder(t *testing.T) {
 			end := min(start+1+rng.Intn(700), len(data))
 			seq := base.Add(uint32(start))
 			if seq.LessThanEq(nxt) && seq.Add(uint32(end-start)).GreaterThan(nxt) {
-				b.write(data[base.Size(nxt):end])
+				b.write(nil, 0, GrantStore, data[base.Size(nxt):end])
 				nxt = base.Add(uint32(end))
-				nxt, _ = b.pull(nxt)
+				nxt, _ = b.pull(nil, 0, nxt)
 			} else if seq.GreaterThan(nxt) {
-				b.queue(seq, data[start:end], false)
+				b.queue(nil, seq, data[start:end], false)
 				checkNoOverlap(t, &b)
 			}
 		}
@@ -72,9 +72,8 @@ func TestRecvBufferRandomOrder(t *testing.T) {
 func checkNoOverlap(t *testing.T, b *recvBuffer) {
 	t.Helper()
 	for i := 1; i < len(b.ooo); i++ {
-		prevEnd := b.ooo[i-1].seq.Add(uint32(len(b.ooo[i-1].data)))
-		if prevEnd.GreaterThan(b.ooo[i].seq) {
-			t.Fatalf("queue overlaps: %d+%d and %d", b.ooo[i-1].seq, len(b.ooo[i-1].data), b.ooo[i].seq)
+		if prevEnd := b.ooo[i-1].end(); prevEnd.GreaterThanEq(b.ooo[i].seq) {
+			t.Fatalf("blocks overlap or touch: %d+%d and %d", b.ooo[i-1].seq, len(b.ooo[i-1].data), b.ooo[i].seq)
 		}
 	}
 }
@@ -84,20 +83,14 @@ func TestReceiveWindowNeverNegative(t *testing.T) {
 	// the window, not wrap it around to 4 GiB.
 	h := established(t)
 	h.c.rcv.limit = 10
-	h.c.rcv.write([]byte("fifteen bytes!!"))
+	h.c.rcv.write(nil, 0, GrantStore, []byte("fifteen bytes!!"))
 	if w := h.c.rcvWindow(); w != 0 {
 		t.Fatalf("window %d with the buffer over its limit", w)
 	}
 }
 
 // queuedBytes is how much out-of-order data is held.
-func (b *recvBuffer) queuedBytes() int {
-	n := 0
-	for _, s := range b.ooo {
-		n += len(s.data)
-	}
-	return n
-}
+func (b *recvBuffer) queuedBytes() int { return b.oooBytes() }
 
 // queue reports the first run of a segment that was queued already: the
 // D-SACK block of RFC 2883 §4 for a duplicate above RCV.NXT.
@@ -119,9 +112,9 @@ func TestRecvBufferQueueReportsDuplicate(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			b := recvBuffer{byteQueue: byteQueue{limit: 100}}
 			for _, q := range tt.queued {
-				b.queue(q[0], make([]byte, q[0].Size(q[1])), false)
+				b.queue(nil, q[0], make([]byte, q[0].Size(q[1])), false)
 			}
-			got, dup := b.queue(tt.seg[0], make([]byte, tt.seg[0].Size(tt.seg[1])), false)
+			got, dup, _ := b.queue(nil, tt.seg[0], make([]byte, tt.seg[0].Size(tt.seg[1])), false)
 			if got != tt.want || dup != tt.wantDup {
 				t.Errorf("queue = %v, %v; want %v, %v", got, dup, tt.want, tt.wantDup)
 			}

@@ -9,8 +9,11 @@ type sendBuffer struct {
 
 func (b *sendBuffer) end() Seq { return b.seq.Add(uint32(b.len())) }
 
-// write appends as much of p as fits and returns how much that was.
-func (b *sendBuffer) write(p []byte) int { return b.push(p) }
+// write appends as much of p as fits, in the limit and in the storage
+// mem grants a promise (see Budget.Take), and returns how much that was.
+func (b *sendBuffer) write(mem *Budget, floor int, p []byte) int {
+	return b.push(mem, floor, GrantPromise, p)
+}
 
 // slice returns up to n bytes starting at sequence number from.
 func (b *sendBuffer) slice(from Seq, n int) []byte {
