@@ -161,6 +161,10 @@ func processCPU(t *testing.T, pid int) time.Duration {
 //     against that; the README says more.
 const synFloodModeEnv = "TUNSTACK_SYNFLOOD"
 
+// synFloodProfileEnv names a file for a CPU profile of the daemon under the
+// flood (`tunstack up --cpuprofile`; read it with `go tool pprof`).
+const synFloodProfileEnv = "TUNSTACK_SYNFLOOD_CPUPROFILE"
+
 func TestSYNFloodHonestClientsConnect(t *testing.T) {
 	requireRoot(t)
 	mode := os.Getenv(synFloodModeEnv)
@@ -170,7 +174,11 @@ func TestSYNFloodHonestClientsConnect(t *testing.T) {
 	if mode != "adaptive" && mode != "sendmmsg" && mode != "sendto" {
 		t.Fatalf("%s=%q: want adaptive, sendmmsg or sendto", synFloodModeEnv, mode)
 	}
-	d := startDaemon(t)
+	var daemonFlags []string
+	if path := os.Getenv(synFloodProfileEnv); path != "" {
+		daemonFlags = append(daemonFlags, "--cpuprofile", path)
+	}
+	d := startDaemon(t, daemonFlags...)
 	checkIsolated(t, d.ns)
 	f, err := rawpeer.OpenFlooder(d.ns, deviceName, netip.MustParseAddr(stackIPv4), rawpeer.FloodIP)
 	if err != nil {

@@ -12,8 +12,8 @@ func TestConfigDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Name != DefaultName || got.MTU != DefaultMTU || got.NetNS != "" {
-		t.Errorf("defaults = %+v, want name %q, MTU %d, current namespace", got, DefaultName, DefaultMTU)
+	if got.Name != DefaultName || got.MTU != DefaultMTU || got.NetNS != "" || got.TxQueueLen != DefaultTxQueueLen {
+		t.Errorf("defaults = %+v, want name %q, MTU %d, txqueuelen %d, current namespace", got, DefaultName, DefaultMTU, DefaultTxQueueLen)
 	}
 }
 
@@ -41,6 +41,7 @@ func TestConfigValidation(t *testing.T) {
 		{"4in6 prefix", Config{Addrs: []netip.Prefix{netip.MustParsePrefix("::ffff:10.0.0.1/120")}}, false},
 		{"netns with slash", Config{NetNS: "../x"}, false},
 		{"netns dotdot", Config{NetNS: ".."}, false},
+		{"negative txqueuelen", Config{TxQueueLen: -1}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -97,7 +97,7 @@ func Open(cfg Config) (dev *Device, err error) {
 	}
 	undo = append(undo, func() error { return removeLink(h, link.Attrs().Index) })
 
-	if err := configureLink(h, link, cfg.Addrs); err != nil {
+	if err := configureLink(h, link, cfg.Addrs, cfg.TxQueueLen); err != nil {
 		return nil, err
 	}
 	if err := waitLocalRoutes(h, cfg.Name, cfg.Addrs); err != nil {

@@ -33,9 +33,10 @@ func TestOpenConfiguresLink(t *testing.T) {
 		cfg      Config
 		wantName string
 		wantMTU  int
+		wantTxQ  int
 	}{
-		{"defaults", defaultCfg, DefaultName, DefaultMTU},
-		{"jumbo", Config{Name: "tsjumbo", MTU: 9000, Addrs: defaultCfg.Addrs}, "tsjumbo", 9000},
+		{"defaults", defaultCfg, DefaultName, DefaultMTU, DefaultTxQueueLen},
+		{"jumbo", Config{Name: "tsjumbo", MTU: 9000, Addrs: defaultCfg.Addrs, TxQueueLen: 100}, "tsjumbo", 9000, 100},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -57,8 +58,9 @@ func TestOpenConfiguresLink(t *testing.T) {
 				t.Fatalf("LinkByName: %v", err)
 			}
 			attrs := link.Attrs()
-			if attrs.MTU != tt.wantMTU || attrs.Flags&net.FlagUp == 0 || link.Type() != "tuntap" {
-				t.Errorf("link %s: type %s, MTU %d, flags %v; want tuntap, %d, up", attrs.Name, link.Type(), attrs.MTU, attrs.Flags, tt.wantMTU)
+			if attrs.MTU != tt.wantMTU || attrs.Flags&net.FlagUp == 0 || link.Type() != "tuntap" || attrs.TxQLen != tt.wantTxQ {
+				t.Errorf("link %s: type %s, MTU %d, txqueuelen %d, flags %v; want tuntap, %d, %d, up",
+					attrs.Name, link.Type(), attrs.MTU, attrs.TxQLen, attrs.Flags, tt.wantMTU, tt.wantTxQ)
 			}
 			checkAddrs(t, h, link, tt.cfg.Addrs)
 

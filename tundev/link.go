@@ -25,10 +25,13 @@ func checkNameFree(h *netlink.Handle, name string) error {
 	return netlinkError("looking up link "+name, err)
 }
 
-// configureLink gives the kernel side of the device its addresses and
-// brings it up. The TUN driver already has the MTU.
-func configureLink(h *netlink.Handle, link netlink.Link, addrs []netip.Prefix) error {
+// configureLink gives the kernel side of the device its queue length and
+// addresses and brings it up. The TUN driver already has the MTU.
+func configureLink(h *netlink.Handle, link netlink.Link, addrs []netip.Prefix, txQueueLen int) error {
 	name := link.Attrs().Name
+	if err := h.LinkSetTxQLen(link, txQueueLen); err != nil {
+		return netlinkError(fmt.Sprintf("setting the txqueuelen of %s to %d", name, txQueueLen), err)
+	}
 	for _, p := range addrs {
 		addr := &netlink.Addr{IPNet: prefixIPNet(p)}
 		if p.Addr().Is6() {
