@@ -22,9 +22,13 @@ func (r *recorder) Helper()                   {}
 func (r *recorder) Error(args ...any)         { r.errors = append(r.errors, fmt.Sprint(args...)) }
 func (r *recorder) Errorf(f string, a ...any) { r.errors = append(r.errors, fmt.Sprintf(f, a...)) }
 func (r *recorder) Fatal(args ...any)         { r.Error(args...); r.fatal = true; panic(errRecorderStop) }
-func (r *recorder) Fatalf(f string, a ...any) { r.Errorf(f, a...); r.fatal = true; panic(errRecorderStop) }
-func (r *recorder) Skip(args ...any)          { r.skipped = true; panic(errRecorderStop) }
-func (r *recorder) Cleanup(func())            {}
+func (r *recorder) Fatalf(f string, a ...any) {
+	r.Errorf(f, a...)
+	r.fatal = true
+	panic(errRecorderStop)
+}
+func (r *recorder) Skip(args ...any) { r.skipped = true; panic(errRecorderStop) }
+func (r *recorder) Cleanup(func())   {}
 
 // record runs fn with a recorder and returns it.
 func record(fn func(t testing.TB)) (r *recorder) {
