@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/tunstack/tunstack/tests/testkit"
 )
 
 // The addresses `tunstack up` uses by default.
@@ -121,19 +123,18 @@ type daemon struct {
 // SIGTERM and removes the namespace if it is still there.
 func startDaemon(t *testing.T, extra ...string) *daemon {
 	t.Helper()
-	return startDaemonIn(t, uniqueNamespace(), extra...)
+	return startDaemonIn(t, testkit.NamespaceName(t, "tst"), extra...)
 }
 
-// startDaemonIn is startDaemon in a given namespace (which may exist already).
+// startDaemonIn is startDaemon in namespace ns, which may exist already:
+// the caller has it removed when the test ends (testkit.AddNamespace,
+// testkit.NamespaceName), after the daemon has stopped.
 func startDaemonIn(t *testing.T, ns string, extra ...string) *daemon {
 	t.Helper()
 	bin := tunstackBinary(t)
-	control := filepath.Join(shortTempDir(t), "ctl.sock")
+	control := filepath.Join(testkit.ShortTempDir(t), "ctl.sock")
 	args := append([]string{"up", "--netns", ns, "--control", control}, extra...)
 	d := &daemon{ns: ns, control: control}
-	// Registered before the process starts so that it runs after the
-	// process's own cleanup (cleanups run last-in first-out).
-	t.Cleanup(func() { deleteNamespace(t, ns) })
 	d.process = startProcess(t, nil, bin, args...)
 	t.Cleanup(func() {
 		if !d.exited() {
@@ -146,7 +147,7 @@ func startDaemonIn(t *testing.T, ns string, extra ...string) *daemon {
 			t.Logf("tunstack %s\n%s", strings.Join(args, " "), d.output())
 		}
 	})
-	waitFor(t, startTimeout, "the daemon's control socket", func() (bool, string) {
+	testkit.WaitFor(t, startTimeout, "the daemon's control socket", func() (bool, string) {
 		if d.exited() {
 			t.Fatalf("tunstack up exited early (%v)\n%s", d.waitErr, d.output())
 		}
@@ -166,23 +167,11 @@ func startDaemonIn(t *testing.T, ns string, extra ...string) *daemon {
 // source address.
 func waitIPv6Ready(t *testing.T, ns string) {
 	t.Helper()
-	waitFor(t, 5*time.Second, "IPv6 addresses to leave the tentative state", func() (bool, string) {
+	testkit.WaitFor(t, 5*time.Second, "IPv6 addresses to leave the tentative state", func() (bool, string) {
 		r := run(t, nil, "ip", "-n", ns, "-6", "addr", "show", "tentative")
 		if r.err != nil {
 			return false, r.String()
 		}
 		return strings.TrimSpace(r.stdout) == "", r.stdout
 	})
-}
-
-// shortTempDir is a fresh directory with a short path: a unix socket path
-// must fit in 108 bytes, which t.TempDir's long names may not.
-func shortTempDir(t *testing.T) string {
-	t.Helper()
-	dir, err := os.MkdirTemp("", "ts")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	return dir
 }

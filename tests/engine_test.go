@@ -5,6 +5,8 @@ import (
 	"crypto/sha256"
 	"strings"
 	"testing"
+
+	"github.com/tunstack/tunstack/tests/testkit"
 )
 
 // TestEngines runs the same checks against each engine `tunstack up` can
@@ -13,7 +15,7 @@ import (
 // service and gets the same bytes back, and ping gets an answer, over
 // IPv4 and IPv6.
 func TestEngines(t *testing.T) {
-	requireRoot(t)
+	testkit.RequireRoot(t)
 	t.Parallel()
 	payload := make([]byte, echoPayload)
 	rand.Read(payload)

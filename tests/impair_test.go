@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/tunstack/tunstack/tests/testkit"
 )
 
 // The transfer under impairment (issue 4): the daemon impairs its own link
@@ -41,7 +43,7 @@ const (
 // what was sent: N MiB kernel to stack, and the same N MiB stack to kernel.
 // It then checks that both impairments did drop packets.
 func TestTransferUnderImpairment(t *testing.T) {
-	requireRoot(t)
+	testkit.RequireRoot(t)
 	requireCommand(t, "nft", "nftables")
 	mib := impairMiB(t)
 	t.Parallel()
