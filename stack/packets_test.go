@@ -7,6 +7,7 @@ import (
 	"github.com/tunstack/tunstack/stack/tcp"
 	"github.com/tunstack/tunstack/stack/wire"
 	"github.com/tunstack/tunstack/tests/testkit"
+	"github.com/tunstack/tunstack/tests/testkit/fromtcp"
 )
 
 // Addresses of the tests: the stack under test and the peer that scripts
@@ -19,20 +20,9 @@ var (
 )
 
 // tcpPacket builds, with testkit, an IP packet carrying seg from src to
-// dst; the ports come from the addresses. The tests script the peer in the
-// engine's types (tcp.Seq arithmetic), which this converts.
+// dst; the ports come from the addresses.
 func tcpPacket(src, dst netip.AddrPort, seg tcp.Segment) []byte {
-	o := seg.Options
-	s := testkit.Segment{
-		Seq: uint32(seg.Seq), Ack: uint32(seg.Ack), Flags: testkit.Flags(seg.Flags),
-		Window: seg.Window, Urgent: seg.Urgent, Payload: seg.Payload,
-		Options: testkit.Options{MSS: o.MSS, WindowScale: o.WindowScale, HasWindowScale: o.HasWindowScale,
-			SACKPermitted: o.SACKPermitted, TSVal: o.TSVal, TSEcr: o.TSEcr, HasTimestamps: o.HasTimestamps},
-	}
-	for _, b := range o.SACK[:o.NumSACK] {
-		s.Options.SACK = append(s.Options.SACK, testkit.SACKBlock{Left: uint32(b.Left), Right: uint32(b.Right)})
-	}
-	return testkit.TCPPacket(src, dst, s)
+	return testkit.TCPPacket(src, dst, fromtcp.Segment(&seg))
 }
 
 // parseTCP parses a packet the stack sent into the engine's types, for a

@@ -279,6 +279,17 @@ func TestFixChecksumsAfterAChange(t *testing.T) {
 	}
 }
 
+func TestFixIPv4HeaderChecksumLeavesTheRest(t *testing.T) {
+	b := TCPPacket(netip.AddrPortFrom(host4, 1), netip.AddrPortFrom(stack4, 2), Segment{Flags: SYN})
+	b[19]++ // the destination address, which the TCP checksum covers too
+	FixIPv4HeaderChecksum(b)
+	p, err := Decode(b)
+	if err != nil || !p.HeaderChecksumOK || p.ChecksumOK {
+		t.Errorf("after a new destination and FixIPv4HeaderChecksum: %+v, %v; want the header right and TCP wrong", p, err)
+	}
+	FixIPv4HeaderChecksum([]byte{0x40, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}) // an IHL of 0 does not panic
+}
+
 func TestSetIPLengthAndID(t *testing.T) {
 	b := IPPacket(host4, stack4, 253, make([]byte, 8)) // RFC 3692's experimental protocol
 	b = append(b, 1, 2, 3, 4)

@@ -156,6 +156,16 @@ func TCPWindow(want uint16) TransportChecker {
 	})
 }
 
+// TCPUrgent checks the urgent pointer.
+func TCPUrgent(want uint16) TransportChecker {
+	return tcpCheck(func(t testing.TB, s *Segment) {
+		t.Helper()
+		if s.Urgent != want {
+			t.Errorf("urgent pointer %d, want %d: %v", s.Urgent, want, s)
+		}
+	})
+}
+
 // TCPPayload checks the payload, byte for byte.
 func TCPPayload(want []byte) TransportChecker {
 	return tcpCheck(func(t testing.TB, s *Segment) {

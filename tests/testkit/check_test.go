@@ -42,6 +42,7 @@ func TestCheckersPassAndFail(t *testing.T) {
 		{"TCPSeqNum", synPkt, TCP(TCPSeqNum(1000)), TCP(TCPSeqNum(1001)), "seq 1000, want 1001"},
 		{"TCPAckNum", dataPkt, TCP(TCPAckNum(1001)), TCP(TCPAckNum(1000)), "ack 1001 (flags PSH|ACK), want ACK 1000"},
 		{"TCPAckNum without ACK", synPkt, TCP(TCPSeqNum(1000)), TCP(TCPAckNum(0)), "(flags SYN), want ACK 0"},
+		{"TCPUrgent", synPkt, TCP(TCPUrgent(0)), TCP(TCPUrgent(1)), "urgent pointer 0, want 1"},
 		{"TCPWindow", dataPkt, TCP(TCPWindow(502)), TCP(TCPWindow(501)), "window 502, want 501"},
 		{"TCPPayload", dataPkt, TCP(TCPPayload([]byte("hello"))), TCP(TCPPayload([]byte("hullo"))), `payload "hello", want "hullo"`},
 		{"TCPPayloadLen", dataPkt, TCP(TCPPayloadLen(5)), TCP(TCPPayloadLen(0)), "payload of 5 bytes, want 0"},

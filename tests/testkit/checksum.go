@@ -167,6 +167,16 @@ func setIPv4HeaderChecksum(h []byte) {
 	binary.BigEndian.PutUint16(h[10:], Checksum(h, 0))
 }
 
+// FixIPv4HeaderChecksum makes the header checksum of the IPv4 packet p
+// right after a test changed a header field, and leaves the rest as it is
+// (an upper-layer checksum the change made wrong stays wrong). The header
+// is as long as its IHL says, as far as p holds it.
+func FixIPv4HeaderChecksum(p []byte) {
+	ihl := min(int(p[0]&0x0f)*4, len(p))
+	p[10], p[11] = 0, 0
+	binary.BigEndian.PutUint16(p[10:], Checksum(p[:ihl], 0))
+}
+
 // SetIPLength sets the length field of the IP packet p to fit len(p): the
 // total length for IPv4 (and its header checksum), the payload length for
 // IPv6.
