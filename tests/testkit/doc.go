@@ -9,8 +9,9 @@
 //     developer's machine and fails it when CI is set; AddNamespace makes a
 //     network namespace that the test's cleanup removes, InNamespace,
 //     ListenIn and DialIn open sockets inside one; ShortTempDir is a
-//     directory whose path fits a unix socket; HangWatchdog turns a livelock
-//     in a fuzz target into a crash with every goroutine's stack.
+//     directory whose path fits a unix socket; Buffer collects a command's
+//     output while the test reads it; HangWatchdog turns a livelock in a
+//     fuzz target into a crash with every goroutine's stack.
 //   - Building packets: TCPPacket, IPPacket, EchoRequest, ICMPError,
 //     UDPPacket and Fragments write IPv4 and IPv6 packets byte by byte, with
 //     their checksums (Checksum is the plain RFC 1071 sum); FixChecksums and

@@ -1,8 +1,10 @@
 package testkit
 
 import (
+	"bytes"
 	"os"
 	"runtime"
+	"sync"
 	"testing"
 	"time"
 )
@@ -30,4 +32,24 @@ func HangWatchdog(limit time.Duration) (stop func()) {
 		panic("the input has run for " + limit.String() + ": a livelock?\n" + string(buf[:runtime.Stack(buf, true)]))
 	})
 	return func() { timer.Stop() }
+}
+
+// Buffer is a bytes.Buffer that one goroutine writes (a command's output,
+// a logger) while the test reads it.
+type Buffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *Buffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+// String returns what was written so far.
+func (b *Buffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
