@@ -3,8 +3,6 @@ package tests
 import (
 	"fmt"
 	"net/netip"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -15,19 +13,6 @@ import (
 	"github.com/tunstack/tunstack/stack/tcp"
 	"github.com/tunstack/tunstack/tests/testkit"
 )
-
-// requireTool stops a test that needs a program that is missing: a skip
-// on a developer's machine, a failure in CI (scripts/test.sh installs it).
-func requireTool(t *testing.T, name string) {
-	t.Helper()
-	if _, err := exec.LookPath(name); err == nil {
-		return
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatalf("%s is not installed (scripts/test.sh installs it; CI is set, so this is a failure)", name)
-	}
-	t.Skipf("%s is not installed (scripts/test.sh installs it)", name)
-}
 
 // sendRawIPv4 sends pkt, a whole IPv4 packet, from inside namespace ns
 // through a raw socket: the kernel fills in the IP header checksum and
@@ -114,7 +99,7 @@ func readPcap(t *testing.T, file string) []tsharkPacket {
 // and as many TCP segments each way as the stack counted.
 func TestPcapRecordsWhatCrossedTheDevice(t *testing.T) {
 	testkit.RequireRoot(t)
-	requireTool(t, "tshark")
+	testkit.RequireCommand(t, "tshark", "tshark")
 	t.Parallel()
 	file := filepath.Join(testkit.ShortTempDir(t), "cap.pcapng")
 	d := startDaemon(t, "--pcap", file)

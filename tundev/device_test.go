@@ -425,13 +425,7 @@ func permissionChild(nsName string) int {
 // namespace.
 func TestOpenWithoutCapNetAdmin(t *testing.T) {
 	testkit.RequireRoot(t)
-	setpriv, err := exec.LookPath("setpriv")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("setpriv (util-linux) not found, and CI is set")
-		}
-		t.Skip("setpriv (util-linux) not found")
-	}
+	setpriv := testkit.RequireCommand(t, "setpriv", "util-linux")
 	nsName := testNetNSName(t)
 	cmd := exec.Command(setpriv, "--inh-caps=-all", "--bounding-set=-net_admin", "--", os.Args[0])
 	cmd.Env = append(os.Environ(), permissionChildEnv+"="+nsName)

@@ -42,12 +42,3 @@ func TestWaitForFailsWithWhatAndTheLastState(t *testing.T) {
 		t.Errorf("Eventually of a condition that holds reported %q", r.errors)
 	}
 }
-
-func TestRequireRootFailsInCI(t *testing.T) {
-	if r := record(func(t testing.TB) { stop(t, "needs root", true) }); !r.fatal || !r.failedWith("needs root (CI is set") {
-		t.Errorf("stop in CI: %q (fatal %v), want a failure", r.errors, r.fatal)
-	}
-	if r := record(func(t testing.TB) { stop(t, "needs root", false) }); r.fatal || !r.skipped {
-		t.Errorf("stop outside CI: %q (fatal %v, skipped %v), want a skip", r.errors, r.fatal, r.skipped)
-	}
-}

@@ -1,7 +1,9 @@
 package testkit
 
 import (
+	"fmt"
 	"os"
+	"os/exec"
 	"testing"
 )
 
@@ -15,6 +17,19 @@ func RequireRoot(t testing.TB) {
 	if reason := missingRoot(); reason != "" {
 		stop(t, reason, os.Getenv("CI") != "")
 	}
+}
+
+// RequireCommand stops a test that runs the command name when it is not
+// installed, as RequireRoot does: a skip on a developer's machine, a
+// failure when CI is set (scripts/test.sh installs debianPackage). It
+// returns the command's path.
+func RequireCommand(t testing.TB, name, debianPackage string) string {
+	t.Helper()
+	path, err := exec.LookPath(name)
+	if err != nil {
+		stop(t, fmt.Sprintf("needs %s (apt-get install %s, or run scripts/test.sh)", name, debianPackage), os.Getenv("CI") != "")
+	}
+	return path
 }
 
 // missingRoot says what is missing, or "" if nothing is.
