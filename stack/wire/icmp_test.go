@@ -28,7 +28,8 @@ func TestEchoReply(t *testing.T) {
 			if err != nil {
 				t.Fatalf("EchoReply: %v", err)
 			}
-			checkEchoReply(t, buf[:n], tc.dst, tc.src, tc.replyType, 0x1234, 7, data)
+			testkit.IP(t, buf[:n], testkit.SrcAddr(tc.dst), testkit.DstAddr(tc.src), testkit.TTL(DefaultTTL),
+				testkit.ICMP(testkit.ICMPType(tc.replyType, 0), testkit.ICMPRest(0x1234_0007), testkit.ICMPData(data)))
 			for short := range n {
 				if _, err := EchoReply(make([]byte, short), &p); err != ErrBufferTooSmall {
 					t.Fatalf("buffer of %d bytes: %v, want %v", short, err, ErrBufferTooSmall)
@@ -51,13 +52,8 @@ func TestEchoReplyInPlace(t *testing.T) {
 	if err != nil {
 		t.Fatalf("EchoReply: %v", err)
 	}
-	checkEchoReply(t, withOptions[:n], stack4, host4, ICMPv4EchoReply, 0xbeef, 1, data)
-}
-
-func checkEchoReply(t *testing.T, b []byte, src, dst netip.Addr, typ uint8, id, seq uint16, data []byte) {
-	t.Helper()
-	testkit.IP(t, b, testkit.SrcAddr(src), testkit.DstAddr(dst), testkit.TTL(DefaultTTL),
-		testkit.ICMP(testkit.ICMPType(typ, 0), testkit.ICMPRest(uint32(id)<<16|uint32(seq)), testkit.ICMPData(data)))
+	testkit.IPv4(t, withOptions[:n], testkit.SrcAddr(stack4), testkit.DstAddr(host4), testkit.TTL(DefaultTTL),
+		testkit.ICMP(testkit.EchoReply(0xbeef, 1, data)))
 }
 
 func TestEchoReplyErrors(t *testing.T) {
