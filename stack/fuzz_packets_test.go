@@ -68,7 +68,7 @@ func packetSeeds(h *fuzzHost) [][]byte {
 	unreach6 := quotingError(f6, wire.ICMPv6Unreachable, 4, 0, f6.stackNxt-1, false)
 	echo := testkit.EchoRequest(peerAddr4, stackAddr4, 7, 1, []byte("ping"))
 	// An IPv6 hop-by-hop header (PadN) before the segment.
-	hbh := testkit.IPPacket(peerAddr6, stackAddr6, wire.ProtoTCP, data6[40:], testkit.PadExt(testkit.HopByHop))
+	hbh := testkit.IPPacket(peerAddr6, stackAddr6, wire.ProtoTCP, data6[40:], testkit.PadExt(testkit.ExtHopByHop))
 	// IPv4 options (a NOP and an end of list) before the segment.
 	opts4 := append([]byte(nil), data4[:20]...)
 	opts4 = append(opts4, 1, 0, 0, 0)

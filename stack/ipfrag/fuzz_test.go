@@ -16,7 +16,7 @@ var fuzzTemplates = [][]byte{
 	testkit.IPPacket(src4, dst4, wire.ProtoUDP, payload(4000)),
 	testkit.IPPacket(src4, dst4, wire.ProtoTCP, tcpPayload(3000)),
 	testkit.IPPacket(src6, dst6, wire.ProtoTCP, tcpPayload(3000)),
-	testkit.IPPacket(src6, dst6, wire.ProtoUDP, payload(2000), testkit.PadExt(testkit.HopByHop)),
+	testkit.IPPacket(src6, dst6, wire.ProtoUDP, payload(2000), testkit.PadExt(testkit.ExtHopByHop)),
 }
 
 // fuzzOpLen is the bytes of fuzz input one fragment takes:

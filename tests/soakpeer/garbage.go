@@ -131,5 +131,5 @@ func (g *garbageMaker) fragment6(src netip.Addr) []byte {
 	frag[0] = testkit.ProtoTCP
 	binary.BigEndian.PutUint16(frag[2:], uint16(g.rng.IntN(1<<13))<<3|uint16(g.rng.IntN(2)))
 	binary.BigEndian.PutUint32(frag[4:], g.rng.Uint32())
-	return g.ip(src, testkit.FragmentExt, append(frag, g.random(8*(1+g.rng.IntN(8)))...), false)
+	return g.ip(src, testkit.ExtFragment, append(frag, g.random(8*(1+g.rng.IntN(8)))...), false)
 }

@@ -196,7 +196,7 @@ func TestICMPAndUDPDecodeWithGopacket(t *testing.T) {
 func TestIPPacketWithExtensionHeaders(t *testing.T) {
 	tcp := TCPPacket(netip.AddrPortFrom(host6, 1), netip.AddrPortFrom(stack6, 2), Segment{Flags: SYN, Seq: 5})
 	segment := tcp[IPv6HeaderLen:]
-	b := IPPacket(host6, stack6, ProtoTCP, segment, PadExt(HopByHop), PadExt(DestOptions))
+	b := IPPacket(host6, stack6, ProtoTCP, segment, PadExt(ExtHopByHop), PadExt(ExtDestOptions))
 	pkt := gopacketDecode(t, b)
 	if pkt.Layer(layers.LayerTypeIPv6HopByHop) == nil || pkt.Layer(layers.LayerTypeIPv6Destination) == nil || pkt.Layer(layers.LayerTypeTCP) == nil {
 		t.Errorf("gopacket finds %v", pkt.Layers())
@@ -215,7 +215,7 @@ func TestFragmentsReassemble(t *testing.T) {
 	for _, pkt := range [][]byte{
 		IPPacket(host4, stack4, ProtoTCP, payload),
 		IPPacket(host6, stack6, ProtoTCP, payload),
-		IPPacket(host6, stack6, ProtoTCP, payload, PadExt(HopByHop)),
+		IPPacket(host6, stack6, ProtoTCP, payload, PadExt(ExtHopByHop)),
 	} {
 		frags := Fragments(pkt, 0xabcd, 256, 512)
 		if len(frags) != 3 {

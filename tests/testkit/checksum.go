@@ -15,10 +15,10 @@ const (
 
 // IPv6 extension header types (RFC 8200 §4).
 const (
-	HopByHop    = 0
-	Routing     = 43
-	FragmentExt = 44
-	DestOptions = 60
+	ExtHopByHop    = 0
+	ExtRouting     = 43
+	ExtFragment    = 44
+	ExtDestOptions = 60
 )
 
 // Checksum is the Internet checksum of RFC 1071 over b, seeded with the
@@ -153,7 +153,7 @@ func FixChecksums(p []byte) {
 		}
 		end := min(40+int(binary.BigEndian.Uint16(p[4:])), len(p))
 		protocol, at, err := skipExtensions(p[:end])
-		if err != nil || protocol == FragmentExt {
+		if err != nil || protocol == ExtFragment {
 			return
 		}
 		src, dst := netip.AddrFrom16([16]byte(p[8:24])), netip.AddrFrom16([16]byte(p[24:40]))

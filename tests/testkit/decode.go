@@ -129,7 +129,7 @@ func decodeIPv6(b []byte) (*Packet, error) {
 	}
 	p := &Packet{Version: 6, Src: netip.AddrFrom16([16]byte(b[8:24])), Dst: netip.AddrFrom16([16]byte(b[24:40])),
 		TTL: b[7], HeaderChecksumOK: true, Protocol: protocol, Payload: b[at:]}
-	if protocol == FragmentExt {
+	if protocol == ExtFragment {
 		if len(p.Payload) < 8 {
 			return nil, fmt.Errorf("IPv6 fragment header: %w", errTruncated)
 		}

@@ -22,8 +22,8 @@ type IPv6Ext struct {
 	Bytes []byte
 }
 
-// PadExt is an 8-byte extension header of type typ (HopByHop or
-// DestOptions) that holds nothing but a PadN option.
+// PadExt is an 8-byte extension header of type typ (ExtHopByHop or
+// ExtDestOptions) that holds nothing but a PadN option.
 func PadExt(typ uint8) IPv6Ext {
 	return IPv6Ext{Type: typ, Bytes: []byte{0, 0, 1, 4, 0, 0, 0, 0}}
 }
@@ -114,7 +114,7 @@ var errTruncated = errors.New("truncated")
 // where it starts.
 func skipExtensions(p []byte) (protocol uint8, at int, err error) {
 	protocol, at = p[6], IPv6HeaderLen
-	for protocol == HopByHop || protocol == Routing || protocol == DestOptions {
+	for protocol == ExtHopByHop || protocol == ExtRouting || protocol == ExtDestOptions {
 		if at+8 > len(p) {
 			return 0, 0, errTruncated
 		}
@@ -172,7 +172,7 @@ func Fragment(pkt []byte, id uint32, from, to int, more bool) []byte {
 	}
 	binary.BigEndian.PutUint16(fh[2:], offset)
 	binary.BigEndian.PutUint32(fh[4:], id)
-	f[nextAt] = FragmentExt
+	f[nextAt] = ExtFragment
 	f = append(append(f, fh[:]...), pkt[at+from:at+to]...)
 	SetIPLength(f)
 	return f
