@@ -240,6 +240,32 @@ func TestFragmentsReassemble(t *testing.T) {
 	}
 }
 
+// RFC 8200 §4.5: a destination options header that no routing header
+// follows belongs to the fragmentable part, after the fragment header; a
+// hop-by-hop header stays in front of it.
+func TestDestinationOptionsTravelInTheFragments(t *testing.T) {
+	payload := make([]byte, 100)
+	pkt := IPPacket(host6, stack6, ProtoTCP, payload, PadExt(ExtHopByHop), PadExt(ExtDestOptions))
+	if got := FragmentableLen(pkt); got != 8+len(payload) {
+		t.Fatalf("FragmentableLen = %d, want the destination options and the payload, %d", got, 8+len(payload))
+	}
+	var joined []byte
+	for _, f := range Fragments(pkt, 1, 56) {
+		gopacketDecode(t, f)
+		p, err := Decode(f)
+		if err != nil || !p.IsFragment || f[6] != ExtHopByHop || f[IPv6HeaderLen] != ExtFragment {
+			t.Fatalf("fragment %+v, %v: want a hop-by-hop header, then the fragment header", p, err)
+		}
+		if p.FragmentOffset == 0 && p.Protocol != ExtDestOptions {
+			t.Errorf("the first fragment's next header is %d, want the destination options (60)", p.Protocol)
+		}
+		joined = append(joined, p.Payload...)
+	}
+	if !bytes.Equal(joined, pkt[IPv6HeaderLen+8:]) {
+		t.Error("the fragments' data is not the destination options header and the payload")
+	}
+}
+
 func TestChecksumReference(t *testing.T) {
 	// RFC 1071 §3's example: the sum of 0001 f203 f4f5 f6f7 is ddf2.
 	if got := Checksum([]byte{0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7}, 0); got != ^uint16(0xddf2) {

@@ -108,10 +108,9 @@ func SetIPv4ID(p []byte, id uint16) {
 // errTruncated: a header runs past the end of the packet.
 var errTruncated = errors.New("truncated")
 
-// skipExtensions walks the IPv6 packet p's extension headers that precede
-// the fragment header in an unfragmented packet (hop-by-hop, routing,
-// destination options), and returns the first other header's type and
-// where it starts.
+// skipExtensions skips the IPv6 packet p's hop-by-hop, routing and
+// destination options headers, and returns the first other header's type
+// (the upper layer's, or a fragment header's) and where it starts.
 func skipExtensions(p []byte) (protocol uint8, at int, err error) {
 	protocol, at = p[6], IPv6HeaderLen
 	for protocol == ExtHopByHop || protocol == ExtRouting || protocol == ExtDestOptions {
@@ -127,13 +126,33 @@ func skipExtensions(p []byte) (protocol uint8, at int, err error) {
 	return protocol, at, nil
 }
 
+// perFragment finds the IPv6 packet p's per-fragment headers (RFC 8200
+// §4.5): the fixed header, and the extension headers up to and including
+// the routing header if there is one, else the hop-by-hop header if there
+// is one. It returns where they end and where the next-header byte is that
+// names what follows them.
+func perFragment(p []byte) (end, nextAt int) {
+	end, nextAt = IPv6HeaderLen, 6
+	protocol, at := p[6], IPv6HeaderLen
+	for protocol == ExtHopByHop || protocol == ExtRouting || protocol == ExtDestOptions {
+		if at+8 > len(p) || at+(int(p[at+1])+1)*8 > len(p) {
+			panic("testkit: an IPv6 packet with broken extension headers")
+		}
+		if protocol == ExtRouting || protocol == ExtHopByHop && end == IPv6HeaderLen {
+			end, nextAt = at+(int(p[at+1])+1)*8, at
+		}
+		protocol, at = p[at], at+(int(p[at+1])+1)*8
+	}
+	return end, nextAt
+}
+
 // Fragment is the fragment of the whole IP packet pkt that carries bytes
-// [from, to) of its fragmentable part (RFC 791 §3.2; RFC 8200 §4.5: the
-// part after the hop-by-hop, routing and destination options headers),
-// with Identification id and the More Fragments flag more. An IPv4
-// fragment keeps pkt's header (its options included) with length, ID,
-// flags, offset and checksum changed; an IPv6 fragment gets a fragment
-// header after the unfragmentable headers. from must be a multiple of 8.
+// [from, to) of its fragmentable part, with Identification id and the More
+// Fragments flag more. An IPv4 fragment (RFC 791 §3.2) keeps pkt's header,
+// options included, with length, ID, flags, offset and checksum changed;
+// an IPv6 fragment (RFC 8200 §4.5) gets a fragment header after the
+// per-fragment headers, and a destination options header that no routing
+// header follows travels in the fragments. from must be a multiple of 8.
 func Fragment(pkt []byte, id uint32, from, to int, more bool) []byte {
 	if from%8 != 0 || from < 0 || to < from {
 		panic(fmt.Sprintf("testkit: a fragment of [%d, %d)", from, to))
@@ -153,16 +172,9 @@ func Fragment(pkt []byte, id uint32, from, to int, more bool) []byte {
 		return f
 	}
 	end := IPv6HeaderLen + int(binary.BigEndian.Uint16(pkt[4:]))
-	_, at, err := skipExtensions(pkt[:end])
-	if err != nil {
-		panic("testkit: fragmenting a packet with broken extension headers")
-	}
-	// The fragment header takes the place of the first fragmentable
-	// header in the chain: whoever named that one names it instead.
-	nextAt := 6
-	for i := IPv6HeaderLen; i < at; i += (int(pkt[i+1]) + 1) * 8 {
-		nextAt = i
-	}
+	at, nextAt := perFragment(pkt[:end])
+	// The fragment header goes where the fragmentable part began: the
+	// header that named that part names it instead.
 	f := append([]byte(nil), pkt[:at]...)
 	var fh [8]byte
 	fh[0] = f[nextAt]
@@ -193,16 +205,12 @@ func Fragments(pkt []byte, id uint32, cuts ...int) [][]byte {
 }
 
 // FragmentableLen is the length of the whole IP packet pkt's fragmentable
-// part: what follows the IPv4 header, or the IPv6 headers that every
-// fragment repeats.
+// part: what follows the IPv4 header, or the IPv6 per-fragment headers.
 func FragmentableLen(pkt []byte) int {
 	if pkt[0]>>4 == 4 {
 		return int(binary.BigEndian.Uint16(pkt[2:])) - int(pkt[0]&0x0f)*4
 	}
 	end := IPv6HeaderLen + int(binary.BigEndian.Uint16(pkt[4:]))
-	_, at, err := skipExtensions(pkt[:end])
-	if err != nil {
-		panic("testkit: a packet with broken extension headers")
-	}
+	at, _ := perFragment(pkt[:end])
 	return end - at
 }
