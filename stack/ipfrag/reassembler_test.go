@@ -32,9 +32,9 @@ func TestReassembler(t *testing.T) {
 	// datagram for IPv4 (RFC 791's key has the protocol).
 	tcp4Same := testkit.IPPacket(src4, dst4, wire.ProtoTCP, tcpPayload(2980))
 	// A hop-by-hop header stays in front of the fragment header; a
-	// destination options header after it travels in the fragments.
+	// destination options header travels in the fragments (RFC 8200 §4.5).
 	hbh6 := testkit.IPPacket(src6, dst6, wire.ProtoTCP, tcpPayload(3000), testkit.PadExt(testkit.ExtHopByHop))
-	tcp6Options := testkit.IPPacket(src6, dst6, wire.ProtoTCP, append([]byte{60, 0, 1, 4, 0, 0, 0, 0}, tcpPayload(3000)...))
+	tcp6Options := testkit.IPPacket(src6, dst6, wire.ProtoTCP, tcpPayload(3000), testkit.PadExt(testkit.ExtDestOptions))
 	big6 := testkit.IPPacket(src6, dst6, wire.ProtoUDP, payload(65535))
 
 	tests := []struct {
