@@ -98,7 +98,7 @@ func (p *batchPeer) segment(flags tcp.Flags, payload []byte) []byte {
 		seg.Options.MSS, seg.Options.HasWindowScale = 1460, true
 	}
 	p.seq = seg.End()
-	return tcpPacket(p.t, p.addr, p.stack, seg)
+	return tcpPacket(p.addr, p.stack, seg)
 }
 
 // expect returns the next segment the stack sends.

@@ -37,13 +37,13 @@ func TestCaptureSeesBothDirectionsWithReasons(t *testing.T) {
 		t.Fatalf("Listen: %v", err)
 	}
 	peer := netip.AddrPortFrom(peerAddr4, 40000)
-	badSum := tcpPacket(t, peer, netip.AddrPortFrom(stackAddr4, 80), tcp.Segment{Seq: 1, Flags: tcp.FlagSYN})
+	badSum := tcpPacket(peer, netip.AddrPortFrom(stackAddr4, 80), tcp.Segment{Seq: 1, Flags: tcp.FlagSYN})
 	badSum[len(badSum)-1] ^= 0xff
 	link.send(badSum)
-	closedPort := tcpPacket(t, peer, netip.AddrPortFrom(stackAddr4, 81), tcp.Segment{Seq: 1, Flags: tcp.FlagSYN})
+	closedPort := tcpPacket(peer, netip.AddrPortFrom(stackAddr4, 81), tcp.Segment{Seq: 1, Flags: tcp.FlagSYN})
 	link.send(closedPort)
 	rst := link.recv(t, testTimeout)
-	syn := tcpPacket(t, peer, netip.AddrPortFrom(stackAddr4, 80), tcp.Segment{Seq: 1, Flags: tcp.FlagSYN, Window: 1000})
+	syn := tcpPacket(peer, netip.AddrPortFrom(stackAddr4, 80), tcp.Segment{Seq: 1, Flags: tcp.FlagSYN, Window: 1000})
 	link.send(syn)
 	synAck := link.recv(t, testTimeout)
 	ping(t, link)

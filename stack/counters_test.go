@@ -7,9 +7,9 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
-
 	"github.com/tunstack/tunstack/stack/tcp"
 	"github.com/tunstack/tunstack/stack/wire"
+	"github.com/tunstack/tunstack/tests/testkit"
 )
 
 func TestEveryReasonAndDropCodeHasASlot(t *testing.T) {
@@ -77,7 +77,7 @@ func TestTCPMIBCounters(t *testing.T) {
 		{
 			name: "bad checksum",
 			play: func(p *scriptedPeer) {
-				pkt := tcpPacket(p.t, p.addr, p.stack, tcp.Segment{Seq: 1, Flags: tcp.FlagSYN})
+				pkt := tcpPacket(p.addr, p.stack, tcp.Segment{Seq: 1, Flags: tcp.FlagSYN})
 				pkt[len(pkt)-1] ^= 0xff
 				p.link.send(pkt)
 			},
@@ -175,14 +175,14 @@ func TestActiveOpenAndRefusal(t *testing.T) {
 	client, server := startPair(t)
 	listen(t, server, ":7")
 	conn := dial(t, client, "10.77.0.2:7")
-	eventually(t, "both ends ESTABLISHED", func() bool {
+	testkit.Eventually(t, "both ends ESTABLISHED", func() bool {
 		return client.Counters().MIB.CurrEstab == 1 && server.Counters().MIB.CurrEstab == 1
 	})
 	if _, err := client.DialContext(t.Context(), "tcp", "10.77.0.2:8"); err == nil {
 		t.Fatal("dial to a closed port succeeded")
 	}
 	conn.Close()
-	eventually(t, "the client's connection to leave ESTABLISHED", func() bool { return client.Counters().MIB.CurrEstab == 0 })
+	testkit.Eventually(t, "the client's connection to leave ESTABLISHED", func() bool { return client.Counters().MIB.CurrEstab == 0 })
 
 	c := client.Counters()
 	if c.MIB.ActiveOpens != 2 || c.MIB.AttemptFails != 1 || c.MIB.PassiveOpens != 0 {

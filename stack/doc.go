@@ -1,25 +1,39 @@
 // Package stack is the host around the TCP engine: it reads batches of IP
-// packets from a Link, answers ICMP and ICMPv6 echo requests, demultiplexes
-// TCP segments to connections by 4-tuple and to listeners by local address,
-// runs the sans-IO engine of stack/tcp, and writes what the engine sends
-// back to the link in batches. Applications use it through net.Listener and
-// net.Conn (Listen, DialContext), and the built-in services (HTTP, echo,
-// discard) run on those. A listener bounds its half-open and accept
-// queues apart and answers SYNs with SYN cookies (RFC 4987) once the first
-// is full (listen_queue.go).
+// packets from a Link, drops martian and malformed packets (each counted
+// by its reason), reassembles fragments (stack/ipfrag), answers ICMP and
+// ICMPv6 echo requests, hands ICMP errors to the connection whose segment
+// they quote (RFC 9293 §3.9.1: PMTU discovery, hard and soft errors),
+// demultiplexes TCP segments to connections by 4-tuple and to listeners
+// by local address, runs the sans-IO engine of stack/tcp, and writes what
+// the engine sends back to the link in batches. Applications use it
+// through net.Listener and net.Conn (Listen, DialContext), and the
+// built-in services (HTTP, echo, discard) run on those. A listener bounds
+// its half-open and accept queues apart and answers SYNs with SYN cookies
+// (RFC 4987) once the first is full (listen_queue.go); a connection in
+// TIME-WAIT with nothing left to read shrinks to the engine's compact
+// record (timewait.go). Answers that a forged segment can draw (RSTs, echo
+// replies, challenge ACKs) are rate-limited (ratelimit.go). Counters,
+// a stream of events (Subscribe) and a packet capture hook (Options.Capture)
+// show what it does.
 //
-// One goroutine, the event loop, owns every engine connection, the
-// demultiplexing tables and the timers; applications never lock the engine
-// but talk to the loop through per-connection byte queues and wakeups.
+// The event loop (loop.go) is two goroutines that take turns under one
+// lock, so that one of them at a time owns every engine connection, the
+// demultiplexing tables and the timers: a reader that blocks in the link's
+// Read and runs each batch it reads through the engine itself, and a
+// second one that waits for application wakeups, calls (Dial,
+// Connections), the loop's one timer (a hashed timer wheel behind it) and
+// shutdown. A third goroutine writes bursts of output to the link, in
+// order, while the loop goes on (writer.go): a TUN write runs the kernel's
+// receive path inside the syscall. Applications never lock the engine;
+// they talk to the loop through per-connection byte queues and wakeups
+// (conn.go, conn_loop.go).
 //
-// IP fragments are reassembled (stack/ipfrag, within a memory bound and a
-// time-out) and the whole datagram is taken like any packet; the stack
-// fragments only echo replies larger than the MTU, as TCP's MSS keeps
-// every segment within it.
+// The stack fragments only echo replies larger than the MTU, as TCP's MSS
+// keeps every segment within it.
 //
-// What it does not do: UDP, IP options,
-// routing (every packet goes back out of the one link), ICMP errors for
-// connections (they are counted and dropped), loopback of packets sent to
-// its own addresses, and more than one loop (no sharding across TUN
-// queues yet).
+// What it does not do: UDP, IP options (skipped), routing (every packet
+// goes back out of the one link), sending ICMP errors other than
+// reassembly time-outs, loopback of packets sent to its own addresses,
+// and more than one loop (no sharding across TUN queues yet). It never
+// imports tundev: any Link will do.
 package stack

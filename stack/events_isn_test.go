@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tunstack/tunstack/stack/tcp"
+	"github.com/tunstack/tunstack/tests/testkit"
 )
 
 // TestEventsCarryStatesAndISNs follows the server's side of a handshake:
@@ -139,7 +140,7 @@ func TestConnectionsSayHowLong(t *testing.T) {
 	serverConn := <-accepted
 	defer serverConn.Close()
 	var info ConnInfo
-	eventually(t, "the server to hold the unread bytes", func() bool {
+	testkit.Eventually(t, "the server to hold the unread bytes", func() bool {
 		for _, i := range srv.Connections() {
 			if i.Status.ID == serverConn.ID() {
 				info = i
@@ -155,7 +156,7 @@ func TestConnectionsSayHowLong(t *testing.T) {
 		t.Error("AppClosed before the application closed")
 	}
 	serverConn.CloseWrite()
-	eventually(t, "AppClosed after CloseWrite", func() bool {
+	testkit.Eventually(t, "AppClosed after CloseWrite", func() bool {
 		for _, i := range srv.Connections() {
 			if i.Status.ID == serverConn.ID() {
 				return i.AppClosed
@@ -174,7 +175,7 @@ func TestTimeWaitRecordSaysHowLong(t *testing.T) {
 	c := dial(t, client, "10.77.0.2:9")
 	c.Close() // the client closes first: its end waits out 2*MSL
 	var info ConnInfo
-	eventually(t, "the client's end in TIME-WAIT", func() bool {
+	testkit.Eventually(t, "the client's end in TIME-WAIT", func() bool {
 		for _, i := range client.Connections() {
 			if i.Status.ID == c.ID() && i.Status.State == tcp.TimeWait {
 				info = i

@@ -10,35 +10,8 @@ import (
 	"github.com/tunstack/tunstack/stack/ipfrag"
 	"github.com/tunstack/tunstack/stack/tcp"
 	"github.com/tunstack/tunstack/stack/wire"
+	"github.com/tunstack/tunstack/tests/testkit"
 )
-
-// fragmentsOf cuts the IP packet pkt into fragments with identification
-// id, at the given offsets of its fragmentable part (multiples of 8).
-func fragmentsOf(t *testing.T, pkt []byte, id uint32, cuts ...int) [][]byte {
-	t.Helper()
-	p, err := wire.ParseIP(pkt)
-	if err != nil {
-		t.Fatalf("fragmentsOf: %v", err)
-	}
-	bounds := append(append([]int{0}, cuts...), len(p.Payload))
-	var frags [][]byte
-	for i := 1; i < len(bounds); i++ {
-		frags = append(frags, fragmentOf(t, pkt, id, bounds[i-1], bounds[i], i < len(bounds)-1))
-	}
-	return frags
-}
-
-// fragmentOf is the fragment of pkt carrying [from, to) of its
-// fragmentable part.
-func fragmentOf(t *testing.T, pkt []byte, id uint32, from, to int, more bool) []byte {
-	t.Helper()
-	buf := make([]byte, len(pkt)+8)
-	n, err := wire.BuildFragment(buf, pkt, id, from, to, more)
-	if err != nil {
-		t.Fatalf("BuildFragment [%d, %d): %v", from, to, err)
-	}
-	return buf[:n]
-}
 
 // echoListener listens on the stack's port 7 and echoes every connection.
 func echoListener(t *testing.T, s *running) {
@@ -85,9 +58,9 @@ func TestFragmentedSYNAndData(t *testing.T) {
 			peer := &scriptedPeer{t: t, link: link, seq: 1000,
 				addr: netip.AddrPortFrom(tc.peer, 40000), stack: netip.AddrPortFrom(tc.stack, 7)}
 
-			syn := tcpPacket(t, peer.addr, peer.stack, tcp.Segment{Seq: peer.seq, Flags: tcp.FlagSYN, Window: 65535,
+			syn := tcpPacket(peer.addr, peer.stack, tcp.Segment{Seq: peer.seq, Flags: tcp.FlagSYN, Window: 65535,
 				Options: tcp.Options{MSS: 1400}, Payload: []byte(tc.synData)})
-			frags := fragmentsOf(t, syn, 0x1001, tc.synCuts...)
+			frags := testkit.Fragments(syn, 0x1001, tc.synCuts...)
 			for i := len(frags) - 1; i >= 0; i-- { // last first
 				link.send(frags[i])
 			}
@@ -100,8 +73,8 @@ func TestFragmentedSYNAndData(t *testing.T) {
 			peer.send(tcp.FlagACK, "")
 
 			data := bytes.Repeat([]byte("0123456789abcdef"), 3000/16+1)[:3000]
-			seg := tcpPacket(t, peer.addr, peer.stack, tcp.Segment{Seq: peer.seq, Ack: peer.ack, Flags: tcp.FlagACK | tcp.FlagPSH, Window: 65535, Payload: data})
-			frags = fragmentsOf(t, seg, 0x1002, tc.dataCuts...)
+			seg := tcpPacket(peer.addr, peer.stack, tcp.Segment{Seq: peer.seq, Ack: peer.ack, Flags: tcp.FlagACK | tcp.FlagPSH, Window: 65535, Payload: data})
+			frags = testkit.Fragments(seg, 0x1002, tc.dataCuts...)
 			link.send(frags[1])
 			link.send(frags[2])
 			link.send(frags[0])
@@ -134,10 +107,10 @@ func TestOverlappingFragmentsAreDroppedAndCounted(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s, link := startScripted(t, Options{})
-			req := echoRequest(tc.peer, tc.stack, 7, 1, bytes.Repeat([]byte{'x'}, 2000))
-			link.send(fragmentOf(t, req, 77, 0, 1000, true))
-			link.send(fragmentOf(t, req, 77, 992, 1600, true)) // 8 bytes over the first
-			link.send(fragmentOf(t, req, 77, 1000, 2008, false))
+			req := testkit.EchoRequest(tc.peer, tc.stack, 7, 1, bytes.Repeat([]byte{'x'}, 2000))
+			link.send(testkit.Fragment(req, 77, 0, 1000, true))
+			link.send(testkit.Fragment(req, 77, 992, 1600, true)) // 8 bytes over the first
+			link.send(testkit.Fragment(req, 77, 1000, 2008, false))
 			ping(t, link) // nothing answered the fragmented request before this
 			c := s.Counters()
 			if c.Drops["frag-overlap"] != 1 || c.Drops["frag-after-discard"] != 1 {
@@ -166,7 +139,7 @@ func TestLargeEchoRequest(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			s, link := startScripted(t, Options{})
 			data := bytes.Repeat([]byte("big ping "), 400)
-			for _, f := range fragmentsOf(t, echoRequest(tc.peer, tc.stack, 9, 3, data), 0xabcd, tc.cuts...) {
+			for _, f := range testkit.Fragments(testkit.EchoRequest(tc.peer, tc.stack, 9, 3, data), 0xabcd, tc.cuts...) {
 				link.send(f)
 			}
 			// The peer reassembles the reply as a host would.
@@ -211,11 +184,11 @@ func TestFragmentTimeout(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s, link := startScripted(t, Options{FragTimeout: 50 * time.Millisecond})
-			syn := tcpPacket(t, netip.AddrPortFrom(tc.peer, 40000), netip.AddrPortFrom(tc.stack, 80),
+			syn := tcpPacket(netip.AddrPortFrom(tc.peer, 40000), netip.AddrPortFrom(tc.stack, 80),
 				tcp.Segment{Seq: 1, Flags: tcp.FlagSYN, Window: 1000, Payload: make([]byte, 100)})
 			// No first fragment of this one: given up in silence.
-			link.send(fragmentOf(t, syn, 1, 64, 120, false))
-			first := fragmentOf(t, syn, 2, 0, 64, true)
+			link.send(testkit.Fragment(syn, 1, 64, 120, false))
+			first := testkit.Fragment(syn, 2, 0, 64, true)
 			link.send(first)
 
 			pkt := link.recv(t, testTimeout)
@@ -230,7 +203,7 @@ func TestFragmentTimeout(t *testing.T) {
 			if quote := p.Payload[8:]; !bytes.HasPrefix(first, quote) || len(quote) < 28 {
 				t.Errorf("quotes % x, want the start of the first fragment", quote)
 			}
-			eventually(t, "both datagrams counted as timed out", func() bool {
+			testkit.Eventually(t, "both datagrams counted as timed out", func() bool {
 				return s.Counters().Fragments.Discarded["frag-timeout"] == 2
 			})
 			ping(t, link) // no second time exceeded came before the reply
@@ -246,11 +219,11 @@ func TestFragmentTimeout(t *testing.T) {
 // dropped with their reason, and the stack goes on.
 func TestFragmentsRefused(t *testing.T) {
 	syn4 := func(t *testing.T) []byte {
-		return tcpPacket(t, netip.AddrPortFrom(peerAddr4, 40000), netip.AddrPortFrom(stackAddr4, 80),
+		return tcpPacket(netip.AddrPortFrom(peerAddr4, 40000), netip.AddrPortFrom(stackAddr4, 80),
 			tcp.Segment{Seq: 1, Flags: tcp.FlagSYN, Window: 1000, Payload: make([]byte, 40)})
 	}
 	syn6 := func(t *testing.T) []byte {
-		return tcpPacket(t, netip.AddrPortFrom(peerAddr6, 40000), netip.AddrPortFrom(stackAddr6, 80),
+		return tcpPacket(netip.AddrPortFrom(peerAddr6, 40000), netip.AddrPortFrom(stackAddr6, 80),
 			tcp.Segment{Seq: 1, Flags: tcp.FlagSYN, Window: 1000, Options: tcp.Options{MSS: 1220}, Payload: make([]byte, 40)})
 	}
 	for _, tc := range []struct {
@@ -260,21 +233,21 @@ func TestFragmentsRefused(t *testing.T) {
 		reason string
 	}{
 		// RFC 1858 §3.2, RFC 3128.
-		{"IPv4 TCP at offset 8", Options{}, func(t *testing.T) []byte { return fragmentOf(t, syn4(t), 1, 8, 60, false) }, "frag-tiny"},
-		{"IPv4 TCP first fragment of 8 bytes", Options{}, func(t *testing.T) []byte { return fragmentOf(t, syn4(t), 1, 0, 8, true) }, "frag-tiny"},
+		{"IPv4 TCP at offset 8", Options{}, func(t *testing.T) []byte { return testkit.Fragment(syn4(t), 1, 8, 60, false) }, "frag-tiny"},
+		{"IPv4 TCP first fragment of 8 bytes", Options{}, func(t *testing.T) []byte { return testkit.Fragment(syn4(t), 1, 0, 8, true) }, "frag-tiny"},
 		// RFC 7112: the MSS option left out of the first fragment.
-		{"IPv6 header chain cut", Options{}, func(t *testing.T) []byte { return fragmentOf(t, syn6(t), 1, 0, 16, true) }, "frag-incomplete-chain"},
-		{"not a multiple of 8", Options{}, func(t *testing.T) []byte { return fragmentOf(t, syn4(t), 1, 16, 36, true) }, "frag-bad-length"},
+		{"IPv6 header chain cut", Options{}, func(t *testing.T) []byte { return testkit.Fragment(syn6(t), 1, 0, 16, true) }, "frag-incomplete-chain"},
+		{"not a multiple of 8", Options{}, func(t *testing.T) []byte { return testkit.Fragment(syn4(t), 1, 16, 36, true) }, "frag-bad-length"},
 		// An atomic fragment around another fragment.
 		{"nested fragment header", Options{}, func(t *testing.T) []byte {
-			inner := fragmentOf(t, syn6(t), 5, 0, 32, true)
-			return fragmentOf(t, inner, 6, 0, len(inner)-40, false)
+			inner := testkit.Fragment(syn6(t), 5, 0, 32, true)
+			return testkit.Fragment(inner, 6, 0, len(inner)-40, false)
 		}, "frag-nested"},
-		{"reassembly off", Options{FragMemory: -1}, func(t *testing.T) []byte { return fragmentOf(t, syn4(t), 1, 0, 16, true) }, "ip-fragment"},
+		{"reassembly off", Options{FragMemory: -1}, func(t *testing.T) []byte { return testkit.Fragment(syn4(t), 1, 0, 16, true) }, "ip-fragment"},
 		{"not our address", Options{}, func(t *testing.T) []byte {
-			other := tcpPacket(t, netip.AddrPortFrom(peerAddr4, 40000), netip.MustParseAddrPort("10.77.0.99:80"),
+			other := tcpPacket(netip.AddrPortFrom(peerAddr4, 40000), netip.MustParseAddrPort("10.77.0.99:80"),
 				tcp.Segment{Seq: 1, Flags: tcp.FlagSYN, Payload: make([]byte, 40)})
-			return fragmentOf(t, other, 1, 0, 16, true)
+			return testkit.Fragment(other, 1, 0, 16, true)
 		}, dropNotOurAddress},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -296,8 +269,8 @@ func TestFragmentsRefused(t *testing.T) {
 // wraps a whole packet, which is answered (RFC 6946).
 func TestAtomicFragment(t *testing.T) {
 	s, link := startScripted(t, Options{})
-	req := echoRequest(peerAddr6, stackAddr6, 4, 2, []byte("atomic"))
-	link.send(fragmentOf(t, req, 3, 0, len(req)-wire.IPv6HeaderLen, false))
+	req := testkit.EchoRequest(peerAddr6, stackAddr6, 4, 2, []byte("atomic"))
+	link.send(testkit.Fragment(req, 3, 0, len(req)-wire.IPv6HeaderLen, false))
 	checkEchoReply(t, link.recv(t, testTimeout), stackAddr6, peerAddr6, 4, 2, []byte("atomic"))
 	if c := s.Counters().Fragments; c.Atomic != 1 || c.Fragments != 1 {
 		t.Errorf("fragment counters %+v, want one atomic fragment", c)
@@ -310,15 +283,15 @@ func TestAtomicFragment(t *testing.T) {
 func TestFragmentMemoryBound(t *testing.T) {
 	const bound = 256 << 10
 	s, link := startScripted(t, Options{FragMemory: bound})
-	req := echoRequest(peerAddr4, stackAddr4, 5, 5, make([]byte, 1200))
+	req := testkit.EchoRequest(peerAddr4, stackAddr4, 5, 5, make([]byte, 1200))
 	const flood = 2000
 	for id := range uint32(flood) {
-		link.send(fragmentOf(t, req, id, 0, 600, true))
+		link.send(testkit.Fragment(req, id, 0, 600, true))
 		if id%500 == 499 {
 			ping(t, link) // keep the link's queue from overflowing
 		}
 	}
-	for _, f := range fragmentsOf(t, req, flood, 600) {
+	for _, f := range testkit.Fragments(req, flood, 600) {
 		link.send(f)
 	}
 	reply := link.recv(t, testTimeout)

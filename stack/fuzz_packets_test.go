@@ -2,11 +2,11 @@ package stack
 
 import (
 	"encoding/binary"
-	"net/netip"
 	"testing"
 
 	"github.com/tunstack/tunstack/stack/tcp"
 	"github.com/tunstack/tunstack/stack/wire"
+	"github.com/tunstack/tunstack/tests/testkit"
 )
 
 // The stack's fuzz targets feed its whole input path (IP, fragment
@@ -29,7 +29,7 @@ func FuzzStackPackets(f *testing.F) {
 		f.Add(seed)
 	}
 	f.Fuzz(func(t *testing.T, in []byte) {
-		defer hangWatchdog()()
+		defer testkit.HangWatchdog(fuzzHangLimit)()
 		h := newFuzzHost(t)
 		for len(in) >= 3 {
 			ctl, n := in[0], int(binary.BigEndian.Uint16(in[1:3]))
@@ -38,7 +38,7 @@ func FuzzStackPackets(f *testing.F) {
 			in = in[len(p):]
 			p = append([]byte(nil), p...)
 			if ctl&1 != 0 {
-				fixChecksums(p)
+				testkit.FixChecksums(p)
 			}
 			h.batched = ctl&2 != 0
 			h.packet(p)
@@ -66,12 +66,9 @@ func packetSeeds(h *fuzzHost) [][]byte {
 	}
 	ptb := quotingError(f4, wire.ICMPv4Unreachable, wire.ICMPv4FragmentationNeeded, 576, f4.stackNxt-1, true)
 	unreach6 := quotingError(f6, wire.ICMPv6Unreachable, 4, 0, f6.stackNxt-1, false)
-	echo := echoRequest(peerAddr4, stackAddr4, 7, 1, []byte("ping"))
+	echo := testkit.EchoRequest(peerAddr4, stackAddr4, 7, 1, []byte("ping"))
 	// An IPv6 hop-by-hop header (PadN) before the segment.
-	hbh := append([]byte(nil), data6...)
-	hbh = append(hbh[:40], append([]byte{wire.ProtoTCP, 0, 1, 4, 0, 0, 0, 0}, hbh[40:]...)...)
-	hbh[6] = 0
-	binary.BigEndian.PutUint16(hbh[4:], uint16(len(hbh)-40))
+	hbh := testkit.IPPacket(peerAddr6, stackAddr6, wire.ProtoTCP, data6[40:], testkit.PadExt(testkit.ExtHopByHop))
 	// IPv4 options (a NOP and an end of list) before the segment.
 	opts4 := append([]byte(nil), data4[:20]...)
 	opts4 = append(opts4, 1, 0, 0, 0)
@@ -82,35 +79,16 @@ func packetSeeds(h *fuzzHost) [][]byte {
 	frag4 := append([]byte(nil), syns[0]...)
 	frag4[6] |= 0x20
 	// An IPv6 fragment header (offset 0, more fragments).
-	frag6 := append([]byte(nil), syns[1]...)
-	frag6 = append(frag6[:40], append([]byte{wire.ProtoTCP, 0, 0, 1, 0, 0, 0, 42}, frag6[40:]...)...)
-	frag6[6] = 44
-	binary.BigEndian.PutUint16(frag6[4:], uint16(len(frag6)-40))
+	frag6 := testkit.Fragment(syns[1], 42, 0, testkit.FragmentableLen(syns[1]), true)
 
 	// A SYN in two fragments, over IPv4 and IPv6, and two that overlap
 	// (RFC 5722: the whole datagram is dropped).
-	fragments := func(pkt []byte, id uint32, cuts ...int) [][]byte {
-		var out [][]byte
-		hdr := 20
-		if pkt[0]>>4 == 6 {
-			hdr = 40
-		}
-		cuts = append(cuts, len(pkt)-hdr)
-		from := 0
-		for i, to := range cuts {
-			buf := make([]byte, len(pkt)+48)
-			n, err := wire.BuildFragment(buf, pkt, id, from, to, i < len(cuts)-1)
-			if err != nil {
-				panic(err)
-			}
-			out = append(out, buf[:n])
-			from = to &^ 7
-		}
-		return out
-	}
 	syn4, syn6 := syns[2], syns[3]
-	frags4, frags6 := fragments(syn4, 7, 16), fragments(syn6, 8, 24)
-	overlap := fragments(syn4, 9, 20) // the second starts at 16, inside the first
+	frags4, frags6 := testkit.Fragments(syn4, 7, 16), testkit.Fragments(syn6, 8, 24)
+	overlap := [][]byte{ // the second starts at 16, inside the first
+		testkit.Fragment(syn4, 9, 0, 20, true),
+		testkit.Fragment(syn4, 9, 16, testkit.FragmentableLen(syn4), false),
+	}
 
 	record := func(ctl byte, pkts ...[]byte) []byte {
 		var b []byte
@@ -130,56 +108,4 @@ func packetSeeds(h *fuzzHost) [][]byte {
 		record(0, frags4...), record(0, frags6...), record(0, overlap...), record(0xfc, frags4[0]),
 		record(0x1d, data4), record(0xfd, fin4)) // with time passing after them
 	return seeds
-}
-
-// fixChecksums recomputes what checksums a packet claims to have: the
-// IPv4 header's, and the TCP, ICMP or ICMPv6 checksum of an unfragmented
-// packet whose header says which. Lengths are taken from the headers as
-// far as the packet holds them.
-func fixChecksums(p []byte) {
-	if len(p) < 1 {
-		return
-	}
-	switch p[0] >> 4 {
-	case 4:
-		ihl := int(p[0]&15) * 4
-		if len(p) < 20 || ihl < 20 || ihl > len(p) {
-			return
-		}
-		p[10], p[11] = 0, 0
-		binary.BigEndian.PutUint16(p[10:], wire.Checksum(p[:ihl], 0))
-		end := min(int(binary.BigEndian.Uint16(p[2:])), len(p))
-		if binary.BigEndian.Uint16(p[6:])&0x3fff != 0 || end < ihl {
-			return // a fragment, or a length shorter than the header
-		}
-		src, dst := netip.AddrFrom4([4]byte(p[12:16])), netip.AddrFrom4([4]byte(p[16:20]))
-		fixTransport(p[ihl:end], p[9], src, dst, false)
-	case 6:
-		if len(p) < 40 {
-			return
-		}
-		end := min(40+int(binary.BigEndian.Uint16(p[4:])), len(p))
-		src, dst := netip.AddrFrom16([16]byte(p[8:24])), netip.AddrFrom16([16]byte(p[24:40]))
-		fixTransport(p[40:end], p[6], src, dst, true)
-	}
-}
-
-func fixTransport(b []byte, proto uint8, src, dst netip.Addr, v6 bool) {
-	var at int
-	var seed uint16
-	switch {
-	case proto == wire.ProtoTCP:
-		at, seed = 16, wire.PseudoHeaderSum(proto, src, dst, len(b))
-	case proto == wire.ProtoICMPv4 && !v6:
-		at = 2
-	case proto == wire.ProtoICMPv6 && v6:
-		at, seed = 2, wire.PseudoHeaderSum(proto, src, dst, len(b))
-	default:
-		return
-	}
-	if len(b) < at+2 {
-		return
-	}
-	b[at], b[at+1] = 0, 0
-	binary.BigEndian.PutUint16(b[at:], wire.Checksum(b, seed))
 }

@@ -1,13 +1,13 @@
 package stack
 
 import (
-	"encoding/binary"
 	"net/netip"
 	"testing"
 	"time"
 
 	"github.com/tunstack/tunstack/stack/tcp"
 	"github.com/tunstack/tunstack/stack/wire"
+	"github.com/tunstack/tunstack/tests/testkit"
 )
 
 // FuzzStackSession plays peers over the host's flows: the input is a
@@ -30,7 +30,7 @@ func FuzzStackSession(f *testing.F) {
 	f.Add([]byte{1, 6, 2, 0, 0xff, 8, 0, 1, 7, 2, 0, 0xff, 8, 0, 1, 12, 2, 0, 0xff, 8, 0, 1, 13, 2, 0, 0xff, 8, 0,
 		1, 16, 2, 0, 0xff, 8, 0, 1, 16, 0x10, 0, 0xff, 8, 0, 1, 16, 0x18, 0, 0xff, 8, 2, 'h', 'i', 4, 0x45})
 	f.Fuzz(func(t *testing.T, in []byte) {
-		defer hangWatchdog()()
+		defer testkit.HangWatchdog(fuzzHangLimit)()
 		h := newFuzzHost(t)
 		r := fuzzReader{b: in}
 		for !r.done() {
@@ -90,7 +90,7 @@ func (h *fuzzHost) fuzzStep(r *fuzzReader) {
 			p[off] = r.byte()
 		}
 		if r.byte()&1 != 0 {
-			fixChecksums(p)
+			testkit.FixChecksums(p)
 		}
 		h.packet(p)
 	case 3:
@@ -196,7 +196,7 @@ func (h *fuzzHost) fuzzICMP(r *fuzzReader) []byte {
 	full := kind&0x80 != 0
 	switch kind & 7 {
 	case 0:
-		return echoRequest(f.id.Remote.Addr(), f.id.Local.Addr(), 1, uint16(kind), []byte("fuzz"))
+		return testkit.EchoRequest(f.id.Remote.Addr(), f.id.Local.Addr(), 1, uint16(kind), []byte("fuzz"))
 	case 1:
 		if v4 {
 			return quotingError(f, wire.ICMPv4Unreachable, wire.ICMPv4FragmentationNeeded, mtu, seq, full)
@@ -225,18 +225,7 @@ func quotingError(f *fuzzFlow, typ, code uint8, mtu uint16, seq tcp.Seq, full bo
 	if !full {
 		n -= 12
 	}
-	from, to := f.id.Remote.Addr(), f.id.Local.Addr()
-	msg := make([]byte, 8+n)
-	msg[0], msg[1] = typ, code
-	binary.BigEndian.PutUint16(msg[6:], mtu)
-	copy(msg[8:], quoted[:n])
-	proto, seed := uint8(wire.ProtoICMPv4), uint16(0)
-	if from.Is6() {
-		proto = wire.ProtoICMPv6
-		seed = wire.PseudoHeaderSum(proto, from, to, len(msg))
-	}
-	binary.BigEndian.PutUint16(msg[2:], wire.Checksum(msg, seed))
-	return ipPacket(from, to, proto, msg)
+	return testkit.ICMPPacket(f.id.Remote.Addr(), f.id.Local.Addr(), typ, code, uint32(mtu), quoted[:n])
 }
 
 // appAction has the application of a flow's connection act: close,

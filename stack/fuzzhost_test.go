@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"runtime"
 	"testing"
 	"time"
 
@@ -241,14 +240,6 @@ func (h *fuzzHost) fail(format string, args ...any) {
 	h.t.Fatal(msg)
 }
 
-// hangWatchdog turns an input that runs for more than 20 seconds (a
-// livelock: virtual time never takes that long) into a crash with every
-// goroutine's stack, which the fuzzer records as a failing input. Call
-// the function it returns when the input is done.
-func hangWatchdog() (stop func()) {
-	timer := time.AfterFunc(20*time.Second, func() {
-		buf := make([]byte, 1<<20)
-		panic("the input has run for 20 s: a livelock?\n" + string(buf[:runtime.Stack(buf, true)]))
-	})
-	return func() { timer.Stop() }
-}
+// fuzzHangLimit is how long one input may run before testkit.HangWatchdog
+// calls it a livelock: virtual time never takes that long.
+const fuzzHangLimit = 20 * time.Second

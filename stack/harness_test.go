@@ -70,15 +70,3 @@ func startPair(t *testing.T) (client, server *running) {
 	server = startStack(t, b, stackOptions(stackAddr4, stackAddr6))
 	return client, server
 }
-
-// eventually polls cond until it holds, failing the test after testTimeout.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(testTimeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
-}

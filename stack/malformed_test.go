@@ -6,13 +6,14 @@ import (
 	"testing"
 
 	"github.com/tunstack/tunstack/stack/tcp"
+	"github.com/tunstack/tunstack/tests/testkit"
 )
 
 func TestMalformedPacketsAreCountedAndDropped(t *testing.T) {
 	peerPort := netip.AddrPortFrom(peerAddr4, 40000)
 	stackPort := netip.AddrPortFrom(stackAddr4, 80)
 	syn := func(t *testing.T) []byte {
-		return tcpPacket(t, peerPort, stackPort, tcp.Segment{Seq: 1000, Flags: tcp.FlagSYN, Window: 65535})
+		return tcpPacket(peerPort, stackPort, tcp.Segment{Seq: 1000, Flags: tcp.FlagSYN, Window: 65535})
 	}
 	tests := []struct {
 		name   string
@@ -32,7 +33,7 @@ func TestMalformedPacketsAreCountedAndDropped(t *testing.T) {
 			return p[:len(p)-4]
 		}, "ip-bad-length"},
 		{"truncated TCP header", func(t *testing.T) []byte {
-			return ipPacket(peerAddr4, stackAddr4, 6, make([]byte, 12))
+			return testkit.IPPacket(peerAddr4, stackAddr4, 6, make([]byte, 12))
 		}, "tcp-truncated"},
 		{"bad TCP checksum", func(t *testing.T) []byte {
 			p := syn(t)
@@ -42,23 +43,23 @@ func TestMalformedPacketsAreCountedAndDropped(t *testing.T) {
 		{"data offset below 5", func(t *testing.T) []byte {
 			p := syn(t)
 			p[20+12] = 4 << 4
-			fixTCPChecksum(p)
+			testkit.FixChecksums(p)
 			return p
 		}, "tcp-bad-data-offset"},
 		{"data offset past the segment", func(t *testing.T) []byte {
 			p := syn(t)
 			p[20+12] = 15 << 4
-			fixTCPChecksum(p)
+			testkit.FixChecksums(p)
 			return p
 		}, "tcp-bad-data-offset"},
 		{"not our address", func(t *testing.T) []byte {
-			return tcpPacket(t, peerPort, netip.MustParseAddrPort("10.77.0.99:80"), tcp.Segment{Flags: tcp.FlagSYN})
+			return tcpPacket(peerPort, netip.MustParseAddrPort("10.77.0.99:80"), tcp.Segment{Flags: tcp.FlagSYN})
 		}, dropNotOurAddress},
 		{"UDP", func(t *testing.T) []byte {
-			return ipPacket(peerAddr4, stackAddr4, 17, make([]byte, 8))
+			return testkit.IPPacket(peerAddr4, stackAddr4, 17, make([]byte, 8))
 		}, dropUnknownProtocol},
 		{"ICMP that is not an echo request", func(t *testing.T) []byte {
-			p := echoRequest(peerAddr4, stackAddr4, 1, 1, nil)
+			p := testkit.EchoRequest(peerAddr4, stackAddr4, 1, 1, nil)
 			p[20] = 0 // an echo reply; its checksum is now wrong as well
 			return p
 		}, "icmp-bad-checksum"},
@@ -70,7 +71,7 @@ func TestMalformedPacketsAreCountedAndDropped(t *testing.T) {
 			ping(t, peer) // proves the loop survived and handled the packet
 			// The peer can see the reply before Write returns and the
 			// loop counts it.
-			eventually(t, "the echo reply counted", func() bool { return s.Counters().PacketsOut > 0 })
+			testkit.Eventually(t, "the echo reply counted", func() bool { return s.Counters().PacketsOut > 0 })
 			c := s.Counters()
 			if c.Drops[tt.reason] != 1 {
 				t.Errorf("Drops = %v, want %s: 1", c.Drops, tt.reason)
@@ -85,7 +86,7 @@ func TestMalformedPacketsAreCountedAndDropped(t *testing.T) {
 func TestRandomGarbageNeverStopsTheStack(t *testing.T) {
 	s, peer := startScripted(t, Options{})
 	rng := rand.New(rand.NewPCG(1, 2))
-	valid := tcpPacket(t, netip.AddrPortFrom(peerAddr4, 40000), netip.AddrPortFrom(stackAddr4, 80),
+	valid := tcpPacket(netip.AddrPortFrom(peerAddr4, 40000), netip.AddrPortFrom(stackAddr4, 80),
 		tcp.Segment{Seq: 1, Flags: tcp.FlagSYN, Payload: []byte("some data")})
 	const packets = 2000
 	for i := range packets {

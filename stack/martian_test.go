@@ -1,36 +1,19 @@
 package stack
 
 import (
-	"encoding/binary"
 	"net/netip"
 	"testing"
 
 	"github.com/tunstack/tunstack/stack/tcp"
 	"github.com/tunstack/tunstack/stack/wire"
+	"github.com/tunstack/tunstack/tests/testkit"
 )
 
-// rawTCP builds a TCP packet from src to dst with any addresses at all, a
-// correct checksum included, so that only the addresses are wrong with it.
-func rawTCP(t *testing.T, src, dst netip.Addr, seg tcp.Segment) []byte {
-	t.Helper()
-	seg.SrcPort, seg.DstPort = 40000, 80
-	placeholder := peerAddr4
-	if !dst.Is4() {
-		placeholder = peerAddr6
-	}
-	buf := make([]byte, 1500)
-	n, err := wire.BuildTCP(buf, placeholder, dst, &seg, 0)
-	if err != nil {
-		t.Fatalf("BuildTCP: %v", err)
-	}
-	p, err := wire.ParseIP(buf[:n])
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := append([]byte(nil), p.Payload...)
-	b[16], b[17] = 0, 0
-	binary.BigEndian.PutUint16(b[16:], wire.Checksum(b, wire.PseudoHeaderSum(wire.ProtoTCP, src, dst, len(b))))
-	return ipPacket(src, dst, wire.ProtoTCP, b)
+// rawTCP builds a TCP packet from src:40000 to dst:80 with any addresses
+// at all, a correct checksum included, so that only the addresses are
+// wrong with it.
+func rawTCP(src, dst netip.Addr, seg tcp.Segment) []byte {
+	return tcpPacket(netip.AddrPortFrom(src, 40000), netip.AddrPortFrom(dst, 80), seg)
 }
 
 // TestMartianPacketsDropped: packets from sources no honest host sends
@@ -72,11 +55,11 @@ func TestMartianPacketsDropped(t *testing.T) {
 			}
 			events, stop := s.Subscribe(64)
 			defer stop()
-			peer.send(rawTCP(t, tt.src, tt.dst, tcp.Segment{Seq: 1000, Flags: tcp.FlagSYN, Window: 65535, Options: tcp.Options{MSS: 1460}}))
+			peer.send(rawTCP(tt.src, tt.dst, tcp.Segment{Seq: 1000, Flags: tcp.FlagSYN, Window: 65535, Options: tcp.Options{MSS: 1460}}))
 			want := 1
 			if tt.dst == stackAddr4 || tt.dst == stackAddr6 {
 				// An echo request from the same source draws no reply either.
-				peer.send(echoRequest(tt.src, tt.dst, 7, 1, []byte("martian")))
+				peer.send(testkit.EchoRequest(tt.src, tt.dst, 7, 1, []byte("martian")))
 				want = 2
 			}
 			ping(t, peer) // the ping's reply is the first packet back: nothing answered the martians
@@ -104,7 +87,7 @@ func TestMartianPacketsDropped(t *testing.T) {
 // the link (router solicitations, MLD) is just not for the stack.
 func TestNonTCPToMulticastIsNotMartian(t *testing.T) {
 	s, peer := startScripted(t, Options{})
-	peer.send(ipPacket(netip.MustParseAddr("fe80::1"), netip.MustParseAddr("ff02::2"), wire.ProtoICMPv6, make([]byte, 8)))
+	peer.send(testkit.IPPacket(netip.MustParseAddr("fe80::1"), netip.MustParseAddr("ff02::2"), wire.ProtoICMPv6, make([]byte, 8)))
 	ping(t, peer)
 	if c := s.Counters(); c.Drops[dropNotOurAddress] != 1 {
 		t.Errorf("Drops = %v, want not-our-address: 1", c.Drops)
@@ -116,8 +99,8 @@ func TestNonTCPToMulticastIsNotMartian(t *testing.T) {
 func TestMartianFragmentsMakeNoState(t *testing.T) {
 	s, peer := startScripted(t, Options{})
 	src := netip.MustParseAddr("127.0.0.1")
-	syn := rawTCP(t, src, stackAddr4, tcp.Segment{Seq: 1000, Flags: tcp.FlagSYN, Window: 65535, Options: tcp.Options{MSS: 1460}})
-	peer.send(fragmentOf(t, syn, 7, 0, 16, true))
+	syn := rawTCP(src, stackAddr4, tcp.Segment{Seq: 1000, Flags: tcp.FlagSYN, Window: 65535, Options: tcp.Options{MSS: 1460}})
+	peer.send(testkit.Fragment(syn, 7, 0, 16, true))
 	ping(t, peer)
 	c := s.Counters()
 	if c.Drops[dropMartianSourceLoopback] != 1 {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/tunstack/tunstack/stack/tcp"
+	"github.com/tunstack/tunstack/tests/testkit"
 )
 
 // listen listens on the server stack or fails the test; the listener
@@ -90,9 +91,9 @@ func TestEchoOneMebibyte(t *testing.T) {
 			}
 			// The client closed first: it ends in TIME-WAIT, the server
 			// went through LAST-ACK to CLOSED.
-			eventually(t, "client TIME-WAIT", func() bool { return stateOf(client, c.ID()) == tcp.TimeWait })
+			testkit.Eventually(t, "client TIME-WAIT", func() bool { return stateOf(client, c.ID()) == tcp.TimeWait })
 			serverID := tcp.ID{Local: c.ID().Remote, Remote: c.ID().Local}
-			eventually(t, "server CLOSED", func() bool { return stateOf(srv, serverID) == tcp.Closed })
+			testkit.Eventually(t, "server CLOSED", func() bool { return stateOf(srv, serverID) == tcp.Closed })
 			wantClient := []tcp.State{tcp.Closed, tcp.SynSent, tcp.Established, tcp.FinWait1, tcp.FinWait2, tcp.TimeWait}
 			if got := c.States(); !slices.Equal(got, wantClient) {
 				t.Errorf("client states %v, want %v", got, wantClient)
@@ -132,9 +133,9 @@ func TestServerClosesFirst(t *testing.T) {
 		t.FailNow()
 	}
 	wantServer := []tcp.State{tcp.Closed, tcp.Listen, tcp.SynReceived, tcp.Established, tcp.FinWait1, tcp.FinWait2, tcp.TimeWait}
-	eventually(t, "server TIME-WAIT", func() bool { return slices.Equal(sc.States(), wantServer) })
+	testkit.Eventually(t, "server TIME-WAIT", func() bool { return slices.Equal(sc.States(), wantServer) })
 	wantClient := []tcp.State{tcp.Closed, tcp.SynSent, tcp.Established, tcp.CloseWait, tcp.LastAck, tcp.Closed}
-	eventually(t, "client CLOSED", func() bool { return slices.Equal(c.States(), wantClient) })
+	testkit.Eventually(t, "client CLOSED", func() bool { return slices.Equal(c.States(), wantClient) })
 }
 
 func TestDialClosedPortIsRefused(t *testing.T) {
@@ -176,7 +177,7 @@ func TestDialContextCancelled(t *testing.T) {
 	if err := <-result; !errors.Is(err, context.Canceled) {
 		t.Fatalf("Dial = %v, want context.Canceled", err)
 	}
-	eventually(t, "the connection gone", func() bool { return len(s.Connections()) == 0 })
+	testkit.Eventually(t, "the connection gone", func() bool { return len(s.Connections()) == 0 })
 }
 
 func TestShutdownClosesConnectionsWithFIN(t *testing.T) {
@@ -212,7 +213,7 @@ func TestShutdownClosesConnectionsWithFIN(t *testing.T) {
 		t.Errorf("Accept after Shutdown = %v, want net.ErrClosed", err)
 	}
 	want := []tcp.State{tcp.Closed, tcp.SynSent, tcp.Established, tcp.CloseWait, tcp.LastAck, tcp.Closed}
-	eventually(t, "client CLOSED", func() bool { return slices.Equal(c.States(), want) })
+	testkit.Eventually(t, "client CLOSED", func() bool { return slices.Equal(c.States(), want) })
 }
 
 func TestReadDeadline(t *testing.T) {
@@ -247,7 +248,7 @@ func TestDeadlineSetWhileBlocked(t *testing.T) {
 		_, err := c.Read(make([]byte, 1))
 		done <- err
 	}()
-	eventually(t, "the Read to block", func() bool {
+	testkit.Eventually(t, "the Read to block", func() bool {
 		c.mu.Lock()
 		defer c.mu.Unlock()
 		return c.changed != nil
@@ -356,7 +357,7 @@ func TestShutdownAbortsWhenItsContextEnds(t *testing.T) {
 		t.Fatalf("Shutdown = %v, want context.DeadlineExceeded", err)
 	}
 	// The server's FIN, then its RST: Read says EOF until the RST arrives.
-	eventually(t, "the client reset", func() bool {
+	testkit.Eventually(t, "the client reset", func() bool {
 		_, err := c.Read(make([]byte, 1))
 		return errors.Is(err, syscall.ECONNRESET)
 	})

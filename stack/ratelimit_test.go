@@ -9,6 +9,7 @@ import (
 
 	"github.com/tunstack/tunstack/stack/tcp"
 	"github.com/tunstack/tunstack/stack/wire"
+	"github.com/tunstack/tunstack/tests/testkit"
 )
 
 // drain sends an echo request as a barrier and returns the TCP segments
@@ -16,7 +17,7 @@ import (
 // and answered by then, since the loop handles packets in order.
 func drain(t *testing.T, link *memLink, id uint16) []tcp.Segment {
 	t.Helper()
-	link.send(echoRequest(peerAddr4, stackAddr4, id, 1, []byte("barrier")))
+	link.send(testkit.EchoRequest(peerAddr4, stackAddr4, id, 1, []byte("barrier")))
 	var segs []tcp.Segment
 	for {
 		pkt := link.recv(t, testTimeout)
@@ -46,7 +47,7 @@ func TestSpoofedSegmentsDrawFewACKs(t *testing.T) {
 	rng := rand.New(rand.NewPCG(9, 5961))
 	rcvNxt, sndNxt := peer.seq, synAck.Seq.Add(1) // the stack's RCV.NXT and SND.NXT
 	spoof := func(seg tcp.Segment) {
-		peer.link.send(tcpPacket(t, peer.addr, peer.stack, seg))
+		peer.link.send(tcpPacket(peer.addr, peer.stack, seg))
 	}
 	const n = 1000
 	kinds := []struct {
@@ -138,7 +139,7 @@ func TestChallengeACKBudget(t *testing.T) {
 	}
 	drain(t, link, 1)
 	for _, p := range peers {
-		p.link.send(tcpPacket(t, p.addr, p.stack, tcp.Segment{Flags: tcp.FlagRST, Seq: p.seq.Add(10)}))
+		p.link.send(tcpPacket(p.addr, p.stack, tcp.Segment{Flags: tcp.FlagRST, Seq: p.seq.Add(10)}))
 	}
 	acks := len(drain(t, link, 2))
 	limited := s.Counters().RateLimited["challenge-ack-limit"]
@@ -218,9 +219,9 @@ func TestResetsForClosedPortsRateLimited(t *testing.T) {
 	start := time.Now()
 	for i := range 100 {
 		p := netip.AddrPortFrom(peerAddr4, uint16(30000+i))
-		link.send(tcpPacket(t, p, netip.AddrPortFrom(stackAddr4, 9), tcp.Segment{Flags: tcp.FlagSYN, Seq: 1, Window: 65535}))
-		link.send(tcpPacket(t, p, netip.AddrPortFrom(stackAddr4, 9), tcp.Segment{Flags: tcp.FlagRST, Seq: 1}))
-		link.send(tcpPacket(t, p, netip.AddrPortFrom(stackAddr4, 80), tcp.Segment{Flags: tcp.FlagACK, Seq: 1, Ack: 7, Window: 65535}))
+		link.send(tcpPacket(p, netip.AddrPortFrom(stackAddr4, 9), tcp.Segment{Flags: tcp.FlagSYN, Seq: 1, Window: 65535}))
+		link.send(tcpPacket(p, netip.AddrPortFrom(stackAddr4, 9), tcp.Segment{Flags: tcp.FlagRST, Seq: 1}))
+		link.send(tcpPacket(p, netip.AddrPortFrom(stackAddr4, 80), tcp.Segment{Flags: tcp.FlagACK, Seq: 1, Ack: 7, Window: 65535}))
 	}
 	rsts := 0
 	for _, seg := range drain(t, link, 1) {
@@ -245,10 +246,10 @@ func TestEchoRepliesRateLimited(t *testing.T) {
 	s, link := startScripted(t, Options{ICMPRateLimit: limit})
 	start := time.Now()
 	for i := range 50 {
-		link.send(echoRequest(peerAddr4, stackAddr4, 9, uint16(i), []byte("flood")))
+		link.send(testkit.EchoRequest(peerAddr4, stackAddr4, 9, uint16(i), []byte("flood")))
 	}
 	// A SYN to a closed port is the barrier: its RST comes after the replies.
-	link.send(tcpPacket(t, netip.AddrPortFrom(peerAddr4, 40000), netip.AddrPortFrom(stackAddr4, 9), tcp.Segment{Flags: tcp.FlagSYN, Seq: 1}))
+	link.send(tcpPacket(netip.AddrPortFrom(peerAddr4, 40000), netip.AddrPortFrom(stackAddr4, 9), tcp.Segment{Flags: tcp.FlagSYN, Seq: 1}))
 	replies := 0
 	for {
 		p, err := wire.ParseIP(link.recv(t, testTimeout))
@@ -283,16 +284,16 @@ func TestTimeWaitRecordAnswersRateLimited(t *testing.T) {
 	if ack := peer.expect(false); ack.Flags != tcp.FlagACK {
 		t.Fatalf("got %v, want the ACK of the peer's FIN", &ack)
 	}
-	eventually(t, "the TIME-WAIT record", func() bool { return s.timeWaitLen() == 1 })
+	testkit.Eventually(t, "the TIME-WAIT record", func() bool { return s.timeWaitLen() == 1 })
 	for i := range 200 {
-		peer.link.send(tcpPacket(t, peer.addr, peer.stack, tcp.Segment{Flags: tcp.FlagSYN, Seq: tcp.Seq(900 - i), Window: 65535}))
+		peer.link.send(tcpPacket(peer.addr, peer.stack, tcp.Segment{Flags: tcp.FlagSYN, Seq: tcp.Seq(900 - i), Window: 65535}))
 	}
 	old := drain(t, peer.link, 1)
 	if len(old) > 1 {
 		t.Errorf("200 old SYNs in TIME-WAIT drew %d ACKs, want at most 1", len(old))
 	}
 	for range 3 { // the peer's FIN again, as if the stack's ACK was lost
-		peer.link.send(tcpPacket(t, peer.addr, peer.stack, tcp.Segment{Flags: tcp.FlagFIN | tcp.FlagACK, Seq: peer.seq - 1, Ack: sndNxt + 1, Window: 65535}))
+		peer.link.send(tcpPacket(peer.addr, peer.stack, tcp.Segment{Flags: tcp.FlagFIN | tcp.FlagACK, Seq: peer.seq - 1, Ack: sndNxt + 1, Window: 65535}))
 	}
 	if fins := drain(t, peer.link, 2); len(fins) != 3 {
 		t.Errorf("3 retransmitted FINs drew %d ACKs, want 3", len(fins))

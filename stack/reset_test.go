@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/tunstack/tunstack/stack/tcp"
+	"github.com/tunstack/tunstack/tests/testkit"
 )
 
 func TestSegmentToClosedPortIsReset(t *testing.T) {
@@ -13,7 +14,7 @@ func TestSegmentToClosedPortIsReset(t *testing.T) {
 		peer      netip.AddrPort
 		stack     netip.AddrPort
 		seg       tcp.Segment
-		want      tcp.Segment // Flags, Seq, Ack of the RST
+		want      []testkit.TransportChecker // of the RST
 		wantReset bool
 	}{
 		{
@@ -21,21 +22,21 @@ func TestSegmentToClosedPortIsReset(t *testing.T) {
 			peer:  netip.AddrPortFrom(peerAddr4, 40000),
 			stack: netip.AddrPortFrom(stackAddr4, 81),
 			seg:   tcp.Segment{Seq: 1000, Flags: tcp.FlagSYN, Window: 65535},
-			want:  tcp.Segment{Flags: tcp.FlagRST | tcp.FlagACK, Seq: 0, Ack: 1001}, wantReset: true,
+			want:  []testkit.TransportChecker{testkit.TCPFlags(testkit.RST | testkit.ACK), testkit.TCPSeqNum(0), testkit.TCPAckNum(1001)}, wantReset: true,
 		},
 		{
 			name:  "SYN over IPv6",
 			peer:  netip.AddrPortFrom(peerAddr6, 40000),
 			stack: netip.AddrPortFrom(stackAddr6, 81),
 			seg:   tcp.Segment{Seq: 5, Flags: tcp.FlagSYN, Window: 65535},
-			want:  tcp.Segment{Flags: tcp.FlagRST | tcp.FlagACK, Seq: 0, Ack: 6}, wantReset: true,
+			want:  []testkit.TransportChecker{testkit.TCPFlags(testkit.RST | testkit.ACK), testkit.TCPSeqNum(0), testkit.TCPAckNum(6)}, wantReset: true,
 		},
 		{
 			name:  "ACK with data",
 			peer:  netip.AddrPortFrom(peerAddr4, 40001),
 			stack: netip.AddrPortFrom(stackAddr4, 81),
 			seg:   tcp.Segment{Seq: 77, Ack: 9000, Flags: tcp.FlagACK, Payload: []byte("data")},
-			want:  tcp.Segment{Flags: tcp.FlagRST, Seq: 9000}, wantReset: true,
+			want:  []testkit.TransportChecker{testkit.TCPFlags(testkit.RST), testkit.TCPSeqNum(9000)}, wantReset: true,
 		},
 		{
 			name:  "RST is never answered",
@@ -47,18 +48,16 @@ func TestSegmentToClosedPortIsReset(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s, peer := startScripted(t, Options{})
-			peer.send(tcpPacket(t, tt.peer, tt.stack, tt.seg))
+			peer.send(tcpPacket(tt.peer, tt.stack, tt.seg))
 			if !tt.wantReset {
 				ping(t, peer) // the echo reply is the first packet out: no RST
 			} else {
-				p, rst := parseTCP(t, peer.recv(t, testTimeout))
-				if p.Src != tt.stack.Addr() || p.Dst != tt.peer.Addr() ||
-					rst.SrcPort != tt.stack.Port() || rst.DstPort != tt.peer.Port() {
-					t.Errorf("RST %v:%d -> %v:%d, want %v -> %v", p.Src, rst.SrcPort, p.Dst, rst.DstPort, tt.stack, tt.peer)
-				}
-				if rst.Flags != tt.want.Flags || rst.Seq != tt.want.Seq || (rst.Flags.Has(tcp.FlagACK) && rst.Ack != tt.want.Ack) {
-					t.Errorf("got %v, want %v", &rst, &tt.want)
-				}
+				// RFC 9293 §3.10.7.1: the RST answers from the port the
+				// segment went to, and carries nothing.
+				rst := append([]testkit.TransportChecker{testkit.SrcPort(tt.stack.Port()), testkit.DstPort(tt.peer.Port()),
+					testkit.TCPPayloadLen(0), testkit.TCPOptions(testkit.Options{})}, tt.want...)
+				testkit.IP(t, peer.recv(t, testTimeout), testkit.SrcAddr(tt.stack.Addr()), testkit.DstAddr(tt.peer.Addr()),
+					testkit.TCP(rst...))
 			}
 			c := s.Counters()
 			if c.Drops[dropNoListener] != 1 {

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/tunstack/tunstack/stack/tcp"
+	"github.com/tunstack/tunstack/tests/testkit"
 )
 
 // scriptedPeer plays the far end of one connection with hand-made
@@ -25,7 +26,7 @@ func (p *scriptedPeer) send(flags tcp.Flags, payload string) {
 	if flags.Has(tcp.FlagSYN) {
 		seg.Options.MSS = 1460
 	}
-	p.link.send(tcpPacket(p.t, p.addr, p.stack, seg))
+	p.link.send(tcpPacket(p.addr, p.stack, seg))
 	p.seq = seg.End()
 }
 
@@ -134,6 +135,6 @@ func TestScriptedPeerExchange(t *testing.T) {
 	}
 	peer.send(tcp.FlagACK, "")
 	want := []tcp.State{tcp.Closed, tcp.Listen, tcp.SynReceived, tcp.Established, tcp.CloseWait, tcp.LastAck, tcp.Closed}
-	eventually(t, "CLOSED", func() bool { return slices.Equal(c.States(), want) })
-	eventually(t, "the connection leaving the table", func() bool { return len(s.Connections()) == 2 }) // the two listeners
+	testkit.Eventually(t, "CLOSED", func() bool { return slices.Equal(c.States(), want) })
+	testkit.Eventually(t, "the connection leaving the table", func() bool { return len(s.Connections()) == 2 }) // the two listeners
 }

@@ -8,6 +8,7 @@ import (
 	"unsafe"
 
 	"github.com/tunstack/tunstack/stack/tcp"
+	"github.com/tunstack/tunstack/tests/testkit"
 )
 
 // stackClosesFirst runs a connection to where the stack holds TIME-WAIT:
@@ -52,7 +53,7 @@ func timeWaitEntries(s *running) []ConnInfo {
 
 func TestTimeWaitShrinksToRecordAndExpires(t *testing.T) {
 	s, _ := stackClosesFirst(t, 100*time.Millisecond)
-	eventually(t, "a TIME-WAIT record", func() bool { return len(timeWaitEntries(s)) == 1 })
+	testkit.Eventually(t, "a TIME-WAIT record", func() bool { return len(timeWaitEntries(s)) == 1 })
 	var records, conns int
 	if err := s.call(context.Background(), func() { records, conns = s.timeWait.len(), len(s.conns) }); err != nil {
 		t.Fatal(err)
@@ -63,12 +64,12 @@ func TestTimeWaitShrinksToRecordAndExpires(t *testing.T) {
 	if got := s.Counters().States[tcp.TimeWait]; got != 1 {
 		t.Fatalf("state census counts %d in TIME-WAIT, want 1", got)
 	}
-	eventually(t, "2MSL to end", func() bool { return len(timeWaitEntries(s)) == 0 })
+	testkit.Eventually(t, "2MSL to end", func() bool { return len(timeWaitEntries(s)) == 0 })
 }
 
 func TestTimeWaitRecordReACKsFIN(t *testing.T) {
 	s, peer := stackClosesFirst(t, time.Minute)
-	eventually(t, "a TIME-WAIT record", func() bool { return len(timeWaitEntries(s)) == 1 })
+	testkit.Eventually(t, "a TIME-WAIT record", func() bool { return len(timeWaitEntries(s)) == 1 })
 	peer.seq-- // the FIN again
 	peer.send(tcp.FlagACK|tcp.FlagFIN, "")
 	if ack := peer.expect(false); ack.Flags != tcp.FlagACK || ack.Ack != 1002 {
@@ -78,14 +79,14 @@ func TestTimeWaitRecordReACKsFIN(t *testing.T) {
 
 func TestTimeWaitRecordReopensOnNewSYN(t *testing.T) {
 	s, peer := stackClosesFirst(t, time.Minute)
-	eventually(t, "a TIME-WAIT record", func() bool { return len(timeWaitEntries(s)) == 1 })
+	testkit.Eventually(t, "a TIME-WAIT record", func() bool { return len(timeWaitEntries(s)) == 1 })
 	peer.seq += 100000
 	peer.ack = 0
 	peer.send(tcp.FlagSYN, "")
 	if sa := peer.expect(false); sa.Flags != tcp.FlagSYN|tcp.FlagACK {
 		t.Fatalf("got %v, want a SYN-ACK for the new connection", &sa)
 	}
-	eventually(t, "the record gone", func() bool { return len(timeWaitEntries(s)) == 0 })
+	testkit.Eventually(t, "the record gone", func() bool { return len(timeWaitEntries(s)) == 0 })
 }
 
 func TestTimeWaitTableExpiresInOrderWithRestarts(t *testing.T) {

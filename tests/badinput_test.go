@@ -4,6 +4,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/tunstack/tunstack/tests/testkit"
 )
 
 // The exit status of a command-line mistake (a flag's value, a name in use).
@@ -25,17 +27,16 @@ func oneLine(t *testing.T, what, text string) (string, bool) {
 // daemon got as far as creating it) and returns its result.
 func runUp(t *testing.T, prefix []string, extra ...string) result {
 	t.Helper()
-	ns := uniqueNamespace()
-	t.Cleanup(func() { deleteNamespace(t, ns) })
+	ns := testkit.NamespaceName(t, "tst")
 	args := append([]string{tunstackBinary(t), "up", "--netns", ns,
-		"--control", filepath.Join(shortTempDir(t), "ctl.sock")}, extra...)
+		"--control", filepath.Join(testkit.ShortTempDir(t), "ctl.sock")}, extra...)
 	args = append(prefix, args...)
 	return run(t, nil, args[0], args[1:]...)
 }
 
 // TestUpBadAddr: a malformed --addr is one line naming the flag, exit 2.
 func TestUpBadAddr(t *testing.T) {
-	requireRoot(t)
+	testkit.RequireRoot(t)
 	t.Parallel()
 	r := runUp(t, nil, "--addr", "bogus")
 	if r.exitCode != exitUsage {
@@ -50,11 +51,11 @@ func TestUpBadAddr(t *testing.T) {
 // first one holds in the same namespace fails with one line and exit 2, and
 // leaves the first daemon and its namespace alone.
 func TestUpDeviceInUse(t *testing.T) {
-	requireRoot(t)
+	testkit.RequireRoot(t)
 	t.Parallel()
 	first := startDaemon(t)
 	r := run(t, nil, tunstackBinary(t), "up", "--netns", first.ns,
-		"--control", filepath.Join(shortTempDir(t), "ctl.sock"))
+		"--control", filepath.Join(testkit.ShortTempDir(t), "ctl.sock"))
 	if r.exitCode != exitUsage {
 		t.Errorf("second tunstack up on the same device: want exit %d: %v", exitUsage, r)
 	}
@@ -64,7 +65,7 @@ func TestUpDeviceInUse(t *testing.T) {
 	if first.exited() {
 		t.Fatalf("the first daemon exited\n%s", first.output())
 	}
-	if !namespaceExists(first.ns) {
+	if !testkit.NamespaceExists(first.ns) {
 		t.Fatalf("the second daemon removed the first one's namespace %s", first.ns)
 	}
 	if r := runIn(t, first.ns, nil, "ping", "-c", "1", "-W", "2", stackIPv4); r.err != nil {
@@ -75,7 +76,7 @@ func TestUpDeviceInUse(t *testing.T) {
 // TestUpNotRoot: without CAP_NET_ADMIN the daemon says in one line what it
 // needs and how to run it, and fails.
 func TestUpNotRoot(t *testing.T) {
-	requireRoot(t)
+	testkit.RequireRoot(t)
 	t.Parallel()
 	// Run as nobody with every capability gone, also from the bounding set.
 	dropPrivileges := []string{"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tunstack/tunstack/tests/testkit"
 )
 
 // msl is the maximum segment lifetime the close tests give the daemon, so
@@ -17,7 +19,7 @@ const msl = "1s"
 // stack's echo answers, sees the FIN and closes. The kernel closed first,
 // so its own ss shows its end in TIME-WAIT.
 func TestClientClosesFirst(t *testing.T) {
-	requireRoot(t)
+	testkit.RequireRoot(t)
 	t.Parallel()
 	d := startDaemon(t)
 	for _, tc := range []struct{ name, host, peer string }{
@@ -30,7 +32,7 @@ func TestClientClosesFirst(t *testing.T) {
 			if r.err != nil || r.stdout != "bye\n" {
 				t.Fatalf("nc -N %s 7: want the echo of %q: %v", tc.host, "bye\n", r)
 			}
-			waitFor(t, 5*time.Second, "the kernel's end in TIME-WAIT", func() (bool, string) {
+			testkit.WaitFor(t, 5*time.Second, "the kernel's end in TIME-WAIT", func() (bool, string) {
 				sockets := kernelSockets(t, d.ns)
 				_, ok := findSocket(sockets, kernelSocket{State: "TIME-WAIT", Peer: tc.peer})
 				return ok, describeSockets(sockets)
@@ -45,10 +47,10 @@ func TestClientClosesFirst(t *testing.T) {
 // then CLOSED); the stack's end goes FIN-WAIT-1, FIN-WAIT-2, TIME-WAIT and,
 // after 2*MSL, away.
 func TestStackClosesFirstDial(t *testing.T) {
-	requireRoot(t)
+	testkit.RequireRoot(t)
 	t.Parallel()
 	d := startDaemon(t, "--msl", msl)
-	ln := listenInNamespace(t, d.ns, kernelIPv4+":0")
+	ln := testkit.ListenIn(t, d.ns, kernelIPv4+":0")
 	kernelEnd := ln.Addr().String()
 	type acceptResult struct {
 		conn net.Conn
@@ -87,12 +89,12 @@ func TestStackClosesFirstDial(t *testing.T) {
 	if err != nil || string(got) != "hello\n" {
 		t.Fatalf("kernel end read %q, %v; want %q then EOF (the stack's FIN)\n%s", got, err, "hello\n", dial.output())
 	}
-	waitFor(t, 5*time.Second, "the kernel's end in CLOSE-WAIT", func() (bool, string) {
+	testkit.WaitFor(t, 5*time.Second, "the kernel's end in CLOSE-WAIT", func() (bool, string) {
 		sockets := kernelSockets(t, d.ns)
 		_, ok := findSocket(sockets, kernelSocket{State: "CLOSE-WAIT", Local: kernelEnd})
 		return ok, describeSockets(sockets)
 	})
-	waitFor(t, 5*time.Second, "the stack's end in FIN-WAIT-2", func() (bool, string) {
+	testkit.WaitFor(t, 5*time.Second, "the stack's end in FIN-WAIT-2", func() (bool, string) {
 		st := d.status(t)
 		c, ok := st.connection(kernelEnd)
 		return ok && c.State == "FIN-WAIT-2", st.String()
@@ -100,7 +102,7 @@ func TestStackClosesFirstDial(t *testing.T) {
 
 	conn.Close() // the kernel's FIN: LAST-ACK, then CLOSED once the stack ACKs
 	var last stackConnState
-	waitFor(t, 5*time.Second, "the stack's end in TIME-WAIT", func() (bool, string) {
+	testkit.WaitFor(t, 5*time.Second, "the stack's end in TIME-WAIT", func() (bool, string) {
 		st := d.status(t)
 		c, ok := st.connection(kernelEnd)
 		if ok {
@@ -108,7 +110,7 @@ func TestStackClosesFirstDial(t *testing.T) {
 		}
 		return ok && c.State == "TIME-WAIT", st.String()
 	})
-	waitFor(t, 5*time.Second, "the kernel's end to leave LAST-ACK and close", func() (bool, string) {
+	testkit.WaitFor(t, 5*time.Second, "the kernel's end to leave LAST-ACK and close", func() (bool, string) {
 		sockets := kernelSockets(t, d.ns)
 		_, ok := findSocket(sockets, kernelSocket{Local: kernelEnd})
 		return !ok, describeSockets(sockets)
@@ -127,7 +129,7 @@ func TestStackClosesFirstDial(t *testing.T) {
 // while its input is open, so the kernel's end stays in CLOSE-WAIT until
 // the test ends nc's input.
 func TestStackClosesFirstHTTP(t *testing.T) {
-	requireRoot(t)
+	testkit.RequireRoot(t)
 	t.Parallel()
 	d := startDaemon(t, "--msl", msl)
 	stdin, feed := pipe(t)
@@ -139,7 +141,7 @@ func TestStackClosesFirstHTTP(t *testing.T) {
 	}
 	stackEnd := stackIPv4 + ":80"
 	var kernel kernelSocket
-	waitFor(t, 10*time.Second, "the kernel's end in CLOSE-WAIT", func() (bool, string) {
+	testkit.WaitFor(t, 10*time.Second, "the kernel's end in CLOSE-WAIT", func() (bool, string) {
 		sockets := kernelSockets(t, d.ns)
 		s, ok := findSocket(sockets, kernelSocket{State: "CLOSE-WAIT", Peer: stackEnd})
 		kernel = s
@@ -153,7 +155,7 @@ func TestStackClosesFirstHTTP(t *testing.T) {
 		t.Fatalf("nc still running after its input ended\n%s", nc.output())
 	}
 	var last stackConnState
-	waitFor(t, 5*time.Second, "the stack's end in TIME-WAIT", func() (bool, string) {
+	testkit.WaitFor(t, 5*time.Second, "the stack's end in TIME-WAIT", func() (bool, string) {
 		st := d.status(t)
 		c, ok := st.connection(kernel.Local)
 		if ok {
@@ -161,7 +163,7 @@ func TestStackClosesFirstHTTP(t *testing.T) {
 		}
 		return ok && c.State == "TIME-WAIT", st.String()
 	})
-	waitFor(t, 5*time.Second, "the kernel's end to close", func() (bool, string) {
+	testkit.WaitFor(t, 5*time.Second, "the kernel's end to close", func() (bool, string) {
 		sockets := kernelSockets(t, d.ns)
 		_, ok := findSocket(sockets, kernelSocket{Local: kernel.Local})
 		return !ok, describeSockets(sockets)
@@ -175,7 +177,7 @@ func TestStackClosesFirstHTTP(t *testing.T) {
 // closed first; last is the connection as last seen.
 func expectClosedAfterTimeWait(t *testing.T, d *daemon, kernelEnd string, last stackConnState) {
 	t.Helper()
-	waitFor(t, 4*time.Second, "the stack's connection to close after 2*MSL", func() (bool, string) {
+	testkit.WaitFor(t, 4*time.Second, "the stack's connection to close after 2*MSL", func() (bool, string) {
 		st := d.status(t)
 		c, ok := st.connection(kernelEnd)
 		if ok {

@@ -1,16 +1,16 @@
 package tests
 
 import (
-	"bytes"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/tunstack/tunstack/tests/testkit"
 )
 
 // The addresses `tunstack up` uses by default.
@@ -29,28 +29,10 @@ const (
 	stopTimeout = 5 * time.Second
 )
 
-// syncBuffer collects a subprocess's output while the test reads it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // process is a subprocess that runs while the test goes on.
 type process struct {
 	cmd            *exec.Cmd
-	stdout, stderr syncBuffer
+	stdout, stderr testkit.Buffer
 	done           chan struct{} // closed when the process has exited
 	waitErr        error         // valid after done
 }
@@ -121,19 +103,18 @@ type daemon struct {
 // SIGTERM and removes the namespace if it is still there.
 func startDaemon(t *testing.T, extra ...string) *daemon {
 	t.Helper()
-	return startDaemonIn(t, uniqueNamespace(), extra...)
+	return startDaemonIn(t, testkit.NamespaceName(t, "tst"), extra...)
 }
 
-// startDaemonIn is startDaemon in a given namespace (which may exist already).
+// startDaemonIn is startDaemon in namespace ns, which may exist already:
+// the caller has it removed when the test ends (testkit.AddNamespace,
+// testkit.NamespaceName), after the daemon has stopped.
 func startDaemonIn(t *testing.T, ns string, extra ...string) *daemon {
 	t.Helper()
 	bin := tunstackBinary(t)
-	control := filepath.Join(shortTempDir(t), "ctl.sock")
+	control := filepath.Join(testkit.ShortTempDir(t), "ctl.sock")
 	args := append([]string{"up", "--netns", ns, "--control", control}, extra...)
 	d := &daemon{ns: ns, control: control}
-	// Registered before the process starts so that it runs after the
-	// process's own cleanup (cleanups run last-in first-out).
-	t.Cleanup(func() { deleteNamespace(t, ns) })
 	d.process = startProcess(t, nil, bin, args...)
 	t.Cleanup(func() {
 		if !d.exited() {
@@ -146,7 +127,7 @@ func startDaemonIn(t *testing.T, ns string, extra ...string) *daemon {
 			t.Logf("tunstack %s\n%s", strings.Join(args, " "), d.output())
 		}
 	})
-	waitFor(t, startTimeout, "the daemon's control socket", func() (bool, string) {
+	testkit.WaitFor(t, startTimeout, "the daemon's control socket", func() (bool, string) {
 		if d.exited() {
 			t.Fatalf("tunstack up exited early (%v)\n%s", d.waitErr, d.output())
 		}
@@ -166,23 +147,11 @@ func startDaemonIn(t *testing.T, ns string, extra ...string) *daemon {
 // source address.
 func waitIPv6Ready(t *testing.T, ns string) {
 	t.Helper()
-	waitFor(t, 5*time.Second, "IPv6 addresses to leave the tentative state", func() (bool, string) {
+	testkit.WaitFor(t, 5*time.Second, "IPv6 addresses to leave the tentative state", func() (bool, string) {
 		r := run(t, nil, "ip", "-n", ns, "-6", "addr", "show", "tentative")
 		if r.err != nil {
 			return false, r.String()
 		}
 		return strings.TrimSpace(r.stdout) == "", r.stdout
 	})
-}
-
-// shortTempDir is a fresh directory with a short path: a unix socket path
-// must fit in 108 bytes, which t.TempDir's long names may not.
-func shortTempDir(t *testing.T) string {
-	t.Helper()
-	dir, err := os.MkdirTemp("", "ts")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	return dir
 }

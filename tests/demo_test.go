@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/tunstack/tunstack/tests/testkit"
 )
 
 // The state paths RFC 9293's Figure 5 gives each side of each lesson of
@@ -50,7 +52,7 @@ var (
 // show the RST and the retransmission with their rules; and leave no
 // namespace, device or trace instance behind.
 func TestDemo(t *testing.T) {
-	requireRoot(t)
+	testkit.RequireRoot(t)
 	t.Parallel()
 	namespacesBefore := demoNamespaces(t)
 	linksBefore := hostLinks(t)
@@ -114,7 +116,7 @@ func TestDemo(t *testing.T) {
 
 // TestDemoOneStep runs one lesson by name, and lists them all.
 func TestDemoOneStep(t *testing.T) {
-	requireRoot(t)
+	testkit.RequireRoot(t)
 	t.Parallel()
 	list := run(t, nil, tunstackBinary(t), "demo", "--list")
 	if list.err != nil || !strings.Contains(list.stdout, "simultaneous-close ") {
@@ -135,10 +137,10 @@ func TestDemoOneStep(t *testing.T) {
 // TestDemoInterrupted stops the demo halfway with SIGINT, as Ctrl-C does:
 // it fails with one line and removes what it made.
 func TestDemoInterrupted(t *testing.T) {
-	requireRoot(t)
+	testkit.RequireRoot(t)
 	t.Parallel()
 	p := startProcess(t, nil, tunstackBinary(t), "demo")
-	waitFor(t, 20*time.Second, "the demo's second step", func() (bool, string) {
+	testkit.WaitFor(t, 20*time.Second, "the demo's second step", func() (bool, string) {
 		return strings.Contains(p.stdout.String(), "[2/"), p.stdout.String()
 	})
 	p.cmd.Process.Signal(syscall.SIGINT)
@@ -209,7 +211,7 @@ func checkDemoCleanup(t *testing.T, out string, namespacesBefore, linksBefore []
 	// the same time cannot fail this test.
 	if m := demoNamespace.FindStringSubmatch(out); m == nil {
 		t.Errorf("the demo does not name its namespace:\n%s", out)
-	} else if namespaceExists(m[1]) {
+	} else if testkit.NamespaceExists(m[1]) {
 		t.Errorf("demo left its namespace %s behind", m[1])
 	}
 	if m := demoInstance.FindStringSubmatch(out); m == nil {

@@ -4,13 +4,15 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tunstack/tunstack/tests/testkit"
 )
 
 // TestDialBothWays: `tunstack dial` connects from the stack to a kernel
 // `nc -l` and carries data both ways; each side ends its input, and both
 // programs exit 0.
 func TestDialBothWays(t *testing.T) {
-	requireRoot(t)
+	testkit.RequireRoot(t)
 	t.Parallel()
 	d := startDaemon(t)
 	for _, tc := range []struct {
@@ -26,7 +28,7 @@ func TestDialBothWays(t *testing.T) {
 			name, args := inNamespace(d.ns, "nc", tc.family, "-N", "-l", port)
 			nc := startProcess(t, ncIn, name, args...)
 			ncIn.Close()
-			waitFor(t, 5*time.Second, "nc -l to listen", func() (bool, string) {
+			testkit.WaitFor(t, 5*time.Second, "nc -l to listen", func() (bool, string) {
 				if nc.exited() {
 					t.Fatalf("nc -l exited early\n%s", nc.output())
 				}
@@ -46,11 +48,11 @@ func TestDialBothWays(t *testing.T) {
 
 			// kernel -> stack, then stack -> kernel, each seen arriving.
 			ncFeed.WriteString("from the kernel\n")
-			waitFor(t, 10*time.Second, "dial's output", func() (bool, string) {
+			testkit.WaitFor(t, 10*time.Second, "dial's output", func() (bool, string) {
 				return dial.stdout.String() == "from the kernel\n", dial.output()
 			})
 			dialFeed.WriteString("from the stack\n")
-			waitFor(t, 10*time.Second, "nc's output", func() (bool, string) {
+			testkit.WaitFor(t, 10*time.Second, "nc's output", func() (bool, string) {
 				return nc.stdout.String() == "from the stack\n", nc.output()
 			})
 

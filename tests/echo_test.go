@@ -4,6 +4,8 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"testing"
+
+	"github.com/tunstack/tunstack/tests/testkit"
 )
 
 // echoPayload is how much the echo round trip sends.
@@ -14,7 +16,7 @@ const echoPayload = 1 << 20
 // nc -N sends FIN after its input; the service closes after the peer's FIN,
 // which is what ends nc.
 func TestEchoRoundTrip(t *testing.T) {
-	requireRoot(t)
+	testkit.RequireRoot(t)
 	t.Parallel()
 	d := startDaemon(t)
 	payload := make([]byte, echoPayload)

@@ -5,15 +5,17 @@ import (
 	"crypto/sha256"
 	"strings"
 	"testing"
+
+	"github.com/tunstack/tunstack/tests/testkit"
 )
 
-// TestEngines runs the same checks against each engine `tunstack up` can
-// run (--engine native and --engine gvisor) on the same TUN code and
-// services: curl fetches the page, nc sends 1 MiB through the echo
+// TestBothImplementations runs the same checks against each TCP/IP
+// implementation `tunstack up` can run (--engine native and --engine
+// gvisor) on the same TUN code and services: curl fetches the page, nc sends 1 MiB through the echo
 // service and gets the same bytes back, and ping gets an answer, over
 // IPv4 and IPv6.
-func TestEngines(t *testing.T) {
-	requireRoot(t)
+func TestBothImplementations(t *testing.T) {
+	testkit.RequireRoot(t)
 	t.Parallel()
 	payload := make([]byte, echoPayload)
 	rand.Read(payload)
@@ -42,7 +44,7 @@ func TestEngines(t *testing.T) {
 						if len(trailer) != 2 || trailer[0] != "200" {
 							t.Fatalf("curl %s: status and port %q, want 200 and a port\n%s", family.url, trailer, page)
 						}
-						// Both engines show the client its own end.
+						// Both show the client its own end.
 						if !strings.Contains(page, family.client) || !strings.Contains(page, trailer[1]) {
 							t.Errorf("page from %s does not show the client's end %s port %s:\n%s", family.url, family.client, trailer[1], page)
 						}

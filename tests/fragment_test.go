@@ -10,6 +10,7 @@ import (
 	"github.com/tunstack/tunstack/stack/tcp"
 	"github.com/tunstack/tunstack/stack/wire"
 	"github.com/tunstack/tunstack/tests/rawpeer"
+	"github.com/tunstack/tunstack/tests/testkit"
 )
 
 // These tests send the stack IP fragments from the namespace's kernel side
@@ -53,7 +54,7 @@ func (d *daemon) fragCounters(t *testing.T) fragReply {
 // carried never reaches TCP, as the echo of clean data sent after them at
 // the same sequence number shows.
 func TestFragmentedSYNAndData(t *testing.T) {
-	requireRoot(t)
+	testkit.RequireRoot(t)
 	t.Parallel()
 	d := startDaemon(t)
 	for i, tc := range []struct {
@@ -84,13 +85,8 @@ func TestFragmentedSYNAndData(t *testing.T) {
 				}
 				id++
 				for _, k := range order {
-					frag := make([]byte, len(pkt)+8)
 					from, to := pieces[k][0], pieces[k][1]
-					n, err := wire.BuildFragment(frag, pkt, id, from, to, to < tcpLen(seg))
-					if err != nil {
-						t.Fatalf("fragment [%d, %d): %v", from, to, err)
-					}
-					if err := p.SendRaw(frag[:n]); err != nil {
+					if err := p.SendRaw(testkit.Fragment(pkt, id, from, to, to < tcpLen(seg))); err != nil {
 						t.Fatalf("send fragment [%d, %d): %v", from, to, err)
 					}
 					sent++
@@ -102,7 +98,7 @@ func TestFragmentedSYNAndData(t *testing.T) {
 			syn := tcp.Segment{SrcPort: f.peerPort, DstPort: f.stackPort, Seq: iss, Flags: tcp.FlagSYN, Window: 65535,
 				Options: tcp.Options{MSS: peerMSS}, Payload: []byte(tc.synData)}
 			sendFragments(syn, []int{1, 0}, cut(tcpLen(syn), tc.synCuts)...)
-			synAck := f.expect(segmentTimeout, "the SYN-ACK to the fragmented SYN", flagsAre(tcp.FlagSYN|tcp.FlagACK), ackIs(iss+1))
+			synAck := f.expect(segmentTimeout, "the SYN-ACK to the fragmented SYN", testkit.TCPFlags(testkit.SYN|testkit.ACK), ackIs(iss+1))
 			rcvNxt, sndNxt := iss+1, synAck.Seg.Seq+1
 			f.send(tcp.FlagACK, rcvNxt, sndNxt, "")
 			waitStackState(t, d, f.remote(), "ESTABLISHED")
@@ -119,7 +115,7 @@ func TestFragmentedSYNAndData(t *testing.T) {
 			forged := bytes.Repeat([]byte("FORGED "), 300)[:2000]
 			seg = tcp.Segment{SrcPort: f.peerPort, DstPort: f.stackPort, Seq: rcvNxt, Ack: sndNxt, Flags: tcp.FlagACK | tcp.FlagPSH, Window: 65535, Payload: forged}
 			sendFragments(seg, []int{0, 1, 2}, [2]int{0, 1000}, [2]int{992, 1600}, [2]int{1000, tcpLen(seg)})
-			waitFor(t, segmentTimeout, "the overlap counted", func() (bool, string) {
+			testkit.WaitFor(t, segmentTimeout, "the overlap counted", func() (bool, string) {
 				c := d.fragCounters(t)
 				return c.Fragments.Discarded["frag-overlap"] == before.Fragments.Discarded["frag-overlap"]+1 &&
 					c.Drops["frag-after-discard"] == before.Drops["frag-after-discard"]+1, fmt.Sprintf("%+v", c)
@@ -179,6 +175,14 @@ func cut(total int, cuts []int) [][2]int {
 	return pieces
 }
 
+// carriesData checks that a segment has a payload.
+func carriesData(t testing.TB, h testkit.Transport) {
+	t.Helper()
+	if s, ok := h.(*testkit.Segment); !ok || len(s.Payload) == 0 {
+		t.Errorf("%v carries no data", h)
+	}
+}
+
 // expectEcho collects the stack's echo of data, which starts at sndNxt,
 // acknowledging each segment (ack rcvNxt) so that nothing is sent twice;
 // it returns SND.NXT after the echo.
@@ -188,7 +192,7 @@ func (f *rawFlow) expectEcho(data []byte, sndNxt, rcvNxt tcp.Seq) tcp.Seq {
 	for len(echoed) < len(data) {
 		next := sndNxt + tcp.Seq(len(echoed))
 		pkt := f.expect(segmentTimeout, fmt.Sprintf("the echo from byte %d of %d", len(echoed), len(data)),
-			seqIs(next), func(s *tcp.Segment) bool { return len(s.Payload) > 0 })
+			seqIs(next), carriesData)
 		echoed = append(echoed, pkt.Seg.Payload...)
 		f.send(tcp.FlagACK, rcvNxt, pkt.Seg.End(), "")
 	}
@@ -204,7 +208,7 @@ func firstBytes(b []byte) []byte { return b[:min(len(b), 40)] }
 // is 1,500); the stack reassembles it and answers in fragments, which the
 // kernel reassembles for ping.
 func TestLargePing(t *testing.T) {
-	requireRoot(t)
+	testkit.RequireRoot(t)
 	t.Parallel()
 	d := startDaemon(t)
 	for _, args := range [][]string{

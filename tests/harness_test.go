@@ -8,19 +8,10 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/tunstack/tunstack/tests/testkit"
 )
 
 // These tests check the harness itself, without the tunstack binary.
-
-func TestPollReportsLastState(t *testing.T) {
-	calls := 0
-	if got := poll(time.Second, func() (bool, string) { calls++; return calls == 3, "" }); got != "" {
-		t.Errorf("poll of a condition that succeeds on the 3rd call = %q, want success", got)
-	}
-	if got := poll(50*time.Millisecond, func() (bool, string) { return false, "still waiting" }); got != "still waiting" {
-		t.Errorf("poll of a condition that never succeeds = %q, want its last state", got)
-	}
-}
 
 func TestParseSS(t *testing.T) {
 	out := "LISTEN     0      4096       0.0.0.0:5000      0.0.0.0:*\n" +
@@ -44,49 +35,41 @@ func TestParseSS(t *testing.T) {
 	}
 }
 
-// TestNamespaceHarness checks that a namespace is created, that a listener
-// opened in it is reachable only from inside it, that nc is the OpenBSD one
-// the tests rely on, and that cleanup removes the namespace.
-func TestNamespaceHarness(t *testing.T) {
-	requireRoot(t)
+// TestCommandHarness checks the commands these tests run inside a
+// namespace (testkit.TestNamespaceLifecycle checks the namespace itself):
+// that nc is the OpenBSD one the tests rely on (-N), and that ss and the
+// kernel's counters are read from the namespace.
+func TestCommandHarness(t *testing.T) {
+	testkit.RequireRoot(t)
 	t.Parallel()
-	var ns string
-	t.Run("namespace", func(t *testing.T) {
-		ns = addNamespace(t)
-		if !namespaceExists(ns) {
-			t.Fatalf("namespace %s missing after creation", ns)
+	ns := testkit.AddNamespace(t)
+	ln := testkit.ListenIn(t, ns, "127.0.0.1:0")
+	port := ln.Addr().(*net.TCPAddr).Port
+	received := make(chan string, 1)
+	go func() {
+		conn, err := ln.Accept()
+		if err != nil {
+			received <- err.Error()
+			return
 		}
-		ln := listenInNamespace(t, ns, "127.0.0.1:0")
-		port := ln.Addr().(*net.TCPAddr).Port
-		received := make(chan string, 1)
-		go func() {
-			conn, err := ln.Accept()
-			if err != nil {
-				received <- err.Error()
-				return
-			}
-			defer conn.Close()
-			data, _ := io.ReadAll(conn)
-			received <- string(data)
-		}()
-		r := runIn(t, ns, []byte("hello"), "nc", "-N", "127.0.0.1", strconv.Itoa(port))
-		if r.err != nil {
-			t.Fatalf("nc in namespace: %v", r)
-		}
-		if got := <-received; got != "hello" {
-			t.Errorf("listener in namespace received %q, want %q", got, "hello")
-		}
-		if n := tcpCounter(t, ns, "ActiveOpens"); n != 1 {
-			t.Errorf("kernel counted %d active opens in the namespace, want 1", n)
-		}
-		// The kernel keeps the client's end in TIME-WAIT: ss sees it.
-		waitFor(t, 5*time.Second, "TIME-WAIT in ss", func() (bool, string) {
-			sockets := kernelSockets(t, ns)
-			_, ok := findSocket(sockets, kernelSocket{State: "TIME-WAIT", Peer: "127.0.0.1:" + strconv.Itoa(port)})
-			return ok, describeSockets(sockets)
-		})
-	})
-	if namespaceExists(ns) {
-		t.Errorf("namespace %s still exists after its test's cleanup", ns)
+		defer conn.Close()
+		data, _ := io.ReadAll(conn)
+		received <- string(data)
+	}()
+	r := runIn(t, ns, []byte("hello"), "nc", "-N", "127.0.0.1", strconv.Itoa(port))
+	if r.err != nil {
+		t.Fatalf("nc in namespace: %v", r)
 	}
+	if got := <-received; got != "hello" {
+		t.Errorf("listener in namespace received %q, want %q", got, "hello")
+	}
+	if n := tcpCounter(t, ns, "ActiveOpens"); n != 1 {
+		t.Errorf("kernel counted %d active opens in the namespace, want 1", n)
+	}
+	// The kernel keeps the client's end in TIME-WAIT: ss sees it.
+	testkit.WaitFor(t, 5*time.Second, "TIME-WAIT in ss", func() (bool, string) {
+		sockets := kernelSockets(t, ns)
+		_, ok := findSocket(sockets, kernelSocket{State: "TIME-WAIT", Peer: "127.0.0.1:" + strconv.Itoa(port)})
+		return ok, describeSockets(sockets)
+	})
 }

@@ -3,13 +3,15 @@ package tests
 import (
 	"strings"
 	"testing"
+
+	"github.com/tunstack/tunstack/tests/testkit"
 )
 
 // TestHTTPGet fetches the built-in page with curl over IPv4 and IPv6. The
 // page shows the client's 4-tuple and the states of its connection, so the
 // test checks for curl's own address and port and for ESTABLISHED.
 func TestHTTPGet(t *testing.T) {
-	requireRoot(t)
+	testkit.RequireRoot(t)
 	t.Parallel()
 	d := startDaemon(t)
 	for _, tc := range []struct {

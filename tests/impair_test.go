@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/tunstack/tunstack/tests/testkit"
 )
 
 // The transfer under impairment (issue 4): the daemon impairs its own link
@@ -41,8 +43,8 @@ const (
 // what was sent: N MiB kernel to stack, and the same N MiB stack to kernel.
 // It then checks that both impairments did drop packets.
 func TestTransferUnderImpairment(t *testing.T) {
-	requireRoot(t)
-	requireCommand(t, "nft", "nftables")
+	testkit.RequireRoot(t)
+	testkit.RequireCommand(t, "nft", "nftables")
 	mib := impairMiB(t)
 	t.Parallel()
 
@@ -149,20 +151,6 @@ func impairMiB(t *testing.T) int {
 		t.Fatalf("%s=%q: want a number of MiB from 1 to 4096", impairMiBEnv, text)
 	}
 	return n
-}
-
-// requireCommand stops the test when a tool is missing: a skip on a
-// developer's machine, a failure in CI (scripts/test.sh installs it).
-func requireCommand(t *testing.T, name, debianPackage string) {
-	t.Helper()
-	if _, err := exec.LookPath(name); err == nil {
-		return
-	}
-	reason := fmt.Sprintf("needs %s (apt-get install %s, or run scripts/test.sh)", name, debianPackage)
-	if os.Getenv("CI") != "" {
-		t.Fatal(reason + " (CI is set, so this is a failure, not a skip)")
-	}
-	t.Skip(reason)
 }
 
 // dropOnTUN makes nftables in ns drop percent of the packets leaving and

@@ -11,13 +11,14 @@ import (
 	"github.com/tunstack/tunstack/stack/tcp"
 	"github.com/tunstack/tunstack/stack/wire"
 	"github.com/tunstack/tunstack/tests/rawpeer"
+	"github.com/tunstack/tunstack/tests/testkit"
 )
 
 // malformedRate is the malformed-packet attack's packets per second.
 const malformedRate = 20000
 
 func TestMalformedFloodHonestClientsConnect(t *testing.T) {
-	requireRoot(t)
+	testkit.RequireRoot(t)
 	d := startDaemon(t)
 	checkIsolated(t, d.ns)
 	// Written to the device itself: the kernel neither checks nor fixes

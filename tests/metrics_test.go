@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tunstack/tunstack/tests/testkit"
 )
 
 // metricsAddr is where the tests ask the daemon to serve its metrics.
@@ -65,7 +67,7 @@ func delta(before, after metrics, names ...string) map[string]float64 {
 // closed port once, and checks that the counters moved by exactly what
 // RFC 4022 says they count.
 func TestMetricsCountCurlConnections(t *testing.T) {
-	requireRoot(t)
+	testkit.RequireRoot(t)
 	t.Parallel()
 	d := startDaemon(t, "--metrics", metricsAddr)
 	before := d.scrape(t)
@@ -82,7 +84,7 @@ func TestMetricsCountCurlConnections(t *testing.T) {
 	}
 	// The stack's end closes after curl's FIN: wait until it is gone.
 	var after metrics
-	waitFor(t, 10*time.Second, "the connections to close", func() (bool, string) {
+	testkit.WaitFor(t, 10*time.Second, "the connections to close", func() (bool, string) {
 		after = d.scrape(t)
 		return after["tunstack_tcp_curr_estab"] == 0 && after[`tunstack_tcp_connections{state="LAST-ACK"}`] == 0,
 			fmt.Sprint(after)
@@ -150,7 +152,7 @@ func TestMetricsCountCurlConnections(t *testing.T) {
 // TestMetricsListenOnlyInTheNamespace: the metrics socket lives in the
 // daemon's namespace, on the kernel's address, and nowhere on the host.
 func TestMetricsListenOnlyInTheNamespace(t *testing.T) {
-	requireRoot(t)
+	testkit.RequireRoot(t)
 	t.Parallel()
 	d := startDaemon(t, "--metrics", "[fd00:77::1]:9101")
 	sockets := kernelSockets(t, d.ns)
@@ -174,7 +176,7 @@ func TestMetricsListenOnlyInTheNamespace(t *testing.T) {
 // TestMetricsRefuseOtherAddresses: --metrics on anything but the kernel's
 // side of the device is a usage error, before anything is created.
 func TestMetricsRefuseOtherAddresses(t *testing.T) {
-	requireRoot(t)
+	testkit.RequireRoot(t)
 	t.Parallel()
 	for _, addr := range []string{"0.0.0.0:9100", "127.0.0.1:9100", stackIPv4 + ":9100", ":9100"} {
 		r := runUp(t, nil, "--metrics", addr)

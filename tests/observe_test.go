@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/tunstack/tunstack/tests/testkit"
 )
 
 // observeMSL keeps the HTTP connection in TIME-WAIT for 4 s: long enough
@@ -16,7 +17,7 @@ import (
 const observeMSL = "2s"
 
 // ssConn is the part of `tunstack ss --json` the test reads
-// (cmd/tunstack/ss_wire.go defines the whole of it).
+// (the control protocol of cmd/tunstack defines the whole of it).
 type ssConn struct {
 	Local  string     `json:"local"`
 	Remote string     `json:"remote"`
@@ -37,7 +38,7 @@ func (c ssConn) String() string {
 }
 
 // traceEvent is the part of a `tunstack trace --json` line the test reads
-// (cmd/tunstack/trace_wire.go defines the whole of it).
+// (the control protocol of cmd/tunstack defines the whole of it).
 type traceEvent struct {
 	Kind   string `json:"kind"`
 	Local  string `json:"local"`
@@ -64,13 +65,13 @@ type traceEvent struct {
 // started before them, holds the exact handshake and teardown of each, with
 // the reason of every transition.
 func TestObserveSSAndTrace(t *testing.T) {
-	requireRoot(t)
+	testkit.RequireRoot(t)
 	t.Parallel()
 	d := startDaemon(t, "--msl", observeMSL)
 	bin := tunstackBinary(t)
 
 	trace := startProcess(t, nil, bin, "trace", "--control", d.control, "--json")
-	waitFor(t, 10*time.Second, "trace to watch", func() (bool, string) {
+	testkit.WaitFor(t, 10*time.Second, "trace to watch", func() (bool, string) {
 		if trace.exited() {
 			t.Fatalf("trace exited: %s", trace.output())
 		}
@@ -85,7 +86,7 @@ func TestObserveSSAndTrace(t *testing.T) {
 	if _, err := feed.WriteString("hello\n"); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, "nc's echo", func() (bool, string) {
+	testkit.WaitFor(t, 10*time.Second, "nc's echo", func() (bool, string) {
 		return nc.stdout.String() == "hello\n", nc.output()
 	})
 
@@ -104,7 +105,7 @@ func TestObserveSSAndTrace(t *testing.T) {
 	ncEnd := ""
 
 	var seen []ssConn
-	waitFor(t, 5*time.Second, "ss to show nc's connection ESTABLISHED and the HTTP one in TIME-WAIT with its timer", func() (bool, string) {
+	testkit.WaitFor(t, 5*time.Second, "ss to show nc's connection ESTABLISHED and the HTTP one in TIME-WAIT with its timer", func() (bool, string) {
 		r := run(t, nil, bin, "ss", "--control", d.control, "--json")
 		if r.err != nil {
 			t.Fatalf("tunstack ss --json: %v", r)
@@ -140,7 +141,7 @@ func TestObserveSSAndTrace(t *testing.T) {
 		t.Fatalf("nc still running after its input ended\n%s", nc.output())
 	}
 	byConn := map[string][]traceEvent{}
-	waitFor(t, 15*time.Second, "trace to record both connections closing", func() (bool, string) {
+	testkit.WaitFor(t, 15*time.Second, "trace to record both connections closing", func() (bool, string) {
 		byConn = map[string][]traceEvent{}
 		for _, line := range strings.Split(strings.TrimSpace(trace.stdout.String()), "\n") {
 			var e traceEvent

@@ -1,98 +1,47 @@
 package tests
 
 import (
-	"errors"
 	"fmt"
 	"net/netip"
-	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/vishvananda/netns"
-
 	"github.com/tunstack/tunstack/stack/tcp"
-	"github.com/tunstack/tunstack/stack/wire"
+	"github.com/tunstack/tunstack/tests/testkit"
 )
-
-// requireTool stops a test that needs a program that is missing: a skip
-// on a developer's machine, a failure in CI (scripts/test.sh installs it).
-func requireTool(t *testing.T, name string) {
-	t.Helper()
-	if _, err := exec.LookPath(name); err == nil {
-		return
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatalf("%s is not installed (scripts/test.sh installs it; CI is set, so this is a failure)", name)
-	}
-	t.Skipf("%s is not installed (scripts/test.sh installs it)", name)
-}
 
 // sendRawIPv4 sends pkt, a whole IPv4 packet, from inside namespace ns
 // through a raw socket: the kernel fills in the IP header checksum and
 // leaves the rest, a TCP checksum included, as it is.
 func sendRawIPv4(t *testing.T, ns string, pkt []byte) {
 	t.Helper()
-	done := make(chan error, 1)
-	go func() {
-		// If the thread cannot return to its namespace it stays locked
-		// and dies with the goroutine.
-		runtime.LockOSThread()
-		origin, err := netns.Get()
-		if err != nil {
-			done <- err
-			return
-		}
-		defer origin.Close()
-		target, err := netns.GetFromName(ns)
-		if err != nil {
-			done <- err
-			return
-		}
-		defer target.Close()
-		if err := netns.Set(target); err != nil {
-			done <- err
-			return
-		}
-		fd, sockErr := syscall.Socket(syscall.AF_INET, syscall.SOCK_RAW, syscall.IPPROTO_RAW)
-		if err := netns.Set(origin); err != nil {
-			if sockErr == nil {
-				syscall.Close(fd)
-			}
-			done <- errors.Join(sockErr, err)
-			return
-		}
-		runtime.UnlockOSThread()
-		if sockErr != nil {
-			done <- sockErr
-			return
-		}
+	fd := -1
+	err := testkit.InNamespace(ns, func() (err error) {
+		fd, err = syscall.Socket(syscall.AF_INET, syscall.SOCK_RAW, syscall.IPPROTO_RAW)
+		return err
+	})
+	if err == nil {
 		defer syscall.Close(fd)
-		dst := syscall.SockaddrInet4{Addr: [4]byte(pkt[16:20])}
-		done <- syscall.Sendto(fd, pkt, 0, &dst)
-	}()
-	if err := <-done; err != nil {
+		err = syscall.Sendto(fd, pkt, 0, &syscall.SockaddrInet4{Addr: [4]byte(pkt[16:20])})
+	} else if fd >= 0 {
+		syscall.Close(fd)
+	}
+	if err != nil {
 		t.Fatalf("sending a raw packet in %s: %v", ns, err)
 	}
 }
 
 // badChecksumSYN is a SYN from the kernel's address to the stack's port 80
 // whose TCP checksum is wrong.
-func badChecksumSYN(t *testing.T, srcPort uint16) []byte {
-	t.Helper()
-	seg := tcp.Segment{SrcPort: srcPort, DstPort: 80, Seq: 12345, Flags: tcp.FlagSYN, Window: 1000}
-	buf := make([]byte, 100)
-	n, err := wire.BuildTCP(buf, netip.MustParseAddr(kernelIPv4), netip.MustParseAddr(stackIPv4), &seg, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	buf[20+16] ^= 0xff // the TCP checksum's first byte
-	return buf[:n]
+func badChecksumSYN(srcPort uint16) []byte {
+	pkt := testkit.TCPPacket(netip.AddrPortFrom(netip.MustParseAddr(kernelIPv4), srcPort), netip.MustParseAddrPort(stackIPv4+":80"),
+		testkit.Segment{Seq: 12345, Flags: testkit.SYN, Window: 1000})
+	pkt[testkit.IPv4HeaderLen+16] ^= 0xff // the TCP checksum's first byte
+	return pkt
 }
 
 // tsharkPacket is one row of the tshark fields this test asks for.
@@ -149,10 +98,10 @@ func readPcap(t *testing.T, file string) []tsharkPacket {
 // connection, every packet's direction, the stack's reasons in comments,
 // and as many TCP segments each way as the stack counted.
 func TestPcapRecordsWhatCrossedTheDevice(t *testing.T) {
-	requireRoot(t)
-	requireTool(t, "tshark")
+	testkit.RequireRoot(t)
+	testkit.RequireCommand(t, "tshark", "tshark")
 	t.Parallel()
-	file := filepath.Join(shortTempDir(t), "cap.pcapng")
+	file := filepath.Join(testkit.ShortTempDir(t), "cap.pcapng")
 	d := startDaemon(t, "--pcap", file)
 
 	r := runIn(t, d.ns, nil, "curl", "-sS", "--max-time", "10", "-o", "/dev/null", "-w", "%{http_code} %{local_port}", "http://"+stackIPv4+"/")
@@ -162,9 +111,9 @@ func TestPcapRecordsWhatCrossedTheDevice(t *testing.T) {
 	}
 	curlPort := fields[1]
 	const badPort = 4242
-	sendRawIPv4(t, d.ns, badChecksumSYN(t, badPort))
+	sendRawIPv4(t, d.ns, badChecksumSYN(badPort))
 	var counted counterReply
-	waitFor(t, 10*time.Second, "the bad segment counted and curl's connection gone", func() (bool, string) {
+	testkit.WaitFor(t, 10*time.Second, "the bad segment counted and curl's connection gone", func() (bool, string) {
 		counted = d.counters(t)
 		return counted.Drops["tcp-bad-checksum"] == 1 && counted.States["LAST-ACK"] == 0 && counted.MIB.CurrEstab == 0,
 			fmt.Sprintf("%+v", counted)

@@ -1,10 +1,14 @@
 package tests
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/tunstack/tunstack/tests/testkit"
+)
 
 // TestPing checks that the stack answers ICMP and ICMPv6 echo requests.
 func TestPing(t *testing.T) {
-	requireRoot(t)
+	testkit.RequireRoot(t)
 	t.Parallel()
 	d := startDaemon(t)
 	for _, tc := range []struct {

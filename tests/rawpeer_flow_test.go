@@ -8,6 +8,7 @@ import (
 	"github.com/tunstack/tunstack/stack/tcp"
 	"github.com/tunstack/tunstack/stack/wire"
 	"github.com/tunstack/tunstack/tests/rawpeer"
+	"github.com/tunstack/tunstack/tests/testkit"
 )
 
 // peerIPv4 and peerIPv6 are the raw peer's addresses: on the device's
@@ -89,49 +90,22 @@ func (f *rawFlow) send(flags tcp.Flags, seq, ack tcp.Seq, payload string) {
 	}
 }
 
-// segmentCheck is one property a segment from the stack must have.
-type segmentCheck func(*tcp.Segment) bool
-
-func flagsAre(want tcp.Flags) segmentCheck {
-	return func(s *tcp.Segment) bool { return s.Flags == want }
-}
-
-func flagsHave(want tcp.Flags) segmentCheck {
-	return func(s *tcp.Segment) bool { return s.Flags.Has(want) }
-}
-
-func seqIs(want tcp.Seq) segmentCheck {
-	return func(s *tcp.Segment) bool { return s.Seq == want }
-}
-
-func ackIs(want tcp.Seq) segmentCheck {
-	return func(s *tcp.Segment) bool { return s.Flags.Has(tcp.FlagACK) && s.Ack == want }
-}
-
-func payloadIs(want string) segmentCheck {
-	return func(s *tcp.Segment) bool { return string(s.Payload) == want }
-}
-
 // expect waits for the next segment of the flow from the stack that passes
 // every check, and fails the test if none comes within timeout.
-func (f *rawFlow) expect(timeout time.Duration, what string, checks ...segmentCheck) rawpeer.Packet {
+func (f *rawFlow) expect(timeout time.Duration, what string, checks ...testkit.TransportChecker) rawpeer.Packet {
 	f.t.Helper()
-	pkt, err := f.peer.Expect(timeout, func(p rawpeer.Packet) bool {
-		if p.Seg.SrcPort != f.stackPort || p.Seg.DstPort != f.peerPort {
-			return false
-		}
-		for _, check := range checks {
-			if !check(&p.Seg) {
-				return false
-			}
-		}
-		return true
-	})
+	flow := testkit.TCP(append([]testkit.TransportChecker{testkit.SrcPort(f.stackPort), testkit.DstPort(f.peerPort)}, checks...)...)
+	pkt, err := f.peer.Expect(timeout, func(p rawpeer.Packet) bool { return testkit.Matches(p.Raw, flow) })
 	if err != nil {
 		f.t.Fatalf("waiting for %s: %v", what, err)
 	}
 	return pkt
 }
+
+// seqIs and ackIs check a sequence and an acknowledgment number that the
+// test holds as tcp.Seq.
+func seqIs(want tcp.Seq) testkit.TransportChecker { return testkit.TCPSeqNum(uint32(want)) }
+func ackIs(want tcp.Seq) testkit.TransportChecker { return testkit.TCPAckNum(uint32(want)) }
 
 // stackState is the state of the daemon's connection to remote, or
 // "(gone)" when it no longer lists it.
@@ -149,7 +123,7 @@ func stackState(t *testing.T, d *daemon, remote string) (string, stackConnState)
 func waitStackState(t *testing.T, d *daemon, remote, state string) stackConnState {
 	t.Helper()
 	var c stackConnState
-	waitFor(t, segmentTimeout, "the stack's connection to "+remote+" in "+state, func() (bool, string) {
+	testkit.WaitFor(t, segmentTimeout, "the stack's connection to "+remote+" in "+state, func() (bool, string) {
 		var got string
 		got, c = stackState(t, d, remote)
 		return got == state, c.String()
@@ -161,7 +135,7 @@ func waitStackState(t *testing.T, d *daemon, remote, state string) stackConnStat
 // daemon's connection to remote stays in state the whole time.
 func holdStackState(t *testing.T, d *daemon, remote, state string, until time.Time) {
 	t.Helper()
-	ticker := time.NewTicker(pollInterval)
+	ticker := time.NewTicker(20 * time.Millisecond)
 	defer ticker.Stop()
 	for {
 		if got, c := stackState(t, d, remote); got != state {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/tunstack/tunstack/stack/tcp"
 	"github.com/tunstack/tunstack/tests/rawpeer"
+	"github.com/tunstack/tunstack/tests/testkit"
 )
 
 // These tests play the stack's remote peer with hand-built packets on the
@@ -17,7 +18,7 @@ import (
 // TestRawPeerClosedPort: a segment to a port with no listener is answered
 // with a RST built from it (RFC 9293 §3.10.7.1, "If the state is CLOSED").
 func TestRawPeerClosedPort(t *testing.T) {
-	requireRoot(t)
+	testkit.RequireRoot(t)
 	t.Parallel()
 	d := startDaemon(t)
 	p := startRawPeer(t, d)
@@ -26,13 +27,13 @@ func TestRawPeerClosedPort(t *testing.T) {
 		flags    tcp.Flags
 		seq, ack tcp.Seq
 		payload  string
-		want     []segmentCheck
+		want     []testkit.TransportChecker
 	}{
 		// No ACK: <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>.
-		{"SYN", tcp.FlagSYN, 1000, 0, "", []segmentCheck{flagsAre(tcp.FlagRST | tcp.FlagACK), seqIs(0), ackIs(1001)}},
-		{"SYN with data", tcp.FlagSYN, 2000, 0, "hello", []segmentCheck{flagsAre(tcp.FlagRST | tcp.FlagACK), seqIs(0), ackIs(2006)}},
+		{"SYN", tcp.FlagSYN, 1000, 0, "", []testkit.TransportChecker{testkit.TCPFlags(testkit.RST | testkit.ACK), seqIs(0), ackIs(1001)}},
+		{"SYN with data", tcp.FlagSYN, 2000, 0, "hello", []testkit.TransportChecker{testkit.TCPFlags(testkit.RST | testkit.ACK), seqIs(0), ackIs(2006)}},
 		// ACK: <SEQ=SEG.ACK><CTL=RST>.
-		{"ACK", tcp.FlagACK, 3000, 77777, "", []segmentCheck{flagsAre(tcp.FlagRST), seqIs(77777)}},
+		{"ACK", tcp.FlagACK, 3000, 77777, "", []testkit.TransportChecker{testkit.TCPFlags(testkit.RST), seqIs(77777)}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			// Port 1 has no service; each case has a 4-tuple of its own.
@@ -48,14 +49,14 @@ func TestRawPeerClosedPort(t *testing.T) {
 // not reset the connection (RFC 5961 §3.2, RFC 9293 §3.10.7.4); an exact
 // RST then does.
 func TestRawPeerChallengeACK(t *testing.T) {
-	requireRoot(t)
+	testkit.RequireRoot(t)
 	t.Parallel()
 	d := startDaemon(t)
 	p := startRawPeer(t, d)
 	f := rawFlow{t: t, peer: p, peerPort: 42000, stackPort: 7} // echo
 	const iss tcp.Seq = 5000
 	f.send(tcp.FlagSYN, iss, 0, "")
-	synAck := f.expect(segmentTimeout, "SYN-ACK", flagsAre(tcp.FlagSYN|tcp.FlagACK), ackIs(iss+1))
+	synAck := f.expect(segmentTimeout, "SYN-ACK", testkit.TCPFlags(testkit.SYN|testkit.ACK), ackIs(iss+1))
 	sndNxt, rcvNxt := synAck.Seg.Seq+1, iss+1 // the stack's SND.NXT and RCV.NXT
 	f.send(tcp.FlagACK, rcvNxt, sndNxt, "")
 	waitStackState(t, d, f.remote(), "ESTABLISHED")
@@ -64,7 +65,7 @@ func TestRawPeerChallengeACK(t *testing.T) {
 	// the challenge.
 	f.send(tcp.FlagRST, rcvNxt+100, 0, "")
 	f.expect(segmentTimeout, "the challenge ACK",
-		flagsAre(tcp.FlagACK), seqIs(sndNxt), ackIs(rcvNxt), payloadIs(""))
+		testkit.TCPFlags(testkit.ACK), seqIs(sndNxt), ackIs(rcvNxt), testkit.TCPPayload([]byte("")))
 	if state, c := stackState(t, d, f.remote()); state != "ESTABLISHED" {
 		t.Fatalf("after an in-window RST the connection is %s, want ESTABLISHED: %s", state, c)
 	}
@@ -72,7 +73,7 @@ func TestRawPeerChallengeACK(t *testing.T) {
 	// Still usable: echo answers.
 	f.send(tcp.FlagPSH|tcp.FlagACK, rcvNxt, sndNxt, "ping")
 	rcvNxt += 4
-	echo := f.expect(segmentTimeout, "the echo of ping", payloadIs("ping"), seqIs(sndNxt), ackIs(rcvNxt))
+	echo := f.expect(segmentTimeout, "the echo of ping", testkit.TCPPayload([]byte("ping")), seqIs(sndNxt), ackIs(rcvNxt))
 	sndNxt = echo.Seg.End()
 	f.send(tcp.FlagACK, rcvNxt, sndNxt, "")
 
@@ -80,7 +81,7 @@ func TestRawPeerChallengeACK(t *testing.T) {
 	// the sequence number exactly matches the next expected sequence number
 	// (RCV.NXT), then TCP MUST reset the connection").
 	f.send(tcp.FlagRST, rcvNxt, 0, "")
-	waitFor(t, segmentTimeout, "the exact RST to close the connection", func() (bool, string) {
+	testkit.WaitFor(t, segmentTimeout, "the exact RST to close the connection", func() (bool, string) {
 		state, c := stackState(t, d, f.remote())
 		return state == "(gone)" || state == "CLOSED", c.String()
 	})
@@ -104,7 +105,7 @@ func rawDial(t *testing.T, d *daemon, p *rawpeer.Peer, port uint16) (f rawFlow, 
 	const iss tcp.Seq = 7000
 	stackNxt, peerNxt = syn.Seg.Seq+1, iss+1
 	f.send(tcp.FlagSYN|tcp.FlagACK, iss, stackNxt, "")
-	f.expect(segmentTimeout, "the ACK of the SYN-ACK", flagsAre(tcp.FlagACK), seqIs(stackNxt), ackIs(peerNxt))
+	f.expect(segmentTimeout, "the ACK of the SYN-ACK", testkit.TCPFlags(testkit.ACK), seqIs(stackNxt), ackIs(peerNxt))
 	waitStackState(t, d, f.remote(), "ESTABLISHED")
 	return f, stackNxt, peerNxt, dial, feed
 }
@@ -113,18 +114,18 @@ func rawDial(t *testing.T, d *daemon, p *rawpeer.Peer, port uint16) (f rawFlow, 
 // the other's, so the stack goes FIN-WAIT-1, CLOSING, TIME-WAIT (RFC 9293
 // §3.6, Figure 13).
 func TestRawPeerSimultaneousClose(t *testing.T) {
-	requireRoot(t)
+	testkit.RequireRoot(t)
 	t.Parallel()
 	d := startDaemon(t, "--msl", "2s")
 	p := startRawPeer(t, d)
 	f, stackNxt, peerNxt, dial, stdin := rawDial(t, d, p, 43000)
 
 	stdin.Close() // dial's input ends: the stack sends FIN
-	fin := f.expect(segmentTimeout, "the stack's FIN", flagsHave(tcp.FlagFIN), seqIs(stackNxt), ackIs(peerNxt))
+	fin := f.expect(segmentTimeout, "the stack's FIN", testkit.TCPFlagsMatch(testkit.FIN, testkit.FIN), seqIs(stackNxt), ackIs(peerNxt))
 	// The peer's FIN crosses it: it does not acknowledge the stack's FIN.
 	f.send(tcp.FlagFIN|tcp.FlagACK, peerNxt, stackNxt, "")
 	stackNxt, peerNxt = fin.Seg.End(), peerNxt+1
-	f.expect(segmentTimeout, "the ACK of the peer's FIN", flagsAre(tcp.FlagACK), seqIs(stackNxt), ackIs(peerNxt))
+	f.expect(segmentTimeout, "the ACK of the peer's FIN", testkit.TCPFlags(testkit.ACK), seqIs(stackNxt), ackIs(peerNxt))
 	waitStackState(t, d, f.remote(), "CLOSING")
 
 	f.send(tcp.FlagACK, peerNxt, stackNxt, "") // the peer's ACK of the stack's FIN
@@ -147,7 +148,7 @@ func TestRawPeerSimultaneousClose(t *testing.T) {
 // is a retransmission of the remote FIN. Acknowledge it, and restart the 2
 // MSL timeout.").
 func TestRawPeerTimeWaitFINRetransmit(t *testing.T) {
-	requireRoot(t)
+	testkit.RequireRoot(t)
 	t.Parallel()
 	const msl = 2 * time.Second
 	d := startDaemon(t, "--msl", msl.String())
@@ -155,26 +156,26 @@ func TestRawPeerTimeWaitFINRetransmit(t *testing.T) {
 	f, stackNxt, peerNxt, _, stdin := rawDial(t, d, p, 44000)
 
 	stdin.Close()
-	fin := f.expect(segmentTimeout, "the stack's FIN", flagsHave(tcp.FlagFIN), seqIs(stackNxt), ackIs(peerNxt))
+	fin := f.expect(segmentTimeout, "the stack's FIN", testkit.TCPFlagsMatch(testkit.FIN, testkit.FIN), seqIs(stackNxt), ackIs(peerNxt))
 	stackNxt = fin.Seg.End()
 	f.send(tcp.FlagACK, peerNxt, stackNxt, "")
 	waitStackState(t, d, f.remote(), "FIN-WAIT-2")
 
 	firstFIN := time.Now() // TIME-WAIT starts a little after this
 	f.send(tcp.FlagFIN|tcp.FlagACK, peerNxt, stackNxt, "")
-	f.expect(segmentTimeout, "the ACK of the peer's FIN", flagsAre(tcp.FlagACK), seqIs(stackNxt), ackIs(peerNxt+1))
+	f.expect(segmentTimeout, "the ACK of the peer's FIN", testkit.TCPFlags(testkit.ACK), seqIs(stackNxt), ackIs(peerNxt+1))
 	waitStackState(t, d, f.remote(), "TIME-WAIT")
 
 	// Halfway through 2*MSL, the FIN again.
 	holdStackState(t, d, f.remote(), "TIME-WAIT", firstFIN.Add(msl))
 	secondFIN := time.Now()
 	f.send(tcp.FlagFIN|tcp.FlagACK, peerNxt, stackNxt, "")
-	f.expect(segmentTimeout, "the re-ACK of the retransmitted FIN", flagsAre(tcp.FlagACK), seqIs(stackNxt), ackIs(peerNxt+1))
+	f.expect(segmentTimeout, "the re-ACK of the retransmitted FIN", testkit.TCPFlags(testkit.ACK), seqIs(stackNxt), ackIs(peerNxt+1))
 
 	// Without the restart TIME-WAIT would end 2*MSL after the first FIN;
 	// with it, 2*MSL after the second. Check half an MSL past the first end.
 	holdStackState(t, d, f.remote(), "TIME-WAIT", firstFIN.Add(2*msl+msl/2))
-	waitFor(t, time.Until(secondFIN.Add(2*msl+msl)), "TIME-WAIT to end 2*MSL after the second FIN", func() (bool, string) {
+	testkit.WaitFor(t, time.Until(secondFIN.Add(2*msl+msl)), "TIME-WAIT to end 2*MSL after the second FIN", func() (bool, string) {
 		state, c := stackState(t, d, f.remote())
 		return state == "(gone)" || state == "CLOSED", c.String()
 	})
@@ -185,7 +186,7 @@ func TestRawPeerTimeWaitFINRetransmit(t *testing.T) {
 // and then twice as long each time (RFC 6298 §2.1 and §5.5, RFC 9293
 // §3.8.1).
 func TestRawPeerSYNBackoff(t *testing.T) {
-	requireRoot(t)
+	testkit.RequireRoot(t)
 	t.Parallel()
 	d := startDaemon(t)
 	p := startRawPeer(t, d)

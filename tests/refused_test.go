@@ -4,13 +4,15 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tunstack/tunstack/tests/testkit"
 )
 
 // TestClosedPortRefused checks that a SYN to a port with no listener gets
 // a RST (RFC 9293 §3.10.7.1): curl fails at once with "Connection
 // refused" (exit 7) instead of waiting for a time-out.
 func TestClosedPortRefused(t *testing.T) {
-	requireRoot(t)
+	testkit.RequireRoot(t)
 	t.Parallel()
 	d := startDaemon(t)
 	// Far below curl's own --max-time, so a dropped SYN would show, but loose

@@ -4,6 +4,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/tunstack/tunstack/tests/testkit"
 )
 
 // exitAfterSignal bounds how long the daemon may take to stop on SIGTERM.
@@ -13,27 +15,27 @@ const exitAfterSignal = 2 * time.Second
 // closing its connections with FIN and removing its device (and the
 // namespace, when it created it).
 func TestSIGTERM(t *testing.T) {
-	requireRoot(t)
+	testkit.RequireRoot(t)
 	t.Parallel()
 
 	t.Run("own namespace", func(t *testing.T) {
 		t.Parallel()
 		d := startDaemon(t)
 		stopAndCheck(t, d)
-		if namespaceExists(d.ns) {
+		if testkit.NamespaceExists(d.ns) {
 			t.Errorf("namespace %s, which the daemon created, is still there", d.ns)
 		}
 	})
 
 	t.Run("existing namespace with an open connection", func(t *testing.T) {
 		t.Parallel()
-		ns := addNamespace(t)
+		ns := testkit.AddNamespace(t)
 		d := startDaemonIn(t, ns)
 		// An idle connection to echo. nc -d reads no input, so it sends
 		// nothing and closes its end only when the stack's FIN arrives.
 		name, args := inNamespace(ns, "nc", "-d", stackIPv4, "7")
 		nc := startProcess(t, nil, name, args...)
-		waitFor(t, 5*time.Second, "the connection to echo", func() (bool, string) {
+		testkit.WaitFor(t, 5*time.Second, "the connection to echo", func() (bool, string) {
 			sockets := kernelSockets(t, ns)
 			_, ok := findSocket(sockets, kernelSocket{State: "ESTAB", Peer: stackIPv4 + ":7"})
 			return ok, describeSockets(sockets)
@@ -49,7 +51,7 @@ func TestSIGTERM(t *testing.T) {
 		if n := tcpCounter(t, ns, "EstabResets"); n != 0 {
 			t.Errorf("the kernel counted %d reset established connections; want the stack's FIN, not a RST", n)
 		}
-		if !namespaceExists(ns) {
+		if !testkit.NamespaceExists(ns) {
 			return // the daemon removed it, and the device with it
 		}
 		if r := run(t, nil, "ip", "-n", ns, "link", "show", "dev", "tunstack0"); r.err == nil {

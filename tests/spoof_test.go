@@ -11,6 +11,7 @@ import (
 
 	"github.com/tunstack/tunstack/stack/tcp"
 	"github.com/tunstack/tunstack/tests/rawpeer"
+	"github.com/tunstack/tunstack/tests/testkit"
 )
 
 // spoofedPerKind is how many forged segments of each kind the test sends.
@@ -26,7 +27,7 @@ const spoofedPerKind = 1000
 // stack, counted on the kernel's side of the device with a packet socket
 // (RFC 5961 §7; the daemon's default limits).
 func TestSpoofedSegmentsAtAnEstablishedConnection(t *testing.T) {
-	requireRoot(t)
+	testkit.RequireRoot(t)
 	t.Parallel()
 	d := startDaemon(t)
 	// Without timestamps on the connection, a forged segment needs no
@@ -50,7 +51,7 @@ func TestSpoofedSegmentsAtAnEstablishedConnection(t *testing.T) {
 			t.Errorf("close the packet socket: %v", err)
 		}
 	})
-	conn := dialInNamespace(t, d.ns, net.JoinHostPort(stackIPv4, "7"))
+	conn := testkit.DialIn(t, d.ns, net.JoinHostPort(stackIPv4, "7"), commandTimeout)
 	local := netip.MustParseAddrPort(conn.LocalAddr().String())
 	f := rawFlow{t: t, peer: p, peerPort: local.Port(), stackPort: 7}
 	sndNxt, rcvNxt := echoRound(t, conn, &f, "hello") // the stack's SND.NXT and RCV.NXT
@@ -126,7 +127,7 @@ func forge(t *testing.T, d *daemon, n int, send func()) {
 			send()
 			sent++
 		}
-		waitFor(t, segmentTimeout, "the daemon to take in the forged segments", func() (bool, string) {
+		testkit.WaitFor(t, segmentTimeout, "the daemon to take in the forged segments", func() (bool, string) {
 			in := d.counters(t).MIB.InSegs - start
 			return in >= uint64(sent), strconv.FormatUint(in, 10) + " of " + strconv.Itoa(sent) + " taken in"
 		})
@@ -152,7 +153,7 @@ func echoRound(t *testing.T, conn net.Conn, f *rawFlow, text string) (sndNxt, rc
 	if _, err := io.ReadFull(conn, buf); err != nil || string(buf) != text {
 		t.Fatalf("echo of %q: read %q, %v", text, buf, err)
 	}
-	echo := f.expect(segmentTimeout, "the echo of "+text, payloadIs(text))
+	echo := f.expect(segmentTimeout, "the echo of "+text, testkit.TCPPayload([]byte(text)))
 	return echo.Seg.End(), echo.Seg.Ack
 }
 

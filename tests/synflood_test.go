@@ -12,12 +12,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vishvananda/netlink"
-	"github.com/vishvananda/netns"
-
 	"github.com/tunstack/tunstack/stack/tcp"
 	"github.com/tunstack/tunstack/stack/wire"
 	"github.com/tunstack/tunstack/tests/rawpeer"
+	"github.com/tunstack/tunstack/tests/testkit"
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
 )
 
 // The hostile-network tests attack a daemon from the kernel's side of its
@@ -101,7 +101,7 @@ func underAttack(t *testing.T, d *daemon, attack func(ctx context.Context) (rawp
 	st, err := attack(t.Context())
 	end := time.Now()
 	// The second after: poll the clock, not a sleep for the engine.
-	waitFor(t, 2*attackAfter, "the second after the attack", func() (bool, string) {
+	testkit.WaitFor(t, 2*attackAfter, "the second after the attack", func() (bool, string) {
 		return time.Since(end) >= attackAfter, ""
 	})
 	attempts := honest.stop()
@@ -170,7 +170,7 @@ const synFloodModeEnv = "TUNSTACK_SYNFLOOD"
 const synFloodProfileEnv = "TUNSTACK_SYNFLOOD_CPUPROFILE"
 
 func TestSYNFloodHonestClientsConnect(t *testing.T) {
-	requireRoot(t)
+	testkit.RequireRoot(t)
 	mode := os.Getenv(synFloodModeEnv)
 	if mode == "" {
 		mode = "sendto"

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tunstack/tunstack/tests/testkit"
 )
 
 // TestTraceKernelStates: `tunstack trace --ladder --kernel-states` draws a
@@ -15,12 +17,12 @@ import (
 // ends. The daemon has addresses no other test uses: the tracepoint fires
 // in every namespace.
 func TestTraceKernelStates(t *testing.T) {
-	requireRoot(t)
+	testkit.RequireRoot(t)
 	t.Parallel()
 	const kernel, stack = "10.77.250.1", "10.77.250.2"
 	d := startDaemon(t, "--addr", kernel+"/24", "--ip", stack, "--addr6", "")
 	tr := startProcess(t, nil, tunstackBinary(t), "trace", "--netns", d.ns, "--control", d.control, "--ladder", "--kernel-states", "--count", "1")
-	waitFor(t, 10*time.Second, "trace to start watching", func() (bool, string) {
+	testkit.WaitFor(t, 10*time.Second, "trace to start watching", func() (bool, string) {
 		if tr.exited() {
 			t.Fatalf("trace exited early:\n%s", tr.output())
 		}

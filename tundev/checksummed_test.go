@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/tunstack/tunstack/stack"
-	"github.com/tunstack/tunstack/stack/wire"
+	"github.com/tunstack/tunstack/tests/testkit"
 )
 
 // verifyingDevice checks every packet the stack reads through
@@ -31,9 +31,7 @@ func (v *verifyingDevice) ReadChecksummed(bufs [][]byte, sizes []int, offset int
 		v.singleClaims.Add(1)
 	}
 	for i := range n {
-		p, perr := wire.ParseIP(bufs[i][offset : offset+sizes[i]])
-		if perr != nil || p.Protocol != wire.ProtoTCP ||
-			wire.Sum(p.Payload, wire.PseudoHeaderSum(wire.ProtoTCP, p.Src, p.Dst, len(p.Payload))) != 0xffff {
+		if !testkit.Matches(bufs[i][offset:offset+sizes[i]], testkit.TCP()) {
 			v.badChecksums.Add(1)
 		}
 	}
@@ -79,7 +77,7 @@ func TestReadChecksummedVouchesOnlyForRightChecksums(t *testing.T) {
 					t.Fatalf("Write: %v", err)
 				}
 			}
-			eventually(t, "a checksummed read", func() bool { return dev.checksummedReads.Load() > 0 })
+			testkit.Eventually(t, "a checksummed read", func() bool { return dev.checksummedReads.Load() > 0 })
 			if n := dev.singleClaims.Load(); n > 0 {
 				t.Errorf("%d one-packet reads claimed their checksums", n)
 			}

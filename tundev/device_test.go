@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tunstack/tunstack/tests/testkit"
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 )
@@ -163,8 +164,7 @@ func TestKernelPacketReachesRead(t *testing.T) {
 			for {
 				select {
 				case pkt := <-packetsRead:
-					_, dst, got, ok := parseUDP(pkt)
-					if ok && dst == tt.dst && bytes.Equal(got, payload) {
+					if testkit.Matches(pkt, testkit.DstAddr(tt.dst.Addr()), testkit.UDP(testkit.DstPort(tt.dst.Port()), testkit.UDPPayload(payload))) {
 						return
 					}
 				case <-timeout:
@@ -197,7 +197,7 @@ func TestWriteReachesKernel(t *testing.T) {
 			kernel := conn.LocalAddr().(*net.UDPAddr).AddrPort()
 
 			payload := fmt.Appendf(nil, "hello from the stack over %s", tt.name)
-			buf := append(make([]byte, testOffset), udpPacket(tt.stack, kernel, payload)...)
+			buf := append(make([]byte, testOffset), testkit.UDPPacket(tt.stack, kernel, payload)...)
 			if n, err := dev.Write([][]byte{buf}, testOffset); n != 1 || err != nil {
 				t.Fatalf("Write = %d, %v; want 1, nil", n, err)
 			}
@@ -235,7 +235,7 @@ func TestCloseRemovesDeviceAndNamespace(t *testing.T) {
 	if linkExists(t, h, dev.Name()) {
 		t.Errorf("link %s still there after Close", dev.Name())
 	}
-	if netNSExists(t, dev.NetNS()) {
+	if testkit.NamespaceExists(dev.NetNS()) {
 		t.Errorf("namespace %s still there after Close", dev.NetNS())
 	}
 	if err := dev.Close(); err != nil {
@@ -250,12 +250,12 @@ func TestCloseRemovesDeviceAndNamespace(t *testing.T) {
 	}
 
 	h.Close()
-	eventually(t, "back to the goroutines before Open", func() bool { return runtime.NumGoroutine() <= goroutines })
-	eventually(t, "back to the descriptors before Open", func() bool { return openFDs(t) <= fds })
+	testkit.Eventually(t, "back to the goroutines before Open", func() bool { return runtime.NumGoroutine() <= goroutines })
+	testkit.Eventually(t, "back to the descriptors before Open", func() bool { return openFDs(t) <= fds })
 }
 
 func TestCloseKeepsExistingNamespace(t *testing.T) {
-	requireRoot(t)
+	testkit.RequireRoot(t)
 	nsName := createTestNetNS(t)
 	h := netlinkIn(t, nsName)
 	dev, err := Open(Config{NetNS: nsName, Addrs: defaultCfg.Addrs})
@@ -271,7 +271,7 @@ func TestCloseKeepsExistingNamespace(t *testing.T) {
 	if linkExists(t, h, DefaultName) {
 		t.Errorf("link %s still there after Close", DefaultName)
 	}
-	if !netNSExists(t, nsName) {
+	if !testkit.NamespaceExists(nsName) {
 		t.Errorf("Close removed namespace %s, which Open did not create", nsName)
 	}
 }
@@ -323,7 +323,7 @@ func TestOpenNameInUse(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			requireRoot(t)
+			testkit.RequireRoot(t)
 			nsName := createTestNetNS(t)
 			tt.occupy(t, nsName)
 			h := netlinkIn(t, nsName)
@@ -340,7 +340,7 @@ func TestOpenNameInUse(t *testing.T) {
 			if !linkExists(t, h, DefaultName) {
 				t.Error("the failed Open removed the link that held the name")
 			}
-			eventually(t, "back to the descriptors before Open", func() bool { return openFDs(t) <= fds })
+			testkit.Eventually(t, "back to the descriptors before Open", func() bool { return openFDs(t) <= fds })
 		})
 	}
 }
@@ -349,7 +349,7 @@ func TestOpenNameInUse(t *testing.T) {
 // namespace and the device (the kernel refuses the same address twice) and
 // checks that it removed both and closed every descriptor.
 func TestOpenFailureLeavesNothing(t *testing.T) {
-	requireRoot(t)
+	testkit.RequireRoot(t)
 	dup := []netip.Prefix{kernelAddr4, kernelAddr4}
 
 	t.Run("namespace Open creates", func(t *testing.T) {
@@ -359,10 +359,10 @@ func TestOpenFailureLeavesNothing(t *testing.T) {
 			dev.Close()
 			t.Fatal("Open with a duplicate address succeeded")
 		}
-		if netNSExists(t, nsName) {
+		if testkit.NamespaceExists(nsName) {
 			t.Errorf("namespace %s left behind", nsName)
 		}
-		eventually(t, "back to the descriptors before Open", func() bool { return openFDs(t) <= fds })
+		testkit.Eventually(t, "back to the descriptors before Open", func() bool { return openFDs(t) <= fds })
 	})
 
 	t.Run("existing namespace", func(t *testing.T) {
@@ -376,10 +376,10 @@ func TestOpenFailureLeavesNothing(t *testing.T) {
 		if linkExists(t, h, DefaultName) {
 			t.Errorf("link %s left behind", DefaultName)
 		}
-		if !netNSExists(t, nsName) {
+		if !testkit.NamespaceExists(nsName) {
 			t.Errorf("namespace %s removed, though Open did not create it", nsName)
 		}
-		eventually(t, "back to the descriptors before Open", func() bool { return openFDs(t) <= fds })
+		testkit.Eventually(t, "back to the descriptors before Open", func() bool { return openFDs(t) <= fds })
 	})
 }
 
@@ -426,14 +426,8 @@ func permissionChild(nsName string) int {
 // creates, and checks the one line it fails with and that it removed the
 // namespace.
 func TestOpenWithoutCapNetAdmin(t *testing.T) {
-	requireRoot(t)
-	setpriv, err := exec.LookPath("setpriv")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("setpriv (util-linux) not found, and CI is set")
-		}
-		t.Skip("setpriv (util-linux) not found")
-	}
+	testkit.RequireRoot(t)
+	setpriv := testkit.RequireCommand(t, "setpriv", "util-linux")
 	nsName := testNetNSName(t)
 	cmd := exec.Command(setpriv, "--inh-caps=-all", "--bounding-set=-net_admin", "--", os.Args[0])
 	cmd.Env = append(os.Environ(), permissionChildEnv+"="+nsName)
@@ -446,7 +440,7 @@ func TestOpenWithoutCapNetAdmin(t *testing.T) {
 	if got != want {
 		t.Errorf("child said %q\n           want %q", got, want)
 	}
-	if netNSExists(t, nsName) {
+	if testkit.NamespaceExists(nsName) {
 		t.Errorf("namespace %s left behind by the failed Open", nsName)
 	}
 }

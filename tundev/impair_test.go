@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/tunstack/tunstack/tests/testkit"
 )
 
 // These tests run an Impaired link over a pipe, mostly on a fake clock:
@@ -37,22 +38,6 @@ func numbered(id int) []byte {
 }
 
 func packetNumber(pkt []byte) int { return int(binary.BigEndian.Uint32(pkt)) }
-
-// waitUntil polls cond until it holds, failing the test after a deadline.
-func waitUntil(t *testing.T, what string, cond func() (bool, string)) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		ok, state := cond()
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s; last seen: %s", what, state)
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
 
 // received collects the numbers of the packets that came out of a link.
 type received struct {
@@ -175,7 +160,7 @@ func (d direction) counters(p *impairedPipe) ImpairCounters {
 func (d direction) settle(t *testing.T, p *impairedPipe, want uint64) {
 	t.Helper()
 	l := d.lane(p.im)
-	waitUntil(t, d.name+" to catch up", func() (bool, string) {
+	testkit.WaitFor(t, 10*time.Second, d.name+" to catch up", func() (bool, string) {
 		c := l.counters()
 		l.mu.Lock()
 		_, due := l.due(p.clock.Now())
@@ -215,7 +200,7 @@ func runDirection(t *testing.T, d direction, imp Impairment, seed uint64, n int)
 	beforeHold = p.out.len()
 	p.clock.Advance(imp.hold() + imp.Delay + imp.Jitter)
 	d.settle(t, p, uint64(n))
-	waitUntil(t, "nothing held", func() (bool, string) {
+	testkit.WaitFor(t, 10*time.Second, "nothing held", func() (bool, string) {
 		c = d.counters(p)
 		return c.Held == 0, fmt.Sprintf("%+v", c)
 	})
@@ -389,7 +374,7 @@ func TestImpairLimit(t *testing.T) {
 			for id := range 6 {
 				d.send(t, p, numbered(id))
 			}
-			waitUntil(t, "6 packets in", func() (bool, string) {
+			testkit.WaitFor(t, 10*time.Second, "6 packets in", func() (bool, string) {
 				c := d.counters(p)
 				return c.Packets == 6, fmt.Sprintf("%+v", c)
 			})
@@ -415,7 +400,7 @@ func TestImpairReadShortBuffer(t *testing.T) {
 	}
 	defer im.Close()
 	mustInject(t, peer, make([]byte, 1000))
-	waitUntil(t, "the packet to be held", func() (bool, string) {
+	testkit.WaitFor(t, 10*time.Second, "the packet to be held", func() (bool, string) {
 		c := im.rx.counters()
 		return c.Held == 1, fmt.Sprintf("%+v", c)
 	})
@@ -438,7 +423,7 @@ func TestImpairPassThrough(t *testing.T) {
 	}
 	mustInject(t, p.peer, numbered(1))
 	directions[0].send(t, p, numbered(2)) // lost
-	waitUntil(t, "the injected packet to be read", func() (bool, string) {
+	testkit.WaitFor(t, 10*time.Second, "the injected packet to be read", func() (bool, string) {
 		return p.out.len() == 1, ""
 	})
 	if diff := cmp.Diff([]int{1}, p.out.snapshot()); diff != "" {
@@ -544,7 +529,7 @@ func TestImpairClose(t *testing.T) {
 	if err := im.Close(); err != nil {
 		t.Errorf("second Close = %v", err)
 	}
-	waitUntil(t, "the goroutines to end", func() (bool, string) {
+	testkit.WaitFor(t, 10*time.Second, "the goroutines to end", func() (bool, string) {
 		now := runtime.NumGoroutine()
 		return now <= before, fmt.Sprintf("%d goroutines, %d before", now, before)
 	})

@@ -4,24 +4,11 @@ import (
 	"errors"
 	"os"
 	"testing"
-	"time"
 
+	"github.com/tunstack/tunstack/tests/testkit"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 )
-
-// requireRoot skips a test that needs CAP_NET_ADMIN and CAP_SYS_ADMIN when
-// not root, except in CI, where skipping would hide it.
-func requireRoot(t *testing.T) {
-	t.Helper()
-	if os.Geteuid() == 0 {
-		return
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatal("needs root (CAP_NET_ADMIN and CAP_SYS_ADMIN), and CI is set: run the tests with sudo")
-	}
-	t.Skip("needs root (CAP_NET_ADMIN and CAP_SYS_ADMIN)")
-}
 
 // testNetNSName returns a fresh namespace name and removes that namespace
 // when the test ends, whether or not the test created it.
@@ -50,7 +37,7 @@ func createTestNetNS(t *testing.T) string {
 // test's cleanup closes it and removes the namespace.
 func openTestDevice(t *testing.T, cfg Config) *Device {
 	t.Helper()
-	requireRoot(t)
+	testkit.RequireRoot(t)
 	cfg.NetNS = testNetNSName(t)
 	dev, err := Open(cfg)
 	if err != nil {
@@ -92,16 +79,6 @@ func inNetNS(t *testing.T, nsName string, fn func() error) {
 	}
 }
 
-// netNSExists reports whether the named namespace is mounted.
-func netNSExists(t *testing.T, name string) bool {
-	t.Helper()
-	_, err := os.Stat(netnsDir + "/" + name)
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		t.Fatal(err)
-	}
-	return err == nil
-}
-
 // linkExists reports whether a link of that name is in the namespace h
 // works in.
 func linkExists(t *testing.T, h *netlink.Handle, name string) bool {
@@ -114,18 +91,6 @@ func linkExists(t *testing.T, h *netlink.Handle, name string) bool {
 		t.Fatalf("LinkByName(%s): %v", name, err)
 	}
 	return true
-}
-
-// eventually polls cond until it holds or 5 seconds pass.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("still not %s after 5s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }
 
 // openFDs counts the process's open file descriptors.

@@ -1,9 +1,9 @@
 // Package gvisor runs gVisor's netstack (gvisor.dev/gvisor/pkg/tcpip) on a
 // stack.Link, behind the same methods as *stack.Stack: Run, Listen,
 // DialContext, Shutdown, Connections, Counters and Subscribe. It lets the
-// daemon answer with either engine on the same TUN code and services
-// (`tunstack up --engine gvisor`), so that integration tests and
-// benchmarks compare the two side by side.
+// daemon answer with either TCP/IP implementation, tunstack's or gVisor's,
+// on the same TUN code and services (`tunstack up --engine gvisor`), so
+// that integration tests and benchmarks compare the two side by side.
 //
 // The adapter gives gVisor IPv4, IPv6, ICMP and TCP, the stack's addresses
 // and a default route per family over one NIC whose link endpoint reads

@@ -40,7 +40,7 @@ type Options struct {
 	// Addrs are the stack's own addresses, at most one per family.
 	Addrs []netip.Addr
 	// MSL is the maximum segment lifetime: TIME-WAIT lasts 2*MSL, as in
-	// the native engine. Zero means tcp.DefaultMSL.
+	// tunstack's engine (stack/tcp). Zero means tcp.DefaultMSL.
 	MSL time.Duration
 	// Backlog bounds each listener's queue of connections waiting for
 	// Accept. Default stack.DefaultBacklog, as the native stack's.

@@ -7,15 +7,16 @@ import (
 	"time"
 
 	"github.com/tunstack/tunstack/stack/wire"
+	"github.com/tunstack/tunstack/tests/testkit"
 )
 
 // fuzzTemplates are the packets the fuzzer cuts fragments from: each under
 // IDs of its own, so that every datagram rebuilt must be one of them.
 var fuzzTemplates = [][]byte{
-	packet(src4, dst4, wire.ProtoUDP, payload(4000)),
-	packet(src4, dst4, wire.ProtoTCP, tcpPayload(3000)),
-	packet(src6, dst6, wire.ProtoTCP, tcpPayload(3000)),
-	packet(src6, dst6, wire.ProtoUDP, payload(2000), extHeader(0)),
+	testkit.IPPacket(src4, dst4, wire.ProtoUDP, payload(4000)),
+	testkit.IPPacket(src4, dst4, wire.ProtoTCP, tcpPayload(3000)),
+	testkit.IPPacket(src6, dst6, wire.ProtoTCP, tcpPayload(3000)),
+	testkit.IPPacket(src6, dst6, wire.ProtoUDP, payload(2000), testkit.PadExt(testkit.ExtHopByHop)),
 }
 
 // fuzzOpLen is the bytes of fuzz input one fragment takes:
@@ -44,14 +45,14 @@ func FuzzReassembler(f *testing.F) {
 	f.Fuzz(func(t *testing.T, ops []byte) {
 		r := New(Config{MemoryLimit: 16 << 10, MaxFragments: 16, Timeout4: 30 * time.Second, Timeout6: 60 * time.Second})
 		now := t0
-		var buf [5000]byte
 		for len(ops) >= fuzzOpLen {
 			op := ops[:fuzzOpLen]
 			ops = ops[fuzzOpLen:]
 			tplIndex := int(op[0] & 3)
 			tpl := fuzzTemplates[tplIndex]
 			id := uint32(tplIndex)*4 + uint32(op[1]&3)
-			pkt := withID(append([]byte(nil), tpl...), uint16(id))
+			pkt := append([]byte(nil), tpl...)
+			testkit.SetIPv4ID(pkt, uint16(id))
 			headerLen := wire.IPv4HeaderLen
 			if pkt[0]>>4 == 6 {
 				headerLen = wire.IPv6HeaderLen
@@ -68,11 +69,7 @@ func FuzzReassembler(f *testing.F) {
 			more := op[5]&8 != 0
 			now = now.Add(time.Duration(op[5]>>4) * time.Second)
 			r.Expire(now, nil)
-			n, err := wire.BuildFragment(buf[:], pkt, id, from, to, more)
-			if err != nil {
-				t.Fatalf("BuildFragment [%d, %d) of %d: %v", from, to, length, err)
-			}
-			raw := buf[:n]
+			raw := testkit.Fragment(pkt, id, from, to, more)
 			if op[0]&0x80 != 0 {
 				raw = moveFragment(raw, headerLen, 60000+from)
 			}
@@ -112,8 +109,7 @@ func moveFragment(raw []byte, headerLen, offset int) []byte {
 	if raw[0]>>4 == 4 {
 		field := binary.BigEndian.Uint16(raw[6:8])&0xe000 | uint16(offset/8)
 		binary.BigEndian.PutUint16(raw[6:8], field)
-		raw[10], raw[11] = 0, 0
-		binary.BigEndian.PutUint16(raw[10:12], wire.Checksum(raw[:headerLen], 0))
+		testkit.FixIPv4HeaderChecksum(raw)
 		return raw
 	}
 	field := binary.BigEndian.Uint16(raw[headerLen+2:])&7 | uint16(offset)
@@ -125,12 +121,6 @@ func moveFragment(raw []byte, headerLen, offset int) []byte {
 // bytes after them, with its length field saying so.
 func truncated(pkt []byte, headerLen, end int) []byte {
 	b := append([]byte(nil), pkt[:headerLen+end]...)
-	if b[0]>>4 == 4 {
-		binary.BigEndian.PutUint16(b[2:4], uint16(len(b)))
-		b[10], b[11] = 0, 0
-		binary.BigEndian.PutUint16(b[10:12], wire.Checksum(b[:headerLen], 0))
-		return b
-	}
-	binary.BigEndian.PutUint16(b[4:6], uint16(len(b)-wire.IPv6HeaderLen))
+	testkit.SetIPLength(b)
 	return b
 }

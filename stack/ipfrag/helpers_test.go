@@ -1,12 +1,12 @@
 package ipfrag
 
 import (
-	"encoding/binary"
 	"fmt"
 	"net/netip"
 	"testing"
 
 	"github.com/tunstack/tunstack/stack/wire"
+	"github.com/tunstack/tunstack/tests/testkit"
 )
 
 var (
@@ -15,44 +15,6 @@ var (
 	src6 = netip.MustParseAddr("fd00:77::1")
 	dst6 = netip.MustParseAddr("fd00:77::2")
 )
-
-// packet builds a whole IPv4 or IPv6 packet from src to dst carrying
-// payload as protocol; for IPv6, ext are extension headers put in front
-// of the payload, each given as its bytes with its own next header left
-// to fill in.
-func packet(src, dst netip.Addr, protocol uint8, payload []byte, ext ...[]byte) []byte {
-	if src.Is4() {
-		h := make([]byte, 20, 20+len(payload))
-		h[0] = 0x45
-		binary.BigEndian.PutUint16(h[2:], uint16(20+len(payload)))
-		h[8], h[9] = 64, protocol
-		s, d := src.As4(), dst.As4()
-		copy(h[12:], s[:])
-		copy(h[16:], d[:])
-		binary.BigEndian.PutUint16(h[10:], wire.Checksum(h, 0))
-		return append(h, payload...)
-	}
-	var chain []byte
-	next := protocol
-	for i := len(ext) - 1; i >= 0; i-- {
-		e := append([]byte(nil), ext[i]...)
-		e[0] = next
-		next = ext[i][0] // the header's own type, given in its first byte
-		chain = append(e, chain...)
-	}
-	h := make([]byte, 40, 40+len(chain)+len(payload))
-	h[0] = 0x60
-	binary.BigEndian.PutUint16(h[4:], uint16(len(chain)+len(payload)))
-	h[6], h[7] = next, 64
-	s, d := src.As16(), dst.As16()
-	copy(h[8:], s[:])
-	copy(h[24:], d[:])
-	return append(append(h, chain...), payload...)
-}
-
-// extHeader is an IPv6 extension header of the given type, 8 bytes long;
-// packet replaces the first byte with the header that follows.
-func extHeader(typ uint8) []byte { return []byte{typ, 0, 1, 4, 0, 0, 0, 0} } // a PadN option
 
 // payload returns n bytes that differ from one offset to the next, so a
 // piece in the wrong place shows.
@@ -71,16 +33,11 @@ func tcpPayload(n int) []byte {
 	return b
 }
 
-// fragment builds the fragment of pkt carrying [from, to) with id and the
-// M flag more, and parses it.
+// fragment builds, with testkit, the fragment of pkt carrying [from, to)
+// with id and the M flag more, and parses it as the stack would.
 func fragment(t testing.TB, pkt []byte, id uint32, from, to int, more bool) *wire.Fragment {
 	t.Helper()
-	buf := make([]byte, len(pkt)+8)
-	n, err := wire.BuildFragment(buf, pkt, id, from, to, more)
-	if err != nil {
-		t.Fatalf("BuildFragment [%d, %d): %v", from, to, err)
-	}
-	f, err := wire.ParseFragment(buf[:n])
+	f, err := wire.ParseFragment(testkit.Fragment(pkt, id, from, to, more))
 	if err != nil {
 		t.Fatalf("ParseFragment [%d, %d): %v", from, to, err)
 	}
@@ -152,16 +109,4 @@ func checkInvariants(r *Reassembler) error {
 		return fmt.Errorf("memory %d over the limit %d", r.memory, r.cfg.MemoryLimit)
 	}
 	return nil
-}
-
-// withID sets the Identification of the IPv4 packet pkt, as its fragments
-// and the datagram rebuilt from them carry it; an IPv6 packet has none.
-func withID(pkt []byte, id uint16) []byte {
-	if pkt[0]>>4 != 4 {
-		return pkt
-	}
-	binary.BigEndian.PutUint16(pkt[4:], id)
-	pkt[10], pkt[11] = 0, 0
-	binary.BigEndian.PutUint16(pkt[10:], wire.Checksum(pkt[:20], 0))
-	return pkt
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/tunstack/tunstack/stack/wire"
+	"github.com/tunstack/tunstack/tests/testkit"
 )
 
 var t0 = time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -23,18 +24,18 @@ type step struct {
 }
 
 func TestReassembler(t *testing.T) {
-	udp4 := packet(src4, dst4, wire.ProtoUDP, payload(3000))
-	tcp4 := packet(src4, dst4, wire.ProtoTCP, tcpPayload(3000))
-	tcp6 := packet(src6, dst6, wire.ProtoTCP, tcpPayload(3000))
-	icmp6 := packet(src6, dst6, wire.ProtoICMPv6, payload(3000))
+	udp4 := testkit.IPPacket(src4, dst4, wire.ProtoUDP, payload(3000))
+	tcp4 := testkit.IPPacket(src4, dst4, wire.ProtoTCP, tcpPayload(3000))
+	tcp6 := testkit.IPPacket(src6, dst6, wire.ProtoTCP, tcpPayload(3000))
+	icmp6 := testkit.IPPacket(src6, dst6, wire.ProtoICMPv6, payload(3000))
 	// Same source, destination and ID as udp4, another protocol: another
 	// datagram for IPv4 (RFC 791's key has the protocol).
-	tcp4Same := packet(src4, dst4, wire.ProtoTCP, tcpPayload(2980))
+	tcp4Same := testkit.IPPacket(src4, dst4, wire.ProtoTCP, tcpPayload(2980))
 	// A hop-by-hop header stays in front of the fragment header; a
-	// destination options header after it travels in the fragments.
-	hbh6 := packet(src6, dst6, wire.ProtoTCP, tcpPayload(3000), extHeader(0))
-	tcp6Options := packet(src6, dst6, wire.ProtoTCP, append(extHeader(60), tcpPayload(3000)...))
-	big6 := packet(src6, dst6, wire.ProtoUDP, payload(65535))
+	// destination options header travels in the fragments (RFC 8200 §4.5).
+	hbh6 := testkit.IPPacket(src6, dst6, wire.ProtoTCP, tcpPayload(3000), testkit.PadExt(testkit.ExtHopByHop))
+	tcp6Options := testkit.IPPacket(src6, dst6, wire.ProtoTCP, tcpPayload(3000), testkit.PadExt(testkit.ExtDestOptions))
+	big6 := testkit.IPPacket(src6, dst6, wire.ProtoUDP, payload(65535))
 
 	tests := []struct {
 		name    string
@@ -210,8 +211,8 @@ func TestTooBig(t *testing.T) {
 		name string
 		pkt  []byte
 	}{
-		{"IPv4", packet(src4, dst4, wire.ProtoUDP, payload(3000))},
-		{"IPv6", packet(src6, dst6, wire.ProtoUDP, payload(3000))},
+		{"IPv4", testkit.IPPacket(src4, dst4, wire.ProtoUDP, payload(3000))},
+		{"IPv6", testkit.IPPacket(src6, dst6, wire.ProtoUDP, payload(3000))},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			r := New(Config{})
@@ -242,9 +243,7 @@ func moved(t *testing.T, f *wire.Fragment, offset int) *wire.Fragment {
 	raw := append([]byte(nil), f.Raw...)
 	if f.Version == 4 {
 		raw[6], raw[7] = byte(offset/8>>8), byte(offset/8)
-		raw[10], raw[11] = 0, 0
-		c := wire.Checksum(raw[:len(f.Header)], 0)
-		raw[10], raw[11] = byte(c>>8), byte(c)
+		testkit.FixIPv4HeaderChecksum(raw)
 	} else {
 		at := len(f.Header)
 		raw[at+2], raw[at+3] = byte(offset>>8), byte(offset)&^7 // the M flag cleared
@@ -260,15 +259,12 @@ func moved(t *testing.T, f *wire.Fragment, offset int) *wire.Fragment {
 // fragment's header with its options, whatever the others carried (RFC
 // 791 §3.2), and DF as the first fragment had it.
 func TestReassembledIPv4KeepsTheFirstHeader(t *testing.T) {
-	pkt := packet(src4, dst4, wire.ProtoUDP, payload(2000))
+	pkt := testkit.IPPacket(src4, dst4, wire.ProtoUDP, payload(2000))
 	// Options: a NOP and an end of list padded to 4 bytes.
 	withOptions := append(append(append([]byte(nil), pkt[:20]...), 1, 0, 0, 0), pkt[20:]...)
 	withOptions[0] = 0x46
-	withOptions[5] = 5 // the ID of the fragments
-	withOptions[2], withOptions[3] = byte(len(withOptions)>>8), byte(len(withOptions))
-	withOptions[10], withOptions[11] = 0, 0
-	c := wire.Checksum(withOptions[:24], 0)
-	withOptions[10], withOptions[11] = byte(c>>8), byte(c)
+	testkit.SetIPLength(withOptions)
+	testkit.SetIPv4ID(withOptions, 5) // the ID of the fragments
 
 	r := New(Config{})
 	last := fragment(t, pkt, 5, 1480, 2000, false) // no options
@@ -282,8 +278,8 @@ func TestReassembledIPv4KeepsTheFirstHeader(t *testing.T) {
 }
 
 func TestTimeout(t *testing.T) {
-	pkt4 := packet(src4, dst4, wire.ProtoUDP, payload(3000))
-	pkt6 := packet(src6, dst6, wire.ProtoUDP, payload(3000))
+	pkt4 := testkit.IPPacket(src4, dst4, wire.ProtoUDP, payload(3000))
+	pkt6 := testkit.IPPacket(src6, dst6, wire.ProtoUDP, payload(3000))
 	r := New(Config{})
 	r.Add(t0, fragment(t, pkt4, 1, 0, 1480, true))                      // first fragment in: ICMP is due
 	r.Add(t0.Add(time.Second), fragment(t, pkt4, 2, 1480, 3000, false)) // first fragment never came
@@ -335,7 +331,7 @@ func TestTimeout(t *testing.T) {
 func TestMemoryLimitEvictsTheOldest(t *testing.T) {
 	// The last fragment's 1,480 bytes cost less than the first's with its
 	// header.
-	pkt := packet(src4, dst4, wire.ProtoUDP, payload(2960))
+	pkt := testkit.IPPacket(src4, dst4, wire.ProtoUDP, payload(2960))
 	first := fragment(t, pkt, 0, 0, 1480, true)
 	perDatagram := datagramCost + fragmentCost(first)
 	r := New(Config{MemoryLimit: 3 * perDatagram})
@@ -374,7 +370,7 @@ func TestMemoryLimitEvictsTheOldest(t *testing.T) {
 }
 
 func TestTooManyFragments(t *testing.T) {
-	pkt := packet(src4, dst4, wire.ProtoUDP, payload(100))
+	pkt := testkit.IPPacket(src4, dst4, wire.ProtoUDP, payload(100))
 	r := New(Config{MaxFragments: 4})
 	for i := range 4 {
 		if got := r.Add(t0, fragment(t, pkt, 1, i*8, i*8+8, true)); got.Reason != Held {
@@ -396,9 +392,10 @@ func TestRandomOrder(t *testing.T) {
 	for i := range 300 {
 		v6 := i%2 == 1
 		n := 8 + rng.IntN(9000)
-		pkt := withID(packet(src4, dst4, wire.ProtoUDP, payload(n)), uint16(i))
+		pkt := testkit.IPPacket(src4, dst4, wire.ProtoUDP, payload(n))
+		testkit.SetIPv4ID(pkt, uint16(i))
 		if v6 {
-			pkt = packet(src6, dst6, wire.ProtoUDP, payload(n))
+			pkt = testkit.IPPacket(src6, dst6, wire.ProtoUDP, payload(n))
 		}
 		var cuts []int
 		for off := 0; off < n; off += 8 * (1 + rng.IntN(200)) {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"sync"
@@ -17,11 +18,12 @@ import (
 
 	"github.com/tunstack/tunstack/stack"
 	"github.com/tunstack/tunstack/stack/tcp"
+	"github.com/tunstack/tunstack/tests/testkit"
 )
 
-// ipv4 is a minimal IPv4 header with protocol 6 and no payload: the writer
-// does not look inside packets.
-var ipv4 = []byte{0x45, 0, 0, 20, 0, 0, 0x40, 0, 64, 6, 0, 0, 10, 77, 0, 1, 10, 77, 0, 2}
+// ipv4 is an IPv4 header with protocol 6 and no payload: the writer does
+// not look inside packets.
+var ipv4 = testkit.IPPacket(netip.MustParseAddr("10.77.0.1"), netip.MustParseAddr("10.77.0.2"), testkit.ProtoTCP, nil)
 
 // readBack is one packet as a pcapng reader finds it.
 type readBack struct {

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/tunstack/tunstack/stack/tcp"
+	"github.com/tunstack/tunstack/tests/testkit"
 )
 
 var benchFamilies = []struct {
@@ -68,9 +69,9 @@ func TestZeroAllocs(t *testing.T) {
 		packet := mustBuildTCP(t, fam.src, fam.dst, dataSegment(100))
 		seg := dataSegment(100)
 		buf := make([]byte, 1600)
-		echo := icmpPacket(t, fam.src, fam.dst, ICMPv4EchoRequest, 0, 1, []byte("ping"))
+		echo := testkit.ICMPPacket(fam.src, fam.dst, ICMPv4EchoRequest, 0, 1, []byte("ping"))
 		if fam.src.Is6() {
-			echo = icmpPacket(t, fam.src, fam.dst, ICMPv6EchoRequest, 0, 1, []byte("ping"))
+			echo = testkit.ICMPPacket(fam.src, fam.dst, ICMPv6EchoRequest, 0, 1, []byte("ping"))
 		}
 		echoPacket := mustParseIP(t, echo)
 		for _, tc := range []struct {

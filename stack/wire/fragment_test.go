@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/binary"
 	"testing"
+
+	"github.com/tunstack/tunstack/tests/testkit"
 )
 
 // mustFragment cuts [from, to) out of pkt with BuildFragment and parses it
@@ -195,7 +197,7 @@ func TestReassembled(t *testing.T) {
 		if first.Version == 4 {
 			// The fragments had DF cleared; so has the datagram.
 			pkt[6] &^= ipv4DontFragment >> 8
-			refreshIPv4Checksum(pkt)
+			testkit.FixIPv4HeaderChecksum(pkt)
 		}
 		if err != nil || !bytes.Equal(buf[:n], pkt) {
 			t.Errorf("IPv%d: %d bytes, %v; want the original %d bytes", first.Version, n, err, len(pkt))
@@ -263,7 +265,7 @@ func FuzzParseFragment(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		fixChecksums(b)
+		testkit.FixChecksums(b)
 		fr, err := ParseFragment(b)
 		if err != nil {
 			if DropReason(err) == "other" {

@@ -5,25 +5,9 @@ import (
 	"encoding/binary"
 	"net/netip"
 	"testing"
-)
 
-// icmpPacket builds an ICMP message from src to dst with the reference
-// checksum. rest is the 4 bytes after the checksum.
-func icmpPacket(t *testing.T, src, dst netip.Addr, typ, code uint8, rest uint32, data []byte) []byte {
-	t.Helper()
-	ipLen, protocol := IPv4HeaderLen, uint8(ProtoICMPv4)
-	if src.Is6() {
-		ipLen, protocol = IPv6HeaderLen, ProtoICMPv6
-	}
-	b := make([]byte, ipLen+icmpHeaderLen+len(data))
-	writeIPHeader(b, src, dst, protocol, 0, len(b)-ipLen)
-	m := b[ipLen:]
-	m[0], m[1] = typ, code
-	binary.BigEndian.PutUint32(m[4:8], rest)
-	copy(m[8:], data)
-	refreshUpperChecksum(b, ipLen, 2, protocol, src.Is6())
-	return b
-}
+	"github.com/tunstack/tunstack/tests/testkit"
+)
 
 func TestEchoReply(t *testing.T) {
 	data := []byte("0123456789abcdefghijklmnopqrstuvwxyz!")
@@ -37,14 +21,15 @@ func TestEchoReply(t *testing.T) {
 		{"ipv6", host6, stack6, ICMPv6EchoRequest, ICMPv6EchoReply, ProtoICMPv6},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			request := icmpPacket(t, tc.src, tc.dst, tc.requestType, 0, 0x1234_0007, data)
+			request := testkit.ICMPPacket(tc.src, tc.dst, tc.requestType, 0, 0x1234_0007, data)
 			p := mustParseIP(t, request)
 			buf := make([]byte, 1500)
 			n, err := EchoReply(buf, &p)
 			if err != nil {
 				t.Fatalf("EchoReply: %v", err)
 			}
-			checkEchoReply(t, buf[:n], tc.dst, tc.src, tc.replyType, 0x1234, 7, data)
+			testkit.IP(t, buf[:n], testkit.SrcAddr(tc.dst), testkit.DstAddr(tc.src), testkit.TTL(DefaultTTL),
+				testkit.ICMP(testkit.ICMPType(tc.replyType, 0), testkit.ICMPRest(0x1234_0007), testkit.ICMPData(data)))
 			for short := range n {
 				if _, err := EchoReply(make([]byte, short), &p); err != ErrBufferTooSmall {
 					t.Fatalf("buffer of %d bytes: %v, want %v", short, err, ErrBufferTooSmall)
@@ -58,29 +43,17 @@ func TestEchoReply(t *testing.T) {
 // request whose IPv4 options make its header longer than the reply's.
 func TestEchoReplyInPlace(t *testing.T) {
 	data := bytes.Repeat([]byte{0xa5, 0x5a, 0x01}, 100)
-	request := icmpPacket(t, host4, stack4, ICMPv4EchoRequest, 0, 0xbeef_0001, data)
+	request := testkit.ICMPPacket(host4, stack4, ICMPv4EchoRequest, 0, 0xbeef_0001, data)
 	withOptions := append(append(append([]byte{}, request[:20]...), 1, 1, 1, 0), request[20:]...)
 	withOptions[0] = 0x46
-	setIPLength(withOptions)
+	testkit.SetIPLength(withOptions)
 	p := mustParseIP(t, withOptions)
 	n, err := EchoReply(withOptions, &p)
 	if err != nil {
 		t.Fatalf("EchoReply: %v", err)
 	}
-	checkEchoReply(t, withOptions[:n], stack4, host4, ICMPv4EchoReply, 0xbeef, 1, data)
-}
-
-func checkEchoReply(t *testing.T, b []byte, src, dst netip.Addr, typ uint8, id, seq uint16, data []byte) {
-	t.Helper()
-	p := mustParseIP(t, b)
-	var m ICMP
-	if err := ParseICMP(&p, &m); err != nil {
-		t.Fatalf("ParseICMP of the reply: %v", err)
-	}
-	if p.Src != src || p.Dst != dst || p.TTL != DefaultTTL || m.Kind != ICMPEchoReply || m.Type != typ ||
-		m.Code != 0 || m.ID != id || m.Seq != seq || !bytes.Equal(m.Data, data) {
-		t.Errorf("reply %+v\nICMP %+v", p, m)
-	}
+	testkit.IPv4(t, withOptions[:n], testkit.SrcAddr(stack4), testkit.DstAddr(host4), testkit.TTL(DefaultTTL),
+		testkit.ICMP(testkit.EchoReply(0xbeef, 1, data)))
 }
 
 func TestEchoReplyErrors(t *testing.T) {
@@ -91,35 +64,35 @@ func TestEchoReplyErrors(t *testing.T) {
 		want   error
 	}{
 		{"bad ICMPv4 checksum", func(t *testing.T) []byte {
-			b := icmpPacket(t, host4, stack4, ICMPv4EchoRequest, 0, 1, data)
+			b := testkit.ICMPPacket(host4, stack4, ICMPv4EchoRequest, 0, 1, data)
 			b[len(b)-1]++
 			return b
 		}, ErrBadICMPChecksum},
 		{"bad ICMPv6 checksum", func(t *testing.T) []byte {
-			b := icmpPacket(t, host6, stack6, ICMPv6EchoRequest, 0, 1, data)
+			b := testkit.ICMPPacket(host6, stack6, ICMPv6EchoRequest, 0, 1, data)
 			b[IPv6HeaderLen+2]++
 			return b
 		}, ErrBadICMPChecksum},
 		{"ICMPv6 checksum without the pseudo-header", func(t *testing.T) []byte {
-			b := icmpPacket(t, host6, stack6, ICMPv6EchoRequest, 0, 1, data)
+			b := testkit.ICMPPacket(host6, stack6, ICMPv6EchoRequest, 0, 1, data)
 			m := b[IPv6HeaderLen:]
 			m[2], m[3] = 0, 0
-			binary.BigEndian.PutUint16(m[2:4], ^naiveSum(m, 0))
+			binary.BigEndian.PutUint16(m[2:4], testkit.Checksum(m, 0))
 			return b
 		}, ErrBadICMPChecksum},
 		{"truncated", func(t *testing.T) []byte {
-			b := icmpPacket(t, host4, stack4, ICMPv4EchoRequest, 0, 1, nil)[:IPv4HeaderLen+7]
-			setIPLength(b)
+			b := testkit.ICMPPacket(host4, stack4, ICMPv4EchoRequest, 0, 1, nil)[:IPv4HeaderLen+7]
+			testkit.SetIPLength(b)
 			return b
 		}, ErrICMPTruncated},
 		{"echo reply", func(t *testing.T) []byte {
-			return icmpPacket(t, host4, stack4, ICMPv4EchoReply, 0, 1, data)
+			return testkit.ICMPPacket(host4, stack4, ICMPv4EchoReply, 0, 1, data)
 		}, ErrNotEchoRequest},
 		{"ICMPv6 type number of ICMPv4 echo", func(t *testing.T) []byte {
-			return icmpPacket(t, host6, stack6, ICMPv4EchoRequest, 0, 1, data)
+			return testkit.ICMPPacket(host6, stack6, ICMPv4EchoRequest, 0, 1, data)
 		}, ErrNotEchoRequest},
 		{"ICMPv4 in IPv6", func(t *testing.T) []byte {
-			b := icmpPacket(t, host6, stack6, ICMPv4EchoRequest, 0, 1, data)
+			b := testkit.ICMPPacket(host6, stack6, ICMPv4EchoRequest, 0, 1, data)
 			b[6] = ProtoICMPv4
 			return b
 		}, ErrWrongProtocol},
@@ -127,13 +100,13 @@ func TestEchoReplyErrors(t *testing.T) {
 			return mustBuildTCP(t, host4, stack4, dataSegment(10))
 		}, ErrWrongProtocol},
 		{"to multicast", func(t *testing.T) []byte {
-			return icmpPacket(t, host6, netip.MustParseAddr("ff02::1"), ICMPv6EchoRequest, 0, 1, data)
+			return testkit.ICMPPacket(host6, netip.MustParseAddr("ff02::1"), ICMPv6EchoRequest, 0, 1, data)
 		}, ErrBadAddress},
 		{"to broadcast", func(t *testing.T) []byte {
-			return icmpPacket(t, host4, netip.MustParseAddr("255.255.255.255"), ICMPv4EchoRequest, 0, 1, data)
+			return testkit.ICMPPacket(host4, netip.MustParseAddr("255.255.255.255"), ICMPv4EchoRequest, 0, 1, data)
 		}, ErrBadAddress},
 		{"from unspecified", func(t *testing.T) []byte {
-			return icmpPacket(t, netip.IPv6Unspecified(), stack6, ICMPv6EchoRequest, 0, 1, data)
+			return testkit.ICMPPacket(netip.IPv6Unspecified(), stack6, ICMPv6EchoRequest, 0, 1, data)
 		}, ErrBadAddress},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -161,39 +134,39 @@ func TestParseICMPErrors(t *testing.T) {
 		original Original
 		err      error
 	}{
-		{"v4 port unreachable", icmpPacket(t, host4, stack4, ICMPv4Unreachable, 3, 0, sent4[:28]),
+		{"v4 port unreachable", testkit.ICMPPacket(host4, stack4, ICMPv4Unreachable, 3, 0, sent4[:28]),
 			ICMPUnreachable, 0, wantTCP4, nil},
-		{"v4 fragmentation needed", icmpPacket(t, router4, stack4, ICMPv4Unreachable, ICMPv4FragmentationNeeded, 1400, sent4[:28]),
+		{"v4 fragmentation needed", testkit.ICMPPacket(router4, stack4, ICMPv4Unreachable, ICMPv4FragmentationNeeded, 1400, sent4[:28]),
 			ICMPPacketTooBig, 1400, wantTCP4, nil},
-		{"v4 time exceeded", icmpPacket(t, router4, stack4, ICMPv4TimeExceeded, 0, 0, sent4),
+		{"v4 time exceeded", testkit.ICMPPacket(router4, stack4, ICMPv4TimeExceeded, 0, 0, sent4),
 			ICMPTimeExceeded, 0, wantTCP4, nil},
-		{"v4 quote without ports", icmpPacket(t, host4, stack4, ICMPv4Unreachable, 1, 0, sent4[:27]),
+		{"v4 quote without ports", testkit.ICMPPacket(host4, stack4, ICMPv4Unreachable, 1, 0, sent4[:27]),
 			ICMPUnreachable, 0, Original{Src: stack4, Dst: host4, Protocol: ProtoTCP}, nil},
-		{"v4 quote of a later fragment", icmpPacket(t, host4, stack4, ICMPv4Unreachable, 1, 0, laterFragment(sent4[:28])),
+		{"v4 quote of a later fragment", testkit.ICMPPacket(host4, stack4, ICMPv4Unreachable, 1, 0, laterFragment(sent4[:28])),
 			ICMPUnreachable, 0, Original{Src: stack4, Dst: host4, Protocol: ProtoTCP}, nil},
-		{"v4 quote shorter than an IP header", icmpPacket(t, host4, stack4, ICMPv4Unreachable, 1, 0, sent4[:19]),
+		{"v4 quote shorter than an IP header", testkit.ICMPPacket(host4, stack4, ICMPv4Unreachable, 1, 0, sent4[:19]),
 			ICMPUnreachable, 0, Original{}, ErrBadICMPOriginal},
-		{"v4 quote of IPv6", icmpPacket(t, host4, stack4, ICMPv4Unreachable, 1, 0, sent6[:48]),
+		{"v4 quote of IPv6", testkit.ICMPPacket(host4, stack4, ICMPv4Unreachable, 1, 0, sent6[:48]),
 			ICMPUnreachable, 0, Original{}, ErrBadICMPOriginal},
-		{"v4 empty quote", icmpPacket(t, host4, stack4, ICMPv4Unreachable, 1, 0, nil),
+		{"v4 empty quote", testkit.ICMPPacket(host4, stack4, ICMPv4Unreachable, 1, 0, nil),
 			ICMPUnreachable, 0, Original{}, ErrBadICMPOriginal},
-		{"v6 packet too big", icmpPacket(t, router6, stack6, ICMPv6PacketTooBig, 0, 1280, sent6),
+		{"v6 packet too big", testkit.ICMPPacket(router6, stack6, ICMPv6PacketTooBig, 0, 1280, sent6),
 			ICMPPacketTooBig, 1280, wantTCP6, nil},
-		{"v6 port unreachable", icmpPacket(t, host6, stack6, ICMPv6Unreachable, 4, 0, sent6[:48]),
+		{"v6 port unreachable", testkit.ICMPPacket(host6, stack6, ICMPv6Unreachable, 4, 0, sent6[:48]),
 			ICMPUnreachable, 0, wantTCP6, nil},
-		{"v6 time exceeded", icmpPacket(t, router6, stack6, ICMPv6TimeExceeded, 0, 0, sent6[:60]),
+		{"v6 time exceeded", testkit.ICMPPacket(router6, stack6, ICMPv6TimeExceeded, 0, 0, sent6[:60]),
 			ICMPTimeExceeded, 0, wantTCP6, nil},
-		{"v6 quote of a first fragment", icmpPacket(t, router6, stack6, ICMPv6TimeExceeded, 1, 0, fragment6(sent6, 0)[:64]),
+		{"v6 quote of a first fragment", testkit.ICMPPacket(router6, stack6, ICMPv6TimeExceeded, 1, 0, fragment6(sent6, 0)[:64]),
 			ICMPTimeExceeded, 0, wantTCP6, nil},
-		{"v6 quote of a later fragment", icmpPacket(t, router6, stack6, ICMPv6PacketTooBig, 0, 1280, fragment6(sent6, 1232)),
+		{"v6 quote of a later fragment", testkit.ICMPPacket(router6, stack6, ICMPv6PacketTooBig, 0, 1280, fragment6(sent6, 1232)),
 			ICMPPacketTooBig, 1280, Original{Src: stack6, Dst: host6, Protocol: ProtoTCP}, nil},
-		{"v6 quote of a cut fragment header", icmpPacket(t, router6, stack6, ICMPv6TimeExceeded, 1, 0, fragment6(sent6, 0)[:44]),
+		{"v6 quote of a cut fragment header", testkit.ICMPPacket(router6, stack6, ICMPv6TimeExceeded, 1, 0, fragment6(sent6, 0)[:44]),
 			ICMPTimeExceeded, 0, Original{}, ErrBadICMPOriginal},
-		{"v6 quote shorter than an IP header", icmpPacket(t, host6, stack6, ICMPv6Unreachable, 4, 0, sent6[:39]),
+		{"v6 quote shorter than an IP header", testkit.ICMPPacket(host6, stack6, ICMPv6Unreachable, 4, 0, sent6[:39]),
 			ICMPUnreachable, 0, Original{}, ErrBadICMPOriginal},
-		{"v6 echo request is no error", icmpPacket(t, host6, stack6, ICMPv6EchoRequest, 0, 0, sent6[:39]),
+		{"v6 echo request is no error", testkit.ICMPPacket(host6, stack6, ICMPv6EchoRequest, 0, 0, sent6[:39]),
 			ICMPEchoRequest, 0, Original{}, nil},
-		{"v6 neighbor solicitation", icmpPacket(t, host6, stack6, 135, 0, 0, make([]byte, 16)),
+		{"v6 neighbor solicitation", testkit.ICMPPacket(host6, stack6, 135, 0, 0, make([]byte, 16)),
 			ICMPOther, 0, Original{}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"testing"
+
+	"github.com/tunstack/tunstack/tests/testkit"
 )
 
 func TestParseIPFields(t *testing.T) {
@@ -42,7 +44,7 @@ func TestParseIPv4Options(t *testing.T) {
 	// Insert 4 bytes of options (NOP NOP NOP EOL) after the fixed header.
 	withOptions := append(append(append([]byte{}, b[:20]...), 1, 1, 1, 0), b[20:]...)
 	withOptions[0] = 0x46
-	setIPLength(withOptions)
+	testkit.SetIPLength(withOptions)
 	p := mustParseIP(t, withOptions)
 	if p.HeaderLen != 24 || len(p.Payload) != len(b)-20 {
 		t.Errorf("HeaderLen = %d, len(Payload) = %d; want 24, %d", p.HeaderLen, len(p.Payload), len(b)-20)
@@ -64,7 +66,7 @@ func TestParseIPv6ExtensionHeaders(t *testing.T) {
 		for _, part := range parts {
 			out = append(out, part...)
 		}
-		setIPLength(out)
+		testkit.SetIPLength(out)
 		return out
 	}
 
@@ -113,20 +115,20 @@ func TestParseIPErrors(t *testing.T) {
 		{"version 0", v4, func(b []byte) []byte { b[0] = 0x05; return b }, ErrBadVersion},
 		{"version 5", v4, func(b []byte) []byte { b[0] = 0x55; return b }, ErrBadVersion},
 		{"version 4 in an IPv6 packet", v6, func(b []byte) []byte { b[0] = 0x40; return b }, ErrBadHeaderLength},
-		{"IHL 0", v4, func(b []byte) []byte { b[0] = 0x40; refreshIPv4Checksum(b); return b }, ErrBadHeaderLength},
+		{"IHL 0", v4, func(b []byte) []byte { b[0] = 0x40; testkit.FixIPv4HeaderChecksum(b); return b }, ErrBadHeaderLength},
 		{"IHL 4", v4, func(b []byte) []byte { b[0] = 0x44; return b }, ErrBadHeaderLength},
 		{"IHL past the packet", v4, func(b []byte) []byte { b[0] = 0x4f; return b[:40] }, ErrTruncated},
 		{"IPv4 bad checksum", v4, func(b []byte) []byte { b[10]++; return b }, ErrBadIPChecksum},
 		{"IPv4 bad checksum in source address", v4, func(b []byte) []byte { b[12] ^= 0x80; return b }, ErrBadIPChecksum},
 		{"IPv4 total length below header", v4, func(b []byte) []byte {
 			binary.BigEndian.PutUint16(b[2:4], 19)
-			refreshIPv4Checksum(b)
+			testkit.FixIPv4HeaderChecksum(b)
 			return b
 		}, ErrBadLength},
 		{"IPv4 total length past the packet", v4, func(b []byte) []byte { return b[:len(b)-1] }, ErrBadLength},
-		{"IPv4 more fragments", v4, func(b []byte) []byte { b[6] |= 0x20; refreshIPv4Checksum(b); return b }, ErrFragment},
-		{"IPv4 fragment offset", v4, func(b []byte) []byte { b[6], b[7] = 0, 1; refreshIPv4Checksum(b); return b }, ErrFragment},
-		{"IPv4 last fragment", v4, func(b []byte) []byte { b[6], b[7] = 0x1f, 0xff; refreshIPv4Checksum(b); return b }, ErrFragment},
+		{"IPv4 more fragments", v4, func(b []byte) []byte { b[6] |= 0x20; testkit.FixIPv4HeaderChecksum(b); return b }, ErrFragment},
+		{"IPv4 fragment offset", v4, func(b []byte) []byte { b[6], b[7] = 0, 1; testkit.FixIPv4HeaderChecksum(b); return b }, ErrFragment},
+		{"IPv4 last fragment", v4, func(b []byte) []byte { b[6], b[7] = 0x1f, 0xff; testkit.FixIPv4HeaderChecksum(b); return b }, ErrFragment},
 		{"IPv6 payload length past the packet", v6, func(b []byte) []byte { return b[:len(b)-1] }, ErrBadLength},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

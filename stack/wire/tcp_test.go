@@ -9,6 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/tunstack/tunstack/stack/tcp"
+	"github.com/tunstack/tunstack/tests/testkit"
 )
 
 // allOptions is every combination of the options BuildTCP writes.
@@ -220,8 +221,8 @@ func packetWithOptions(t *testing.T, options []byte) Packet {
 	out := append([]byte{}, b[:IPv4HeaderLen+TCPHeaderLen]...)
 	out = append(append(out, padded...), "abc"...)
 	out[IPv4HeaderLen+12] = byte((TCPHeaderLen+len(padded))/4) << 4
-	setIPLength(out)
-	refreshTCPChecksum(out, IPv4HeaderLen)
+	testkit.SetIPLength(out)
+	testkit.FixChecksums(out)
 	return mustParseIP(t, out)
 }
 
@@ -233,11 +234,11 @@ func TestParseTCPErrors(t *testing.T) {
 	}{
 		{"checksum", func(b []byte) []byte { b[len(b)-1]++; return b }, ErrBadTCPChecksum},
 		{"checksum field", func(b []byte) []byte { b[IPv4HeaderLen+16]++; return b }, ErrBadTCPChecksum},
-		{"pseudo-header address", func(b []byte) []byte { b[19]++; refreshIPv4Checksum(b); return b }, ErrBadTCPChecksum},
+		{"pseudo-header address", func(b []byte) []byte { b[19]++; testkit.FixIPv4HeaderChecksum(b); return b }, ErrBadTCPChecksum},
 		{"data offset 0", withDataOffset(0), ErrBadDataOffset},
 		{"data offset 4", withDataOffset(4), ErrBadDataOffset},
 		{"data offset past the segment", withDataOffset(15), ErrBadDataOffset},
-		{"not TCP", func(b []byte) []byte { b[9] = ProtoUDP; refreshIPv4Checksum(b); return b }, ErrWrongProtocol},
+		{"not TCP", func(b []byte) []byte { b[9] = ProtoUDP; testkit.FixIPv4HeaderChecksum(b); return b }, ErrWrongProtocol},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b := tc.mutate(mustBuildTCP(t, host4, stack4, dataSegment(10)))
@@ -278,7 +279,7 @@ func TestParseTCPChecksummedSkipsOnlyTheChecksum(t *testing.T) {
 func withDataOffset(words uint8) func([]byte) []byte {
 	return func(b []byte) []byte {
 		b[IPv4HeaderLen+12] = words << 4
-		refreshTCPChecksum(b, IPv4HeaderLen)
+		testkit.FixChecksums(b)
 		return b
 	}
 }
@@ -292,9 +293,9 @@ func TestParseTCPTruncatedAtEveryLength(t *testing.T) {
 		headerLen := mustParseIP(t, full).HeaderLen
 		for n := range len(full) - headerLen {
 			b := append([]byte{}, full[:headerLen+n]...)
-			setIPLength(b)
+			testkit.SetIPLength(b)
 			if n >= 18 {
-				refreshTCPChecksum(b, headerLen)
+				testkit.FixChecksums(b)
 			}
 			p := mustParseIP(t, b)
 			want := ErrBadDataOffset

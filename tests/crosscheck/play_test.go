@@ -10,7 +10,7 @@ import (
 )
 
 // The player must catch every way a stack can differ from a script, on
-// both engines; a runner that passes anything proves nothing.
+// both implementations; a runner that passes anything proves nothing.
 func TestPlayDetectsMismatches(t *testing.T) {
 	const handshake = `# t
 rfc: RFC 9293

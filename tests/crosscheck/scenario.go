@@ -34,8 +34,8 @@ func (s *Scenario) Differences() []*Step {
 	return d
 }
 
-// Config holds the policies a script sets with config: lines. Both engines
-// get the same values where both have the knob.
+// Config holds the policies a script sets with config: lines. Both
+// implementations get the same values where both have the knob.
 type Config struct {
 	MSL             time.Duration // TIME-WAIT lasts 2*MSL
 	MinRTO, MaxRTO  time.Duration
@@ -65,7 +65,7 @@ type Config struct {
 	// RACK turns on RACK-TLP loss detection and tail loss probes (RFC 8985).
 	RACK bool
 	// Congestion is the congestion control, "cubic" or "newreno"; "" keeps
-	// each engine's default (tunstack: CUBIC, gVisor: NewReno).
+	// each implementation's default (tunstack: CUBIC, gVisor: NewReno).
 	Congestion string
 	// InvalidRateLimit is the least time between two ACKs a connection
 	// sends in answer to unacceptable segments (RFC 5961 §7); 0: off, so
@@ -89,7 +89,7 @@ func DefaultConfig() Config {
 		ISS:             5_000_000,
 		// Keep-alives are off until keepalive-idle is set; these are the
 		// probe interval and count they then use (RFC 1122 §4.2.3.6 leaves
-		// them to the implementation; both engines default to these).
+		// them to the implementation; both tunstack and gVisor default to these).
 		KeepAliveInterval: 75 * time.Second,
 		KeepAliveCount:    9,
 		// The stack offers SACK and timestamps; they are in use only if

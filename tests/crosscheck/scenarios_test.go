@@ -19,7 +19,7 @@ func scenarioDir() string {
 	return "../scenarios"
 }
 
-// outcome is how one scenario went on each engine.
+// outcome is how one scenario went on each implementation.
 type outcome struct {
 	sc                     *Scenario
 	selected               bool  // -run chose it

@@ -8,12 +8,16 @@
 // fragment headers included: the kernel sends such packets as they are)
 // and captures everything that crosses the device, both ways, with an
 // AF_PACKET socket bound to it. On a TUN device the captured frames are
-// bare IP packets.
+// bare IP packets; each is parsed into the engine's types (Packet.Seg) and
+// kept as bytes (Packet.Raw) for testkit's checkers.
 //
 // The peer's address is one the kernel does not own, on the device's
 // subnet: the kernel routes packets to it into the TUN, and drops what the
 // stack sends back to it (Open turns forwarding off in the namespace), so no
 // kernel TCP socket answers the stack's segments with a RST of its own.
+//
+// A Flooder sends hand-built packets (a spoofed SYN flood, garbage) from
+// the same place as fast as it can or at a rate, for the tests under load.
 //
 // It does not implement TCP: it keeps no state beyond the capture log, and
 // the caller picks every sequence number. A Peer speaks one family, that of

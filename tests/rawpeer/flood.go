@@ -10,6 +10,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/tunstack/tunstack/tests/testkit"
 	"golang.org/x/sys/unix"
 )
 
@@ -64,7 +65,7 @@ func OpenFlooder(ns, device string, stack netip.Addr, kind FloodSocket) (*Floode
 		return nil, errFloodIPv4
 	}
 	f := &Flooder{fd: -1, kind: kind, stack: stack}
-	if err := inNamespace(ns, func() error { return f.open(device) }); err != nil {
+	if err := testkit.InNamespace(ns, func() error { return f.open(device) }); err != nil {
 		if f.fd >= 0 {
 			unix.Close(f.fd)
 		}

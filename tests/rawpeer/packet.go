@@ -1,6 +1,7 @@
 package rawpeer
 
 import (
+	"bytes"
 	"fmt"
 	"net/netip"
 	"strings"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/tunstack/tunstack/stack/tcp"
 	"github.com/tunstack/tunstack/stack/wire"
+	"github.com/tunstack/tunstack/tests/testkit"
 )
 
 // Direction says which way a captured packet crossed the device.
@@ -30,13 +32,17 @@ func (d Direction) String() string {
 }
 
 // Packet is one captured IP packet. Seg is set when Protocol is TCP and the
-// segment parsed; its payload is a copy that stays valid.
+// segment parsed; its payload points into Raw.
 type Packet struct {
 	At       time.Time
 	Dir      Direction
 	Src, Dst netip.Addr
 	Protocol uint8
 	Seg      tcp.Segment
+	// Raw is the packet as the kernel takes it (testkit's checkers read
+	// it): a copy of what was captured, with the TCP checksum that a
+	// coalesced segment leaves to the kernel filled in.
+	Raw []byte
 	// Frag describes an IP fragment, which carries no whole segment:
 	// Protocol is then its IPv4 protocol or its fragment header's next
 	// header. Nil for a whole packet.
@@ -99,31 +105,31 @@ func options(o tcp.Options) string {
 
 // parsePacket parses a captured IP packet; the result owns its memory.
 func parsePacket(b []byte, at time.Time, dir Direction) Packet {
+	b = bytes.Clone(b)
 	ip, err := wire.ParseIP(b)
 	if err == wire.ErrFragment {
 		f, err := wire.ParseFragment(b)
 		if err != nil {
 			return Packet{At: at, Dir: dir, Err: err}
 		}
-		return Packet{At: at, Dir: dir, Src: f.Src, Dst: f.Dst, Protocol: f.Protocol,
+		return Packet{At: at, Dir: dir, Src: f.Src, Dst: f.Dst, Protocol: f.Protocol, Raw: b,
 			Frag: &Fragment{ID: f.ID, Offset: f.Offset, Len: len(f.Data), More: f.More}}
 	}
 	if err != nil {
 		return Packet{At: at, Dir: dir, Err: err}
 	}
-	p := Packet{At: at, Dir: dir, Src: ip.Src, Dst: ip.Dst, Protocol: ip.Protocol}
+	p := Packet{At: at, Dir: dir, Src: ip.Src, Dst: ip.Dst, Protocol: ip.Protocol, Raw: ip.Raw}
 	if ip.Protocol != wire.ProtoTCP {
 		return p
 	}
 	p.Err = wire.ParseTCP(&ip, &p.Seg)
 	if p.Err == wire.ErrBadTCPChecksum && dir == FromStack && partialChecksum(&ip) {
 		p.Err = wire.ParseTCPChecksummed(&ip, &p.Seg)
+		testkit.FixChecksums(p.Raw)
 	}
 	if p.Err != nil {
 		p.Seg = tcp.Segment{}
-		return p
 	}
-	p.Seg.Payload = append([]byte(nil), p.Seg.Payload...)
 	return p
 }
 

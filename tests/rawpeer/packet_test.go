@@ -1,6 +1,8 @@
 package rawpeer
 
 import (
+	"bytes"
+	"encoding/binary"
 	"errors"
 	"net/netip"
 	"strings"
@@ -10,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/tunstack/tunstack/stack/tcp"
 	"github.com/tunstack/tunstack/stack/wire"
+	"github.com/tunstack/tunstack/tests/testkit"
 )
 
 func TestParsePacket(t *testing.T) {
@@ -22,9 +25,10 @@ func TestParsePacket(t *testing.T) {
 		t.Fatal(err)
 	}
 	at := time.Unix(1, 0)
+	raw := bytes.Clone(buf[:n])
 	got := parsePacket(buf[:n], at, FromStack)
 	clear(buf) // the packet must not share the capture buffer
-	want := Packet{At: at, Dir: FromStack, Src: src, Dst: dst, Protocol: wire.ProtoTCP, Seg: seg}
+	want := Packet{At: at, Dir: FromStack, Src: src, Dst: dst, Protocol: wire.ProtoTCP, Seg: seg, Raw: raw}
 	if diff := cmp.Diff(want, got, cmp.Comparer(func(a, b netip.Addr) bool { return a == b })); diff != "" {
 		t.Errorf("parsePacket (-want +got):\n%s", diff)
 	}
@@ -78,5 +82,23 @@ func TestParseFragmentPacket(t *testing.T) {
 	want := "peer->stack fd00:77::3 > fd00:77::2 fragment id=0x1234 offset=24 len=40 more protocol 6"
 	if got.Err != nil || got.IsTCP() || got.String() != want {
 		t.Errorf("parsePacket of a fragment = %q (err %v), want %q", got.String(), got.Err, want)
+	}
+}
+
+// A segment the stack's offload coalesced carries only its pseudo-header's
+// sum; the capture parses it, and Raw holds it with the checksum the kernel
+// completes.
+func TestPartialChecksumIsCompleted(t *testing.T) {
+	src, dst := netip.MustParseAddrPort("10.77.0.2:7"), netip.MustParseAddrPort("10.77.0.3:40000")
+	pkt := testkit.TCPPacket(src, dst, testkit.Segment{Seq: 1, Ack: 2, Flags: testkit.ACK, Payload: []byte("data")})
+	tcpLen := len(pkt) - testkit.IPv4HeaderLen
+	binary.BigEndian.PutUint16(pkt[testkit.IPv4HeaderLen+16:], testkit.PseudoHeaderSum(testkit.ProtoTCP, src.Addr(), dst.Addr(), tcpLen))
+	got := parsePacket(pkt, time.Time{}, FromStack)
+	if got.Err != nil || string(got.Seg.Payload) != "data" {
+		t.Fatalf("parsePacket of a partially summed segment: %v, %v", got, got.Err)
+	}
+	testkit.IPv4(t, got.Raw, testkit.TCP(testkit.TCPPayload([]byte("data"))))
+	if toStack := parsePacket(pkt, time.Time{}, ToStack); toStack.Err == nil {
+		t.Error("a partial checksum on a packet to the stack parsed: only the stack's offload leaves one")
 	}
 }

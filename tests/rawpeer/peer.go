@@ -6,14 +6,13 @@ import (
 	"net"
 	"net/netip"
 	"os"
-	"runtime"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/tunstack/tunstack/stack/tcp"
 	"github.com/tunstack/tunstack/stack/wire"
-	"github.com/vishvananda/netns"
+	"github.com/tunstack/tunstack/tests/testkit"
 	"golang.org/x/sys/unix"
 )
 
@@ -58,7 +57,7 @@ func Open(ns, device string, self, stack netip.Addr) (*Peer, error) {
 		return nil, ErrFamilies
 	}
 	p := &Peer{Addr: self, Stack: stack, sendFD: -1, changed: make(chan struct{}), done: make(chan struct{})}
-	if err := inNamespace(ns, func() error { return p.openSockets(device) }); err != nil {
+	if err := testkit.InNamespace(ns, func() error { return p.openSockets(device) }); err != nil {
 		p.closeSockets()
 		return nil, fmt.Errorf("rawpeer: open in namespace %s on %s: %w", ns, device, err)
 	}
@@ -97,40 +96,6 @@ func (p *Peer) openSockets(device string) error {
 		return fmt.Errorf("raw IP socket: %w", err)
 	}
 	return nil
-}
-
-// inNamespace runs f on an OS thread switched into the namespace named ns.
-// If the thread cannot be switched back it stays locked, and the runtime
-// ends it with its goroutine instead of letting others run in ns.
-func inNamespace(ns string, f func() error) error {
-	result := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		origin, err := netns.Get()
-		if err != nil {
-			result <- err
-			return
-		}
-		defer origin.Close()
-		target, err := netns.GetFromName(ns)
-		if err != nil {
-			result <- err
-			return
-		}
-		defer target.Close()
-		if err := netns.Set(target); err != nil {
-			result <- err
-			return
-		}
-		ferr := f()
-		if err := netns.Set(origin); err != nil {
-			result <- errors.Join(ferr, err)
-			return
-		}
-		runtime.UnlockOSThread()
-		result <- ferr
-	}()
-	return <-result
 }
 
 // Send sends seg from the peer to the stack.

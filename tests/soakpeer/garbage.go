@@ -7,8 +7,7 @@ import (
 	"math/rand/v2"
 	"net/netip"
 
-	"github.com/tunstack/tunstack/stack/tcp"
-	"github.com/tunstack/tunstack/stack/wire"
+	"github.com/tunstack/tunstack/tests/testkit"
 )
 
 // garbage sends malformed and random packets to the stack at -rate a
@@ -58,49 +57,47 @@ func (g *garbageMaker) next() []byte {
 	src := randomSource(g.rng, g.dst)
 	switch g.rng.IntN(7) {
 	case 0: // a TCP header of random bytes, its checksum right half the time
-		return g.ip(src, wire.ProtoTCP, g.random(20+g.rng.IntN(60)), g.rng.IntN(2) == 0)
+		return g.ip(src, testkit.ProtoTCP, g.random(20+g.rng.IntN(60)), g.rng.IntN(2) == 0)
 	case 1: // truncated TCP
-		return g.ip(src, wire.ProtoTCP, g.random(g.rng.IntN(20)), false)
+		return g.ip(src, testkit.ProtoTCP, g.random(g.rng.IntN(20)), false)
 	case 2: // an unknown protocol
 		return g.ip(src, uint8(17+g.rng.IntN(40)), g.random(g.rng.IntN(100)), false)
 	case 3: // ICMP of a random type and code
-		proto := uint8(wire.ProtoICMPv4)
+		proto := uint8(testkit.ProtoICMPv4)
 		if g.dst.Is6() {
-			proto = wire.ProtoICMPv6
+			proto = testkit.ProtoICMPv6
 		}
 		return g.ip(src, proto, g.random(8+g.rng.IntN(80)), g.rng.IntN(2) == 0)
 	case 4, 5: // a well-formed segment with random flags, numbers and options
-		seg := tcp.Segment{
-			SrcPort: uint16(g.rng.Uint32()), DstPort: servicePorts[g.rng.IntN(len(servicePorts))],
-			Seq: tcp.Seq(g.rng.Uint32()), Ack: tcp.Seq(g.rng.Uint32()),
-			Flags: tcp.Flags(g.rng.Uint32() & 0x3f), Window: uint16(g.rng.Uint32()),
+		seg := testkit.Segment{
+			Seq: g.rng.Uint32(), Ack: g.rng.Uint32(),
+			Flags: testkit.Flags(g.rng.Uint32() & 0x3f), Window: uint16(g.rng.Uint32()),
 			Payload: g.random(g.rng.IntN(64)),
 		}
-		n, _ := wire.BuildTCP(g.buf, src, g.dst, &seg, 64)
-		p := g.buf[:n]
+		port := servicePorts[g.rng.IntN(len(servicePorts))]
+		p := testkit.TCPPacket(netip.AddrPortFrom(src, uint16(g.rng.Uint32())), netip.AddrPortFrom(g.dst, port), seg)
 		if g.rng.IntN(2) == 0 { // random option bytes in place of the first payload words
-			hdr := 20
+			hdr := testkit.IPv4HeaderLen
 			if g.dst.Is6() {
-				hdr = 40
+				hdr = testkit.IPv6HeaderLen
 			}
 			words := min(len(seg.Payload)/4, 10)
 			p[hdr+12] = byte(5+words) << 4
-			fixTCP(p[hdr:], src, g.dst)
+			testkit.FixChecksums(p)
 		}
 		return p
 	default: // IPv4 options of random bytes, or a fragment
 		if g.dst.Is6() {
 			return g.fragment6(src)
 		}
-		seg := tcp.Segment{SrcPort: uint16(g.rng.Uint32()), DstPort: 80, Seq: tcp.Seq(g.rng.Uint32()), Flags: tcp.FlagSYN}
-		n, _ := wire.BuildTCP(g.buf[40:], src, g.dst, &seg, 64)
-		ip := g.buf[40 : 40+n]
+		ip := testkit.TCPPacket(netip.AddrPortFrom(src, uint16(g.rng.Uint32())), netip.AddrPortFrom(g.dst, 80),
+			testkit.Segment{Seq: g.rng.Uint32(), Flags: testkit.SYN})
 		if g.rng.IntN(2) == 0 {
 			binary.BigEndian.PutUint16(ip[6:], uint16(g.rng.IntN(2))<<13|uint16(g.rng.IntN(1<<13)))
 			return ip
 		}
 		words := 1 + g.rng.IntN(10)
-		out := make([]byte, 0, n+4*words)
+		out := make([]byte, 0, len(ip)+4*words)
 		out = append(out, ip[:20]...)
 		out = append(out, g.random(4*words)...)
 		out = append(out, ip[20:]...)
@@ -120,38 +117,9 @@ func (g *garbageMaker) random(n int) []byte {
 // ip wraps payload in an IP header to the stack; checksum fixes the TCP
 // or ICMP checksum of a payload that has room for one.
 func (g *garbageMaker) ip(src netip.Addr, proto uint8, payload []byte, checksum bool) []byte {
-	hdr := 20
-	if g.dst.Is6() {
-		hdr = 40
-	}
-	p := make([]byte, hdr+len(payload))
-	copy(p[hdr:], payload)
-	if g.dst.Is4() {
-		p[0], p[8], p[9] = 0x45, 64, proto
-		binary.BigEndian.PutUint16(p[2:], uint16(len(p)))
-		s, d := src.As4(), g.dst.As4()
-		copy(p[12:], s[:])
-		copy(p[16:], d[:])
-	} else {
-		p[0], p[6], p[7] = 0x60, proto, 64
-		binary.BigEndian.PutUint16(p[4:], uint16(len(payload)))
-		s, d := src.As16(), g.dst.As16()
-		copy(p[8:], s[:])
-		copy(p[24:], d[:])
-	}
+	p := testkit.IPPacket(src, g.dst, proto, payload)
 	if checksum {
-		switch {
-		case proto == wire.ProtoTCP && len(payload) >= 20:
-			fixTCP(p[hdr:], src, g.dst)
-		case proto == wire.ProtoICMPv4 && len(payload) >= 4:
-			payload := p[hdr:]
-			payload[2], payload[3] = 0, 0
-			binary.BigEndian.PutUint16(payload[2:], wire.Checksum(payload, 0))
-		case proto == wire.ProtoICMPv6 && len(payload) >= 4:
-			payload := p[hdr:]
-			payload[2], payload[3] = 0, 0
-			binary.BigEndian.PutUint16(payload[2:], wire.Checksum(payload, wire.PseudoHeaderSum(proto, src, g.dst, len(payload))))
-		}
+		testkit.FixChecksums(p)
 	}
 	return p
 }
@@ -160,15 +128,8 @@ func (g *garbageMaker) ip(src netip.Addr, proto uint8, payload []byte, checksum 
 // random offset and flags over random bytes.
 func (g *garbageMaker) fragment6(src netip.Addr) []byte {
 	frag := make([]byte, 8)
-	frag[0] = wire.ProtoTCP
+	frag[0] = testkit.ProtoTCP
 	binary.BigEndian.PutUint16(frag[2:], uint16(g.rng.IntN(1<<13))<<3|uint16(g.rng.IntN(2)))
 	binary.BigEndian.PutUint32(frag[4:], g.rng.Uint32())
-	p := g.ip(src, 44, append(frag, g.random(8*(1+g.rng.IntN(8)))...), false)
-	return p
-}
-
-// fixTCP computes the checksum of the TCP segment b.
-func fixTCP(b []byte, src, dst netip.Addr) {
-	b[16], b[17] = 0, 0
-	binary.BigEndian.PutUint16(b[16:], wire.Checksum(b, wire.PseudoHeaderSum(wire.ProtoTCP, src, dst, len(b))))
+	return g.ip(src, testkit.ExtFragment, append(frag, g.random(8*(1+g.rng.IntN(8)))...), false)
 }

@@ -6,8 +6,7 @@ import (
 	"math/rand/v2"
 	"net/netip"
 
-	"github.com/tunstack/tunstack/stack/tcp"
-	"github.com/tunstack/tunstack/stack/wire"
+	"github.com/tunstack/tunstack/tests/testkit"
 )
 
 // synFlood sends SYNs with random sources, ports, sequence numbers and
@@ -32,17 +31,13 @@ func synFlood(args []string) error {
 	buf := make([]byte, 128)
 	refused := 0
 	sent, took, err := paced(r.rate, r.duration, func() error {
-		seg := tcp.Segment{
-			SrcPort: uint16(1024 + rng.IntN(64511)), DstPort: dst.Port(),
-			Seq: tcp.Seq(rng.Uint32()), Flags: tcp.FlagSYN, Window: 64240,
-			Options: tcp.Options{MSS: 1460, SACKPermitted: true, HasWindowScale: true, WindowScale: 7,
+		src := netip.AddrPortFrom(randomSource(rng, dst.Addr()), uint16(1024+rng.IntN(64511)))
+		buf = testkit.AppendTCPPacket(buf[:0], src, dst, testkit.Segment{
+			Seq: rng.Uint32(), Flags: testkit.SYN, Window: 64240,
+			Options: testkit.Options{MSS: 1460, SACKPermitted: true, HasWindowScale: true, WindowScale: 7,
 				HasTimestamps: true, TSVal: rng.Uint32()},
-		}
-		n, err := wire.BuildTCP(buf, randomSource(rng, dst.Addr()), dst.Addr(), &seg, 64)
-		if err != nil {
-			return err
-		}
-		if sock.send(buf[:n]) != nil {
+		})
+		if sock.send(buf) != nil {
 			refused++
 		}
 		return nil

@@ -1,7 +1,8 @@
 // Package sockaddr parses the network names and addresses of the net
-// package's Listen and Dial calls the way both of tunstack's engines (the
-// native stack and the gVisor adapter) accept them: IP literals only, no
-// name lookup.
+// package's Listen and Dial calls the way both TCP/IP implementations of
+// tunstack (the native stack and the gVisor adapter) accept them: IP
+// literals only. It does no name lookup and knows no network but tcp,
+// tcp4 and tcp6.
 package sockaddr
 
 import (

@@ -1,136 +1,47 @@
 package wire
 
-// Cross-checks against gopacket, an independent implementation: it decodes
-// what BuildTCP and EchoReply write, and writes what ParseTCP and ParseICMP
-// read.
+// Cross-checks against implementations written apart from this package:
+// testkit (whose decoder reads TCP headers and options with gopacket)
+// decodes what BuildTCP and EchoReply write, and gopacket writes what
+// ParseTCP and ParseICMP read.
 
 import (
 	"bytes"
-	"encoding/binary"
-	"net"
 	"net/netip"
 	"testing"
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 	"github.com/tunstack/tunstack/stack/tcp"
+	"github.com/tunstack/tunstack/tests/testkit"
+	"github.com/tunstack/tunstack/tests/testkit/fromtcp"
 )
 
-// decodeVerified decodes the IP packet b with gopacket and fails unless
-// every layer decodes and every checksum verifies.
-func decodeVerified(t *testing.T, b []byte) gopacket.Packet {
-	t.Helper()
-	first := layers.LayerTypeIPv4
-	if b[0]>>4 == 6 {
-		first = layers.LayerTypeIPv6
-	}
-	pkt := gopacket.NewPacket(b, first, gopacket.Default)
-	if e := pkt.ErrorLayer(); e != nil {
-		t.Fatalf("gopacket cannot decode: %v", e.Error())
-	}
-	// Decoding does not tell the upper layers which pseudo-header to use.
-	type pseudoHeaderUser interface {
-		SetNetworkLayerForChecksum(gopacket.NetworkLayer) error
-	}
-	for _, l := range pkt.Layers() {
-		if u, ok := l.(pseudoHeaderUser); ok {
-			if err := u.SetNetworkLayerForChecksum(pkt.NetworkLayer()); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	err, mismatches := pkt.VerifyChecksums()
-	if err != nil {
-		t.Fatalf("gopacket VerifyChecksums: %v", err)
-	}
-	for _, m := range mismatches {
-		t.Errorf("gopacket: %s checksum %#04x, want %#04x", m.Layer.LayerType(), m.Actual, m.Correct)
-	}
-	return pkt
-}
-
-// checkGopacketIP checks the IP layer gopacket decoded against what we built.
-func checkGopacketIP(t *testing.T, pkt gopacket.Packet, src, dst netip.Addr, protocol uint8, length int) {
-	t.Helper()
-	if src.Is4() {
-		ip := pkt.Layer(layers.LayerTypeIPv4).(*layers.IPv4)
-		if ip.Version != 4 || ip.IHL != 5 || int(ip.Length) != length || ip.Flags != layers.IPv4DontFragment ||
-			ip.FragOffset != 0 || ip.TTL != DefaultTTL || uint8(ip.Protocol) != protocol ||
-			!ip.SrcIP.Equal(net.IP(src.AsSlice())) || !ip.DstIP.Equal(net.IP(dst.AsSlice())) {
-			t.Errorf("gopacket IPv4: %+v", ip)
-		}
-		return
-	}
-	ip := pkt.Layer(layers.LayerTypeIPv6).(*layers.IPv6)
-	if ip.Version != 6 || int(ip.Length) != length-IPv6HeaderLen || ip.HopLimit != DefaultTTL ||
-		uint8(ip.NextHeader) != protocol || !ip.SrcIP.Equal(net.IP(src.AsSlice())) || !ip.DstIP.Equal(net.IP(dst.AsSlice())) {
-		t.Errorf("gopacket IPv6: %+v", ip)
-	}
-}
-
-func TestGopacketDecodesBuildTCP(t *testing.T) {
+func TestBuildTCPDecodesApart(t *testing.T) {
 	segments := []*tcp.Segment{synSegment(), dataSegment(0), dataSegment(1), dataSegment(1448),
 		{SrcPort: 9, DstPort: 7, Seq: 0xfffffff0, Ack: 3, Flags: 0xff, Window: 1, Urgent: 99, Payload: []byte("odd")}}
-	for _, o := range allOptions() {
+	for _, o := range append(allOptions(), sackOptions()...) {
 		seg := dataSegment(3)
 		seg.Options = o
 		segments = append(segments, seg)
 	}
-	for _, a := range []struct{ src, dst netip.Addr }{{host4, stack4}, {host6, stack6}} {
+	for _, a := range []struct {
+		src, dst netip.Addr
+		header   int
+	}{{host4, stack4, IPv4HeaderLen}, {host6, stack6, IPv6HeaderLen}} {
 		for _, seg := range segments {
 			b := mustBuildTCP(t, a.src, a.dst, seg)
-			pkt := decodeVerified(t, b)
-			checkGopacketIP(t, pkt, a.src, a.dst, ProtoTCP, len(b))
-			got := pkt.Layer(layers.LayerTypeTCP).(*layers.TCP)
-			if uint16(got.SrcPort) != seg.SrcPort || uint16(got.DstPort) != seg.DstPort ||
-				got.Seq != uint32(seg.Seq) || got.Ack != uint32(seg.Ack) || got.Window != seg.Window ||
-				got.Urgent != seg.Urgent || gopacketFlags(got) != seg.Flags || !bytes.Equal(got.Payload, seg.Payload) {
-				t.Errorf("%s %s: gopacket TCP %+v", a.src, seg, got)
+			want := fromtcp.Segment(seg)
+			checks := []testkit.TransportChecker{testkit.SrcPort(seg.SrcPort), testkit.DstPort(seg.DstPort),
+				testkit.TCPSeqNum(want.Seq), testkit.TCPFlags(want.Flags), testkit.TCPWindow(seg.Window),
+				testkit.TCPUrgent(seg.Urgent), testkit.TCPOptions(want.Options), testkit.TCPPayload(seg.Payload)}
+			if seg.Flags.Has(tcp.FlagACK) {
+				checks = append(checks, testkit.TCPAckNum(want.Ack))
 			}
-			if opts := gopacketOptions(t, got.Options); opts != seg.Options {
-				t.Errorf("%s %s: gopacket options %+v, want %+v", a.src, seg, opts, seg.Options)
-			}
+			testkit.IP(t, b, testkit.SrcAddr(a.src), testkit.DstAddr(a.dst), testkit.TTL(DefaultTTL),
+				testkit.DontFragment(a.src.Is4()), testkit.IPPayloadLen(len(b)-a.header), testkit.TCP(checks...))
 		}
 	}
-}
-
-func gopacketFlags(l *layers.TCP) tcp.Flags {
-	var f tcp.Flags
-	for _, b := range []struct {
-		set  bool
-		flag tcp.Flags
-	}{
-		{l.FIN, tcp.FlagFIN}, {l.SYN, tcp.FlagSYN}, {l.RST, tcp.FlagRST}, {l.PSH, tcp.FlagPSH},
-		{l.ACK, tcp.FlagACK}, {l.URG, tcp.FlagURG}, {l.ECE, tcp.FlagECE}, {l.CWR, tcp.FlagCWR},
-	} {
-		if b.set {
-			f |= b.flag
-		}
-	}
-	return f
-}
-
-func gopacketOptions(t *testing.T, options []layers.TCPOption) tcp.Options {
-	t.Helper()
-	var o tcp.Options
-	for _, opt := range options {
-		switch opt.OptionType {
-		case layers.TCPOptionKindMSS:
-			o.MSS = binary.BigEndian.Uint16(opt.OptionData)
-		case layers.TCPOptionKindWindowScale:
-			o.WindowScale, o.HasWindowScale = opt.OptionData[0], true
-		case layers.TCPOptionKindSACKPermitted:
-			o.SACKPermitted = true
-		case layers.TCPOptionKindTimestamps:
-			o.TSVal = binary.BigEndian.Uint32(opt.OptionData[0:4])
-			o.TSEcr = binary.BigEndian.Uint32(opt.OptionData[4:8])
-			o.HasTimestamps = true
-		case layers.TCPOptionKindNop:
-		default:
-			t.Errorf("unexpected option %v", opt)
-		}
-	}
-	return o
 }
 
 // serialize writes gopacket layers with lengths and checksums computed.
@@ -217,23 +128,8 @@ func TestGopacketEchoReply(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: EchoReply: %v", a.src, err)
 		}
-		pkt := decodeVerified(t, buf[:n])
-		if a.src.Is4() {
-			checkGopacketIP(t, pkt, a.dst, a.src, ProtoICMPv4, n)
-			icmp := pkt.Layer(layers.LayerTypeICMPv4).(*layers.ICMPv4)
-			if icmp.TypeCode != layers.CreateICMPv4TypeCode(layers.ICMPv4TypeEchoReply, 0) ||
-				icmp.Id != 0x4242 || icmp.Seq != 9 || !bytes.Equal(icmp.Payload, data) {
-				t.Errorf("gopacket ICMPv4 %+v", icmp)
-			}
-			continue
-		}
-		checkGopacketIP(t, pkt, a.dst, a.src, ProtoICMPv6, n)
-		icmp := pkt.Layer(layers.LayerTypeICMPv6).(*layers.ICMPv6)
-		echo := pkt.Layer(layers.LayerTypeICMPv6Echo).(*layers.ICMPv6Echo)
-		if icmp.TypeCode != layers.CreateICMPv6TypeCode(layers.ICMPv6TypeEchoReply, 0) ||
-			echo.Identifier != 0x4242 || echo.SeqNumber != 9 || !bytes.Equal(echo.Payload, data) {
-			t.Errorf("gopacket ICMPv6 %+v %+v", icmp, echo)
-		}
+		testkit.IP(t, buf[:n], testkit.SrcAddr(a.dst), testkit.DstAddr(a.src), testkit.TTL(DefaultTTL),
+			testkit.ICMP(testkit.EchoReply(0x4242, 9, data)))
 	}
 }
 
