@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tunstack/tunstack/stack/tcp"
+	"github.com/tunstack/tunstack/tests/testkit"
 )
 
 // Clients that write to echo and never read would make the server hold
@@ -61,7 +62,7 @@ func TestBufferBudgetAgainstClientsThatNeverRead(t *testing.T) {
 	for _, c := range append(conns, honest) {
 		c.Close()
 	}
-	eventually(t, "every buffer back in the budget", func() bool {
+	testkit.Eventually(t, "every buffer back in the budget", func() bool {
 		return server.Counters().Memory.BudgetInUse == 0
 	})
 	m := server.Counters().Memory
@@ -115,7 +116,7 @@ func TestConnectionLimits(t *testing.T) {
 			}
 			fourth <- err
 		}()
-		eventually(t, "a SYN dropped over the limit", func() bool {
+		testkit.Eventually(t, "a SYN dropped over the limit", func() bool {
 			c := server.Counters()
 			return c.Memory.ConnLimitDrops > 0 && c.Drops["conn-limit"] == c.Memory.ConnLimitDrops
 		})
@@ -178,7 +179,7 @@ func TestOutOfOrderBoundOverTheLink(t *testing.T) {
 		peer.seq = start.Add(uint32(2*i + 1))
 		peer.send(tcp.FlagACK, want[2*i+1:2*i+2])
 	}
-	eventually(t, "the out-of-order segments over the bound counted", func() bool {
+	testkit.Eventually(t, "the out-of-order segments over the bound counted", func() bool {
 		m := s.Counters()
 		return m.Memory.OOODrops == n-64 && m.Drops["engine:ooo-limit"] == n-64
 	})
@@ -207,7 +208,7 @@ func TestKeepAliveProbesAreNotUnacceptable(t *testing.T) {
 	server := startStack(t, b, stackOptions(stackAddr4))
 	go ServeDiscard(listen(t, server, ":9"))
 	dial(t, client, "10.77.0.2:9")
-	eventually(t, "three keep-alive probes answered", func() bool {
+	testkit.Eventually(t, "three keep-alive probes answered", func() bool {
 		return server.Counters().Drops["engine:keepalive-probe"] >= 3
 	})
 	if n := server.Counters().Drops["engine:unacceptable"]; n != 0 {

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/vishvananda/netns"
+
+	"github.com/tunstack/tunstack/tests/testkit"
 )
 
 // The memory bound of issue 9 (done-when 3): clients that write to echo
@@ -48,7 +50,7 @@ const (
 // and that the resident set is back within 64 MiB of its start within
 // 30 s of the clients closing.
 func TestBufferBudgetHoldsAgainstClientsThatNeverRead(t *testing.T) {
-	requireRoot(t)
+	testkit.RequireRoot(t)
 	d := startDaemon(t, "--buffer-budget", strconv.Itoa(floodBudget>>20)+"MiB", "--serve", "http:80,echo:7")
 	pid := d.cmd.Process.Pid
 	start := procStatusKiB(t, pid, "VmRSS") << 10
@@ -75,7 +77,7 @@ func TestBufferBudgetHoldsAgainstClientsThatNeverRead(t *testing.T) {
 	// growing. (Reading /proc costs the daemon nothing; a status request
 	// would build a reply with every connection in it.)
 	last, since := int64(-1), time.Now()
-	waitFor(t, floodTimeout, "the flood to settle", func() (bool, string) {
+	testkit.WaitFor(t, floodTimeout, "the flood to settle", func() (bool, string) {
 		if rss := procStatusKiB(t, pid, "VmRSS") << 10; rss > last {
 			last, since = rss, time.Now()
 		}
@@ -115,7 +117,7 @@ func TestBufferBudgetHoldsAgainstClientsThatNeverRead(t *testing.T) {
 	closePaced(t, d, conns)
 	closed := time.Now()
 	var rss int64
-	waitFor(t, releaseTimeout, "the daemon's memory to fall back", func() (bool, string) {
+	testkit.WaitFor(t, releaseTimeout, "the daemon's memory to fall back", func() (bool, string) {
 		rss = procStatusKiB(t, pid, "VmRSS") << 10
 		return rss <= start+floodSlack, fmt.Sprintf("RSS %d MiB (start %d MiB), %+v", rss>>20, start>>20, d.memory(t))
 	})
@@ -205,7 +207,7 @@ func closePaced(t *testing.T, d *daemon, conns []*net.TCPConn) {
 		}
 		closeAll(conns[:n])
 		conns = conns[n:]
-		if left := poll(pacePatience, func() (bool, string) {
+		if ok, left := testkit.Poll(pacePatience, func() (bool, string) {
 			left := 0
 			for _, c := range d.status(t).Connections {
 				if gone[c.Remote] {
@@ -213,7 +215,7 @@ func closePaced(t *testing.T, d *daemon, conns []*net.TCPConn) {
 				}
 			}
 			return left == 0, fmt.Sprintf("%d of them still there", left)
-		}); left != "" {
+		}); !ok {
 			t.Logf("after a hundred clients reset: %s after %v", left, pacePatience)
 		}
 	}

@@ -14,9 +14,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tunstack/tunstack/tests/testkit"
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
+
+	"github.com/tunstack/tunstack/tests/testkit"
 )
 
 // The project's default addressing, kernel side and stack side.
@@ -466,7 +467,7 @@ func TestWriteBatchOfSmallPacketsReachesKernel(t *testing.T) {
 	const packets = ringBatch + 5 // two chunks
 	var bufs [][]byte
 	for i := range packets {
-		pkt := udpPacket(from, kernel, fmt.Appendf(nil, "packet %d", i))
+		pkt := testkit.UDPPacket(from, kernel, fmt.Appendf(nil, "packet %d", i))
 		if len(pkt) > ringMaxPacket {
 			t.Fatalf("test packet of %d bytes is too long for the ring", len(pkt))
 		}
