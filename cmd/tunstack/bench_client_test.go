@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tunstack/tunstack/stack"
 )
 
 // These tests run the bench's services on kernel listeners on the
@@ -91,7 +93,7 @@ func TestClientTimeWaitUsesDistinctTuples(t *testing.T) {
 
 func TestClientRoundTrips(t *testing.T) {
 	echo := func(ln net.Listener) error {
-		return serveEach(ln, func(c net.Conn) { io.Copy(c, c) })
+		return stack.Serve(ln, func(c net.Conn) { io.Copy(c, c) })
 	}
 	res := runLoopbackClient(t, loopbackClient(modeRR, startLoopbackService(t, echo)))
 	if res.Count == 0 {
@@ -101,7 +103,7 @@ func TestClientRoundTrips(t *testing.T) {
 
 func TestClientBulk(t *testing.T) {
 	discard := func(ln net.Listener) error {
-		return serveEach(ln, func(c net.Conn) { io.Copy(io.Discard, c) })
+		return stack.Serve(ln, func(c net.Conn) { io.Copy(io.Discard, c) })
 	}
 	for _, tc := range []struct {
 		mode  string

@@ -1,10 +1,11 @@
 package main
 
 import (
-	"errors"
 	"io"
 	"net"
 	"sync/atomic"
+
+	"github.com/tunstack/tunstack/stack"
 )
 
 // The services `tunstack bench` needs beyond http, echo and discard. They
@@ -22,7 +23,7 @@ func serveSource(ln net.Listener) error {
 	for i := range chunk {
 		chunk[i] = byte('!' + i%94)
 	}
-	return serveEach(ln, func(c net.Conn) {
+	return stack.Serve(ln, func(c net.Conn) {
 		for {
 			if _, err := c.Write(chunk); err != nil {
 				return
@@ -35,7 +36,7 @@ func serveSource(ln net.Listener) error {
 // first, so the connection ends in TIME-WAIT on the stack's side. This is
 // the connection of the bench's connection-rate and TIME-WAIT figures.
 func serveOneShot(ln net.Listener) error {
-	return serveEach(ln, func(c net.Conn) {
+	return stack.Serve(ln, func(c net.Conn) {
 		var b [1]byte
 		if _, err := io.ReadFull(c, b[:]); err != nil {
 			return
@@ -59,34 +60,8 @@ func serveHold(ln net.Listener) error {
 		}
 		heldConnections.Add(-int64(len(held)))
 	}()
-	for {
-		c, err := ln.Accept()
-		if err != nil {
-			return ignoreListenerClosed(err)
-		}
+	return stack.AcceptEach(ln, func(c net.Conn) {
 		held = append(held, c)
 		heldConnections.Add(1)
-	}
-}
-
-// serveEach runs handle on every accepted connection in its own goroutine
-// and closes the connection when handle returns.
-func serveEach(ln net.Listener, handle func(net.Conn)) error {
-	for {
-		c, err := ln.Accept()
-		if err != nil {
-			return ignoreListenerClosed(err)
-		}
-		go func() {
-			defer c.Close()
-			handle(c)
-		}()
-	}
-}
-
-func ignoreListenerClosed(err error) error {
-	if errors.Is(err, net.ErrClosed) {
-		return nil
-	}
-	return err
+	})
 }
