@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/tunstack/tunstack/cmd/tunstack/internal/control"
+	"github.com/tunstack/tunstack/cmd/tunstack/internal/usage"
 	"github.com/tunstack/tunstack/stack/tcp"
 )
 
@@ -80,7 +82,7 @@ figure. It removes the namespace when done. Figures are printed, never judged.`,
 		Args:    exactArgs(0, "no arguments"),
 		RunE: body(func(cmd *cobra.Command, args []string) error {
 			if runs < 1 || runs > 9 {
-				return usageErrorf("--runs %d: want 1 to 9", runs)
+				return usage.Errorf("--runs %d: want 1 to 9", runs)
 			}
 			var list []string
 			for _, e := range strings.Split(engines, ",") {
@@ -121,11 +123,11 @@ func (c *cli) benchClientCommand() *cobra.Command {
 		RunE: body(func(cmd *cobra.Command, args []string) error {
 			cfg.Target, cfg.Source = net.ParseIP(target), net.ParseIP(source)
 			if cfg.Target == nil || cfg.Source == nil {
-				return usageErrorf("--target %q / --source %q: want IP addresses", target, source)
+				return usage.Errorf("--target %q / --source %q: want IP addresses", target, source)
 			}
 			var err error
 			if cfg.Ports, err = parsePorts(ports); err != nil {
-				return &usageError{err}
+				return usage.Wrap(err)
 			}
 			r, err := runClient(cmd.Context(), cfg, c.stdout, c.stdin)
 			if err != nil {
@@ -422,10 +424,10 @@ const settleTimeout = 10 * time.Second
 // waitMemstats polls the daemon's memstats until ready says the stack has
 // reached the state to measure, or settleTimeout passes; it returns the
 // last reply either way.
-func waitMemstats(ctx context.Context, control string, ready func(memstatsReply) bool) (memstatsReply, bool, error) {
+func waitMemstats(ctx context.Context, path string, ready func(control.Memstats) bool) (control.Memstats, bool, error) {
 	deadline := time.Now().Add(settleTimeout)
 	for {
-		m, err := requestMemstats(ctx, control)
+		m, err := control.FetchMemstats(ctx, path)
 		if err != nil || ready(m) {
 			return m, err == nil, err
 		}
@@ -444,7 +446,7 @@ func waitMemstats(ctx context.Context, control string, ready func(memstatsReply)
 // divides the growth of the daemon's memory by their number.
 func (r *benchRunner) phaseEstablished(ctx context.Context, d *benchDaemon) error {
 	n := r.opts.sizes.established
-	before, err := requestMemstats(ctx, d.control)
+	before, err := control.FetchMemstats(ctx, d.control)
 	if err != nil {
 		return err
 	}
@@ -483,7 +485,7 @@ func (r *benchRunner) phaseEstablished(ctx context.Context, d *benchDaemon) erro
 		r.noteErrors(d.engine, "idle connections", res)
 		n = int(res.Count)
 	}
-	after, settled, err := waitMemstats(ctx, d.control, func(m memstatsReply) bool { return m.Held >= int64(n) })
+	after, settled, err := waitMemstats(ctx, d.control, func(m control.Memstats) bool { return m.Held >= int64(n) })
 	if err != nil {
 		return err
 	}
@@ -499,8 +501,8 @@ func (r *benchRunner) phaseEstablished(ctx context.Context, d *benchDaemon) erro
 
 // recordMemory records the growth from before to after divided by count,
 // of the Go heap and stacks and of the resident set.
-func (r *benchRunner) recordMemory(engine, goFigure, rssFigure string, before, after memstatsReply, count int, what string) {
-	goPer := (float64(after.goMemory()) - float64(before.goMemory())) / float64(count)
+func (r *benchRunner) recordMemory(engine, goFigure, rssFigure string, before, after control.Memstats, count int, what string) {
+	goPer := (float64(after.GoMemory()) - float64(before.GoMemory())) / float64(count)
 	rssPer := (float64(after.RSS) - float64(before.RSS)) / float64(count)
 	r.results.record(goFigure, engine, goPer)
 	r.results.record(rssFigure, engine, rssPer)
@@ -513,7 +515,7 @@ func (r *benchRunner) recordMemory(engine, goFigure, rssFigure string, before, a
 // number.
 func (r *benchRunner) phaseTimeWait(ctx context.Context, d *benchDaemon) error {
 	n := r.opts.sizes.timeWait
-	before, err := requestMemstats(ctx, d.control)
+	before, err := control.FetchMemstats(ctx, d.control)
 	if err != nil {
 		return err
 	}
@@ -529,13 +531,13 @@ func (r *benchRunner) phaseTimeWait(ctx context.Context, d *benchDaemon) error {
 	default:
 		r.noteErrors(d.engine, "TIME-WAIT connections", res)
 	}
-	after, settled, err := waitMemstats(ctx, d.control, func(m memstatsReply) bool {
-		return res.Count > 0 && int64(m.stateCount(tcp.TimeWait)) >= res.Count
+	after, settled, err := waitMemstats(ctx, d.control, func(m control.Memstats) bool {
+		return res.Count > 0 && int64(m.StateCount(tcp.TimeWait)) >= res.Count
 	})
 	if err != nil {
 		return err
 	}
-	count := after.stateCount(tcp.TimeWait)
+	count := after.StateCount(tcp.TimeWait)
 	if !settled && res.Count > 0 {
 		r.results.note("%s: %d of %d connections in TIME-WAIT after %v", d.engine, count, res.Count, settleTimeout)
 	}

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tunstack/tunstack/cmd/tunstack/internal/clitest"
 	"github.com/tunstack/tunstack/stack"
 )
 
@@ -146,7 +147,7 @@ func TestClientHold(t *testing.T) {
 	if err != nil || res.Count != int64(cfg.Count) {
 		t.Fatalf("hold reported %+v, %v; want %d connections", res, err, cfg.Count)
 	}
-	waitUntil(t, "the hold service to hold every connection", func() bool {
+	clitest.WaitUntil(t, "the hold service to hold every connection", func() bool {
 		return heldConnections.Load()-before == int64(cfg.Count)
 	})
 	hold.Close()

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tunstack/tunstack/cmd/tunstack/internal/clitest"
 	"golang.org/x/sys/unix"
 )
 
@@ -37,7 +38,7 @@ const (
 // TestExitCodes runs commands that fail before they touch the system and
 // checks the exit code and the one line on stderr.
 func TestExitCodes(t *testing.T) {
-	missing := filepath.Join(shortTempDir(t), "none.sock")
+	missing := filepath.Join(clitest.ShortTempDir(t), "none.sock")
 	tests := []struct {
 		name     string
 		caps     capabilitySet
@@ -114,7 +115,7 @@ func TestHelpExitsZero(t *testing.T) {
 // a fake stack whose peer answers after reading to EOF: it checks stdin to
 // the connection, the half-close, the connection to stdout and exit 0.
 func TestDialCommand(t *testing.T) {
-	path, _, _ := startFakeControl(t, func(conn net.Conn) {
+	path, _, _ := clitest.StartFakeControl(t, func(conn net.Conn) {
 		got, _ := io.ReadAll(conn)
 		io.WriteString(conn, strings.ToUpper(string(got)))
 	})
@@ -128,7 +129,7 @@ func TestDialCommand(t *testing.T) {
 }
 
 func TestDialCommandFailures(t *testing.T) {
-	path, _, _ := startFakeControl(t, nil)
+	path, _, _ := clitest.StartFakeControl(t, nil)
 	for _, tt := range []struct {
 		args []string
 		want string

@@ -12,6 +12,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tunstack/tunstack/cmd/tunstack/internal/control"
+	"github.com/tunstack/tunstack/cmd/tunstack/internal/usage"
 	"github.com/tunstack/tunstack/stack"
 	"github.com/tunstack/tunstack/stack/pcap"
 	"github.com/tunstack/tunstack/tundev"
@@ -24,6 +26,9 @@ const (
 	// loopStopBudget is how long the event loop gets to return after that.
 	loopStopBudget = 2 * time.Second
 )
+
+// logEventsBuffer holds the events the log has not taken yet.
+const logEventsBuffer = 1024
 
 // daemon is a stack running on a TUN device, with its services and its
 // control socket: what `tunstack up` runs and `tunstack demo` starts.
@@ -39,7 +44,7 @@ type daemon struct {
 
 	services  []net.Listener
 	serving   sync.WaitGroup
-	control   *controlServer
+	control   *control.Server
 	metrics   *metricsServer   // --metrics (metrics.go)
 	capture   *pcap.Writer     // --pcap (pcap.go)
 	impaired  *tundev.Impaired // --impair (impair_daemon.go)
@@ -113,7 +118,7 @@ func startDaemonLinked(cfg upConfig, log *slog.Logger, invokedAs string, wrap fu
 		if log.Enabled(context.Background(), slog.LevelDebug) {
 			kinds = append(kinds, stack.EventDrop)
 		}
-		events, unsubscribe := st.SubscribeKinds(eventsBuffer, kinds...)
+		events, unsubscribe := st.SubscribeKinds(logEventsBuffer, kinds...)
 		d.stopLog = unsubscribe
 		d.logging.Add(1)
 		go func() {
@@ -138,15 +143,15 @@ func startDaemonLinked(cfg upConfig, log *slog.Logger, invokedAs string, wrap fu
 		return nil, err
 	}
 
-	ln, err := listenControl(cfg.Control)
-	if errors.Is(err, errDaemonRunning) {
-		return nil, &usageError{fmt.Errorf("%w: pick another --control", err)}
+	ln, err := control.Listen(cfg.Control)
+	if errors.Is(err, control.ErrDaemonRunning) {
+		return nil, usage.Wrap(fmt.Errorf("%w: pick another --control", err))
 	}
 	if err != nil {
 		return nil, err
 	}
-	d.control = newControlServer(ln, stackBackend{st}, log)
-	go d.control.serve()
+	d.control = control.NewServer(ln, control.StackBackend{Stack: st, Held: heldConnections.Load}, log)
+	go d.control.Serve()
 	return d, nil
 }
 
@@ -205,7 +210,7 @@ func (d *daemon) stop() error {
 func (d *daemon) stopNow() error {
 	var errs []error
 	if d.control != nil {
-		d.control.close()
+		d.control.Close()
 	}
 	d.stopMetrics()
 	if d.stopRelease != nil {
@@ -256,29 +261,17 @@ func (d *daemon) stopNow() error {
 }
 
 // deviceError turns a failure to open the device into the line a user
-// should see, as a usageError where the command line must change.
+// should see, as a usage error where the command line must change.
 func deviceError(cfg upConfig, err error, invokedAs string) error {
 	switch {
 	case errors.Is(err, tundev.ErrPermission):
 		return permissionHint(errNeedNetAdmin, invokedAs)
 	case errors.Is(err, tundev.ErrDeviceBusy):
-		return usageErrorf("device %s is in use (another tunstack up, or an existing link of that name): pick another --dev", cfg.Dev)
+		return usage.Errorf("device %s is in use (another tunstack up, or an existing link of that name): pick another --dev", cfg.Dev)
 	case errors.Is(err, tundev.ErrInvalidConfig):
-		return &usageError{err}
+		return usage.Wrap(err)
 	}
 	return err
-}
-
-// stackBackend serves the control socket from the stack, of either engine.
-type stackBackend struct{ engine }
-
-func (b stackBackend) Status() controlReply {
-	infos := b.Connections()
-	conns := make([]connStatus, len(infos))
-	for i, info := range infos {
-		conns[i] = newConnStatus(info)
-	}
-	return controlReply{Counters: newCounterStatus(b.Counters()), Connections: conns}
 }
 
 func addrList(addrs []netip.Addr) []string {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/tunstack/tunstack/cmd/tunstack/internal/demo"
+	"github.com/tunstack/tunstack/cmd/tunstack/internal/usage"
 )
 
 func (c *cli) demoCommand() *cobra.Command {
@@ -35,7 +36,7 @@ and on Ctrl-C. Missing tools (nc, ping, ip) are installed with apt-get.`,
 				return nil
 			}
 			if err := demo.CheckSteps(args); err != nil {
-				return &usageError{err}
+				return usage.Wrap(err)
 			}
 			if err := c.requirePrivileges("tunstack demo", true); err != nil {
 				return err

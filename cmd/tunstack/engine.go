@@ -7,6 +7,7 @@ import (
 	"net"
 	"strings"
 
+	"github.com/tunstack/tunstack/cmd/tunstack/internal/usage"
 	"github.com/tunstack/tunstack/stack"
 	"github.com/tunstack/tunstack/stack/gvisor"
 	"github.com/tunstack/tunstack/stack/pcap"
@@ -47,7 +48,7 @@ func parseEngine(name string) (string, error) {
 			return name, nil
 		}
 	}
-	return "", usageErrorf("--engine %q: want %s", name, strings.Join(engineNames, " or "))
+	return "", usage.Errorf("--engine %q: want %s", name, strings.Join(engineNames, " or "))
 }
 
 // newEngine returns the engine cfg names on link, not yet running;

@@ -1,8 +1,9 @@
 package main
 
 import (
-	"errors"
 	"testing"
+
+	"github.com/tunstack/tunstack/cmd/tunstack/internal/usage"
 )
 
 func TestEngineFlag(t *testing.T) {
@@ -19,8 +20,7 @@ func TestEngineFlag(t *testing.T) {
 		f := defaultUpFlags()
 		f.engine = tc.engine
 		cfg, err := f.config()
-		var usage *usageError
-		if tc.wantErr != (err != nil) || (err != nil && !errors.As(err, &usage)) || cfg.Engine != tc.want {
+		if tc.wantErr != (err != nil) || (err != nil && !usage.Is(err)) || cfg.Engine != tc.want {
 			t.Errorf("--engine %q: config %q, %v; want %q (usage error: %v)", tc.engine, cfg.Engine, err, tc.want, tc.wantErr)
 		}
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"log/slog"
-	"net"
 	"net/netip"
 	"path/filepath"
 	"strconv"
@@ -10,6 +9,7 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+	"github.com/tunstack/tunstack/cmd/tunstack/internal/usage"
 	"github.com/tunstack/tunstack/stack/tcp"
 	"github.com/tunstack/tunstack/tundev"
 )
@@ -181,7 +181,7 @@ func (c upConfig) kernelPrefixes() []netip.Prefix {
 	return prefixes
 }
 
-// config validates the flags. Every error is a usageError naming the flag.
+// config validates the flags. Every error is a usage error naming the flag.
 func (f *upFlags) config() (upConfig, error) {
 	if err := f.device.validate(); err != nil {
 		return upConfig{}, err
@@ -207,10 +207,10 @@ func (f *upFlags) config() (upConfig, error) {
 		minimum = minMTUIPv6
 	}
 	if f.mtu < minimum || f.mtu > maxMTU {
-		return upConfig{}, usageErrorf("--mtu %d: must be between %d and %d", f.mtu, minimum, maxMTU)
+		return upConfig{}, usage.Errorf("--mtu %d: must be between %d and %d", f.mtu, minimum, maxMTU)
 	}
 	if f.msl < 0 {
-		return upConfig{}, usageErrorf("--msl %v: must not be negative", f.msl)
+		return upConfig{}, usage.Errorf("--msl %v: must not be negative", f.msl)
 	}
 	if cfg.Services, err = parseServe(f.serve); err != nil {
 		return upConfig{}, err
@@ -260,25 +260,25 @@ func parseAddressPair(prefixFlag, prefixText, ipFlag, ipText string, ipv6 bool) 
 	}
 	prefix, err := netip.ParsePrefix(prefixText)
 	if err != nil {
-		return netip.Prefix{}, netip.Addr{}, usageErrorf("%s %q: want an %s address with a prefix length, like %s", prefixFlag, prefixText, family, example)
+		return netip.Prefix{}, netip.Addr{}, usage.Errorf("%s %q: want an %s address with a prefix length, like %s", prefixFlag, prefixText, family, example)
 	}
 	if prefix.Addr().Is6() != ipv6 || prefix.Addr().Is4In6() {
-		return netip.Prefix{}, netip.Addr{}, usageErrorf("%s %q: not an %s prefix", prefixFlag, prefixText, family)
+		return netip.Prefix{}, netip.Addr{}, usage.Errorf("%s %q: not an %s prefix", prefixFlag, prefixText, family)
 	}
 	if prefix.Addr().Zone() != "" {
-		return netip.Prefix{}, netip.Addr{}, usageErrorf("%s %q: a zone is not allowed", prefixFlag, prefixText)
+		return netip.Prefix{}, netip.Addr{}, usage.Errorf("%s %q: a zone is not allowed", prefixFlag, prefixText)
 	}
 	ip, err := netip.ParseAddr(ipText)
 	if err != nil || ip.Is6() != ipv6 || ip.Is4In6() || ip.Zone() != "" {
-		return netip.Prefix{}, netip.Addr{}, usageErrorf("%s %q: not an %s address", ipFlag, ipText, family)
+		return netip.Prefix{}, netip.Addr{}, usage.Errorf("%s %q: not an %s address", ipFlag, ipText, family)
 	}
 	switch {
 	case !prefix.Contains(ip):
-		return netip.Prefix{}, netip.Addr{}, usageErrorf("%s %s is outside %s %s: the kernel would not route it to the device", ipFlag, ip, prefixFlag, prefix)
+		return netip.Prefix{}, netip.Addr{}, usage.Errorf("%s %s is outside %s %s: the kernel would not route it to the device", ipFlag, ip, prefixFlag, prefix)
 	case ip == prefix.Addr():
-		return netip.Prefix{}, netip.Addr{}, usageErrorf("%s %s is the kernel's own address (%s): pick another address in %s", ipFlag, ip, prefixFlag, prefix.Masked())
+		return netip.Prefix{}, netip.Addr{}, usage.Errorf("%s %s is the kernel's own address (%s): pick another address in %s", ipFlag, ip, prefixFlag, prefix.Masked())
 	case !ipv6 && prefix.Bits() <= 30 && (ip == prefix.Masked().Addr() || ip == lastAddr(prefix)):
-		return netip.Prefix{}, netip.Addr{}, usageErrorf("%s %s is the network or broadcast address of %s", ipFlag, ip, prefix.Masked())
+		return netip.Prefix{}, netip.Addr{}, usage.Errorf("%s %s is the network or broadcast address of %s", ipFlag, ip, prefix.Masked())
 	}
 	return prefix, ip, nil
 }
@@ -314,21 +314,21 @@ func parseServe(text string) ([]serviceSpec, error) {
 		item = strings.TrimSpace(item)
 		name, portText, ok := strings.Cut(item, ":")
 		if !ok {
-			return nil, usageErrorf("--serve %q: %q is not NAME:PORT", text, item)
+			return nil, usage.Errorf("--serve %q: %q is not NAME:PORT", text, item)
 		}
 		known := false
 		for _, n := range serviceNames {
 			known = known || n == name
 		}
 		if !known {
-			return nil, usageErrorf("--serve %q: unknown service %q (known: %s)", text, name, strings.Join(serviceNames, ", "))
+			return nil, usage.Errorf("--serve %q: unknown service %q (known: %s)", text, name, strings.Join(serviceNames, ", "))
 		}
 		port, err := strconv.ParseUint(portText, 10, 16)
 		if err != nil || port == 0 {
-			return nil, usageErrorf("--serve %q: bad port %q for %s (want 1-65535)", text, portText, name)
+			return nil, usage.Errorf("--serve %q: bad port %q for %s (want 1-65535)", text, portText, name)
 		}
 		if other, taken := ports[uint16(port)]; taken {
-			return nil, usageErrorf("--serve %q: port %d is given to both %s and %s", text, port, other, name)
+			return nil, usage.Errorf("--serve %q: port %d is given to both %s and %s", text, port, other, name)
 		}
 		ports[uint16(port)] = name
 		specs = append(specs, serviceSpec{Name: name, Port: uint16(port)})
@@ -345,13 +345,13 @@ type logConfig struct {
 func parseLogConfig(level, format string) (logConfig, error) {
 	var cfg logConfig
 	if err := cfg.Level.UnmarshalText([]byte(level)); err != nil {
-		return logConfig{}, usageErrorf("--log-level %q: want debug, info, warn or error", level)
+		return logConfig{}, usage.Errorf("--log-level %q: want debug, info, warn or error", level)
 	}
 	switch format {
 	case "text", "json":
 		cfg.Format = format
 	default:
-		return logConfig{}, usageErrorf("--log-format %q: want text or json", format)
+		return logConfig{}, usage.Errorf("--log-format %q: want text or json", format)
 	}
 	return cfg, nil
 }
@@ -362,13 +362,13 @@ func validateDeviceName(name string) error {
 	const ifNameMax = 15 // IFNAMSIZ - 1
 	switch {
 	case name == "":
-		return usageErrorf("--dev: a device name is required")
+		return usage.Errorf("--dev: a device name is required")
 	case len(name) > ifNameMax:
-		return usageErrorf("--dev %q: longer than %d bytes", name, ifNameMax)
+		return usage.Errorf("--dev %q: longer than %d bytes", name, ifNameMax)
 	case name == "." || name == "..":
-		return usageErrorf("--dev %q: not a valid interface name", name)
+		return usage.Errorf("--dev %q: not a valid interface name", name)
 	case strings.ContainsAny(name, "/: \t\n\r\v\f"):
-		return usageErrorf("--dev %q: must not contain '/', ':' or spaces", name)
+		return usage.Errorf("--dev %q: must not contain '/', ':' or spaces", name)
 	}
 	return nil
 }
@@ -378,29 +378,11 @@ func validateDeviceName(name string) error {
 func validateNetNSName(name string) error {
 	switch {
 	case name == "." || name == "..":
-		return usageErrorf("--netns %q: not a valid namespace name", name)
+		return usage.Errorf("--netns %q: not a valid namespace name", name)
 	case len(name) > 200:
-		return usageErrorf("--netns %q: too long", name)
+		return usage.Errorf("--netns %q: too long", name)
 	case strings.ContainsAny(name, "/ \t\n\r\v\f"):
-		return usageErrorf("--netns %q: must not contain '/' or spaces", name)
+		return usage.Errorf("--netns %q: must not contain '/' or spaces", name)
 	}
 	return nil
-}
-
-// validateDialTarget checks HOST:PORT for dial: the stack has no resolver,
-// so HOST must be an IP address.
-func validateDialTarget(target string) (netip.AddrPort, error) {
-	host, portText, err := net.SplitHostPort(target)
-	if err != nil {
-		return netip.AddrPort{}, usageErrorf("%q: want HOST:PORT, like 10.77.0.1:9000 or [fd00:77::1]:9000", target)
-	}
-	ip, err := netip.ParseAddr(host)
-	if err != nil {
-		return netip.AddrPort{}, usageErrorf("%q: %q is not an IP address (the stack does not resolve names)", target, host)
-	}
-	port, err := strconv.ParseUint(portText, 10, 16)
-	if err != nil || port == 0 {
-		return netip.AddrPort{}, usageErrorf("%q: bad port %q (want 1-65535)", target, portText)
-	}
-	return netip.AddrPortFrom(ip.Unmap(), uint16(port)), nil
 }

@@ -1,16 +1,17 @@
 package main
 
 import (
-	"errors"
-	"github.com/google/go-cmp/cmp/cmpopts"
-	"github.com/spf13/pflag"
-	"github.com/tunstack/tunstack/stack"
-	"github.com/tunstack/tunstack/stack/tcp"
 	"log/slog"
 	"net/netip"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/spf13/pflag"
+	"github.com/tunstack/tunstack/cmd/tunstack/internal/usage"
+	"github.com/tunstack/tunstack/stack"
+	"github.com/tunstack/tunstack/stack/tcp"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -170,8 +171,7 @@ func TestUpFlagsConfig(t *testing.T) {
 			if !strings.Contains(err.Error(), tt.wantErr) {
 				t.Errorf("config() = %q, want it to contain %q", err, tt.wantErr)
 			}
-			var usage *usageError
-			if !errors.As(err, &usage) {
+			if !usage.Is(err) {
 				t.Errorf("config() error %q is not a usage error (exit 2)", err)
 			}
 		})
@@ -253,32 +253,6 @@ func TestDefaultControlPath(t *testing.T) {
 	}
 }
 
-func TestValidateDialTarget(t *testing.T) {
-	for _, tt := range []struct {
-		in, want, wantErr string
-	}{
-		{in: "10.77.0.1:9000", want: "10.77.0.1:9000"},
-		{in: "[fd00:77::1]:80", want: "[fd00:77::1]:80"},
-		{in: "[::ffff:10.77.0.1]:80", want: "10.77.0.1:80"},
-		{in: "10.77.0.1", wantErr: "want HOST:PORT"},
-		{in: "fd00:77::1:80", wantErr: "want HOST:PORT"},
-		{in: "example.com:80", wantErr: "not an IP address (the stack does not resolve names)"},
-		{in: "10.77.0.1:0", wantErr: `bad port "0"`},
-		{in: "10.77.0.1:http", wantErr: `bad port "http"`},
-	} {
-		got, err := validateDialTarget(tt.in)
-		if tt.wantErr != "" {
-			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-				t.Errorf("validateDialTarget(%q) = %v, %v; want error containing %q", tt.in, got, err, tt.wantErr)
-			}
-			continue
-		}
-		if err != nil || got.String() != tt.want {
-			t.Errorf("validateDialTarget(%q) = %v, %v; want %s", tt.in, got, err, tt.want)
-		}
-	}
-}
-
 func TestTCPFlags(t *testing.T) {
 	for _, tt := range []struct {
 		args []string
@@ -340,8 +314,7 @@ func TestLimitFlags(t *testing.T) {
 		}
 		cfg, err := f.config()
 		if tt.wantErr != "" {
-			var usage *usageError
-			if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !errors.As(err, &usage) || strings.Contains(err.Error(), "\n") {
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !usage.Is(err) || strings.Contains(err.Error(), "\n") {
 				t.Errorf("%v: err %v, want one usage line with %q", tt.args, err, tt.wantErr)
 			}
 			continue

@@ -5,6 +5,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/tunstack/tunstack/cmd/tunstack/internal/usage"
 	"github.com/tunstack/tunstack/stack/ipfrag"
 )
 
@@ -33,16 +34,16 @@ func (f *fragFlags) config() (memory int, timeout time.Duration, err error) {
 	n, ok := parseByteCount(f.memory)
 	switch {
 	case !ok:
-		return 0, 0, usageErrorf("--frag-memory %q: want a size like 4MiB, 512KiB or 1048576", f.memory)
+		return 0, 0, usage.Errorf("--frag-memory %q: want a size like 4MiB, 512KiB or 1048576", f.memory)
 	case n == 0:
 		memory = -1
 	case n < minFragMemory:
-		return 0, 0, usageErrorf("--frag-memory %s: want 0 (reassembly off) or at least %dKiB", f.memory, minFragMemory>>10)
+		return 0, 0, usage.Errorf("--frag-memory %s: want 0 (reassembly off) or at least %dKiB", f.memory, minFragMemory>>10)
 	default:
 		memory = int(n)
 	}
 	if f.timeout < 0 || f.timeout > maxFragTimeout {
-		return 0, 0, usageErrorf("--frag-timeout %v: want 0 (the defaults) up to %v", f.timeout, maxFragTimeout)
+		return 0, 0, usage.Errorf("--frag-timeout %v: want 0 (the defaults) up to %v", f.timeout, maxFragTimeout)
 	}
 	return memory, f.timeout, nil
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 
+	"github.com/tunstack/tunstack/cmd/tunstack/internal/usage"
 	"github.com/tunstack/tunstack/tundev"
 )
 
@@ -15,15 +16,15 @@ const impairFlagHelp = "impair the link like netem; `SPEC` is [rx:|tx:]KEY=VALUE
 	"a later value wins (e.g. --impair loss=2%,delay=20ms --impair rx:loss=5%)"
 
 // parseImpair reads the values of --impair (tundev.ParseImpair). Every
-// error is a usageError that quotes the value at fault.
+// error is a usage error that quotes the value at fault.
 func parseImpair(values []string) (tundev.ImpairConfig, error) {
 	cfg, err := tundev.ParseImpair(values)
 	var spec *tundev.ImpairSpecError
 	switch {
 	case errors.As(err, &spec):
-		return tundev.ImpairConfig{}, usageErrorf("--impair %v", err)
+		return tundev.ImpairConfig{}, usage.Errorf("--impair %v", err)
 	case err != nil:
-		return tundev.ImpairConfig{}, usageErrorf("--impair: %v", err)
+		return tundev.ImpairConfig{}, usage.Errorf("--impair: %v", err)
 	}
 	return cfg, nil
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 
+	"github.com/tunstack/tunstack/cmd/tunstack/internal/usage"
 	"github.com/tunstack/tunstack/stack"
 	"github.com/tunstack/tunstack/tundev"
 )
@@ -18,7 +19,7 @@ func (d *daemon) impairLink(dev *tundev.Device) (stack.Link, error) {
 	}
 	im, err := tundev.Impair(dev, cfg)
 	if err != nil {
-		return nil, &usageError{fmt.Errorf("--impair: %w", err)}
+		return nil, usage.Wrap(fmt.Errorf("--impair: %w", err))
 	}
 	d.impaired = im
 	d.log.Info("impairing the link", "rx", cfg.Receive.String(), "tx", cfg.Transmit.String(), "seed", im.Seed())

@@ -1,10 +1,11 @@
 package main
 
 import (
-	"errors"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tunstack/tunstack/cmd/tunstack/internal/usage"
 )
 
 // TestParseImpairNamesTheFlag: tundev reads the values; the flag's
@@ -18,8 +19,7 @@ func TestParseImpairNamesTheFlag(t *testing.T) {
 		{[]string{"delay=10ms,jitter=5ms", "tx:delay=1ms"}, `--impair: tx jitter 5ms is more than its delay 1ms (jitter varies the delay either way)`},
 	} {
 		_, err := parseImpair(tt.values)
-		var usage *usageError
-		if err == nil || err.Error() != tt.want || !errors.As(err, &usage) {
+		if err == nil || err.Error() != tt.want || !usage.Is(err) {
 			t.Errorf("parseImpair(%q) = %v, want the usage error %s", tt.values, err, tt.want)
 		}
 	}

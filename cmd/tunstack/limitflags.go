@@ -5,6 +5,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/tunstack/tunstack/cmd/tunstack/internal/usage"
 	"github.com/tunstack/tunstack/stack"
 	"github.com/tunstack/tunstack/stack/tcp"
 )
@@ -40,13 +41,13 @@ type stackLimits struct {
 func (f *limitFlags) apply(cfg *upConfig) error {
 	switch {
 	case f.invalidRateLimit < 0:
-		return usageErrorf("--invalid-ratelimit %v: must not be negative (0 turns the limit off)", f.invalidRateLimit)
+		return usage.Errorf("--invalid-ratelimit %v: must not be negative (0 turns the limit off)", f.invalidRateLimit)
 	case f.challengeACKLimit < 0:
-		return usageErrorf("--challenge-ack-limit %d: must not be negative (0 turns the limit off)", f.challengeACKLimit)
+		return usage.Errorf("--challenge-ack-limit %d: must not be negative (0 turns the limit off)", f.challengeACKLimit)
 	case f.rstRateLimit < 0:
-		return usageErrorf("--rst-ratelimit %d: must not be negative (0 turns the limit off)", f.rstRateLimit)
+		return usage.Errorf("--rst-ratelimit %d: must not be negative (0 turns the limit off)", f.rstRateLimit)
 	case f.icmpRateLimit < 0:
-		return usageErrorf("--icmp-ratelimit %d: must not be negative (0 turns the limit off)", f.icmpRateLimit)
+		return usage.Errorf("--icmp-ratelimit %d: must not be negative (0 turns the limit off)", f.icmpRateLimit)
 	}
 	off := func(v int) int {
 		if v == 0 {

@@ -3,6 +3,7 @@ package main
 import (
 	"github.com/spf13/pflag"
 
+	"github.com/tunstack/tunstack/cmd/tunstack/internal/usage"
 	"github.com/tunstack/tunstack/stack"
 )
 
@@ -34,13 +35,13 @@ type listenConfig struct {
 func (f *listenFlags) config() (listenConfig, error) {
 	switch {
 	case f.backlog < 1 || f.backlog > maxListenQueue:
-		return listenConfig{}, usageErrorf("--backlog %d: want 1 to %d", f.backlog, maxListenQueue)
+		return listenConfig{}, usage.Errorf("--backlog %d: want 1 to %d", f.backlog, maxListenQueue)
 	case f.synBacklog < 1 || f.synBacklog > maxListenQueue:
-		return listenConfig{}, usageErrorf("--syn-backlog %d: want 1 to %d", f.synBacklog, maxListenQueue)
+		return listenConfig{}, usage.Errorf("--syn-backlog %d: want 1 to %d", f.synBacklog, maxListenQueue)
 	}
 	mode, err := stack.ParseSynCookieMode(f.synCookies)
 	if err != nil {
-		return listenConfig{}, usageErrorf("--syncookies %q: want auto, always or never", f.synCookies)
+		return listenConfig{}, usage.Errorf("--syncookies %q: want auto, always or never", f.synCookies)
 	}
 	return listenConfig{Backlog: f.backlog, SynBacklog: f.synBacklog, SynCookies: mode}, nil
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"github.com/spf13/pflag"
 
+	"github.com/tunstack/tunstack/cmd/tunstack/internal/usage"
 	"github.com/tunstack/tunstack/stack"
 )
 
@@ -37,14 +38,14 @@ func (f *memFlags) config() (memConfig, error) {
 	budget, ok := parseByteCount(f.bufferBudget)
 	switch {
 	case !ok:
-		return memConfig{}, usageErrorf("--buffer-budget %q: want a size like 512MiB, 2GiB or 65536", f.bufferBudget)
+		return memConfig{}, usage.Errorf("--buffer-budget %q: want a size like 512MiB, 2GiB or 65536", f.bufferBudget)
 	case budget == 0:
 		budget = -1 // no bound
 	case budget < minBufferBudget:
-		return memConfig{}, usageErrorf("--buffer-budget %q: want at least 1MiB, or 0 for no bound", f.bufferBudget)
+		return memConfig{}, usage.Errorf("--buffer-budget %q: want at least 1MiB, or 0 for no bound", f.bufferBudget)
 	}
 	if f.maxConns < 0 || f.maxConnsPerPeer < 0 {
-		return memConfig{}, usageErrorf("--max-conns and --max-conns-per-peer must not be negative")
+		return memConfig{}, usage.Errorf("--max-conns and --max-conns-per-peer must not be negative")
 	}
 	return memConfig{BufferBudget: budget, MaxConns: f.maxConns, MaxConnsPerPeer: f.maxConnsPerPeer}, nil
 }

@@ -1,12 +1,12 @@
 package main
 
 import (
-	"errors"
 	"strings"
 	"testing"
 
 	"github.com/spf13/pflag"
 
+	"github.com/tunstack/tunstack/cmd/tunstack/internal/usage"
 	"github.com/tunstack/tunstack/stack"
 )
 
@@ -41,8 +41,7 @@ func TestMemFlags(t *testing.T) {
 		{[]string{"--max-conns", "-1"}, "must not be negative"},
 	} {
 		_, err := parse(tt.args...)
-		var usage *usageError
-		if err == nil || !errors.As(err, &usage) || !strings.Contains(err.Error(), tt.want) || strings.Contains(err.Error(), "\n") {
+		if err == nil || !usage.Is(err) || !strings.Contains(err.Error(), tt.want) || strings.Contains(err.Error(), "\n") {
 			t.Errorf("%v: error %v, want one usage line with %q", tt.args, err, tt.want)
 		}
 	}

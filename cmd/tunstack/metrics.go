@@ -19,6 +19,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/tunstack/tunstack/cmd/tunstack/internal/usage"
 )
 
 // metricsPath is where the metrics are served.
@@ -35,22 +36,22 @@ func parseMetricsAddr(text string, kernel []netip.Prefix) (string, error) {
 	hint := "the kernel's side of the device, like " + strings.Join(choices, " or ")
 	host, portText, err := net.SplitHostPort(text)
 	if err != nil {
-		return "", usageErrorf("--metrics %q: want IP:PORT on %s", text, hint)
+		return "", usage.Errorf("--metrics %q: want IP:PORT on %s", text, hint)
 	}
 	port, err := strconv.ParseUint(portText, 10, 16)
 	if err != nil || port == 0 {
-		return "", usageErrorf("--metrics %q: bad port %q (want 1-65535)", text, portText)
+		return "", usage.Errorf("--metrics %q: bad port %q (want 1-65535)", text, portText)
 	}
 	ip, err := netip.ParseAddr(host)
 	if err != nil || ip.Zone() != "" {
-		return "", usageErrorf("--metrics %q: %q is not an IP address; listen on %s", text, host, hint)
+		return "", usage.Errorf("--metrics %q: %q is not an IP address; listen on %s", text, host, hint)
 	}
 	for _, p := range kernel {
 		if ip.Unmap() == p.Addr() {
 			return netip.AddrPortFrom(p.Addr(), uint16(port)).String(), nil
 		}
 	}
-	return "", usageErrorf("--metrics %q: metrics listen on %s only, not on %s", text, hint, host)
+	return "", usage.Errorf("--metrics %q: metrics listen on %s only, not on %s", text, hint, host)
 }
 
 // metricsServer serves /metrics until close.

@@ -60,29 +60,3 @@ func (m *fragMetrics) collect(ch chan<- prometheus.Metric, c *stack.Counters) {
 		ch <- prometheus.MustNewConstMetric(m.discarded, prometheus.CounterValue, float64(n), reason)
 	}
 }
-
-// fragStatus is stack.FragCounters in a status reply:
-//
-//	"fragments": {"fragments":5,"reassembled":2,"atomic":0,
-//	  "discarded":{"frag-overlap":1,"frag-timeout":0,...},
-//	  "time_exceeded":0,"time_exceeded_limited":0,"fragments_out":0,
-//	  "pending":0,"memory":0}
-type fragStatus struct {
-	Fragments           uint64            `json:"fragments"`
-	Reassembled         uint64            `json:"reassembled"`
-	Atomic              uint64            `json:"atomic"`
-	Discarded           map[string]uint64 `json:"discarded"`
-	TimeExceeded        uint64            `json:"time_exceeded"`
-	TimeExceededLimited uint64            `json:"time_exceeded_limited"`
-	FragmentsOut        uint64            `json:"fragments_out"`
-	Pending             uint64            `json:"pending"`
-	Memory              uint64            `json:"memory"`
-}
-
-func newFragStatus(c stack.FragCounters) fragStatus {
-	return fragStatus{
-		Fragments: c.Fragments, Reassembled: c.Reassembled, Atomic: c.Atomic, Discarded: c.Discarded,
-		TimeExceeded: c.TimeExceeded, TimeExceededLimited: c.TimeExceededLimited, FragmentsOut: c.FragmentsOut,
-		Pending: c.Pending, Memory: c.Memory,
-	}
-}

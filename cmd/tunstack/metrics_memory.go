@@ -42,29 +42,3 @@ func memoryScalars() []scalarMetric {
 			func(m *stack.MemoryCounters) uint64 { return m.PeerConnLimitDrops }),
 	}
 }
-
-// memoryStatus is stack.MemoryCounters in a status reply:
-//
-//	"memory": {"budget":536870912,"in_use":0,"peak":1052672,"window_clamps":0,...}
-type memoryStatus struct {
-	Budget             int64  `json:"budget"`
-	InUse              int64  `json:"in_use"`
-	Peak               int64  `json:"peak"`
-	WindowClamps       uint64 `json:"window_clamps"`
-	SendClamps         uint64 `json:"send_clamps"`
-	AutotuneHeld       uint64 `json:"autotune_held"`
-	WritersBlocked     uint64 `json:"writers_blocked"`
-	RecvBudgetDrops    uint64 `json:"recv_budget_drops"`
-	OOODrops           uint64 `json:"ooo_drops"`
-	ConnLimitDrops     uint64 `json:"conn_limit_drops"`
-	PeerConnLimitDrops uint64 `json:"peer_conn_limit_drops"`
-}
-
-func newMemoryStatus(m stack.MemoryCounters) memoryStatus {
-	return memoryStatus{
-		Budget: m.BudgetLimit, InUse: m.BudgetInUse, Peak: m.BudgetPeak,
-		WindowClamps: m.WindowClamps, SendClamps: m.SendClamps, AutotuneHeld: m.AutotuneHeld,
-		WritersBlocked: m.WritersBlocked, RecvBudgetDrops: m.RecvBudgetDrops, OOODrops: m.OOODrops,
-		ConnLimitDrops: m.ConnLimitDrops, PeerConnLimitDrops: m.PeerConnLimitDrops,
-	}
-}

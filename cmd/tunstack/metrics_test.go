@@ -1,14 +1,13 @@
 package main
 
 import (
-	"encoding/json"
-	"errors"
 	"io"
 	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
 
+	"github.com/tunstack/tunstack/cmd/tunstack/internal/usage"
 	"github.com/tunstack/tunstack/stack"
 	"github.com/tunstack/tunstack/stack/tcp"
 )
@@ -41,8 +40,7 @@ func TestMetricsFlag(t *testing.T) {
 			}
 			cfg, err := f.config()
 			if tt.wantErr != "" {
-				var usage *usageError
-				if err == nil || !errors.As(err, &usage) || !strings.Contains(err.Error(), tt.wantErr) {
+				if err == nil || !usage.Is(err) || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("config() = %v, want a usage error containing %q", err, tt.wantErr)
 				}
 				return
@@ -135,26 +133,5 @@ func TestMetricsEndpoint(t *testing.T) {
 	}
 	if t.Failed() {
 		t.Logf("/metrics:\n%s", body)
-	}
-}
-
-func TestStatusCarriesTheTCPCounters(t *testing.T) {
-	c := stack.Counters{
-		Retransmits: map[string]uint64{stack.RetransmitData: 1},
-		MIB:         stack.TCPMIB{PassiveOpens: 3, CurrEstab: 1},
-		States:      map[tcp.State]int{tcp.Established: 1},
-	}
-	got := newCounterStatus(c)
-	if got.MIB.PassiveOpens != 3 || got.MIB.CurrEstab != 1 || got.States["ESTABLISHED"] != 1 || got.Retransmits["data"] != 1 {
-		t.Errorf("status counters = %+v", got)
-	}
-	b, err := json.Marshal(got)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, want := range []string{`"mib":{"active_opens":0,"passive_opens":3,`, `"states":{"ESTABLISHED":1}`, `"retransmits":{"data":1}`} {
-		if !strings.Contains(string(b), want) {
-			t.Errorf("status JSON %s lacks %s", b, want)
-		}
 	}
 }

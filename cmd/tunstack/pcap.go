@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/tunstack/tunstack/cmd/tunstack/internal/usage"
 	"github.com/tunstack/tunstack/stack"
 	"github.com/tunstack/tunstack/stack/pcap"
 )
@@ -12,7 +13,7 @@ func openCapture(cfg upConfig) (*pcap.Writer, error) {
 	}
 	w, err := pcap.Create(cfg.PCAP, pcap.Options{Interface: cfg.Dev})
 	if err != nil {
-		return nil, usageErrorf("--pcap %s: %v", cfg.PCAP, err)
+		return nil, usage.Errorf("--pcap %s: %v", cfg.PCAP, err)
 	}
 	return w, nil
 }

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tunstack/tunstack/cmd/tunstack/internal/clitest"
 	"github.com/tunstack/tunstack/tundev"
 	"github.com/vishvananda/netns"
 )
@@ -119,7 +120,7 @@ func listenIn(t *testing.T, ns, addr string) net.Listener {
 func TestUpDialAndStop(t *testing.T) {
 	requireRoot(t)
 	ns := testNamespace(t)
-	control := filepath.Join(shortTempDir(t), "ctl.sock")
+	control := filepath.Join(clitest.ShortTempDir(t), "ctl.sock")
 
 	var stdout, stderr lockedBuffer
 	up := newCLI(nil, &stdout, &stderr)
@@ -127,7 +128,7 @@ func TestUpDialAndStop(t *testing.T) {
 	defer cancel()
 	exit := make(chan int, 1)
 	go func() { exit <- up.run(ctx, []string{"up", "--netns", ns, "--control", control, "--msl", "100ms"}) }()
-	waitUntil(t, "the control socket", func() bool {
+	clitest.WaitUntil(t, "the control socket", func() bool {
 		select {
 		case code := <-exit:
 			t.Fatalf("up exited %d early:\n%s%s", code, stdout.String(), stderr.String())
@@ -145,7 +146,7 @@ func TestUpDialAndStop(t *testing.T) {
 	}
 
 	t.Run("device in use", func(t *testing.T) {
-		other := filepath.Join(shortTempDir(t), "ctl.sock")
+		other := filepath.Join(clitest.ShortTempDir(t), "ctl.sock")
 		code, _, errOut := runCLI(t, ^capabilitySet(0), nil, "up", "--netns", ns, "--control", other)
 		want := "tunstack: device tunstack0 is in use (another tunstack up, or an existing link of that name): pick another --dev\n"
 		if code != exitUsage || errOut != want {

@@ -12,16 +12,16 @@ import (
 	"unicode/utf8"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"github.com/tunstack/tunstack/cmd/tunstack/internal/control"
+	"github.com/tunstack/tunstack/cmd/tunstack/internal/usage"
 	"github.com/tunstack/tunstack/stack/tcp"
 )
-
-// statusWait bounds how long ss waits for the daemon's answer.
-const statusWait = 10 * time.Second
 
 // ssOptions are ss's flags.
 type ssOptions struct {
 	device    deviceFlags
-	filter    connFilter
+	filter    control.Filter
 	states    []string
 	all       bool
 	listening bool
@@ -76,7 +76,7 @@ SYN-RECEIVED, FIN-WAIT-2, CLOSE-WAIT or LAST-ACK, and what each waits for.`,
 	fs.StringSliceVarP(&o.states, "state", "s", nil, "only connections in these states (repeat or separate with commas)")
 	fs.BoolVarP(&o.all, "all", "a", false, "list listeners too")
 	fs.BoolVarP(&o.listening, "listening", "l", false, "list only listeners")
-	o.filter.registerEnds(fs)
+	registerEndFlags(fs, &o.filter)
 	fs.BoolVar(&o.json, "json", false, "print a JSON array, one object per connection")
 	fs.BoolVar(&o.stuck, "stuck", false, "only connections stuck in SYN-RECEIVED, FIN-WAIT-2, CLOSE-WAIT or LAST-ACK, and what they wait for")
 	fs.DurationVar(&o.minAge, "min-age", defaultStuckAge, "with --stuck: how long in the state makes a connection stuck")
@@ -88,7 +88,7 @@ func parseStateArgs(args []string) ([]string, error) {
 	var states []string
 	for i := 0; i < len(args); i += 2 {
 		if args[i] != "state" || i+1 == len(args) {
-			return nil, usageErrorf("unexpected %q: the only positional filter is: state STATE", strings.Join(args[i:], " "))
+			return nil, usage.Errorf("unexpected %q: the only positional filter is: state STATE", strings.Join(args[i:], " "))
 		}
 		states = append(states, args[i+1])
 	}
@@ -96,8 +96,8 @@ func parseStateArgs(args []string) ([]string, error) {
 }
 
 // matcher turns the flags into a filter.
-func (o *ssOptions) matcher() (*connMatcher, error) {
-	states, err := parseStates(o.states)
+func (o *ssOptions) matcher() (*control.Matcher, error) {
+	states, err := parseStateNames(o.states)
 	if err != nil {
 		return nil, err
 	}
@@ -105,7 +105,7 @@ func (o *ssOptions) matcher() (*connMatcher, error) {
 	case o.listening:
 		states = []string{tcp.Listen.String()}
 	case len(states) == 0 && !o.all:
-		all, _ := parseStates([]string{"all"})
+		all, _ := parseStateNames([]string{"all"})
 		for _, st := range all {
 			if st != tcp.Listen.String() {
 				states = append(states, st)
@@ -115,15 +115,16 @@ func (o *ssOptions) matcher() (*connMatcher, error) {
 	if o.stuck {
 		states = intersect(states, stuckStates)
 		if len(states) == 0 {
-			return nil, usageErrorf("--stuck looks at SYN-RECEIVED, FIN-WAIT-2, CLOSE-WAIT and LAST-ACK only")
+			return nil, usage.Errorf("--stuck looks at SYN-RECEIVED, FIN-WAIT-2, CLOSE-WAIT and LAST-ACK only")
 		}
 	}
 	if o.minAge < 0 {
-		return nil, usageErrorf("--min-age %v: want 0 or more", o.minAge)
+		return nil, usage.Errorf("--min-age %v: want 0 or more", o.minAge)
 	}
 	f := o.filter
 	f.States = states
-	return f.compile()
+	m, err := f.Compile()
+	return m, usage.Wrap(err)
 }
 
 // intersect keeps the elements of a that are in b; an empty a is all of b.
@@ -143,14 +144,15 @@ func intersect(a, b []string) []string {
 }
 
 // ss asks the daemon for its connections and prints those that match.
-func (c *cli) ss(ctx context.Context, o *ssOptions, m *connMatcher) error {
-	conns, err := fetchConnections(ctx, o.device.controlPath(), "tunstack ss")
-	if err != nil {
+func (c *cli) ss(ctx context.Context, o *ssOptions, m *control.Matcher) error {
+	status, err := control.FetchStatus(ctx, o.device.controlPath())
+	if err := controlError(err, "tunstack ss"); err != nil {
 		return err
 	}
-	var shown []connStatus
+	conns := status.Connections
+	var shown []control.ConnStatus
 	for _, conn := range conns {
-		if !m.matchConn(&conn) || o.stuck && !stuck(&conn, o.minAge) {
+		if !m.MatchConn(&conn) || o.stuck && !stuck(&conn, o.minAge) {
 			continue
 		}
 		if o.stuck {
@@ -161,7 +163,7 @@ func (c *cli) ss(ctx context.Context, o *ssOptions, m *connMatcher) error {
 	switch {
 	case o.json:
 		if shown == nil {
-			shown = []connStatus{}
+			shown = []control.ConnStatus{}
 		}
 		enc := json.NewEncoder(c.stdout)
 		enc.SetIndent("", "  ")
@@ -174,28 +176,18 @@ func (c *cli) ss(ctx context.Context, o *ssOptions, m *connMatcher) error {
 	return nil
 }
 
-// fetchConnections asks the daemon at path for its connections.
-func fetchConnections(ctx context.Context, path, invokedAs string) ([]connStatus, error) {
-	session, err := controlRequestTo(ctx, path, controlRequest{Op: opStatus}, statusWait)
-	if err := controlError(err, invokedAs); err != nil {
-		return nil, err
-	}
-	session.Close()
-	return session.reply.Connections, nil
-}
-
 // controlError adds to an error from controlRequestTo what the user can do
 // about it.
 func controlError(err error, invokedAs string) error {
-	var refused *requestError
+	var refused *control.RequestError
 	switch {
 	case err == nil:
 		return nil
 	case errors.As(err, &refused):
-		return fmt.Errorf("the daemon refused: %s", refused.msg)
-	case errors.Is(err, errNoDaemon):
+		return fmt.Errorf("the daemon refused: %s", refused.Msg)
+	case errors.Is(err, control.ErrNoDaemon):
 		return fmt.Errorf("%w (start one with: sudo tunstack up)", err)
-	case errors.Is(err, errControlDenied):
+	case errors.Is(err, control.ErrDenied):
 		return permissionHint(err, invokedAs)
 	}
 	return err
@@ -203,7 +195,7 @@ func controlError(err error, invokedAs string) error {
 
 // writeSS prints connections as ss -tani does: a line of columns, then a
 // tab-indented line of details.
-func writeSS(w io.Writer, conns []connStatus) {
+func writeSS(w io.Writer, conns []control.ConnStatus) {
 	rows := [][]string{{"State", "Recv-Q", "Send-Q", "Local Address:Port", "Peer Address:Port", "Age"}}
 	for _, c := range conns {
 		rows = append(rows, []string{c.State, strconv.Itoa(c.RecvQ), strconv.Itoa(c.SendQ), c.Local, c.Remote, shortDuration(c.Age)})
@@ -227,7 +219,7 @@ func writeSS(w io.Writer, conns []connStatus) {
 }
 
 // writeStuck prints stuck connections and what each waits for.
-func writeStuck(w io.Writer, conns []connStatus, minAge time.Duration) {
+func writeStuck(w io.Writer, conns []control.ConnStatus, minAge time.Duration) {
 	if len(conns) == 0 {
 		fmt.Fprintf(w, "no connection has been in SYN-RECEIVED, FIN-WAIT-2, CLOSE-WAIT or LAST-ACK for %v or more\n", minAge)
 		return
@@ -243,7 +235,7 @@ func writeStuck(w io.Writer, conns []connStatus, minAge time.Duration) {
 
 // details is ss -i's line: congestion control, window scales, RTO, RTT,
 // MSS, cwnd, ssthresh, SACK, counters and the running timers.
-func details(c *connStatus) string {
+func details(c *control.ConnStatus) string {
 	var f []string
 	add := func(format string, args ...any) { f = append(f, fmt.Sprintf(format, args...)) }
 	if c.Congestion != "" {
@@ -346,4 +338,20 @@ func shortDuration(s string) string {
 		d = d.Round(time.Microsecond)
 	}
 	return d.String()
+}
+
+// registerEndFlags adds the filter's flags for the ends of a connection
+// (--sport, --dport, --port, --local, --remote), which ss and trace share.
+func registerEndFlags(fs *pflag.FlagSet, f *control.Filter) {
+	fs.Uint16Var(&f.SPort, "sport", 0, "only connections whose stack end has this port")
+	fs.Uint16Var(&f.DPort, "dport", 0, "only connections whose peer end has this port")
+	fs.Uint16Var(&f.Port, "port", 0, "only connections with this port at either end")
+	fs.StringVar(&f.Local, "local", "", "only connections whose stack end is ADDR, ADDR:PORT or :PORT")
+	fs.StringVar(&f.Remote, "remote", "", "only connections whose peer end is ADDR, ADDR:PORT or :PORT")
+}
+
+// parseStateNames reads state names as ss takes them (control.ParseStates).
+func parseStateNames(values []string) ([]string, error) {
+	names, err := control.ParseStates(values)
+	return names, usage.Wrap(err)
 }

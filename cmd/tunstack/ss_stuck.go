@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/tunstack/tunstack/cmd/tunstack/internal/control"
 	"github.com/tunstack/tunstack/stack/tcp"
 )
 
@@ -23,7 +24,7 @@ var stuckStates = []string{
 
 // stuck reports whether c has been in one of stuckStates for minAge or
 // longer.
-func stuck(c *connStatus, minAge time.Duration) bool {
+func stuck(c *control.ConnStatus, minAge time.Duration) bool {
 	age, err := time.ParseDuration(c.Age)
 	if err != nil || age < minAge {
 		return false
@@ -37,12 +38,12 @@ func stuck(c *connStatus, minAge time.Duration) bool {
 }
 
 // waitingFor says what a connection waits for in its state, in words.
-func waitingFor(c *connStatus) string {
+func waitingFor(c *control.ConnStatus) string {
 	switch c.State {
 	case tcp.SynReceived.String():
 		return "the ACK of our SYN-ACK" + retransmission(c)
 	case tcp.FinWait2.String():
-		if t, ok := c.timer(timerFinWait2); ok {
+		if t, ok := c.Timer(control.TimerFinWait2); ok {
 			return fmt.Sprintf("the peer's FIN (the application has closed: gives up in %s)", shortDuration(t.Left))
 		}
 		return "the peer's FIN (no time-out while the application holds the connection open)"
@@ -62,7 +63,7 @@ func waitingFor(c *connStatus) string {
 	case tcp.FinWait1.String(), tcp.Closing.String():
 		return "the ACK of our FIN" + retransmission(c)
 	case tcp.TimeWait.String():
-		if t, ok := c.timer(timerTimeWait); ok {
+		if t, ok := c.Timer(control.TimerTimeWait); ok {
 			return "2MSL to pass: " + shortDuration(t.Left) + " left"
 		}
 	}
@@ -71,8 +72,8 @@ func waitingFor(c *connStatus) string {
 
 // retransmission describes the retransmission timer: " (retransmitting,
 // backoff 2, next in 1.6s)".
-func retransmission(c *connStatus) string {
-	t, ok := c.timer(timerRetransmit)
+func retransmission(c *control.ConnStatus) string {
+	t, ok := c.Timer(control.TimerRetransmit)
 	switch {
 	case ok && t.Backoff > 0:
 		return fmt.Sprintf(" (retransmitting, backoff %d, next in %s)", t.Backoff, shortDuration(t.Left))

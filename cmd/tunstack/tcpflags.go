@@ -5,6 +5,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/tunstack/tunstack/cmd/tunstack/internal/usage"
 	"github.com/tunstack/tunstack/stack/tcp"
 )
 
@@ -44,15 +45,15 @@ func (f *tcpFlags) register(fs *pflag.FlagSet) {
 func (f *tcpFlags) config(msl time.Duration) (tcp.Config, error) {
 	cc, ok := tcp.ParseCongestionControl(f.congestion)
 	if !ok {
-		return tcp.Config{}, usageErrorf("--congestion %q: want cubic or newreno", f.congestion)
+		return tcp.Config{}, usage.Errorf("--congestion %q: want cubic or newreno", f.congestion)
 	}
 	switch {
 	case f.minRTO <= 0 || f.maxRTO < f.minRTO:
-		return tcp.Config{}, usageErrorf("--min-rto %v, --max-rto %v: want 0 < min-rto <= max-rto", f.minRTO, f.maxRTO)
+		return tcp.Config{}, usage.Errorf("--min-rto %v, --max-rto %v: want 0 < min-rto <= max-rto", f.minRTO, f.maxRTO)
 	case f.synRetries < 1 || f.synRetries > 30:
-		return tcp.Config{}, usageErrorf("--syn-retries %d: want 1 to 30", f.synRetries)
+		return tcp.Config{}, usage.Errorf("--syn-retries %d: want 1 to 30", f.synRetries)
 	case f.keepAlive < 0 || f.userTimeout < 0:
-		return tcp.Config{}, usageErrorf("--keepalive and --user-timeout must not be negative")
+		return tcp.Config{}, usage.Errorf("--keepalive and --user-timeout must not be negative")
 	}
 	return tcp.Config{
 		MSL:                  msl,

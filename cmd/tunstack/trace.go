@@ -13,7 +13,9 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/tunstack/tunstack/cmd/tunstack/internal/control"
 	"github.com/tunstack/tunstack/cmd/tunstack/internal/kernelstates"
+	"github.com/tunstack/tunstack/cmd/tunstack/internal/usage"
 	"github.com/tunstack/tunstack/stack"
 	"github.com/tunstack/tunstack/stack/ladder"
 	"github.com/tunstack/tunstack/tundev"
@@ -29,7 +31,7 @@ var errStreamEnded = errors.New("the daemon ended the event stream")
 // traceOptions are trace's flags.
 type traceOptions struct {
 	device  deviceFlags
-	filter  connFilter
+	filter  control.Filter
 	states  []string
 	json    bool
 	ladder  bool
@@ -88,7 +90,7 @@ the stack's port and --dport the peer's.`,
 	fs := cmd.Flags()
 	o.device.register(fs, "network namespace of the daemon's device (to find its control socket)")
 	fs.StringSliceVarP(&o.states, "state", "s", nil, "only connections in these states (ss's names or the RFC's; repeat or separate with commas)")
-	o.filter.registerEnds(fs)
+	registerEndFlags(fs, &o.filter)
 	fs.BoolVar(&o.json, "json", false, "print one JSON object per event")
 	fs.BoolVar(&o.ladder, "ladder", false, "draw each finished connection as a ladder diagram")
 	fs.StringVar(&o.svg, "svg", "", "with --ladder: also write the ladders to this SVG file")
@@ -104,33 +106,33 @@ func (o *traceOptions) check() error {
 		o.ladder = true
 	}
 	if o.json && o.ladder {
-		return usageErrorf("--json and --ladder (or --svg) do not go together")
+		return usage.Errorf("--json and --ladder (or --svg) do not go together")
 	}
 	if o.count < 0 {
-		return usageErrorf("--count %d: want 0 or more", o.count)
+		return usage.Errorf("--count %d: want 0 or more", o.count)
 	}
-	states, err := parseStates(o.states)
+	states, err := parseStateNames(o.states)
 	if err != nil {
 		return err
 	}
 	o.filter.States = states
-	_, err = o.filter.compile()
-	return err
+	_, err = o.filter.Compile()
+	return usage.Wrap(err)
 }
 
 // trace streams events until ctx ends, --count is reached, or the daemon
 // stops.
 func (c *cli) trace(ctx context.Context, o *traceOptions) error {
 	filter := o.filter
-	var ladderStates *connMatcher
+	var ladderStates *control.Matcher
 	if o.ladder {
 		// A ladder needs every event of its connection: the states select
 		// whole connections, here, not events at the daemon.
-		states := connFilter{States: filter.States}
-		ladderStates, _ = states.compile()
+		states := control.Filter{States: filter.States}
+		ladderStates, _ = states.Compile()
 		filter.States = nil
 	}
-	session, err := controlRequestTo(ctx, o.device.controlPath(), controlRequest{Op: opEvents, Filter: &filter}, statusWait)
+	session, err := control.Open(ctx, o.device.controlPath(), control.Request{Op: control.OpEvents, Filter: &filter}, control.ReplyWait)
 	if err := controlError(err, "tunstack trace"); err != nil {
 		return err
 	}
@@ -158,7 +160,7 @@ func (c *cli) trace(ctx context.Context, o *traceOptions) error {
 	}
 	shown := 0
 	for o.count == 0 || shown < o.count {
-		line, err := session.reader.ReadBytes('\n')
+		line, err := session.Reader.ReadBytes('\n')
 		if err != nil {
 			if ctx.Err() != nil {
 				return out.close(c.stderr)
@@ -168,11 +170,11 @@ func (c *cli) trace(ctx context.Context, o *traceOptions) error {
 			}
 			return fmt.Errorf("reading events: %w", err)
 		}
-		var w wireEvent
+		var w control.Event
 		if err := json.Unmarshal(line, &w); err != nil {
-			return fmt.Errorf("event %q: %w: %v", bytes.TrimSpace(line), errControlProtocol, err)
+			return fmt.Errorf("event %q: %w: %v", bytes.TrimSpace(line), control.ErrProtocol, err)
 		}
-		e, err := w.event()
+		e, err := w.StackEvent()
 		if err != nil {
 			return err
 		}
@@ -233,7 +235,7 @@ type ladderSink struct {
 	kernel    *kernelstates.Tracer // --kernel-states; nil for inferred states
 	w         io.Writer
 	svg       string
-	states    *connMatcher // a connection is drawn if it passed through one of them
+	states    *control.Matcher // a connection is drawn if it passed through one of them
 	opts      ladder.Options
 	collector ladder.Collector
 	drawn     []*ladder.Diagram // for the SVG file, the latest maxSVGDiagrams
@@ -286,11 +288,11 @@ func (s *ladderSink) kernelReport(conn ladder.Connection) *ladder.PeerReport {
 // wanted reports whether a connection went through a state the filter asks
 // for.
 func (s *ladderSink) wanted(conn ladder.Connection) bool {
-	if s.states == nil || s.states.states == nil {
+	if s.states == nil || !s.states.HasStates() {
 		return true
 	}
 	for _, e := range conn.Events {
-		if s.states.matchState(e.State) || e.Kind == stack.EventStateChange && s.states.matchState(e.From) {
+		if s.states.MatchState(e.State) || e.Kind == stack.EventStateChange && s.states.MatchState(e.From) {
 			return true
 		}
 	}

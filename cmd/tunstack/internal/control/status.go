@@ -1,4 +1,4 @@
-package main
+package control
 
 import (
 	"net/netip"
@@ -8,12 +8,12 @@ import (
 	"github.com/tunstack/tunstack/stack"
 )
 
-// connStatus is one connection in a status reply, and what `tunstack ss
+// ConnStatus is one connection in a status reply, and what `tunstack ss
 // --json` prints for it: tcp.Status and the stack's view of the
 // connection, in names a reader of ss expects. Durations are Go duration
 // strings ("1.5ms"); a timer's time left and the age are taken on the
 // daemon's clock when it made the snapshot.
-type connStatus struct {
+type ConnStatus struct {
 	Local  string   `json:"local"`
 	Remote string   `json:"remote"`
 	State  string   `json:"state"`
@@ -64,7 +64,7 @@ type connStatus struct {
 	SACK       bool `json:"sack"`
 	Timestamps bool `json:"timestamps"`
 	// Timers are those running, soonest first.
-	Timers      []timerStatus `json:"timers"`
+	Timers      []TimerStatus `json:"timers"`
 	Retransmits int           `json:"retransmits"`
 	SegsIn      int           `json:"segs_in"`
 	SegsOut     int           `json:"segs_out"`
@@ -75,8 +75,8 @@ type connStatus struct {
 	WaitingFor string `json:"waiting_for,omitempty"`
 }
 
-// timerStatus is a running timer and the time left on it.
-type timerStatus struct {
+// TimerStatus is a running timer and the time left on it.
+type TimerStatus struct {
 	Name string `json:"name"` // retransmit, persist, keepalive, time-wait, ...
 	Left string `json:"left"`
 	// Backoff counts the consecutive time-outs of the retransmission or
@@ -93,24 +93,25 @@ type deadline struct {
 
 // Timer names.
 const (
-	timerRetransmit  = "retransmit"
-	timerPersist     = "persist"
-	timerKeepAlive   = "keepalive"
-	timerTimeWait    = "time-wait"
-	timerFinWait2    = "fin-wait-2"
-	timerDelayedACK  = "delayed-ack"
-	timerTLP         = "tlp"
-	timerRACK        = "rack"
-	timerUserTimeout = "user-timeout"
+	TimerRetransmit  = "retransmit"
+	TimerPersist     = "persist"
+	TimerKeepAlive   = "keepalive"
+	TimerTimeWait    = "time-wait"
+	TimerFinWait2    = "fin-wait-2"
+	TimerDelayedACK  = "delayed-ack"
+	TimerTLP         = "tlp"
+	TimerRACK        = "rack"
+	TimerUserTimeout = "user-timeout"
 )
 
-func newConnStatus(info stack.ConnInfo) connStatus {
+// NewConnStatus is a connection of the stack as a status reply lists it.
+func NewConnStatus(info stack.ConnInfo) ConnStatus {
 	s := info.Status
 	states := make([]string, len(info.States))
 	for i, st := range info.States {
 		states[i] = st.String()
 	}
-	c := connStatus{
+	c := ConnStatus{
 		Local:       endpoint(s.ID.Local),
 		Remote:      endpoint(s.ID.Remote),
 		State:       s.State.String(),
@@ -152,7 +153,7 @@ func newConnStatus(info stack.ConnInfo) connStatus {
 		SegsOut:     s.SegsOut,
 		PeerClosed:  s.PeerClosed,
 		Orphaned:    s.Orphaned,
-		Timers:      []timerStatus{},
+		Timers:      []TimerStatus{},
 	}
 	if !info.Since.IsZero() {
 		since := info.Since
@@ -160,20 +161,20 @@ func newConnStatus(info stack.ConnInfo) connStatus {
 		c.Age = info.At.Sub(info.Since).String()
 	}
 	timers := []deadline{
-		{timerRetransmit, s.RetransmitAt, s.Backoff},
-		{timerPersist, s.PersistAt, s.Backoff},
-		{timerKeepAlive, s.KeepAliveAt, 0},
-		{timerTimeWait, s.TimeWaitAt, 0},
-		{timerFinWait2, s.FinWait2At, 0},
-		{timerDelayedACK, s.DelayedACKAt, 0},
-		{timerTLP, s.TLPAt, 0},
-		{timerRACK, s.RACKAt, 0},
-		{timerUserTimeout, s.UserTimeoutAt, 0},
+		{TimerRetransmit, s.RetransmitAt, s.Backoff},
+		{TimerPersist, s.PersistAt, s.Backoff},
+		{TimerKeepAlive, s.KeepAliveAt, 0},
+		{TimerTimeWait, s.TimeWaitAt, 0},
+		{TimerFinWait2, s.FinWait2At, 0},
+		{TimerDelayedACK, s.DelayedACKAt, 0},
+		{TimerTLP, s.TLPAt, 0},
+		{TimerRACK, s.RACKAt, 0},
+		{TimerUserTimeout, s.UserTimeoutAt, 0},
 	}
 	slices.SortStableFunc(timers, func(a, b deadline) int { return a.at.Compare(b.at) })
 	for _, t := range timers {
 		if !t.at.IsZero() {
-			c.Timers = append(c.Timers, timerStatus{Name: t.name, Left: max(t.at.Sub(info.At), 0).String(), Backoff: t.backoff})
+			c.Timers = append(c.Timers, TimerStatus{Name: t.name, Left: max(t.at.Sub(info.At), 0).String(), Backoff: t.backoff})
 		}
 	}
 	return c
@@ -187,12 +188,12 @@ func endpoint(a netip.AddrPort) string {
 	return a.String()
 }
 
-// timer returns the running timer of that name.
-func (c *connStatus) timer(name string) (timerStatus, bool) {
+// Timer returns the running timer of that name.
+func (c *ConnStatus) Timer(name string) (TimerStatus, bool) {
 	for _, t := range c.Timers {
 		if t.Name == name {
 			return t, true
 		}
 	}
-	return timerStatus{}, false
+	return TimerStatus{}, false
 }

@@ -1,83 +1,48 @@
-package main
+package control_test
 
 import (
 	"bytes"
 	"context"
 	"io"
 	"log/slog"
-	"net/netip"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
+	"github.com/tunstack/tunstack/cmd/tunstack/internal/clitest"
+	"github.com/tunstack/tunstack/cmd/tunstack/internal/control"
 	"github.com/tunstack/tunstack/stack"
 	"github.com/tunstack/tunstack/stack/ladder"
 	"github.com/tunstack/tunstack/stack/tcp"
-	"github.com/tunstack/tunstack/tundev"
 )
-
-// stackPair is two stacks joined by an in-memory link: ours at 10.77.0.2
-// (the daemon's) and a peer at 10.77.0.1 (the kernel's part).
-type stackPair struct {
-	ours, peer *stack.Stack
-}
-
-func startStack(t *testing.T, link stack.Link, addr string) *stack.Stack {
-	t.Helper()
-	// A short MSL lets the side that closes first leave TIME-WAIT quickly.
-	st, err := stack.New(link, stack.Options{Addrs: []netip.Addr{netip.MustParseAddr(addr)}, TCP: tcp.Config{MSL: 50 * time.Millisecond}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- st.Run(context.Background()) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), shutdownBudget)
-		defer cancel()
-		st.Shutdown(ctx)
-		link.Close()
-		<-done
-	})
-	return st
-}
-
-func newStackPair(t *testing.T) stackPair {
-	t.Helper()
-	mem, peer := tundev.NewPipe(1500, 16)
-	return stackPair{
-		ours: startStack(t, mem, "10.77.0.2"),
-		peer: startStack(t, peer.Link(1500), "10.77.0.1"),
-	}
-}
 
 // TestControlOverRealStack drives the control socket against a real stack:
 // dial through it to an echo service on the peer stack, with a half-close,
 // then check status and the events of the connection.
 func TestControlOverRealStack(t *testing.T) {
-	pair := newStackPair(t)
-	ln, err := pair.peer.Listen("tcp", ":9000")
+	pair := clitest.NewStackPair(t)
+	ln, err := pair.Peer.Listen("tcp", ":9000")
 	if err != nil {
 		t.Fatal(err)
 	}
 	go stack.ServeEcho(ln)
 
-	path := filepath.Join(shortTempDir(t), "ctl.sock")
-	controlLn, err := listenControl(path)
+	path := filepath.Join(clitest.ShortTempDir(t), "ctl.sock")
+	controlLn, err := control.Listen(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	server := newControlServer(controlLn, stackBackend{pair.ours}, slog.New(slog.DiscardHandler))
-	go server.serve()
-	t.Cleanup(server.close)
+	server := control.NewServer(controlLn, control.StackBackend{Stack: pair.Ours}, slog.New(slog.DiscardHandler))
+	go server.Serve()
+	t.Cleanup(server.Close)
 
 	var (
 		finishedMu sync.Mutex
 		finished   []ladder.Connection
 	)
-	events, unsubscribe := pair.ours.Subscribe(8192)
+	events, unsubscribe := pair.Ours.Subscribe(8192)
 	consumed := make(chan struct{})
 	go func() {
 		defer close(consumed)
@@ -121,7 +86,7 @@ func TestControlOverRealStack(t *testing.T) {
 
 	// Our end closed first (the client's half-close), so it ends in TIME-WAIT.
 	wantPath := []string{"CLOSED", "SYN-SENT", "ESTABLISHED", "FIN-WAIT-1", "FIN-WAIT-2", "TIME-WAIT", "CLOSED"}
-	waitUntil(t, "the dialed connection to close", func() bool {
+	clitest.WaitUntil(t, "the dialed connection to close", func() bool {
 		finishedMu.Lock()
 		defer finishedMu.Unlock()
 		return len(finished) == 2
@@ -147,6 +112,32 @@ func TestControlOverRealStack(t *testing.T) {
 	t.Logf("ladder:\n%s", diagrams.String())
 }
 
+// TestMemstatsFromAStack: a StackBackend's memstats count the stack's
+// connections by state and the connections the hold service keeps.
+func TestMemstatsFromAStack(t *testing.T) {
+	pair := clitest.NewStackPair(t)
+	ln, err := pair.Ours.Listen("tcp", ":80")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	path := filepath.Join(clitest.ShortTempDir(t), "ctl.sock")
+	controlLn, err := control.Listen(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	server := control.NewServer(controlLn, control.StackBackend{Stack: pair.Ours, Held: func() int64 { return 7 }}, slog.New(slog.DiscardHandler))
+	go server.Serve()
+	t.Cleanup(server.Close)
+	m, err := control.FetchMemstats(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.StateCount(tcp.Listen) != 1 || m.Held != 7 {
+		t.Errorf("memstats states %v, held %d; want one LISTEN and 7 held", m.States, m.Held)
+	}
+}
+
 // stateNames is every state a connection's events went through.
 func stateNames(events []stack.Event) []string {
 	var names []string
@@ -160,16 +151,4 @@ func stateNames(events []stack.Event) []string {
 		names = append(names, e.To.String())
 	}
 	return names
-}
-
-// waitUntil polls cond until it holds, failing the test after 10 s.
-func waitUntil(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }

@@ -1,4 +1,4 @@
-package main
+package control
 
 import (
 	"bufio"
@@ -15,18 +15,15 @@ import (
 	"github.com/tunstack/tunstack/stack/tcp"
 )
 
-// opMemstats asks the daemon what its memory holds, after a garbage
-// collection:
+// Memstats is the answer to OpMemstats, what the daemon's memory holds
+// after a garbage collection:
 //
 //	{"op":"memstats"}
 //	{"ok":true,"heap_inuse":...,"stack_inuse":...,"rss":...,"held":...,"states":{"TIME-WAIT":...}}
 //
 // The bench divides the difference between two of these by the number of
 // connections opened in between.
-const opMemstats = "memstats"
-
-// memstatsReply is the answer to opMemstats.
-type memstatsReply struct {
+type Memstats struct {
 	OK    bool   `json:"ok,omitempty"`
 	Error string `json:"error,omitempty"`
 	// HeapInuse and StackInuse are runtime.MemStats' fields after
@@ -44,26 +41,29 @@ type memstatsReply struct {
 	States map[string]int `json:"states,omitempty"`
 }
 
-// goMemory is the figure the bench divides: heap and stacks in use.
-func (r memstatsReply) goMemory() uint64 { return r.HeapInuse + r.StackInuse }
+// GoMemory is the figure the bench divides: heap and stacks in use.
+func (m Memstats) GoMemory() uint64 { return m.HeapInuse + m.StackInuse }
 
-// memstats answers opMemstats for the control server.
-func (s *controlServer) memstats(conn net.Conn) {
+// StateCount is how many connections the reply counts in st.
+func (m Memstats) StateCount(st tcp.State) int { return m.States[st.String()] }
+
+// memstats answers OpMemstats. The states and the held connections come
+// from a StackBackend; another backend has none.
+func (s *Server) memstats(conn net.Conn) {
 	runtime.GC()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	reply := memstatsReply{
+	reply := Memstats{
 		OK:         true,
 		HeapInuse:  ms.HeapInuse,
 		StackInuse: ms.StackInuse,
 		RSS:        selfRSS(),
 		Goroutines: runtime.NumGoroutine(),
-		Held:       heldConnections.Load(),
 	}
-	if b, ok := s.backend.(stackBackend); ok {
-		reply.States = map[string]int{}
-		for st, n := range b.Counters().States {
-			reply.States[st.String()] = n
+	if b, ok := s.backend.(StackBackend); ok {
+		reply.States = StateCounts(b.Counters().States)
+		if b.Held != nil {
+			reply.Held = b.Held()
 		}
 	}
 	b, err := json.Marshal(reply)
@@ -90,35 +90,32 @@ func selfRSS() uint64 {
 	return pages * uint64(os.Getpagesize())
 }
 
-// requestMemstats asks the daemon at path for its memstats.
-func requestMemstats(ctx context.Context, path string) (memstatsReply, error) {
+// FetchMemstats asks the daemon at path for its memstats.
+func FetchMemstats(ctx context.Context, path string) (Memstats, error) {
 	var d net.Dialer
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	conn, err := d.DialContext(ctx, "unix", path)
 	if err != nil {
-		return memstatsReply{}, fmt.Errorf("control socket %s: %w", path, err)
+		return Memstats{}, fmt.Errorf("control socket %s: %w", path, err)
 	}
 	defer conn.Close()
 	if deadline, ok := ctx.Deadline(); ok {
 		conn.SetDeadline(deadline)
 	}
-	if _, err := fmt.Fprintf(conn, "{\"op\":%q}\n", opMemstats); err != nil {
-		return memstatsReply{}, fmt.Errorf("control socket %s: %w", path, err)
+	if _, err := fmt.Fprintf(conn, "{\"op\":%q}\n", OpMemstats); err != nil {
+		return Memstats{}, fmt.Errorf("control socket %s: %w", path, err)
 	}
 	line, err := bufio.NewReader(conn).ReadBytes('\n')
 	if err != nil {
-		return memstatsReply{}, fmt.Errorf("control socket %s: memstats: %w", path, err)
+		return Memstats{}, fmt.Errorf("control socket %s: memstats: %w", path, err)
 	}
-	var reply memstatsReply
+	var reply Memstats
 	if err := json.Unmarshal(line, &reply); err != nil {
-		return memstatsReply{}, fmt.Errorf("control socket %s: %w: %v", path, errControlProtocol, err)
+		return Memstats{}, fmt.Errorf("control socket %s: %w: %v", path, ErrProtocol, err)
 	}
 	if !reply.OK {
-		return memstatsReply{}, &requestError{reply.Error}
+		return Memstats{}, &RequestError{reply.Error}
 	}
 	return reply, nil
 }
-
-// stateCount is how many connections a memstats reply counts in st.
-func (r memstatsReply) stateCount(st tcp.State) int { return r.States[st.String()] }

@@ -1,9 +1,8 @@
-package main
+package control
 
 import (
 	"fmt"
 	"net/netip"
-	"strings"
 	"time"
 
 	"github.com/tunstack/tunstack/stack"
@@ -11,26 +10,26 @@ import (
 	"github.com/tunstack/tunstack/stack/tcp"
 )
 
-// Event kinds on the wire.
+// Event kinds.
 const (
-	wireSegmentIn  = "segment-in"  // a segment arrived from the peer
-	wireSegmentOut = "segment-out" // the stack sent a segment
-	wireState      = "state"       // a connection changed state
-	wireDrop       = "drop"        // a segment or packet was dropped
+	KindSegmentIn  = "segment-in"  // a segment arrived from the peer
+	KindSegmentOut = "segment-out" // the stack sent a segment
+	KindState      = "state"       // a connection changed state
+	KindDrop       = "drop"        // a segment or packet was dropped
 )
 
-var wireKinds = map[stack.EventKind]string{
-	stack.EventSegmentIn:   wireSegmentIn,
-	stack.EventSegmentOut:  wireSegmentOut,
-	stack.EventStateChange: wireState,
-	stack.EventDrop:        wireDrop,
+var kindNames = map[stack.EventKind]string{
+	stack.EventSegmentIn:   KindSegmentIn,
+	stack.EventSegmentOut:  KindSegmentOut,
+	stack.EventStateChange: KindState,
+	stack.EventDrop:        KindDrop,
 }
 
-// wireEvent is one stack.Event as the events operation sends it and
+// Event is one stack.Event as the events operation sends it and
 // `tunstack trace --json` prints it, one object per line. The field names
 // are stable. Local is the stack's end of the connection, Remote the
 // peer's.
-type wireEvent struct {
+type Event struct {
 	Time   time.Time `json:"time"`
 	Kind   string    `json:"kind"`
 	Local  string    `json:"local,omitempty"`
@@ -40,7 +39,7 @@ type wireEvent struct {
 	State string `json:"state,omitempty"`
 	// Seg is the segment of segment-in, segment-out and drops of a
 	// segment, and the segment that caused a state change.
-	Seg *wireSegment `json:"seg,omitempty"`
+	Seg *Segment `json:"seg,omitempty"`
 	// State changes.
 	From string `json:"from,omitempty"`
 	To   string `json:"to,omitempty"`
@@ -61,36 +60,38 @@ type wireEvent struct {
 	IRS *uint32 `json:"irs,omitempty"`
 }
 
-// wireSegment is a segment's header without its payload. RelSeq and
+// Segment is a segment's header without its payload. RelSeq and
 // RelAck count from the ISN of the side that the number belongs to and
 // are absent while that ISN is unknown.
-type wireSegment struct {
-	Flags   wireFlags    `json:"flags"`
-	Seq     uint32       `json:"seq"`
-	Ack     uint32       `json:"ack"`
-	RelSeq  *uint32      `json:"rel_seq,omitempty"`
-	RelAck  *uint32      `json:"rel_ack,omitempty"`
-	Window  uint16       `json:"win"` // as in the header, before scaling
-	Len     int          `json:"len"` // payload bytes
-	Options *wireOptions `json:"options,omitempty"`
+type Segment struct {
+	Flags   Flags           `json:"flags"`
+	Seq     uint32          `json:"seq"`
+	Ack     uint32          `json:"ack"`
+	RelSeq  *uint32         `json:"rel_seq,omitempty"`
+	RelAck  *uint32         `json:"rel_ack,omitempty"`
+	Window  uint16          `json:"win"` // as in the header, before scaling
+	Len     int             `json:"len"` // payload bytes
+	Options *SegmentOptions `json:"options,omitempty"`
 }
 
-// wireOptions are the TCP options of a segment.
-type wireOptions struct {
-	MSS           uint16          `json:"mss,omitempty"`
-	WindowScale   *uint8          `json:"wscale,omitempty"`
-	SACKPermitted bool            `json:"sack_permitted,omitempty"`
-	Timestamps    *wireTimestamps `json:"ts,omitempty"`
-	SACK          [][2]uint32     `json:"sack,omitempty"` // blocks: left, right
+// SegmentOptions are the TCP options of a segment.
+type SegmentOptions struct {
+	MSS           uint16      `json:"mss,omitempty"`
+	WindowScale   *uint8      `json:"wscale,omitempty"`
+	SACKPermitted bool        `json:"sack_permitted,omitempty"`
+	Timestamps    *Timestamps `json:"ts,omitempty"`
+	SACK          [][2]uint32 `json:"sack,omitempty"` // blocks: left, right
 }
 
-type wireTimestamps struct {
+// Timestamps are the timestamps option (RFC 7323).
+type Timestamps struct {
 	Val uint32 `json:"val"`
 	Ecr uint32 `json:"ecr"`
 }
 
-func newWireEvent(e stack.Event) wireEvent {
-	w := wireEvent{Time: e.Time, Kind: wireKinds[e.Kind], Detail: e.Detail}
+// NewEvent is e as the events operation sends it.
+func NewEvent(e stack.Event) Event {
+	w := Event{Time: e.Time, Kind: kindNames[e.Kind], Detail: e.Detail}
 	if w.Kind == "" {
 		w.Kind = "unknown"
 	}
@@ -102,7 +103,7 @@ func newWireEvent(e stack.Event) wireEvent {
 		w.From, w.To = e.From.String(), e.To.String()
 	}
 	if e.Seg != (stack.SegmentSummary{}) {
-		w.Seg = newWireSegment(&e)
+		w.Seg = newSegment(&e)
 	}
 	if e.Reason != tcp.ReasonNone {
 		w.Reason, w.Rule, w.Why = e.Reason.Code(), e.Reason.Rule(), e.Reason.Text()
@@ -122,9 +123,9 @@ func newWireEvent(e stack.Event) wireEvent {
 	return w
 }
 
-func newWireSegment(e *stack.Event) *wireSegment {
-	s := &wireSegment{
-		Flags:  wireFlags(e.Seg.Flags),
+func newSegment(e *stack.Event) *Segment {
+	s := &Segment{
+		Flags:  Flags(e.Seg.Flags),
 		Seq:    uint32(e.Seg.Seq),
 		Ack:    uint32(e.Seg.Ack),
 		Window: e.Seg.Window,
@@ -137,12 +138,12 @@ func newWireSegment(e *stack.Event) *wireSegment {
 		s.RelAck = ptr(rel)
 	}
 	if o := e.Seg.Options; o != (tcp.Options{}) {
-		w := &wireOptions{MSS: o.MSS, SACKPermitted: o.SACKPermitted}
+		w := &SegmentOptions{MSS: o.MSS, SACKPermitted: o.SACKPermitted}
 		if o.HasWindowScale {
 			w.WindowScale = ptr(o.WindowScale)
 		}
 		if o.HasTimestamps {
-			w.Timestamps = &wireTimestamps{Val: o.TSVal, Ecr: o.TSEcr}
+			w.Timestamps = &Timestamps{Val: o.TSVal, Ecr: o.TSEcr}
 		}
 		for _, b := range o.SACK[:min(int(o.NumSACK), len(o.SACK))] {
 			w.SACK = append(w.SACK, [2]uint32{uint32(b.Left), uint32(b.Right)})
@@ -154,41 +155,41 @@ func newWireSegment(e *stack.Event) *wireSegment {
 
 func ptr[T any](v T) *T { return &v }
 
-// event turns a wire event back into the stack.Event it was made from, for
-// the ladder diagrams of `tunstack trace --ladder`.
-func (w *wireEvent) event() (stack.Event, error) {
+// StackEvent turns an event back into the stack.Event it was made from,
+// for the ladder diagrams of `tunstack trace --ladder`.
+func (w *Event) StackEvent() (stack.Event, error) {
 	e := stack.Event{Time: w.Time, Detail: w.Detail}
-	for kind, name := range wireKinds {
+	for kind, name := range kindNames {
 		if name == w.Kind {
 			e.Kind = kind
 		}
 	}
 	if e.Kind == 0 {
-		return e, fmt.Errorf("event kind %q: %w", w.Kind, errControlProtocol)
+		return e, fmt.Errorf("event kind %q: %w", w.Kind, ErrProtocol)
 	}
 	if w.Local != "" || w.Remote != "" {
 		local, err1 := netip.ParseAddrPort(w.Local)
 		remote, err2 := netip.ParseAddrPort(w.Remote)
 		if err1 != nil || err2 != nil {
-			return e, fmt.Errorf("event addresses %q %q: %w", w.Local, w.Remote, errControlProtocol)
+			return e, fmt.Errorf("event addresses %q %q: %w", w.Local, w.Remote, ErrProtocol)
 		}
 		e.Conn = tcp.ID{Local: local, Remote: remote}
 	}
 	var ok [3]bool
-	e.State, ok[0] = parseStateName(w.State)
-	e.From, ok[1] = parseStateName(w.From)
-	e.To, ok[2] = parseStateName(w.To)
+	e.State, ok[0] = ParseState(w.State)
+	e.From, ok[1] = ParseState(w.From)
+	e.To, ok[2] = ParseState(w.To)
 	for i, name := range []string{w.State, w.From, w.To} {
 		if name != "" && !ok[i] {
-			return e, fmt.Errorf("event state %q: %w", name, errControlProtocol)
+			return e, fmt.Errorf("event state %q: %w", name, ErrProtocol)
 		}
 	}
-	e.Reason = reasonByCode[w.Reason]
+	e.Reason, _ = ParseReason(w.Reason)
 	if w.Src != "" || w.Dst != "" {
 		src, err1 := netip.ParseAddr(w.Src)
 		dst, err2 := netip.ParseAddr(w.Dst)
 		if err1 != nil || err2 != nil {
-			return e, fmt.Errorf("event packet addresses %q %q: %w", w.Src, w.Dst, errControlProtocol)
+			return e, fmt.Errorf("event packet addresses %q %q: %w", w.Src, w.Dst, ErrProtocol)
 		}
 		e.Src, e.Dst = src, dst
 	}
@@ -216,43 +217,4 @@ func (w *wireEvent) event() (stack.Event, error) {
 		e.ISN.Remote, e.ISN.RemoteKnown = tcp.Seq(*w.IRS), true
 	}
 	return e, nil
-}
-
-// reasonByCode finds a tcp.Reason by its code.
-var reasonByCode = func() map[string]tcp.Reason {
-	m := map[string]tcp.Reason{}
-	for r := tcp.ReasonNone + 1; r.Code() != "unknown"; r++ {
-		m[r.Code()] = r
-	}
-	return m
-}()
-
-// parseStateName finds a state by its RFC name ("SYN-RECEIVED"); an
-// empty name is CLOSED and not ok.
-func parseStateName(name string) (tcp.State, bool) {
-	for st := tcp.State(0); st.String() != "UNKNOWN"; st++ {
-		if st.String() == name {
-			return st, true
-		}
-	}
-	return tcp.Closed, false
-}
-
-// wireFlags are TCP flags written as "SYN|ACK".
-type wireFlags tcp.Flags
-
-func (f wireFlags) MarshalText() ([]byte, error) {
-	return []byte(tcp.Flags(f).String()), nil
-}
-
-func (f *wireFlags) UnmarshalText(text []byte) error {
-	*f = 0
-	for _, name := range strings.Split(string(text), "|") {
-		for bit := range 8 {
-			if tcp.Flags(1<<bit).String() == name {
-				*f |= wireFlags(1 << bit)
-			}
-		}
-	}
-	return nil
 }

@@ -1,0 +1,99 @@
+// Package clitest holds what the tests of tunstack's command line share:
+// two stacks joined by an in-memory link (the daemon's and a peer playing
+// the kernel's part), directories with paths short enough for unix
+// sockets, and polling with a deadline. Only tests import it.
+//
+// It starts no device and no namespace; the tests that need root keep
+// their own set-up. WaitUntil is to move to tests/testkit, the test kit
+// of the whole repository, once that exists.
+package clitest
+
+import (
+	"context"
+	"net"
+	"net/netip"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/tunstack/tunstack/stack"
+	"github.com/tunstack/tunstack/stack/tcp"
+	"github.com/tunstack/tunstack/tundev"
+)
+
+// StackPair is two stacks joined by an in-memory link: Ours at 10.77.0.2
+// (the daemon's) and Peer at 10.77.0.1 (the kernel's part).
+type StackPair struct {
+	Ours, Peer *stack.Stack
+}
+
+// shutdownBudget is how long the stacks' connections get to close when
+// the test ends.
+const shutdownBudget = time.Second
+
+// NewStackPair starts the two stacks; they stop when the test ends. A
+// short MSL lets the side that closes first leave TIME-WAIT quickly.
+func NewStackPair(t *testing.T) StackPair {
+	t.Helper()
+	mem, peer := tundev.NewPipe(1500, 16)
+	return StackPair{
+		Ours: startStack(t, mem, "10.77.0.2"),
+		Peer: startStack(t, peer.Link(1500), "10.77.0.1"),
+	}
+}
+
+func startStack(t *testing.T, link stack.Link, addr string) *stack.Stack {
+	t.Helper()
+	st, err := stack.New(link, stack.Options{Addrs: []netip.Addr{netip.MustParseAddr(addr)}, TCP: tcp.Config{MSL: 50 * time.Millisecond}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- st.Run(context.Background()) }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), shutdownBudget)
+		defer cancel()
+		st.Shutdown(ctx)
+		link.Close()
+		<-done
+	})
+	return st
+}
+
+// DialFromPeer opens a connection from the peer stack (the kernel's part)
+// to addr; it is closed when the test ends.
+func (p StackPair) DialFromPeer(t *testing.T, addr string) net.Conn {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := p.Peer.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		t.Fatalf("dial %s: %v", addr, err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// ShortTempDir is a temporary directory with a path short enough for a
+// unix socket (108 bytes), removed when the test ends.
+func ShortTempDir(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "tsctl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	return dir
+}
+
+// WaitUntil polls cond until it holds, failing the test after 10 s.
+func WaitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

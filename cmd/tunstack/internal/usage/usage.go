@@ -1,0 +1,37 @@
+// Package usage marks the errors of a command line that cannot work, as
+// opposed to a command that ran and failed: tunstack prints either as one
+// line, and exits 2 for a usage error, 1 for a failure. The packages that
+// check flags return usage errors; package main picks the exit code.
+//
+// It prints nothing and knows no flags.
+package usage
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Error is a command line that cannot work: the user must change it.
+type Error struct{ err error }
+
+func (e *Error) Error() string { return e.err.Error() }
+func (e *Error) Unwrap() error { return e.err }
+
+// Errorf formats a usage error, as fmt.Errorf does.
+func Errorf(format string, args ...any) error {
+	return &Error{fmt.Errorf(format, args...)}
+}
+
+// Wrap makes err a usage error; nil stays nil.
+func Wrap(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &Error{err}
+}
+
+// Is reports whether err, or an error it wraps, is a usage error.
+func Is(err error) bool {
+	var u *Error
+	return errors.As(err, &u)
+}
