@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/tunstack/tunstack/cmd/tunstack/internal/control"
+	"github.com/tunstack/tunstack/cmd/tunstack/internal/services"
 	"github.com/tunstack/tunstack/cmd/tunstack/internal/usage"
 	"github.com/tunstack/tunstack/stack"
 	"github.com/tunstack/tunstack/stack/pcap"
@@ -150,26 +151,15 @@ func startDaemonLinked(cfg upConfig, log *slog.Logger, invokedAs string, wrap fu
 	if err != nil {
 		return nil, err
 	}
-	d.control = control.NewServer(ln, control.StackBackend{Stack: st, Held: heldConnections.Load}, log)
+	d.control = control.NewServer(ln, control.StackBackend{Stack: st, Held: services.Held}, log)
 	go d.control.Serve()
 	return d, nil
 }
 
-// serviceHandlers are the built-in services by --serve name.
-var serviceHandlers = map[string]func(net.Listener) error{
-	"http":    stack.ServeHTTP,
-	"echo":    stack.ServeEcho,
-	"discard": stack.ServeDiscard,
-	// For benchmarks (bench_services.go).
-	"source":  serveSource,
-	"oneshot": serveOneShot,
-	"hold":    serveHold,
-}
-
 // startService listens on the service's port on all of the stack's
 // addresses and serves there until the listener closes.
-func (d *daemon) startService(svc serviceSpec) error {
-	serve := serviceHandlers[svc.Name]
+func (d *daemon) startService(svc services.Spec) error {
+	serve := services.Handler(svc.Name)
 	ln, err := d.stack.Listen("tcp", fmt.Sprintf(":%d", svc.Port))
 	if err != nil {
 		return fmt.Errorf("service %s: %w", svc, err)

@@ -3,10 +3,10 @@ package main
 import (
 	"context"
 	"log/slog"
-	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/tunstack/tunstack/cmd/tunstack/internal/demo"
+	"github.com/tunstack/tunstack/cmd/tunstack/internal/services"
 	"github.com/tunstack/tunstack/cmd/tunstack/internal/usage"
 )
 
@@ -69,18 +69,7 @@ func (c *cli) demo(ctx context.Context, tools demo.Installer, steps []string, ve
 			if err != nil {
 				return nil, err
 			}
-			return &demo.Daemon{Stack: d.stack, Dev: cfg.Dev, Services: serviceList(cfg.Services), Stop: d.stop}, nil
+			return &demo.Daemon{Stack: d.stack, Dev: cfg.Dev, Services: services.List(cfg.Services), Stop: d.stop}, nil
 		},
 	})
-}
-
-func serviceList(specs []serviceSpec) string {
-	if len(specs) == 0 {
-		return "none"
-	}
-	s := make([]string, len(specs))
-	for i, spec := range specs {
-		s[i] = spec.String()
-	}
-	return strings.Join(s, ", ")
 }

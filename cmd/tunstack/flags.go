@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+	"github.com/tunstack/tunstack/cmd/tunstack/internal/services"
 	"github.com/tunstack/tunstack/cmd/tunstack/internal/usage"
 	"github.com/tunstack/tunstack/stack/tcp"
 	"github.com/tunstack/tunstack/tundev"
@@ -145,7 +146,7 @@ type upConfig struct {
 	Addr6      netip.Prefix
 	IP6        netip.Addr
 	MTU        int
-	Services   []serviceSpec
+	Services   []services.Spec
 	MSL        time.Duration
 	Log        logConfig
 	Engine     string              // engineNative or engineGVisor
@@ -291,24 +292,13 @@ func lastAddr(prefix netip.Prefix) netip.Addr {
 	return netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)})
 }
 
-// serviceSpec is one built-in service on one port.
-type serviceSpec struct {
-	Name string
-	Port uint16
-}
-
-func (s serviceSpec) String() string { return s.Name + ":" + strconv.Itoa(int(s.Port)) }
-
-// serviceNames are the built-in services --serve knows.
-var serviceNames = []string{"http", "echo", "discard", "source", "oneshot", "hold"}
-
 // parseServe parses --serve: NAME:PORT pairs separated by commas, each
 // port used once. An empty string means no services.
-func parseServe(text string) ([]serviceSpec, error) {
+func parseServe(text string) ([]services.Spec, error) {
 	if strings.TrimSpace(text) == "" {
 		return nil, nil
 	}
-	var specs []serviceSpec
+	var specs []services.Spec
 	ports := map[uint16]string{}
 	for _, item := range strings.Split(text, ",") {
 		item = strings.TrimSpace(item)
@@ -317,11 +307,11 @@ func parseServe(text string) ([]serviceSpec, error) {
 			return nil, usage.Errorf("--serve %q: %q is not NAME:PORT", text, item)
 		}
 		known := false
-		for _, n := range serviceNames {
+		for _, n := range services.Names {
 			known = known || n == name
 		}
 		if !known {
-			return nil, usage.Errorf("--serve %q: unknown service %q (known: %s)", text, name, strings.Join(serviceNames, ", "))
+			return nil, usage.Errorf("--serve %q: unknown service %q (known: %s)", text, name, strings.Join(services.Names, ", "))
 		}
 		port, err := strconv.ParseUint(portText, 10, 16)
 		if err != nil || port == 0 {
@@ -331,7 +321,7 @@ func parseServe(text string) ([]serviceSpec, error) {
 			return nil, usage.Errorf("--serve %q: port %d is given to both %s and %s", text, port, other, name)
 		}
 		ports[uint16(port)] = name
-		specs = append(specs, serviceSpec{Name: name, Port: uint16(port)})
+		specs = append(specs, services.Spec{Name: name, Port: uint16(port)})
 	}
 	return specs, nil
 }

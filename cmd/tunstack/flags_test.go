@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/spf13/pflag"
+	"github.com/tunstack/tunstack/cmd/tunstack/internal/services"
 	"github.com/tunstack/tunstack/cmd/tunstack/internal/usage"
 	"github.com/tunstack/tunstack/stack"
 	"github.com/tunstack/tunstack/stack/tcp"
@@ -30,8 +31,8 @@ func TestUpFlagsDefaults(t *testing.T) {
 		Addr6:   netip.MustParsePrefix("fd00:77::1/64"),
 		IP6:     netip.MustParseAddr("fd00:77::2"),
 		MTU:     1500,
-		Services: []serviceSpec{
-			{"http", 80}, {"echo", 7}, {"discard", 9},
+		Services: []services.Spec{
+			{Name: "http", Port: 80}, {Name: "echo", Port: 7}, {Name: "discard", Port: 9},
 		},
 		Log:        logConfig{Level: slog.LevelInfo, Format: "text"},
 		Engine:     engineNative,
@@ -181,13 +182,13 @@ func TestUpFlagsConfig(t *testing.T) {
 func TestParseServe(t *testing.T) {
 	tests := []struct {
 		in      string
-		want    []serviceSpec
+		want    []services.Spec
 		wantErr string
 	}{
-		{in: "http:80,echo:7,discard:9", want: []serviceSpec{{"http", 80}, {"echo", 7}, {"discard", 9}}},
-		{in: " http:8080 , echo:7 ", want: []serviceSpec{{"http", 8080}, {"echo", 7}}},
-		{in: "echo:7,echo:70", want: []serviceSpec{{"echo", 7}, {"echo", 70}}},
-		{in: "discard:65535", want: []serviceSpec{{"discard", 65535}}},
+		{in: "http:80,echo:7,discard:9", want: []services.Spec{{Name: "http", Port: 80}, {Name: "echo", Port: 7}, {Name: "discard", Port: 9}}},
+		{in: " http:8080 , echo:7 ", want: []services.Spec{{Name: "http", Port: 8080}, {Name: "echo", Port: 7}}},
+		{in: "echo:7,echo:70", want: []services.Spec{{Name: "echo", Port: 7}, {Name: "echo", Port: 70}}},
+		{in: "discard:65535", want: []services.Spec{{Name: "discard", Port: 65535}}},
 		{in: "", want: nil},
 		{in: "http", wantErr: `"http" is not NAME:PORT`},
 		{in: "ftp:21", wantErr: `unknown service "ftp" (known: http, echo, discard, source, oneshot, hold)`},
