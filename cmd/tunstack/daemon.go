@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/tunstack/tunstack/cmd/tunstack/internal/control"
+	"github.com/tunstack/tunstack/cmd/tunstack/internal/metrics"
 	"github.com/tunstack/tunstack/cmd/tunstack/internal/services"
 	"github.com/tunstack/tunstack/cmd/tunstack/internal/usage"
 	"github.com/tunstack/tunstack/stack"
@@ -46,7 +47,7 @@ type daemon struct {
 	services  []net.Listener
 	serving   sync.WaitGroup
 	control   *control.Server
-	metrics   *metricsServer   // --metrics (metrics.go)
+	metrics   *metrics.Server  // --metrics (metrics.go)
 	capture   *pcap.Writer     // --pcap (pcap.go)
 	impaired  *tundev.Impaired // --impair (impair_daemon.go)
 	stopLog   func()           // ends the log's subscription; the logger then drains it

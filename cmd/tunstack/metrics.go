@@ -7,23 +7,14 @@ package main
 // them.
 
 import (
-	"errors"
-	"fmt"
-	"log/slog"
 	"net"
-	"net/http"
 	"net/netip"
 	"strconv"
 	"strings"
-	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/tunstack/tunstack/cmd/tunstack/internal/metrics"
 	"github.com/tunstack/tunstack/cmd/tunstack/internal/usage"
 )
-
-// metricsPath is where the metrics are served.
-const metricsPath = "/metrics"
 
 // parseMetricsAddr checks --metrics: an IP literal and a port, where the IP
 // is one of the kernel's addresses on the device. It returns the address
@@ -54,46 +45,6 @@ func parseMetricsAddr(text string, kernel []netip.Prefix) (string, error) {
 	return "", usage.Errorf("--metrics %q: metrics listen on %s only, not on %s", text, hint, host)
 }
 
-// metricsServer serves /metrics until close.
-type metricsServer struct {
-	ln   net.Listener
-	srv  *http.Server
-	done chan struct{}
-}
-
-// startMetrics listens on addr inside namespace netns ("" for the current
-// one) and serves the registry there.
-func startMetrics(addr, netns string, reg *prometheus.Registry, log *slog.Logger) (*metricsServer, error) {
-	ln, err := listenInNetNS(netns, "tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("--metrics %s: %w", addr, err)
-	}
-	mux := http.NewServeMux()
-	mux.Handle(metricsPath, promhttp.HandlerFor(reg, promhttp.HandlerOpts{
-		ErrorLog:      slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-		ErrorHandling: promhttp.ContinueOnError,
-	}))
-	m := &metricsServer{
-		ln:   ln,
-		srv:  &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second},
-		done: make(chan struct{}),
-	}
-	go func() {
-		defer close(m.done)
-		if err := m.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Error("metrics server stopped", "addr", addr, "err", err)
-		}
-	}()
-	log.Info("serving metrics", "url", "http://"+addr+metricsPath)
-	return m, nil
-}
-
-// close stops listening and ends the scrapes in progress.
-func (m *metricsServer) close() {
-	m.srv.Close()
-	<-m.done
-}
-
 // startMetrics serves --metrics for the daemon's engine, if asked for.
 func (d *daemon) startMetrics() error {
 	if d.cfg.Metrics == "" {
@@ -103,8 +54,7 @@ func (d *daemon) startMetrics() error {
 	if d.capture != nil {
 		lost = d.capture.Lost
 	}
-	reg := newMetricsRegistry(newStackCollector(d.stack.Counters, lost))
-	m, err := startMetrics(d.cfg.Metrics, d.cfg.NetNS, reg, d.log)
+	m, err := metrics.Serve(d.cfg.Metrics, d.cfg.NetNS, metrics.NewCollector(d.stack.Counters, lost), d.log)
 	if err != nil {
 		return err
 	}
@@ -115,6 +65,6 @@ func (d *daemon) startMetrics() error {
 // stopMetrics closes the metrics listener; the namespace can then go.
 func (d *daemon) stopMetrics() {
 	if d.metrics != nil {
-		d.metrics.close()
+		d.metrics.Close()
 	}
 }

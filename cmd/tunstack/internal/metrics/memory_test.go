@@ -1,16 +1,13 @@
-package main
+package metrics
 
 import (
-	"io"
-	"log/slog"
-	"net/http"
-	"strings"
 	"testing"
 
 	"github.com/tunstack/tunstack/stack"
 )
 
-func memoryCountersForTest() stack.Counters {
+// memoryCounters are counters of the memory bounds, each with its own value.
+func memoryCounters() stack.Counters {
 	return stack.Counters{
 		Drops: map[string]uint64{"conn-limit": 7, "peer-conn-limit": 8},
 		Memory: stack.MemoryCounters{
@@ -22,25 +19,7 @@ func memoryCountersForTest() stack.Counters {
 }
 
 func TestMetricsOfTheMemoryBounds(t *testing.T) {
-	c := newStackCollector(func() stack.Counters { return memoryCountersForTest() }, nil)
-	m, err := startMetrics("127.0.0.1:0", "", newMetricsRegistry(c), slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatalf("startMetrics: %v", err)
-	}
-	defer m.close()
-	resp, err := http.Get("http://" + m.ln.Addr().String() + metricsPath)
-	if err != nil {
-		t.Fatalf("GET /metrics: %v", err)
-	}
-	body, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if err != nil || resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET /metrics: %s, %v", resp.Status, err)
-	}
-	lines := map[string]bool{}
-	for line := range strings.Lines(string(body)) {
-		lines[strings.TrimSpace(line)] = true
-	}
+	lines, body := scrape(t, NewCollector(memoryCounters, nil))
 	for _, want := range []string{
 		"# TYPE tunstack_buffer_budget_bytes gauge",
 		"tunstack_buffer_budget_bytes 1.34217728e+08",

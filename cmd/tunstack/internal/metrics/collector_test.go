@@ -1,4 +1,4 @@
-package main
+package metrics
 
 import (
 	"io"
@@ -7,49 +7,33 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tunstack/tunstack/cmd/tunstack/internal/usage"
 	"github.com/tunstack/tunstack/stack"
 	"github.com/tunstack/tunstack/stack/tcp"
 )
 
-func TestMetricsFlag(t *testing.T) {
-	tests := []struct {
-		name, metrics string
-		ipv6Off       bool
-		want          string // canonical address; "" when refused
-		wantErr       string
-	}{
-		{name: "kernel IPv4", metrics: "10.77.0.1:9100", want: "10.77.0.1:9100"},
-		{name: "kernel IPv6", metrics: "[fd00:77::1]:9100", want: "[fd00:77::1]:9100"},
-		{name: "IPv4-mapped", metrics: "[::ffff:10.77.0.1]:9100", want: "10.77.0.1:9100"},
-		{name: "every interface", metrics: "0.0.0.0:9100", wantErr: "only, not on 0.0.0.0"},
-		{name: "no host", metrics: ":9100", wantErr: "is not an IP address"},
-		{name: "the stack's address", metrics: "10.77.0.2:9100", wantErr: "only, not on 10.77.0.2"},
-		{name: "loopback", metrics: "127.0.0.1:9100", wantErr: "only, not on 127.0.0.1"},
-		{name: "IPv6 off", metrics: "[fd00:77::1]:9100", ipv6Off: true, wantErr: "like 10.77.0.1:9100 only"},
-		{name: "no port", metrics: "10.77.0.1", wantErr: "want IP:PORT"},
-		{name: "port 0", metrics: "10.77.0.1:0", wantErr: "bad port"},
-		{name: "name", metrics: "localhost:9100", wantErr: "is not an IP address"},
+// scrape serves c's metrics on the loopback address, gets them once, and
+// returns the lines of the answer and the whole of it.
+func scrape(t *testing.T, c *Collector) (lines map[string]bool, body []byte) {
+	t.Helper()
+	m, err := Serve("127.0.0.1:0", "", c, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatalf("Serve: %v", err)
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			f := defaultUpFlags()
-			f.metrics = tt.metrics
-			if tt.ipv6Off {
-				f.addr6 = ""
-			}
-			cfg, err := f.config()
-			if tt.wantErr != "" {
-				if err == nil || !usage.Is(err) || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("config() = %v, want a usage error containing %q", err, tt.wantErr)
-				}
-				return
-			}
-			if err != nil || cfg.Metrics != tt.want {
-				t.Fatalf("config() = %q, %v; want %q", cfg.Metrics, err, tt.want)
-			}
-		})
+	defer m.Close()
+	resp, err := http.Get("http://" + m.Addr().String() + Path)
+	if err != nil {
+		t.Fatalf("GET %s: %v", Path, err)
 	}
+	body, err = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %s, %v", Path, resp.Status, err)
+	}
+	lines = map[string]bool{}
+	for line := range strings.Lines(string(body)) {
+		lines[strings.TrimSpace(line)] = true
+	}
+	return lines, body
 }
 
 func TestMetricsEndpoint(t *testing.T) {
@@ -66,25 +50,7 @@ func TestMetricsEndpoint(t *testing.T) {
 		Fragments: stack.FragCounters{Fragments: 12, Reassembled: 4, Atomic: 1, TimeExceeded: 2, TimeExceededLimited: 3,
 			FragmentsOut: 6, Pending: 2, Memory: 3000, Discarded: map[string]uint64{"frag-overlap": 5, "frag-timeout": 0}},
 	}
-	collector := newStackCollector(func() stack.Counters { return counters }, func() uint64 { return 11 })
-	m, err := startMetrics("127.0.0.1:0", "", newMetricsRegistry(collector), slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatalf("startMetrics: %v", err)
-	}
-	defer m.close()
-	resp, err := http.Get("http://" + m.ln.Addr().String() + metricsPath)
-	if err != nil {
-		t.Fatalf("GET /metrics: %v", err)
-	}
-	body, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if err != nil || resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET /metrics: %s, %v", resp.Status, err)
-	}
-	lines := map[string]bool{}
-	for line := range strings.Lines(string(body)) {
-		lines[strings.TrimSpace(line)] = true
-	}
+	lines, body := scrape(t, NewCollector(func() stack.Counters { return counters }, func() uint64 { return 11 }))
 	for _, want := range []string{
 		"tunstack_packets_in_total 10",
 		"tunstack_tcp_active_opens_total 1",

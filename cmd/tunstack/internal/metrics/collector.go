@@ -1,18 +1,18 @@
-package main
+package metrics
 
 import (
 	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/tunstack/tunstack/cmd/tunstack/internal/control"
 	"github.com/tunstack/tunstack/stack"
-	"github.com/tunstack/tunstack/stack/tcp"
 )
 
-// stackCollector is a prometheus.Collector that reads one snapshot of the
+// Collector is a prometheus.Collector that reads one snapshot of the
 // stack's counters per scrape: the loop pays nothing for the metrics
 // between scrapes.
-type stackCollector struct {
+type Collector struct {
 	counters     func() stack.Counters
 	captureLost  func() uint64 // nil without --pcap
 	scalars      []scalarMetric
@@ -23,7 +23,7 @@ type stackCollector struct {
 	rateLimited  *prometheus.Desc
 	connections  *prometheus.Desc
 	captureLostD *prometheus.Desc
-	frag         fragMetrics // metrics_frag.go
+	frag         fragMetrics // frag.go
 }
 
 // scalarMetric is one unlabelled metric and how to read it.
@@ -33,12 +33,14 @@ type scalarMetric struct {
 	value func(c *stack.Counters) uint64
 }
 
-func newStackCollector(counters func() stack.Counters, captureLost func() uint64) *stackCollector {
+// NewCollector reads counters once per scrape; captureLost, nil without
+// --pcap, counts the packets missing from the capture.
+func NewCollector(counters func() stack.Counters, captureLost func() uint64) *Collector {
 	counter := func(name, help string, value func(c *stack.Counters) uint64) scalarMetric {
 		return scalarMetric{prometheus.NewDesc(name, help, nil, nil), prometheus.CounterValue, value}
 	}
 	mib := func(c *stack.Counters) *stack.TCPMIB { return &c.MIB }
-	return &stackCollector{
+	return &Collector{
 		counters:    counters,
 		captureLost: captureLost,
 		scalars: append([]scalarMetric{
@@ -82,7 +84,7 @@ func newStackCollector(counters func() stack.Counters, captureLost func() uint64
 				func(c *stack.Counters) uint64 { return mib(c).InErrs }),
 			counter("tunstack_tcp_out_rsts_total", "TCP-MIB tcpOutRsts: segments sent with the RST flag (RFC 4022).",
 				func(c *stack.Counters) uint64 { return mib(c).OutRsts }),
-		}, memoryScalars()...), // metrics_memory.go
+		}, memoryScalars()...), // memory.go
 		drops: prometheus.NewDesc("tunstack_tcp_drops_total",
 			`TCP segments dropped, by reason: "tcp-*" malformed, "no-listener", "syn-queue-full", "accept-queue-full", "build:*", "engine:<code>" discarded by the engine.`,
 			[]string{"reason"}, nil),
@@ -108,7 +110,7 @@ func newStackCollector(counters func() stack.Counters, captureLost func() uint64
 }
 
 // Describe implements prometheus.Collector.
-func (c *stackCollector) Describe(ch chan<- *prometheus.Desc) {
+func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, m := range c.scalars {
 		ch <- m.desc
 	}
@@ -125,7 +127,7 @@ func (c *stackCollector) Describe(ch chan<- *prometheus.Desc) {
 }
 
 // Collect implements prometheus.Collector.
-func (c *stackCollector) Collect(ch chan<- prometheus.Metric) {
+func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	counters := c.counters()
 	for _, m := range c.scalars {
 		ch <- prometheus.MustNewConstMetric(m.desc, m.kind, float64(m.value(&counters)))
@@ -146,20 +148,13 @@ func (c *stackCollector) Collect(ch chan<- prometheus.Metric) {
 	for _, limit := range stack.RateLimits {
 		ch <- prometheus.MustNewConstMetric(c.rateLimited, prometheus.CounterValue, float64(counters.RateLimited[limit]), limit)
 	}
-	for _, st := range connectionStates {
+	for _, st := range control.ConnectionStates {
 		ch <- prometheus.MustNewConstMetric(c.connections, prometheus.GaugeValue, float64(counters.States[st]), st.String())
 	}
 	c.frag.collect(ch, &counters)
 	if c.captureLost != nil {
 		ch <- prometheus.MustNewConstMetric(c.captureLostD, prometheus.CounterValue, float64(c.captureLost()))
 	}
-}
-
-// connectionStates are the states a connection can be in: all of RFC
-// 9293's but CLOSED, which has no TCB.
-var connectionStates = []tcp.State{
-	tcp.Listen, tcp.SynSent, tcp.SynReceived, tcp.Established, tcp.FinWait1, tcp.FinWait2,
-	tcp.CloseWait, tcp.Closing, tcp.LastAck, tcp.TimeWait,
 }
 
 // isTCPDrop tells the drop reasons of TCP segments from those of packets
@@ -172,12 +167,4 @@ func isTCPDrop(reason string) bool {
 	}
 	return reason == "no-listener" || reason == "syn-queue-full" || reason == "accept-queue-full" ||
 		reason == "conn-limit" || reason == "peer-conn-limit"
-}
-
-// newMetricsRegistry is the registry --metrics serves: the stack's
-// collector only.
-func newMetricsRegistry(c *stackCollector) *prometheus.Registry {
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(c)
-	return reg
 }
