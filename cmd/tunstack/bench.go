@@ -17,6 +17,8 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/tunstack/tunstack/cmd/tunstack/internal/control"
+	"github.com/tunstack/tunstack/cmd/tunstack/internal/daemon"
+	"github.com/tunstack/tunstack/cmd/tunstack/internal/flags"
 	"github.com/tunstack/tunstack/cmd/tunstack/internal/usage"
 	"github.com/tunstack/tunstack/stack/tcp"
 )
@@ -86,7 +88,7 @@ figure. It removes the namespace when done. Figures are printed, never judged.`,
 			}
 			var list []string
 			for _, e := range strings.Split(engines, ",") {
-				name, err := parseEngine(strings.TrimSpace(e))
+				name, err := flags.ParseEngine(strings.TrimSpace(e))
 				if err != nil {
 					return err
 				}
@@ -104,7 +106,7 @@ figure. It removes the namespace when done. Figures are printed, never judged.`,
 	}
 	cmd.Flags().BoolVar(&quick, "quick", false, "a short run: shorter measurements and fewer connections")
 	cmd.Flags().IntVar(&runs, "runs", 1, "repeat every measurement this many times and print medians")
-	cmd.Flags().StringVar(&engines, "engines", engineGVisor+","+engineNative, "engines to run, in this order")
+	cmd.Flags().StringVar(&engines, "engines", daemon.EngineGVisor+","+daemon.EngineNative, "engines to run, in this order")
 	cmd.Flags().StringVar(&profileDir, "profile", "", "write a CPU profile of each daemon into this directory")
 	cmd.AddCommand(c.benchClientCommand())
 	return cmd
@@ -138,8 +140,8 @@ func (c *cli) benchClientCommand() *cobra.Command {
 	}
 	fs := cmd.Flags()
 	fs.StringVar(&cfg.Mode, "mode", modeConnect, "connect, timewait, rr, upload, download, hold or latency")
-	fs.StringVar(&target, "target", defaultIP, "the stack's address")
-	fs.StringVar(&source, "source", strings.Split(defaultAddr, "/")[0], "the kernel's address (timewait binds to it)")
+	fs.StringVar(&target, "target", flags.DefaultIP, "the stack's address")
+	fs.StringVar(&source, "source", strings.Split(flags.DefaultAddr, "/")[0], "the kernel's address (timewait binds to it)")
 	fs.StringVar(&ports, "ports", "7", "service ports, as 7101,7102 or 7101-7104")
 	fs.DurationVar(&cfg.Duration, "duration", 2*time.Second, "how long to load the stack")
 	fs.IntVar(&cfg.Workers, "workers", 1, "concurrent connections or streams")
@@ -342,7 +344,7 @@ func (r *benchRunner) phaseConnect(ctx context.Context, d *benchDaemon) error {
 // new connection per request.
 func (r *benchRunner) phaseHTTP(ctx context.Context, d *benchDaemon) error {
 	sz := r.opts.sizes
-	url := "http://" + defaultIP + "/"
+	url := "http://" + flags.DefaultIP + "/"
 	for _, tc := range []struct {
 		figure, what string
 		extra        []string
@@ -552,9 +554,9 @@ func (r *benchRunner) phaseTimeWait(ctx context.Context, d *benchDaemon) error {
 // connection figure; tunstack's if gVisor did not run) in an open loop and
 // records the connect time's median and 99th percentile.
 func (r *benchRunner) phaseLatency(ctx context.Context, d *benchDaemon) error {
-	rate := r.results.median(figConnRate, engineGVisor)
+	rate := r.results.median(figConnRate, daemon.EngineGVisor)
 	if rate != rate { // NaN: gVisor did not run
-		rate = r.results.median(figConnRate, engineNative)
+		rate = r.results.median(figConnRate, daemon.EngineNative)
 	}
 	if rate != rate || rate <= 0 {
 		return errors.New("no connection rate measured to derive the load from")

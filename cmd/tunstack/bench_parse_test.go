@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/tunstack/tunstack/cmd/tunstack/internal/daemon"
 )
 
 func TestParseProcStatCPU(t *testing.T) {
@@ -103,28 +104,28 @@ func TestPercentile(t *testing.T) {
 
 func TestBenchResultsMedian(t *testing.T) {
 	r := newBenchResults()
-	if got := r.median(figConnRate, engineNative); !math.IsNaN(got) {
+	if got := r.median(figConnRate, daemon.EngineNative); !math.IsNaN(got) {
 		t.Errorf("median of nothing = %v, want NaN", got)
 	}
 	for _, v := range []float64{5, 1, 3} {
-		r.record(figConnRate, engineNative, v)
+		r.record(figConnRate, daemon.EngineNative, v)
 	}
-	if got := r.median(figConnRate, engineNative); got != 3 {
+	if got := r.median(figConnRate, daemon.EngineNative); got != 3 {
 		t.Errorf("median of 5 1 3 = %v", got)
 	}
-	r.record(figConnRate, engineNative, 4)
-	if got := r.median(figConnRate, engineNative); got != 3.5 {
+	r.record(figConnRate, daemon.EngineNative, 4)
+	if got := r.median(figConnRate, daemon.EngineNative); got != 3.5 {
 		t.Errorf("median of 5 1 3 4 = %v", got)
 	}
 }
 
 func TestBenchTable(t *testing.T) {
 	r := newBenchResults()
-	r.record(figConnRate, engineNative, 20000)
-	r.record(figConnRate, engineGVisor, 10000)
-	r.record(figConnCPU, engineNative, 12.5)
-	r.record(figConnCPU, engineGVisor, 50)
-	r.record(figMemTimeWait, engineNative, 200)
+	r.record(figConnRate, daemon.EngineNative, 20000)
+	r.record(figConnRate, daemon.EngineGVisor, 10000)
+	r.record(figConnCPU, daemon.EngineNative, 12.5)
+	r.record(figConnCPU, daemon.EngineGVisor, 50)
+	r.record(figMemTimeWait, daemon.EngineNative, 200)
 	r.note("gvisor, connections: 3 errors")
 	var b strings.Builder
 	r.writeTable(&b, newBenchFigures(quickSizes), 3)

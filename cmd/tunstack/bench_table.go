@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/tunstack/tunstack/cmd/tunstack/internal/daemon"
 )
 
 // benchFigure is one row of the bench's table.
@@ -102,7 +104,7 @@ func (r *benchResults) writeTable(w io.Writer, figures []benchFigure, runs int) 
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintf(tw, "figure\tunit\ttunstack\tgVisor\ttunstack/gVisor\tbetter\t\n")
 	for _, f := range figures {
-		native, gv := r.median(f.key, engineNative), r.median(f.key, engineGVisor)
+		native, gv := r.median(f.key, daemon.EngineNative), r.median(f.key, daemon.EngineGVisor)
 		better := "higher"
 		if f.lowerIsBetter {
 			better = "lower"

@@ -168,3 +168,13 @@ func TestDemoList(t *testing.T) {
 		}
 	}
 }
+
+// TestUpImpairBadValueExits2 checks the whole command line: a bad
+// --impair is one line on stderr and exit 2, before privileges matter.
+func TestUpImpairBadValueExits2(t *testing.T) {
+	code, stdout, stderr := runCLI(t, noCapabilities, strings.NewReader(""), "up", "--impair", "loss=2")
+	want := `tunstack: --impair "loss=2": loss "2": want a percentage like 2% or 0.5%` + "\n"
+	if code != exitUsage || stderr != want || stdout != "" {
+		t.Errorf("exit %d, stderr %q, stdout %q; want exit %d, stderr %q", code, stderr, stdout, exitUsage, want)
+	}
+}

@@ -5,7 +5,9 @@ import (
 	"log/slog"
 
 	"github.com/spf13/cobra"
+	"github.com/tunstack/tunstack/cmd/tunstack/internal/daemon"
 	"github.com/tunstack/tunstack/cmd/tunstack/internal/demo"
+	"github.com/tunstack/tunstack/cmd/tunstack/internal/flags"
 	"github.com/tunstack/tunstack/cmd/tunstack/internal/services"
 	"github.com/tunstack/tunstack/cmd/tunstack/internal/usage"
 )
@@ -52,24 +54,24 @@ and on Ctrl-C. Missing tools (nc, ping, ip) are installed with apt-get.`,
 // demo runs the tour on a daemon started as the demo asks.
 func (c *cli) demo(ctx context.Context, tools demo.Installer, steps []string, verbose bool) error {
 	// Warnings only: the report is the output.
-	log := newLogger(c.stderr, logConfig{Level: slog.LevelWarn, Format: "text"})
+	log := daemon.NewLogger(c.stderr, daemon.LogConfig{Level: slog.LevelWarn, Format: "text"})
 	return demo.Run(ctx, demo.Options{
 		Out: c.stdout, Verbose: verbose, Steps: steps, Tools: tools,
 		Start: func(s demo.Setup) (*demo.Daemon, error) {
-			flags := defaultUpFlags()
-			flags.device.netns = s.NetNS
-			flags.addr, flags.ip = s.Kernel.String(), s.StackIP.String()
-			flags.addr6, flags.ip6 = s.Kernel6.String(), s.StackIP6.String()
-			flags.msl = s.MSL
-			cfg, err := flags.config()
+			f := flags.DefaultUp()
+			f.Device.NetNS = s.NetNS
+			f.Addr, f.IP = s.Kernel.String(), s.StackIP.String()
+			f.Addr6, f.IP6 = s.Kernel6.String(), s.StackIP6.String()
+			f.MSL = s.MSL
+			cfg, err := f.Config()
 			if err != nil {
 				return nil, err
 			}
-			d, err := startDaemonLinked(cfg, log, "tunstack demo", s.WrapLink)
+			d, err := daemon.Start(cfg, log, "tunstack demo", s.WrapLink)
 			if err != nil {
 				return nil, err
 			}
-			return &demo.Daemon{Stack: d.stack, Dev: cfg.Dev, Services: services.List(cfg.Services), Stop: d.stop}, nil
+			return &demo.Daemon{Stack: d.Stack(), Dev: cfg.Dev, Services: services.List(cfg.Services), Stop: d.Stop}, nil
 		},
 	})
 }

@@ -8,11 +8,12 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/tunstack/tunstack/cmd/tunstack/internal/control"
+	"github.com/tunstack/tunstack/cmd/tunstack/internal/flags"
 	"github.com/tunstack/tunstack/cmd/tunstack/internal/usage"
 )
 
 func (c *cli) dialCommand() *cobra.Command {
-	var device deviceFlags
+	var device flags.Device
 	var timeout time.Duration
 	cmd := &cobra.Command{
 		Use:   "dial HOST:PORT",
@@ -23,7 +24,7 @@ to standard output. End of input sends FIN while the reply is still read.`,
 		Example: "  echo hello | sudo tunstack dial 10.77.0.1:9000",
 		Args:    exactArgs(1, "one HOST:PORT"),
 		RunE: body(func(cmd *cobra.Command, args []string) error {
-			if err := device.validate(); err != nil {
+			if err := device.Validate(); err != nil {
 				return err
 			}
 			target, err := control.ParseDialTarget(args[0])
@@ -33,10 +34,10 @@ to standard output. End of input sends FIN while the reply is still read.`,
 			if timeout <= 0 || timeout > control.MaxDialTimeout {
 				return usage.Errorf("--timeout %v: want more than 0 and at most %v", timeout, control.MaxDialTimeout)
 			}
-			return c.dial(cmd.Context(), device.controlPath(), target.String(), timeout)
+			return c.dial(cmd.Context(), device.ControlPath(), target.String(), timeout)
 		}),
 	}
-	device.register(cmd.Flags(), "network namespace of the daemon's device (to find its control socket)")
+	device.Register(cmd.Flags(), "network namespace of the daemon's device (to find its control socket)")
 	cmd.Flags().DurationVar(&timeout, "timeout", control.DefaultDialTimeout, "give up connecting after this long")
 	return cmd
 }
@@ -53,7 +54,7 @@ func (c *cli) dial(ctx context.Context, controlPath, target string, timeout time
 	case errors.Is(err, control.ErrNoDaemon):
 		return fmt.Errorf("%w (start one with: sudo tunstack up)", err)
 	case errors.Is(err, control.ErrDenied):
-		return permissionHint(err, "tunstack dial "+target)
+		return usage.RunAsRoot(err, "tunstack dial "+target)
 	case err != nil:
 		return err
 	}

@@ -7,7 +7,6 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -15,42 +14,10 @@ import (
 
 	"github.com/tunstack/tunstack/cmd/tunstack/internal/clitest"
 	"github.com/tunstack/tunstack/tundev"
-	"github.com/vishvananda/netns"
 )
 
 // These tests create real TUN devices, each in a namespace of its own that
 // the test removes. They need root; in CI they fail rather than skip.
-
-func requireRoot(t *testing.T) {
-	t.Helper()
-	reason := ""
-	if os.Geteuid() != 0 {
-		reason = "needs root for TUN devices and network namespaces"
-	} else if _, err := os.Stat("/dev/net/tun"); err != nil {
-		reason = "needs /dev/net/tun: " + err.Error()
-	}
-	if reason == "" {
-		return
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatal(reason + " (CI is set: failing, not skipping)")
-	}
-	t.Skip(reason)
-}
-
-// testNamespace returns a fresh namespace name and removes the namespace,
-// if anything left it, when the test ends.
-func testNamespace(t *testing.T) string {
-	t.Helper()
-	ns := tundev.UniqueNetNSName("tsck")
-	t.Cleanup(func() {
-		if _, err := os.Stat("/run/netns/" + ns); err == nil {
-			t.Errorf("namespace %s left behind", ns)
-			tundev.DeleteNetNS(ns)
-		}
-	})
-	return ns
-}
 
 // lockedBuffer is a bytes.Buffer that a command writes while the test reads.
 type lockedBuffer struct {
@@ -73,43 +40,16 @@ func (b *lockedBuffer) String() string {
 // listenIn opens a TCP listener inside namespace ns.
 func listenIn(t *testing.T, ns, addr string) net.Listener {
 	t.Helper()
-	type result struct {
-		ln  net.Listener
-		err error
+	var ln net.Listener
+	err := tundev.InNetNS(ns, func() (err error) {
+		ln, err = net.Listen("tcp", addr)
+		return err
+	})
+	if err != nil {
+		t.Fatalf("listen on %s in %s: %v", addr, ns, err)
 	}
-	ch := make(chan result, 1)
-	go func() {
-		// The thread enters ns; if it cannot come back, it is not unlocked
-		// and dies with the goroutine.
-		runtime.LockOSThread()
-		orig, err := netns.Get()
-		if err != nil {
-			ch <- result{err: err}
-			return
-		}
-		defer orig.Close()
-		target, err := netns.GetFromName(ns)
-		if err != nil {
-			ch <- result{err: err}
-			return
-		}
-		defer target.Close()
-		if err := netns.Set(target); err != nil {
-			ch <- result{err: err}
-			return
-		}
-		ln, err := net.Listen("tcp", addr)
-		if netns.Set(orig) == nil {
-			runtime.UnlockOSThread()
-		}
-		ch <- result{ln, err}
-	}()
-	r := <-ch
-	if r.err != nil {
-		t.Fatalf("listen on %s in %s: %v", addr, ns, r.err)
-	}
-	t.Cleanup(func() { r.ln.Close() })
-	return r.ln
+	t.Cleanup(func() { ln.Close() })
+	return ln
 }
 
 // TestUpDialAndStop runs `tunstack up` as a function in a fresh namespace:
@@ -118,8 +58,8 @@ func listenIn(t *testing.T, ns, addr string) net.Listener {
 // `tunstack dial`, then cancels (as SIGTERM does) and checks exit 0 and
 // that the socket and the namespace are gone.
 func TestUpDialAndStop(t *testing.T) {
-	requireRoot(t)
-	ns := testNamespace(t)
+	clitest.RequireRoot(t)
+	ns := clitest.NetNS(t)
 	control := filepath.Join(clitest.ShortTempDir(t), "ctl.sock")
 
 	var stdout, stderr lockedBuffer

@@ -14,13 +14,14 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"github.com/tunstack/tunstack/cmd/tunstack/internal/control"
+	"github.com/tunstack/tunstack/cmd/tunstack/internal/flags"
 	"github.com/tunstack/tunstack/cmd/tunstack/internal/usage"
 	"github.com/tunstack/tunstack/stack/tcp"
 )
 
 // ssOptions are ss's flags.
 type ssOptions struct {
-	device    deviceFlags
+	device    flags.Device
 	filter    control.Filter
 	states    []string
 	all       bool
@@ -61,7 +62,7 @@ SYN-RECEIVED, FIN-WAIT-2, CLOSE-WAIT or LAST-ACK, and what each waits for.`,
 			return err
 		},
 		RunE: body(func(cmd *cobra.Command, args []string) error {
-			if err := o.device.validate(); err != nil {
+			if err := o.device.Validate(); err != nil {
 				return err
 			}
 			matcher, err := o.matcher()
@@ -72,7 +73,7 @@ SYN-RECEIVED, FIN-WAIT-2, CLOSE-WAIT or LAST-ACK, and what each waits for.`,
 		}),
 	}
 	fs := cmd.Flags()
-	o.device.register(fs, "network namespace of the daemon's device (to find its control socket)")
+	o.device.Register(fs, "network namespace of the daemon's device (to find its control socket)")
 	fs.StringSliceVarP(&o.states, "state", "s", nil, "only connections in these states (repeat or separate with commas)")
 	fs.BoolVarP(&o.all, "all", "a", false, "list listeners too")
 	fs.BoolVarP(&o.listening, "listening", "l", false, "list only listeners")
@@ -145,7 +146,7 @@ func intersect(a, b []string) []string {
 
 // ss asks the daemon for its connections and prints those that match.
 func (c *cli) ss(ctx context.Context, o *ssOptions, m *control.Matcher) error {
-	status, err := control.FetchStatus(ctx, o.device.controlPath())
+	status, err := control.FetchStatus(ctx, o.device.ControlPath())
 	if err := controlError(err, "tunstack ss"); err != nil {
 		return err
 	}
@@ -188,7 +189,7 @@ func controlError(err error, invokedAs string) error {
 	case errors.Is(err, control.ErrNoDaemon):
 		return fmt.Errorf("%w (start one with: sudo tunstack up)", err)
 	case errors.Is(err, control.ErrDenied):
-		return permissionHint(err, invokedAs)
+		return usage.RunAsRoot(err, invokedAs)
 	}
 	return err
 }

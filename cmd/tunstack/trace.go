@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/tunstack/tunstack/cmd/tunstack/internal/control"
+	"github.com/tunstack/tunstack/cmd/tunstack/internal/flags"
 	"github.com/tunstack/tunstack/cmd/tunstack/internal/kernelstates"
 	"github.com/tunstack/tunstack/cmd/tunstack/internal/usage"
 	"github.com/tunstack/tunstack/stack"
@@ -30,7 +31,7 @@ var errStreamEnded = errors.New("the daemon ended the event stream")
 
 // traceOptions are trace's flags.
 type traceOptions struct {
-	device  deviceFlags
+	device  flags.Device
 	filter  control.Filter
 	states  []string
 	json    bool
@@ -78,7 +79,7 @@ the stack's port and --dport the peer's.`,
   sudo tunstack trace -s time-wait,last-ack`,
 		Args: exactArgs(0, "no arguments"),
 		RunE: body(func(cmd *cobra.Command, args []string) error {
-			if err := o.device.validate(); err != nil {
+			if err := o.device.Validate(); err != nil {
 				return err
 			}
 			if err := o.check(); err != nil {
@@ -88,7 +89,7 @@ the stack's port and --dport the peer's.`,
 		}),
 	}
 	fs := cmd.Flags()
-	o.device.register(fs, "network namespace of the daemon's device (to find its control socket)")
+	o.device.Register(fs, "network namespace of the daemon's device (to find its control socket)")
 	fs.StringSliceVarP(&o.states, "state", "s", nil, "only connections in these states (ss's names or the RFC's; repeat or separate with commas)")
 	registerEndFlags(fs, &o.filter)
 	fs.BoolVar(&o.json, "json", false, "print one JSON object per event")
@@ -132,7 +133,7 @@ func (c *cli) trace(ctx context.Context, o *traceOptions) error {
 		ladderStates, _ = states.Compile()
 		filter.States = nil
 	}
-	session, err := control.Open(ctx, o.device.controlPath(), control.Request{Op: control.OpEvents, Filter: &filter}, control.ReplyWait)
+	session, err := control.Open(ctx, o.device.ControlPath(), control.Request{Op: control.OpEvents, Filter: &filter}, control.ReplyWait)
 	if err := controlError(err, "tunstack trace"); err != nil {
 		return err
 	}
@@ -140,7 +141,7 @@ func (c *cli) trace(ctx context.Context, o *traceOptions) error {
 	stop := context.AfterFunc(ctx, func() { session.Close() })
 	defer stop()
 	// The daemon subscribed before it answered: from now on nothing is missed.
-	fmt.Fprintf(c.stderr, "tunstack trace: watching %s (Ctrl-C to stop)\n", o.device.controlPath())
+	fmt.Fprintf(c.stderr, "tunstack trace: watching %s (Ctrl-C to stop)\n", o.device.ControlPath())
 
 	var out eventSink
 	switch {
@@ -216,11 +217,11 @@ func (s *jsonSink) close(io.Writer) error { return nil }
 
 // traceKernel starts following the kernel's states on the daemon's
 // device, or says in one line why it cannot and returns nil.
-func (c *cli) traceKernel(device *deviceFlags) *kernelstates.Tracer {
-	addrs, err := tundev.LinkAddrs(device.netns, device.dev)
+func (c *cli) traceKernel(device *flags.Device) *kernelstates.Tracer {
+	addrs, err := tundev.LinkAddrs(device.NetNS, device.Dev)
 	var t *kernelstates.Tracer
 	if err == nil {
-		t, err = kernelstates.Start(kernelstates.Options{Kernel: addrs, NetNS: device.netns, Prefix: "tunstack-trace"})
+		t, err = kernelstates.Start(kernelstates.Options{Kernel: addrs, NetNS: device.NetNS, Prefix: "tunstack-trace"})
 	}
 	if err != nil {
 		fmt.Fprintf(c.stderr, "tunstack trace: the kernel's states are inferred from its segments (~): %s\n", oneLine(err.Error()))

@@ -1,11 +1,13 @@
 // Package clitest holds what the tests of tunstack's command line share:
 // two stacks joined by an in-memory link (the daemon's and a peer playing
-// the kernel's part), directories with paths short enough for unix
-// sockets, and polling with a deadline. Only tests import it.
+// the kernel's part), a control socket served from a stack or from a fake
+// (control.go), directories with paths short enough for unix sockets,
+// polling with a deadline, and the checks of tests that need root. Only
+// tests import it.
 //
-// It starts no device and no namespace; the tests that need root keep
-// their own set-up. WaitUntil is to move to tests/testkit, the test kit
-// of the whole repository, once that exists.
+// It creates no device and no namespace itself. WaitUntil, RequireRoot and
+// NetNS are to be replaced by tests/testkit, the test kit of the whole
+// repository.
 package clitest
 
 import (
@@ -96,4 +98,37 @@ func WaitUntil(t *testing.T, what string, cond func() bool) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// RequireRoot skips a test that needs root for TUN devices and network
+// namespaces, and fails it instead when CI is set: in CI every test runs.
+func RequireRoot(t *testing.T) {
+	t.Helper()
+	reason := ""
+	if os.Geteuid() != 0 {
+		reason = "needs root for TUN devices and network namespaces"
+	} else if _, err := os.Stat("/dev/net/tun"); err != nil {
+		reason = "needs /dev/net/tun: " + err.Error()
+	}
+	if reason == "" {
+		return
+	}
+	if os.Getenv("CI") != "" {
+		t.Fatal(reason + " (CI is set: failing, not skipping)")
+	}
+	t.Skip(reason)
+}
+
+// NetNS returns a fresh namespace name and, when the test ends, fails it
+// if the namespace still exists, and removes it.
+func NetNS(t *testing.T) string {
+	t.Helper()
+	ns := tundev.UniqueNetNSName("tsck")
+	t.Cleanup(func() {
+		if _, err := os.Stat("/run/netns/" + ns); err == nil {
+			t.Errorf("namespace %s left behind", ns)
+			tundev.DeleteNetNS(ns)
+		}
+	})
+	return ns
 }

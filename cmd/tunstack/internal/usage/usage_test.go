@@ -29,3 +29,13 @@ func TestUsageErrors(t *testing.T) {
 		t.Errorf("Wrap(%v) = %v: the message or the chain changed", base, err)
 	}
 }
+
+func TestRunAsRoot(t *testing.T) {
+	err := RunAsRoot(ErrNeedNetAdmin, "tunstack up")
+	if want := "creating TUN device needs CAP_NET_ADMIN: run as root (sudo tunstack up)"; err.Error() != want {
+		t.Errorf("RunAsRoot = %q, want %q", err, want)
+	}
+	if !errors.Is(err, ErrNeedNetAdmin) || Is(err) {
+		t.Errorf("RunAsRoot(%v) lost its cause or became a usage error", ErrNeedNetAdmin)
+	}
+}

@@ -1,4 +1,4 @@
-package main
+package daemon
 
 import (
 	"bytes"
@@ -24,7 +24,7 @@ func TestLogEventHalfOpenCloseIsDebug(t *testing.T) {
 		{tcp.SynReceived, slog.LevelDebug, true},
 	} {
 		var out bytes.Buffer
-		log := newLogger(&out, logConfig{Level: tt.level, Format: "text"})
+		log := NewLogger(&out, LogConfig{Level: tt.level, Format: "text"})
 		logEvent(log, stack.Event{Kind: stack.EventStateChange, From: tt.from, To: tcp.Closed, Reason: tcp.ReasonGiveUp})
 		if got := strings.Contains(out.String(), `msg="connection closed"`); got != tt.logged {
 			t.Errorf("closed from %v at %v: logged %v, want %v: %q", tt.from, tt.level, got, tt.logged, out.String())

@@ -1,10 +1,10 @@
-package main
+package flags
 
 import (
 	"github.com/spf13/pflag"
 
+	"github.com/tunstack/tunstack/cmd/tunstack/internal/daemon"
 	"github.com/tunstack/tunstack/cmd/tunstack/internal/usage"
-	"github.com/tunstack/tunstack/stack"
 )
 
 // memFlags are the bounds of `tunstack up` on what peers can make the
@@ -13,15 +13,6 @@ type memFlags struct {
 	bufferBudget    string
 	maxConns        int
 	maxConnsPerPeer int
-}
-
-// memConfig is what memFlags validate to.
-type memConfig struct {
-	// BufferBudget is stack.Options.BufferBudget: bytes, or -1 for no
-	// bound.
-	BufferBudget    int64
-	MaxConns        int
-	MaxConnsPerPeer int
 }
 
 // minBufferBudget is the smallest budget --buffer-budget takes: below it
@@ -34,23 +25,18 @@ func (f *memFlags) register(fs *pflag.FlagSet) {
 	fs.IntVar(&f.maxConnsPerPeer, "max-conns-per-peer", 0, "most connections of one peer (an IPv4 address, an IPv6 /64); a SYN beyond is dropped and counted (0: no limit; native engine)")
 }
 
-func (f *memFlags) config() (memConfig, error) {
+func (f *memFlags) config() (daemon.MemoryConfig, error) {
 	budget, ok := parseByteCount(f.bufferBudget)
 	switch {
 	case !ok:
-		return memConfig{}, usage.Errorf("--buffer-budget %q: want a size like 512MiB, 2GiB or 65536", f.bufferBudget)
+		return daemon.MemoryConfig{}, usage.Errorf("--buffer-budget %q: want a size like 512MiB, 2GiB or 65536", f.bufferBudget)
 	case budget == 0:
 		budget = -1 // no bound
 	case budget < minBufferBudget:
-		return memConfig{}, usage.Errorf("--buffer-budget %q: want at least 1MiB, or 0 for no bound", f.bufferBudget)
+		return daemon.MemoryConfig{}, usage.Errorf("--buffer-budget %q: want at least 1MiB, or 0 for no bound", f.bufferBudget)
 	}
 	if f.maxConns < 0 || f.maxConnsPerPeer < 0 {
-		return memConfig{}, usage.Errorf("--max-conns and --max-conns-per-peer must not be negative")
+		return daemon.MemoryConfig{}, usage.Errorf("--max-conns and --max-conns-per-peer must not be negative")
 	}
-	return memConfig{BufferBudget: budget, MaxConns: f.maxConns, MaxConnsPerPeer: f.maxConnsPerPeer}, nil
-}
-
-// apply puts the limits into the stack's options.
-func (c memConfig) apply(o *stack.Options) {
-	o.BufferBudget, o.MaxConns, o.MaxConnsPerPeer = c.BufferBudget, c.MaxConns, c.MaxConnsPerPeer
+	return daemon.MemoryConfig{BufferBudget: budget, MaxConns: f.maxConns, MaxConnsPerPeer: f.maxConnsPerPeer}, nil
 }

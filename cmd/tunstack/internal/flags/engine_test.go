@@ -1,8 +1,9 @@
-package main
+package flags
 
 import (
 	"testing"
 
+	"github.com/tunstack/tunstack/cmd/tunstack/internal/daemon"
 	"github.com/tunstack/tunstack/cmd/tunstack/internal/usage"
 )
 
@@ -12,14 +13,14 @@ func TestEngineFlag(t *testing.T) {
 		want    string
 		wantErr bool
 	}{
-		{"native", engineNative, false},
-		{"gvisor", engineGVisor, false},
+		{"native", daemon.EngineNative, false},
+		{"gvisor", daemon.EngineGVisor, false},
 		{"linux", "", true},
 		{"", "", true},
 	} {
-		f := defaultUpFlags()
+		f := DefaultUp()
 		f.engine = tc.engine
-		cfg, err := f.config()
+		cfg, err := f.Config()
 		if tc.wantErr != (err != nil) || (err != nil && !usage.Is(err)) || cfg.Engine != tc.want {
 			t.Errorf("--engine %q: config %q, %v; want %q (usage error: %v)", tc.engine, cfg.Engine, err, tc.want, tc.wantErr)
 		}

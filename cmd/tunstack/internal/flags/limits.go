@@ -1,10 +1,11 @@
-package main
+package flags
 
 import (
 	"time"
 
 	"github.com/spf13/pflag"
 
+	"github.com/tunstack/tunstack/cmd/tunstack/internal/daemon"
 	"github.com/tunstack/tunstack/cmd/tunstack/internal/usage"
 	"github.com/tunstack/tunstack/stack"
 	"github.com/tunstack/tunstack/stack/tcp"
@@ -31,14 +32,8 @@ func (f *limitFlags) register(fs *pflag.FlagSet) {
 		"ICMP echo replies a second, in bursts of up to 50; 0 is off")
 }
 
-// stackLimits are the limits that belong to the stack, not the engine, as
-// stack.Options takes them: negative is off.
-type stackLimits struct {
-	ChallengeACKLimit, RSTRateLimit, ICMPRateLimit int
-}
-
 // apply validates the flags and sets them in cfg.
-func (f *limitFlags) apply(cfg *upConfig) error {
+func (f *limitFlags) apply(cfg *daemon.Config) error {
 	switch {
 	case f.invalidRateLimit < 0:
 		return usage.Errorf("--invalid-ratelimit %v: must not be negative (0 turns the limit off)", f.invalidRateLimit)
@@ -59,7 +54,7 @@ func (f *limitFlags) apply(cfg *upConfig) error {
 	if f.invalidRateLimit == 0 {
 		cfg.TCP.InvalidRateLimit = -1
 	}
-	cfg.Limits = stackLimits{
+	cfg.Limits = daemon.Limits{
 		ChallengeACKLimit: off(f.challengeACKLimit),
 		RSTRateLimit:      off(f.rstRateLimit),
 		ICMPRateLimit:     off(f.icmpRateLimit),

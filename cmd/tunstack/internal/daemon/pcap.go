@@ -1,4 +1,4 @@
-package main
+package daemon
 
 import (
 	"github.com/tunstack/tunstack/cmd/tunstack/internal/usage"
@@ -7,7 +7,7 @@ import (
 )
 
 // openCapture creates the --pcap file, or returns nil when there is none.
-func openCapture(cfg upConfig) (*pcap.Writer, error) {
+func openCapture(cfg Config) (*pcap.Writer, error) {
 	if cfg.PCAP == "" {
 		return nil, nil
 	}
@@ -38,7 +38,7 @@ func capturedLink(link stack.Link, w *pcap.Writer) stack.Link {
 
 // closeCapture writes out the rest of the --pcap file once the loop has
 // stopped.
-func (d *daemon) closeCapture() {
+func (d *Daemon) closeCapture() {
 	if d.capture == nil {
 		return
 	}

@@ -1,4 +1,4 @@
-package main
+package daemon
 
 import (
 	"context"
@@ -9,7 +9,7 @@ import (
 	"github.com/tunstack/tunstack/stack/tcp"
 )
 
-func newLogger(w io.Writer, cfg logConfig) *slog.Logger {
+func NewLogger(w io.Writer, cfg LogConfig) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: cfg.Level}
 	if cfg.Format == "json" {
 		return slog.New(slog.NewJSONHandler(w, opts))

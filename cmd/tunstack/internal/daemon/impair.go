@@ -1,4 +1,4 @@
-package main
+package daemon
 
 import (
 	"fmt"
@@ -12,7 +12,7 @@ import (
 // impairLink returns the link the stack runs on: dev itself, or dev
 // wrapped in the impairment --impair asked for. It logs the impairment
 // with its seed, so that a run can be repeated.
-func (d *daemon) impairLink(dev *tundev.Device) (stack.Link, error) {
+func (d *Daemon) impairLink(dev *tundev.Device) (stack.Link, error) {
 	cfg := d.cfg.Impair
 	if !cfg.Active() {
 		return dev, nil
@@ -28,7 +28,7 @@ func (d *daemon) impairLink(dev *tundev.Device) (stack.Link, error) {
 
 // closeImpair logs what the impairment did and stops it; it closes the
 // device too, whose Close then returns the same error to stop.
-func (d *daemon) closeImpair() {
+func (d *Daemon) closeImpair() {
 	if d.impaired == nil {
 		return
 	}

@@ -1,7 +1,6 @@
-package main
+package flags
 
 import (
-	"strings"
 	"testing"
 	"time"
 
@@ -25,28 +24,18 @@ func TestParseImpairNamesTheFlag(t *testing.T) {
 	}
 }
 
-// TestUpImpairBadValueExits2 checks the whole command line: a bad
-// --impair is one line on stderr and exit 2, before privileges matter.
-func TestUpImpairBadValueExits2(t *testing.T) {
-	code, stdout, stderr := runCLI(t, noCapabilities, strings.NewReader(""), "up", "--impair", "loss=2")
-	want := `tunstack: --impair "loss=2": loss "2": want a percentage like 2% or 0.5%` + "\n"
-	if code != exitUsage || stderr != want || stdout != "" {
-		t.Errorf("exit %d, stderr %q, stdout %q; want exit %d, stderr %q", code, stderr, stdout, exitUsage, want)
-	}
-}
-
 func TestUpFlagsImpair(t *testing.T) {
-	f := defaultUpFlags()
+	f := DefaultUp()
 	f.impair = []string{"loss=2%,reorder=1%,dup=1%,delay=20ms"}
-	cfg, err := f.config()
+	cfg, err := f.Config()
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !cfg.Impair.Active() || cfg.Impair.Receive.Loss != 2 || cfg.Impair.Transmit.Delay != 20*time.Millisecond {
 		t.Errorf("--impair gave %+v", cfg.Impair)
 	}
-	plain := defaultUpFlags()
-	if defaults, _ := plain.config(); defaults.Impair.Active() {
+	plain := DefaultUp()
+	if defaults, _ := plain.Config(); defaults.Impair.Active() {
 		t.Errorf("impairment active by default: %+v", defaults.Impair)
 	}
 }

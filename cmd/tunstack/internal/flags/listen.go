@@ -1,8 +1,9 @@
-package main
+package flags
 
 import (
 	"github.com/spf13/pflag"
 
+	"github.com/tunstack/tunstack/cmd/tunstack/internal/daemon"
 	"github.com/tunstack/tunstack/cmd/tunstack/internal/usage"
 	"github.com/tunstack/tunstack/stack"
 )
@@ -25,23 +26,16 @@ func (f *listenFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.synCookies, "syncookies", stack.SynCookiesAuto.String(), "answer SYNs with SYN cookies (RFC 4987): auto once the half-open queue is full, always, or never (drop such SYNs)")
 }
 
-// listenConfig is the validated form of listenFlags.
-type listenConfig struct {
-	Backlog    int
-	SynBacklog int
-	SynCookies stack.SynCookieMode
-}
-
-func (f *listenFlags) config() (listenConfig, error) {
+func (f *listenFlags) config() (daemon.ListenConfig, error) {
 	switch {
 	case f.backlog < 1 || f.backlog > maxListenQueue:
-		return listenConfig{}, usage.Errorf("--backlog %d: want 1 to %d", f.backlog, maxListenQueue)
+		return daemon.ListenConfig{}, usage.Errorf("--backlog %d: want 1 to %d", f.backlog, maxListenQueue)
 	case f.synBacklog < 1 || f.synBacklog > maxListenQueue:
-		return listenConfig{}, usage.Errorf("--syn-backlog %d: want 1 to %d", f.synBacklog, maxListenQueue)
+		return daemon.ListenConfig{}, usage.Errorf("--syn-backlog %d: want 1 to %d", f.synBacklog, maxListenQueue)
 	}
 	mode, err := stack.ParseSynCookieMode(f.synCookies)
 	if err != nil {
-		return listenConfig{}, usage.Errorf("--syncookies %q: want auto, always or never", f.synCookies)
+		return daemon.ListenConfig{}, usage.Errorf("--syncookies %q: want auto, always or never", f.synCookies)
 	}
-	return listenConfig{Backlog: f.backlog, SynBacklog: f.synBacklog, SynCookies: mode}, nil
+	return daemon.ListenConfig{Backlog: f.backlog, SynBacklog: f.synBacklog, SynCookies: mode}, nil
 }

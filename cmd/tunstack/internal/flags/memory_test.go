@@ -1,4 +1,4 @@
-package main
+package flags
 
 import (
 	"strings"
@@ -6,12 +6,12 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/tunstack/tunstack/cmd/tunstack/internal/daemon"
 	"github.com/tunstack/tunstack/cmd/tunstack/internal/usage"
-	"github.com/tunstack/tunstack/stack"
 )
 
 func TestMemFlags(t *testing.T) {
-	parse := func(args ...string) (memConfig, error) {
+	parse := func(args ...string) (daemon.MemoryConfig, error) {
 		var f memFlags
 		fs := pflag.NewFlagSet("up", pflag.ContinueOnError)
 		f.register(fs)
@@ -21,13 +21,8 @@ func TestMemFlags(t *testing.T) {
 		return f.config()
 	}
 	cfg, err := parse("--buffer-budget", "128MiB", "--max-conns", "1000", "--max-conns-per-peer", "10")
-	if err != nil || cfg != (memConfig{BufferBudget: 128 << 20, MaxConns: 1000, MaxConnsPerPeer: 10}) {
+	if err != nil || cfg != (daemon.MemoryConfig{BufferBudget: 128 << 20, MaxConns: 1000, MaxConnsPerPeer: 10}) {
 		t.Fatalf("config = %+v, %v", cfg, err)
-	}
-	var opts stack.Options
-	cfg.apply(&opts)
-	if opts.BufferBudget != 128<<20 || opts.MaxConns != 1000 || opts.MaxConnsPerPeer != 10 {
-		t.Fatalf("options %+v", opts)
 	}
 	if cfg, err := parse("--buffer-budget", "0"); err != nil || cfg.BufferBudget != -1 {
 		t.Fatalf("--buffer-budget 0: %+v, %v; want no bound (-1)", cfg, err)

@@ -1,4 +1,14 @@
-package main
+// Package daemon runs what `tunstack up` runs and `tunstack demo` starts:
+// the TUN device, with --impair's impairment and --pcap's capture around
+// it; the stack of the engine --engine picks; the built-in services; the
+// log of connections; the memory releaser; the metrics server; and last
+// the control socket, whose presence means ready. Stop ends it all in the
+// reverse order, the socket's removal last.
+//
+// It takes a Config that package flags has checked and checks nothing
+// again; it parses no flags and does not daemonize: it runs in the
+// caller's process until Stop.
+package daemon
 
 import (
 	"context"
@@ -32,13 +42,13 @@ const (
 // logEventsBuffer holds the events the log has not taken yet.
 const logEventsBuffer = 1024
 
-// daemon is a stack running on a TUN device, with its services and its
+// Daemon is a stack running on a TUN device, with its services and its
 // control socket: what `tunstack up` runs and `tunstack demo` starts.
-type daemon struct {
-	cfg   upConfig
+type Daemon struct {
+	cfg   Config
 	log   *slog.Logger
 	dev   *tundev.Device
-	stack engine // tunstack's or gVisor's (--engine)
+	stack Engine // tunstack's or gVisor's (--engine)
 
 	stopLoop context.CancelFunc
 	loopDone chan struct{} // closed when Run has returned
@@ -47,7 +57,7 @@ type daemon struct {
 	services  []net.Listener
 	serving   sync.WaitGroup
 	control   *control.Server
-	metrics   *metrics.Server  // --metrics (metrics.go)
+	metrics   *metrics.Server  // --metrics (below)
 	capture   *pcap.Writer     // --pcap (pcap.go)
 	impaired  *tundev.Impaired // --impair (impair_daemon.go)
 	stopLog   func()           // ends the log's subscription; the logger then drains it
@@ -61,21 +71,16 @@ type daemon struct {
 	stopRelease func()
 }
 
-// startDaemon opens the device, starts the stack and its services, and
-// then opens the control socket, whose presence tells that all is ready.
-// On failure it undoes what it did. invokedAs is the command the user ran,
-// for hints ("tunstack up").
-func startDaemon(cfg upConfig, log *slog.Logger, invokedAs string) (*daemon, error) {
-	return startDaemonLinked(cfg, log, invokedAs, nil)
-}
-
-// startDaemonLinked is startDaemon with wrap, if not nil, between the
-// device (and its impairment) and the stack: the demo's link.
-func startDaemonLinked(cfg upConfig, log *slog.Logger, invokedAs string, wrap func(stack.Link) stack.Link) (_ *daemon, err error) {
-	d := &daemon{cfg: cfg, log: log, loopDone: make(chan struct{})}
+// Start opens the device, starts the stack and its services, and then
+// opens the control socket, whose presence tells that all is ready. wrap,
+// if not nil, goes between the device (and its impairment) and the stack:
+// the demo's link. On failure Start undoes what it did. invokedAs is the
+// command the user ran, for hints ("tunstack up").
+func Start(cfg Config, log *slog.Logger, invokedAs string, wrap func(stack.Link) stack.Link) (_ *Daemon, err error) {
+	d := &Daemon{cfg: cfg, log: log, loopDone: make(chan struct{})}
 	defer func() {
 		if err != nil {
-			d.stop()
+			d.Stop()
 		}
 	}()
 
@@ -85,13 +90,13 @@ func startDaemonLinked(cfg upConfig, log *slog.Logger, invokedAs string, wrap fu
 		}
 	}
 
-	dev, err := tundev.Open(tundev.Config{Name: cfg.Dev, MTU: cfg.MTU, Addrs: cfg.kernelPrefixes(), NetNS: cfg.NetNS})
+	dev, err := tundev.Open(tundev.Config{Name: cfg.Dev, MTU: cfg.MTU, Addrs: cfg.KernelPrefixes(), NetNS: cfg.NetNS})
 	if err != nil {
 		return nil, deviceError(cfg, err, invokedAs)
 	}
 	d.dev = dev
 	log.Info("device up", "dev", dev.Name(), "netns", dev.NetNS(), "mtu", cfg.MTU,
-		"kernel", prefixList(cfg.kernelPrefixes()), "stack", addrList(cfg.stackAddrs()))
+		"kernel", prefixList(cfg.KernelPrefixes()), "stack", addrList(cfg.StackAddrs()))
 
 	if d.capture, err = openCapture(cfg); err != nil {
 		return nil, err
@@ -147,7 +152,7 @@ func startDaemonLinked(cfg upConfig, log *slog.Logger, invokedAs string, wrap fu
 
 	ln, err := control.Listen(cfg.Control)
 	if errors.Is(err, control.ErrDaemonRunning) {
-		return nil, usage.Wrap(fmt.Errorf("%w: pick another --control", err))
+		return nil, usage.Errorf("%w: pick another --control", err)
 	}
 	if err != nil {
 		return nil, err
@@ -159,7 +164,7 @@ func startDaemonLinked(cfg upConfig, log *slog.Logger, invokedAs string, wrap fu
 
 // startService listens on the service's port on all of the stack's
 // addresses and serves there until the listener closes.
-func (d *daemon) startService(svc services.Spec) error {
+func (d *Daemon) startService(svc services.Spec) error {
 	serve := services.Handler(svc.Name)
 	ln, err := d.stack.Listen("tcp", fmt.Sprintf(":%d", svc.Port))
 	if err != nil {
@@ -176,29 +181,35 @@ func (d *daemon) startService(svc services.Spec) error {
 	return nil
 }
 
-// failed is closed if the event loop stops on its own.
-func (d *daemon) failed() <-chan struct{} { return d.loopDone }
+// Failed is closed if the event loop stops on its own.
+func (d *Daemon) Failed() <-chan struct{} { return d.loopDone }
 
-// readyLine is what `up` prints once the daemon is ready.
-func (d *daemon) readyLine() string {
+// Err is why the event loop stopped, once Failed is closed.
+func (d *Daemon) Err() error { return d.loopErr }
+
+// Stack is the running stack.
+func (d *Daemon) Stack() Engine { return d.stack }
+
+// ReadyLine is what `up` prints once the daemon is ready.
+func (d *Daemon) ReadyLine() string {
 	where := d.cfg.Dev
 	if d.cfg.NetNS != "" {
 		where += " in namespace " + d.cfg.NetNS
 	}
-	return fmt.Sprintf("tunstack: up on %s (stack %s), control %s", where, strings.Join(addrList(d.cfg.stackAddrs()), ", "), d.cfg.Control)
+	return fmt.Sprintf("tunstack: up on %s (stack %s), control %s", where, strings.Join(addrList(d.cfg.StackAddrs()), ", "), d.cfg.Control)
 }
 
-// stop ends everything startDaemon began, newest first: the control
+// Stop ends everything Start began, newest first: the control
 // sessions, the services, the connections (closed with FIN within
 // shutdownBudget), the event loop, the device (and the namespace if it was
 // created for it), and last the control socket, so that its disappearance
 // means the daemon is gone. It may be called more than once.
-func (d *daemon) stop() error {
+func (d *Daemon) Stop() error {
 	d.stopOnce.Do(func() { d.stopError = d.stopNow() })
 	return d.stopError
 }
 
-func (d *daemon) stopNow() error {
+func (d *Daemon) stopNow() error {
 	var errs []error
 	if d.control != nil {
 		d.control.Close()
@@ -253,10 +264,10 @@ func (d *daemon) stopNow() error {
 
 // deviceError turns a failure to open the device into the line a user
 // should see, as a usage error where the command line must change.
-func deviceError(cfg upConfig, err error, invokedAs string) error {
+func deviceError(cfg Config, err error, invokedAs string) error {
 	switch {
 	case errors.Is(err, tundev.ErrPermission):
-		return permissionHint(errNeedNetAdmin, invokedAs)
+		return usage.RunAsRoot(usage.ErrNeedNetAdmin, invokedAs)
 	case errors.Is(err, tundev.ErrDeviceBusy):
 		return usage.Errorf("device %s is in use (another tunstack up, or an existing link of that name): pick another --dev", cfg.Dev)
 	case errors.Is(err, tundev.ErrInvalidConfig):
@@ -279,4 +290,28 @@ func prefixList(prefixes []netip.Prefix) []string {
 		s[i] = p.String()
 	}
 	return s
+}
+
+// startMetrics serves --metrics for the daemon's engine, if asked for.
+func (d *Daemon) startMetrics() error {
+	if d.cfg.Metrics == "" {
+		return nil
+	}
+	var lost func() uint64
+	if d.capture != nil {
+		lost = d.capture.Lost
+	}
+	m, err := metrics.Serve(d.cfg.Metrics, d.cfg.NetNS, metrics.NewCollector(d.stack.Counters, lost), d.log)
+	if err != nil {
+		return err
+	}
+	d.metrics = m
+	return nil
+}
+
+// stopMetrics closes the metrics listener; the namespace can then go.
+func (d *Daemon) stopMetrics() {
+	if d.metrics != nil {
+		d.metrics.Close()
+	}
 }

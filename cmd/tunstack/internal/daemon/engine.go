@@ -1,23 +1,21 @@
-package main
+package daemon
 
 import (
 	"context"
 	"fmt"
 	"log/slog"
 	"net"
-	"strings"
 
-	"github.com/tunstack/tunstack/cmd/tunstack/internal/usage"
 	"github.com/tunstack/tunstack/stack"
 	"github.com/tunstack/tunstack/stack/gvisor"
 	"github.com/tunstack/tunstack/stack/pcap"
 )
 
-// engine is what the daemon needs of a TCP/IP stack. tunstack's own
+// Engine is what the daemon needs of a TCP/IP stack. tunstack's own
 // *stack.Stack is one; gVisor's netstack behind stack/gvisor is the other,
 // so that tests and benchmarks can run either on the same device and
 // services (--engine).
-type engine interface {
+type Engine interface {
 	Run(ctx context.Context) error
 	Listen(network, address string) (net.Listener, error)
 	DialContext(ctx context.Context, network, address string) (net.Conn, error)
@@ -30,33 +28,24 @@ type engine interface {
 
 // Engine names for --engine.
 const (
-	engineNative = "native" // tunstack's own engine
-	engineGVisor = "gvisor" // gVisor's netstack
+	EngineNative = "native" // tunstack's own engine
+	EngineGVisor = "gvisor" // gVisor's netstack
 )
 
-var engineNames = []string{engineNative, engineGVisor}
+// EngineNames are the engines --engine knows.
+var EngineNames = []string{EngineNative, EngineGVisor}
 
 var (
-	_ engine = (*stack.Stack)(nil)
-	_ engine = (*gvisor.Stack)(nil)
+	_ Engine = (*stack.Stack)(nil)
+	_ Engine = (*gvisor.Stack)(nil)
 )
-
-// parseEngine checks --engine.
-func parseEngine(name string) (string, error) {
-	for _, n := range engineNames {
-		if n == name {
-			return name, nil
-		}
-	}
-	return "", usage.Errorf("--engine %q: want %s", name, strings.Join(engineNames, " or "))
-}
 
 // newEngine returns the engine cfg names on link, not yet running;
 // capture, if not nil, records the packets (--pcap).
-func newEngine(cfg upConfig, link stack.Link, capture *pcap.Writer, log *slog.Logger) (engine, error) {
+func newEngine(cfg Config, link stack.Link, capture *pcap.Writer, log *slog.Logger) (Engine, error) {
 	log = log.With("component", "stack", "engine", cfg.Engine)
-	if cfg.Engine == engineGVisor {
-		gv, err := gvisor.New(capturedLink(link, capture), gvisor.Options{Addrs: cfg.stackAddrs(), MSL: cfg.MSL, Backlog: cfg.Listen.Backlog, Logger: log})
+	if cfg.Engine == EngineGVisor {
+		gv, err := gvisor.New(capturedLink(link, capture), gvisor.Options{Addrs: cfg.StackAddrs(), MSL: cfg.MSL, Backlog: cfg.Listen.Backlog, Logger: log})
 		if err != nil {
 			return nil, fmt.Errorf("starting gVisor's stack: %w", err)
 		}
@@ -64,7 +53,7 @@ func newEngine(cfg upConfig, link stack.Link, capture *pcap.Writer, log *slog.Lo
 	}
 	// The zero ISNKey makes the stack draw a random one (RFC 6528).
 	opts := stack.Options{
-		Addrs:             cfg.stackAddrs(),
+		Addrs:             cfg.StackAddrs(),
 		TCP:               cfg.TCP,
 		Backlog:           cfg.Listen.Backlog,
 		SynBacklog:        cfg.Listen.SynBacklog,

@@ -1,4 +1,4 @@
-package main
+package flags
 
 // `tunstack up --metrics ADDR` serves the stack's counters as Prometheus
 // metrics on http://ADDR/metrics, where ADDR must be the kernel's side of
@@ -12,7 +12,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/tunstack/tunstack/cmd/tunstack/internal/metrics"
 	"github.com/tunstack/tunstack/cmd/tunstack/internal/usage"
 )
 
@@ -43,28 +42,4 @@ func parseMetricsAddr(text string, kernel []netip.Prefix) (string, error) {
 		}
 	}
 	return "", usage.Errorf("--metrics %q: metrics listen on %s only, not on %s", text, hint, host)
-}
-
-// startMetrics serves --metrics for the daemon's engine, if asked for.
-func (d *daemon) startMetrics() error {
-	if d.cfg.Metrics == "" {
-		return nil
-	}
-	var lost func() uint64
-	if d.capture != nil {
-		lost = d.capture.Lost
-	}
-	m, err := metrics.Serve(d.cfg.Metrics, d.cfg.NetNS, metrics.NewCollector(d.stack.Counters, lost), d.log)
-	if err != nil {
-		return err
-	}
-	d.metrics = m
-	return nil
-}
-
-// stopMetrics closes the metrics listener; the namespace can then go.
-func (d *daemon) stopMetrics() {
-	if d.metrics != nil {
-		d.metrics.Close()
-	}
 }
