@@ -132,3 +132,23 @@ func NetNS(t *testing.T) string {
 	})
 	return ns
 }
+
+// ServeLoopback runs serve on a kernel TCP listener on 127.0.0.1 and
+// returns its address; when the test ends it closes the listener and
+// checks that serve returned nil, as a service must.
+func ServeLoopback(t *testing.T, serve func(net.Listener) error) *net.TCPAddr {
+	t.Helper()
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- serve(ln) }()
+	t.Cleanup(func() {
+		ln.Close()
+		if err := <-done; err != nil {
+			t.Errorf("service after its listener closed: %v, want nil", err)
+		}
+	})
+	return ln.Addr().(*net.TCPAddr)
+}

@@ -11,26 +11,6 @@ import (
 	"github.com/tunstack/tunstack/cmd/tunstack/internal/clitest"
 )
 
-// startLoopback serves one service on a kernel listener on 127.0.0.1 and
-// returns its address; when the test ends it closes the listener and
-// checks that the service returned nil.
-func startLoopback(t *testing.T, serve func(net.Listener) error) string {
-	t.Helper()
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- serve(ln) }()
-	t.Cleanup(func() {
-		ln.Close()
-		if err := <-done; err != nil {
-			t.Errorf("service after its listener closed: %v, want nil", err)
-		}
-	})
-	return ln.Addr().String()
-}
-
 func dial(t *testing.T, addr string) net.Conn {
 	t.Helper()
 	c, err := net.Dial("tcp4", addr)
@@ -63,7 +43,7 @@ func TestEveryNameHasAService(t *testing.T) {
 // on: the service answers one byte and sends its FIN without waiting for
 // the client's.
 func TestOneShotClosesFirst(t *testing.T) {
-	c := dial(t, startLoopback(t, ServeOneShot))
+	c := dial(t, clitest.ServeLoopback(t, ServeOneShot).String())
 	c.Write([]byte("z"))
 	got, err := io.ReadAll(c) // returns at the service's FIN
 	if err != nil || !bytes.Equal(got, []byte("z")) {
@@ -72,7 +52,7 @@ func TestOneShotClosesFirst(t *testing.T) {
 }
 
 func TestSourceSendsUntilThePeerCloses(t *testing.T) {
-	c := dial(t, startLoopback(t, ServeSource))
+	c := dial(t, clitest.ServeLoopback(t, ServeSource).String())
 	buf := make([]byte, 3*sourceChunk)
 	if _, err := io.ReadFull(c, buf); err != nil {
 		t.Fatalf("reading three chunks: %v", err)

@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"fmt"
@@ -42,7 +42,7 @@ const (
 
 // benchFigures are the table's rows. Labels that depend on the run's sizes
 // are filled in by newBenchFigures.
-func newBenchFigures(sizes benchSizes) []benchFigure {
+func newBenchFigures(sizes Sizes) []benchFigure {
 	return []benchFigure{
 		{figConnRate, "connections/s (1 B each way, stack closes first)", "conn/s", false},
 		{figConnCPU, "stack CPU per connection", "µs", true},

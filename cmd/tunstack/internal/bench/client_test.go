@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"context"
@@ -17,27 +17,8 @@ import (
 // loopback address and drive them with the bench client, as the bench
 // does over the TUN: each mode against the service it is meant for.
 
-// startLoopbackService serves one bench service on 127.0.0.1 and returns
-// its port.
-func startLoopbackService(t *testing.T, serve func(net.Listener) error) uint16 {
-	t.Helper()
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- serve(ln) }()
-	t.Cleanup(func() {
-		ln.Close()
-		if err := <-done; err != nil {
-			t.Errorf("service after its listener closed: %v, want nil", err)
-		}
-	})
-	return uint16(ln.Addr().(*net.TCPAddr).Port)
-}
-
-func loopbackClient(mode string, port uint16) clientConfig {
-	return clientConfig{
+func loopbackClient(mode string, port uint16) ClientConfig {
+	return ClientConfig{
 		Mode:     mode,
 		Target:   net.IPv4(127, 0, 0, 1),
 		Source:   net.IPv4(127, 77, 0, 1),
@@ -48,11 +29,11 @@ func loopbackClient(mode string, port uint16) clientConfig {
 	}
 }
 
-func runLoopbackClient(t *testing.T, cfg clientConfig) clientResult {
+func runLoopbackClient(t *testing.T, cfg ClientConfig) ClientResult {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	res, err := runClient(ctx, cfg, io.Discard, strings.NewReader(""))
+	res, err := RunClient(ctx, cfg, io.Discard, strings.NewReader(""))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,8 +44,8 @@ func runLoopbackClient(t *testing.T, cfg clientConfig) clientResult {
 }
 
 func TestClientConnectAgainstOneShot(t *testing.T) {
-	port := startLoopbackService(t, services.ServeOneShot)
-	for _, mode := range []string{modeConnect, modeLatency} {
+	port := loopbackPort(t, services.ServeOneShot)
+	for _, mode := range []string{ModeConnect, ModeLatency} {
 		t.Run(mode, func(t *testing.T) {
 			cfg := loopbackClient(mode, port)
 			cfg.Rate = 200
@@ -72,7 +53,7 @@ func TestClientConnectAgainstOneShot(t *testing.T) {
 			if res.Count == 0 || res.Count > int64(cfg.Count) {
 				t.Errorf("%d connections, want 1 to %d", res.Count, cfg.Count)
 			}
-			if mode == modeLatency && (res.P50NS <= 0 || res.P99NS < res.P50NS) {
+			if mode == ModeLatency && (res.P50NS <= 0 || res.P99NS < res.P50NS) {
 				t.Errorf("p50 %v p99 %v", time.Duration(res.P50NS), time.Duration(res.P99NS))
 			}
 		})
@@ -82,8 +63,8 @@ func TestClientConnectAgainstOneShot(t *testing.T) {
 // TestClientTimeWaitUsesDistinctTuples binds a source address of its own
 // so that its fixed source ports meet nothing else on the machine.
 func TestClientTimeWaitUsesDistinctTuples(t *testing.T) {
-	port := startLoopbackService(t, services.ServeOneShot)
-	cfg := loopbackClient(modeTimeWait, port)
+	port := loopbackPort(t, services.ServeOneShot)
+	cfg := loopbackClient(ModeTimeWait, port)
 	cfg.Duration = 10 * time.Second
 	cfg.Count = 20
 	if res := runLoopbackClient(t, cfg); res.Count != 20 {
@@ -95,7 +76,7 @@ func TestClientRoundTrips(t *testing.T) {
 	echo := func(ln net.Listener) error {
 		return stack.Serve(ln, func(c net.Conn) { io.Copy(c, c) })
 	}
-	res := runLoopbackClient(t, loopbackClient(modeRR, startLoopbackService(t, echo)))
+	res := runLoopbackClient(t, loopbackClient(ModeRR, loopbackPort(t, echo)))
 	if res.Count == 0 {
 		t.Error("no round trip")
 	}
@@ -109,11 +90,11 @@ func TestClientBulk(t *testing.T) {
 		mode  string
 		serve func(net.Listener) error
 	}{
-		{modeUpload, discard},
-		{modeDownload, services.ServeSource},
+		{ModeUpload, discard},
+		{ModeDownload, services.ServeSource},
 	} {
 		t.Run(tc.mode, func(t *testing.T) {
-			cfg := loopbackClient(tc.mode, startLoopbackService(t, tc.serve))
+			cfg := loopbackClient(tc.mode, loopbackPort(t, tc.serve))
 			res := runLoopbackClient(t, cfg)
 			if res.Count != int64(cfg.Workers) || res.Bytes < bulkChunk {
 				t.Errorf("%d streams moved %d bytes, want %d streams and at least %d bytes", res.Count, res.Bytes, cfg.Workers, bulkChunk)
@@ -125,15 +106,15 @@ func TestClientBulk(t *testing.T) {
 // TestClientHold checks that hold reports once all its connections are
 // open, that the hold service then holds them all, and that both let go.
 func TestClientHold(t *testing.T) {
-	port := startLoopbackService(t, services.ServeHold)
-	cfg := loopbackClient(modeHold, port)
+	port := loopbackPort(t, services.ServeHold)
+	cfg := loopbackClient(ModeHold, port)
 	cfg.HoldWait = 10 * time.Second
 	before := services.Held()
 	release, hold := io.Pipe()
 	reported, report := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
-		_, err := runClient(context.Background(), cfg, report, release)
+		_, err := RunClient(context.Background(), cfg, report, release)
 		report.Close()
 		done <- err
 	}()
@@ -156,12 +137,18 @@ func TestClientHold(t *testing.T) {
 }
 
 func TestRunClientRejectsUnknownMode(t *testing.T) {
-	_, err := runClient(context.Background(), clientConfig{Mode: "nope", Ports: []uint16{7}}, io.Discard, nil)
+	_, err := RunClient(context.Background(), ClientConfig{Mode: "nope", Ports: []uint16{7}}, io.Discard, nil)
 	if err == nil || !strings.Contains(err.Error(), "unknown mode") {
-		t.Errorf("runClient(mode nope) = %v", err)
+		t.Errorf("RunClient(mode nope) = %v", err)
 	}
-	_, err = runClient(context.Background(), clientConfig{Mode: modeConnect}, io.Discard, nil)
+	_, err = RunClient(context.Background(), ClientConfig{Mode: ModeConnect}, io.Discard, nil)
 	if err == nil {
 		t.Error("runClient without ports succeeded")
 	}
+}
+
+// loopbackPort serves a bench service on the loopback address and returns
+// its port.
+func loopbackPort(t *testing.T, serve func(net.Listener) error) uint16 {
+	return uint16(clitest.ServeLoopback(t, serve).Port)
 }

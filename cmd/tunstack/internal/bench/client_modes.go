@@ -1,7 +1,6 @@
-package main
+package bench
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -10,140 +9,11 @@ import (
 	"net"
 	"os"
 	"slices"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
 )
-
-// The bench client is the load generator that `tunstack bench` runs inside
-// its namespace (`ip netns exec NS tunstack bench client ...`), one mode at
-// a time, with the kernel's TCP on its side. It prints one JSON object,
-// a clientResult, on stdout. Every mode is bounded in time and count.
-
-// Client modes.
-const (
-	modeConnect  = "connect"  // connections, each 1 byte each way, the stack closing first
-	modeRR       = "rr"       // 1-byte round trips on one connection
-	modeUpload   = "upload"   // bulk kernel→stack into the discard service
-	modeDownload = "download" // bulk stack→kernel from the source service
-	modeHold     = "hold"     // open connections and keep them until stdin closes
-	modeTimeWait = "timewait" // like connect, over distinct 4-tuples chosen by the client
-	modeLatency  = "latency"  // connect at a fixed rate, open loop, and time the connects
-)
-
-// clientConfig is what one client run does.
-type clientConfig struct {
-	Mode     string
-	Target   net.IP   // the stack's address
-	Source   net.IP   // the kernel's address, for modeTimeWait's binds
-	Ports    []uint16 // service ports, used in turn
-	Duration time.Duration
-	Workers  int     // concurrent connections or streams
-	Count    int     // most connections (connect, timewait, hold)
-	Rate     float64 // connections per second (latency)
-	// PortRange sets net.ipv4.ip_local_port_range in the client's
-	// namespace first, "LOW HIGH"; empty leaves it.
-	PortRange string
-	// TWReuse sets net.ipv4.tcp_tw_reuse in the client's namespace first:
-	// new connections may take a port the kernel holds in TIME-WAIT.
-	TWReuse bool
-	// HoldWait bounds how long modeHold keeps its connections.
-	HoldWait time.Duration
-}
-
-// clientResult is what one client run measured.
-type clientResult struct {
-	Count      int64   `json:"count"` // connections, round trips
-	Bytes      int64   `json:"bytes"`
-	ElapsedNS  int64   `json:"elapsed_ns"`
-	Errors     int64   `json:"errors"`
-	FirstError string  `json:"first_error,omitempty"`
-	P50NS      int64   `json:"p50_ns,omitempty"`
-	P99NS      int64   `json:"p99_ns,omitempty"`
-	Offered    float64 `json:"offered,omitempty"` // connections per second started (latency)
-}
-
-func (r clientResult) elapsed() time.Duration { return time.Duration(r.ElapsedNS) }
-
-// perSecond is Count per second of Elapsed.
-func (r clientResult) perSecond() float64 {
-	if r.ElapsedNS <= 0 {
-		return 0
-	}
-	return float64(r.Count) / r.elapsed().Seconds()
-}
-
-// errorTally counts errors and keeps the first.
-type errorTally struct {
-	n     atomic.Int64
-	once  sync.Once
-	first string
-}
-
-func (e *errorTally) add(err error) {
-	e.n.Add(1)
-	e.once.Do(func() { e.first = err.Error() })
-}
-
-func (e *errorTally) fill(r *clientResult) {
-	r.Errors = e.n.Load()
-	if r.Errors > 0 {
-		r.FirstError = e.first
-	}
-}
-
-// connTimeout bounds each step of one connection in every mode.
-const connTimeout = 10 * time.Second
-
-// runClient runs one mode and returns what it measured. hold is read in
-// modeHold: the client keeps its connections until it reaches EOF.
-func runClient(ctx context.Context, cfg clientConfig, out io.Writer, hold io.Reader) (clientResult, error) {
-	if cfg.PortRange != "" {
-		if err := os.WriteFile("/proc/sys/net/ipv4/ip_local_port_range", []byte(cfg.PortRange), 0o644); err != nil {
-			return clientResult{}, fmt.Errorf("setting the local port range: %w", err)
-		}
-	}
-	if cfg.TWReuse {
-		if err := os.WriteFile("/proc/sys/net/ipv4/tcp_tw_reuse", []byte("1"), 0o644); err != nil {
-			return clientResult{}, fmt.Errorf("setting tcp_tw_reuse: %w", err)
-		}
-	}
-	if len(cfg.Ports) == 0 {
-		return clientResult{}, errors.New("no ports")
-	}
-	if cfg.Mode == modeHold {
-		if err := raiseOpenFiles(uint64(cfg.Count + 256)); err != nil {
-			return clientResult{}, err
-		}
-	}
-	cfg.Workers = max(cfg.Workers, 1)
-	ctx, cancel := context.WithTimeout(ctx, cfg.Duration+2*connTimeout+cfg.HoldWait+time.Minute)
-	defer cancel()
-	switch cfg.Mode {
-	case modeConnect:
-		return clientConnect(ctx, cfg), nil
-	case modeTimeWait:
-		return clientTimeWait(ctx, cfg), nil
-	case modeRR:
-		return clientRR(ctx, cfg), nil
-	case modeUpload:
-		return clientUpload(ctx, cfg), nil
-	case modeDownload:
-		return clientDownload(ctx, cfg), nil
-	case modeHold:
-		return clientHold(ctx, cfg, out, hold), nil
-	case modeLatency:
-		return clientLatency(ctx, cfg), nil
-	}
-	return clientResult{}, fmt.Errorf("unknown mode %q", cfg.Mode)
-}
-
-func (cfg clientConfig) addr(i int) string {
-	return net.JoinHostPort(cfg.Target.String(), strconv.Itoa(int(cfg.Ports[i%len(cfg.Ports)])))
-}
 
 // oneShot is the connection of the connection figures: connect, send one
 // byte, read the one byte back, read the stack's FIN, close. It returns
@@ -172,7 +42,7 @@ func oneShot(ctx context.Context, d *net.Dialer, addr string) (time.Duration, er
 
 // clientConnect runs Workers connection loops for Duration or Count
 // connections, whichever ends first.
-func clientConnect(ctx context.Context, cfg clientConfig) clientResult {
+func clientConnect(ctx context.Context, cfg ClientConfig) ClientResult {
 	d := &net.Dialer{Timeout: connTimeout}
 	return oneShots(ctx, cfg, cfg.Count, func(int) *net.Dialer { return d })
 }
@@ -185,11 +55,11 @@ func clientConnect(ctx context.Context, cfg clientConfig) clientResult {
 // The source ports stay below lastTimeWaitPort, where the kernel's
 // ephemeral ports begin (--port-range), so that no socket of the kernel's
 // own (in TIME-WAIT after an earlier figure) holds one.
-func clientTimeWait(ctx context.Context, cfg clientConfig) clientResult {
+func clientTimeWait(ctx context.Context, cfg ClientConfig) ClientResult {
 	const firstPort, lastTimeWaitPort = 1024, 20000
 	count := min(cfg.Count, (lastTimeWaitPort-firstPort)*len(cfg.Ports))
 	if count <= 0 {
-		return clientResult{} // every connection needs a 4-tuple of its own
+		return ClientResult{} // every connection needs a 4-tuple of its own
 	}
 	return oneShots(ctx, cfg, count, func(i int) *net.Dialer {
 		return &net.Dialer{
@@ -203,7 +73,7 @@ func clientTimeWait(ctx context.Context, cfg clientConfig) clientResult {
 // oneShots runs Workers loops of oneShot connections, the i-th through
 // dialer(i) to cfg.addr(i), for Duration or count connections (0: no
 // limit), whichever ends first.
-func oneShots(ctx context.Context, cfg clientConfig, count int, dialer func(i int) *net.Dialer) clientResult {
+func oneShots(ctx context.Context, cfg ClientConfig, count int, dialer func(i int) *net.Dialer) ClientResult {
 	var done atomic.Int64
 	var errs errorTally
 	deadline := time.Now().Add(cfg.Duration)
@@ -226,7 +96,7 @@ func oneShots(ctx context.Context, cfg clientConfig, count int, dialer func(i in
 		})
 	}
 	wg.Wait()
-	r := clientResult{Count: done.Load(), ElapsedNS: int64(time.Since(start))}
+	r := ClientResult{Count: done.Load(), ElapsedNS: int64(time.Since(start))}
 	errs.fill(&r)
 	return r
 }
@@ -243,8 +113,8 @@ func reuseAddr(network, address string, c syscall.RawConn) error {
 
 // clientRR sends one byte and reads it back, again and again, on one
 // connection to the echo service.
-func clientRR(ctx context.Context, cfg clientConfig) clientResult {
-	var r clientResult
+func clientRR(ctx context.Context, cfg ClientConfig) ClientResult {
+	var r ClientResult
 	var errs errorTally
 	defer errs.fill(&r)
 	d := &net.Dialer{Timeout: connTimeout}
@@ -279,7 +149,7 @@ const bulkChunk = 128 << 10
 // clientUpload streams to the discard service on Workers connections for
 // Duration, then half-closes and waits for the service's FIN, which comes
 // once it has read everything: Bytes over Elapsed is what the stack took.
-func clientUpload(ctx context.Context, cfg clientConfig) clientResult {
+func clientUpload(ctx context.Context, cfg ClientConfig) ClientResult {
 	return bulkStreams(ctx, cfg, func(c net.Conn, deadline time.Time, total *atomic.Int64, errs *errorTally) {
 		chunk := make([]byte, bulkChunk)
 		c.SetDeadline(deadline.Add(connTimeout))
@@ -300,7 +170,7 @@ func clientUpload(ctx context.Context, cfg clientConfig) clientResult {
 
 // clientDownload reads from the source service on Workers connections for
 // Duration and then closes them.
-func clientDownload(ctx context.Context, cfg clientConfig) clientResult {
+func clientDownload(ctx context.Context, cfg ClientConfig) ClientResult {
 	return bulkStreams(ctx, cfg, func(c net.Conn, deadline time.Time, total *atomic.Int64, errs *errorTally) {
 		buf := make([]byte, bulkChunk)
 		c.SetReadDeadline(deadline)
@@ -320,7 +190,7 @@ func clientDownload(ctx context.Context, cfg clientConfig) clientResult {
 
 // bulkStreams opens Workers connections and runs stream on each at once
 // until Duration has passed; the result counts the bytes they moved.
-func bulkStreams(ctx context.Context, cfg clientConfig, stream func(c net.Conn, deadline time.Time, total *atomic.Int64, errs *errorTally)) clientResult {
+func bulkStreams(ctx context.Context, cfg ClientConfig, stream func(c net.Conn, deadline time.Time, total *atomic.Int64, errs *errorTally)) ClientResult {
 	var total atomic.Int64
 	var errs errorTally
 	d := &net.Dialer{Timeout: connTimeout}
@@ -335,13 +205,13 @@ func bulkStreams(ctx context.Context, cfg clientConfig, stream func(c net.Conn, 
 		})
 	}
 	wg.Wait()
-	r := clientResult{Count: int64(len(conns)), Bytes: total.Load(), ElapsedNS: int64(time.Since(start))}
+	r := ClientResult{Count: int64(len(conns)), Bytes: total.Load(), ElapsedNS: int64(time.Since(start))}
 	errs.fill(&r)
 	return r
 }
 
 // dialAll opens Workers connections, one after the other.
-func dialAll(ctx context.Context, d *net.Dialer, cfg clientConfig, errs *errorTally) []net.Conn {
+func dialAll(ctx context.Context, d *net.Dialer, cfg ClientConfig, errs *errorTally) []net.Conn {
 	var conns []net.Conn
 	for i := range cfg.Workers {
 		c, err := d.DialContext(ctx, "tcp4", cfg.addr(i))
@@ -357,7 +227,7 @@ func dialAll(ctx context.Context, d *net.Dialer, cfg clientConfig, errs *errorTa
 // clientHold opens Count connections with Workers at a time and keeps
 // them. Once all are open it writes its result as one line to out, then
 // keeps them until hold reaches EOF (or HoldWait passes) and closes them.
-func clientHold(ctx context.Context, cfg clientConfig, out io.Writer, hold io.Reader) clientResult {
+func clientHold(ctx context.Context, cfg ClientConfig, out io.Writer, hold io.Reader) ClientResult {
 	var errs errorTally
 	d := &net.Dialer{Timeout: connTimeout}
 	conns := make([]net.Conn, cfg.Count)
@@ -381,7 +251,7 @@ func clientHold(ctx context.Context, cfg clientConfig, out io.Writer, hold io.Re
 		})
 	}
 	wg.Wait()
-	r := clientResult{ElapsedNS: int64(time.Since(start))}
+	r := ClientResult{ElapsedNS: int64(time.Since(start))}
 	for _, c := range conns {
 		if c != nil {
 			r.Count++
@@ -416,7 +286,7 @@ const maxInFlight = 4096
 // Duration, whether or not the earlier ones have finished (an open loop,
 // so a slow stack cannot slow the load down), and reports the connect
 // times' median and 99th percentile.
-func clientLatency(ctx context.Context, cfg clientConfig) clientResult {
+func clientLatency(ctx context.Context, cfg ClientConfig) ClientResult {
 	var errs errorTally
 	d := &net.Dialer{Timeout: connTimeout}
 	total := int(cfg.Rate * cfg.Duration.Seconds())
@@ -455,7 +325,7 @@ func clientLatency(ctx context.Context, cfg clientConfig) clientResult {
 	}
 	offered := float64(started) / time.Since(start).Seconds()
 	wg.Wait()
-	r := clientResult{Count: int64(len(connects)), ElapsedNS: int64(time.Since(start)), Offered: offered}
+	r := ClientResult{Count: int64(len(connects)), ElapsedNS: int64(time.Since(start)), Offered: offered}
 	if len(connects) > 0 {
 		slices.Sort(connects)
 		r.P50NS = int64(percentile(connects, 0.50))
@@ -469,58 +339,4 @@ func clientLatency(ctx context.Context, cfg clientConfig) clientResult {
 func percentile(sorted []time.Duration, p float64) time.Duration {
 	rank := int(p*float64(len(sorted))+0.5) - 1
 	return sorted[max(0, min(rank, len(sorted)-1))]
-}
-
-// parsePorts parses "7101,7102" or "7101-7104".
-func parsePorts(text string) ([]uint16, error) {
-	var ports []uint16
-	for _, item := range strings.Split(text, ",") {
-		lo, hi, isRange := strings.Cut(strings.TrimSpace(item), "-")
-		if !isRange {
-			hi = lo
-		}
-		first, err1 := strconv.ParseUint(lo, 10, 16)
-		last, err2 := strconv.ParseUint(hi, 10, 16)
-		if err1 != nil || err2 != nil || first == 0 || last < first {
-			return nil, fmt.Errorf("bad port list %q", text)
-		}
-		for p := first; p <= last; p++ {
-			ports = append(ports, uint16(p))
-		}
-	}
-	return ports, nil
-}
-
-// readClientResult parses the last line a client printed.
-func readClientResult(output []byte) (clientResult, error) {
-	var last []byte
-	sc := bufio.NewScanner(strings.NewReader(string(output)))
-	for sc.Scan() {
-		if line := strings.TrimSpace(sc.Text()); line != "" {
-			last = []byte(line)
-		}
-	}
-	var r clientResult
-	if err := json.Unmarshal(last, &r); err != nil {
-		return clientResult{}, fmt.Errorf("bench client printed %q: %w", string(output), err)
-	}
-	return r, nil
-}
-
-// raiseOpenFiles makes room for n descriptors: modeHold keeps one per
-// connection. Root may raise the hard limit too, up to fs.nr_open.
-func raiseOpenFiles(n uint64) error {
-	var lim syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
-		return err
-	}
-	if lim.Cur >= n {
-		return nil
-	}
-	lim.Cur = n
-	lim.Max = max(lim.Max, n)
-	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
-		return fmt.Errorf("raising the open files limit to %d: %w", n, err)
-	}
-	return nil
 }
