@@ -3,79 +3,14 @@ package main
 import (
 	"encoding/json"
 	"net"
-	"net/netip"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/tunstack/tunstack/cmd/tunstack/internal/clitest"
 	"github.com/tunstack/tunstack/cmd/tunstack/internal/control"
-	"github.com/tunstack/tunstack/stack"
-	"github.com/tunstack/tunstack/stack/tcp"
 )
-
-func TestParseStateArgs(t *testing.T) {
-	if _, err := parseStateArgs([]string{"state", "established", "sport"}); err == nil {
-		t.Error("parseStateArgs accepted a stray word")
-	}
-	if got, _ := parseStateArgs([]string{"state", "time-wait", "state", "last-ack"}); !slices.Equal(got, []string{"time-wait", "last-ack"}) {
-		t.Errorf("parseStateArgs = %q", got)
-	}
-}
-
-func TestWaitingFor(t *testing.T) {
-	rtx := []control.TimerStatus{{Name: control.TimerRetransmit, Left: "1.6s", Backoff: 3}}
-	for _, tt := range []struct {
-		c    control.ConnStatus
-		want string
-	}{
-		{control.ConnStatus{State: "CLOSE-WAIT"}, "the application to close: the peer has sent its FIN"},
-		{control.ConnStatus{State: "CLOSE-WAIT", RecvQ: 12}, "the application to close: the peer has sent its FIN, 12 bytes before it are unread"},
-		{control.ConnStatus{State: "CLOSE-WAIT", AppClosed: true, SendQ: 4096}, "the peer to take 4096 bytes queued before our FIN (its window is 0)"},
-		{control.ConnStatus{State: "FIN-WAIT-2"}, "the peer's FIN (no time-out while the application holds the connection open)"},
-		{control.ConnStatus{State: "FIN-WAIT-2", Timers: []control.TimerStatus{{Name: control.TimerFinWait2, Left: "42.25s"}}}, "the peer's FIN (the application has closed: gives up in 42.3s)"},
-		{control.ConnStatus{State: "LAST-ACK", Timers: rtx, Backoff: 3}, "the ACK of our FIN (retransmitting, backoff 3, next in 1.6s)"},
-		{control.ConnStatus{State: "SYN-RECEIVED", Timers: []control.TimerStatus{{Name: control.TimerRetransmit, Left: "800ms"}}}, "the ACK of our SYN-ACK (retransmission in 800ms)"},
-	} {
-		if got := waitingFor(&tt.c); got != tt.want {
-			t.Errorf("waitingFor(%s) = %q, want %q", tt.c.State, got, tt.want)
-		}
-	}
-}
-
-func TestStuckNeedsAgeAndState(t *testing.T) {
-	for _, tt := range []struct {
-		state, age string
-		want       bool
-	}{
-		{"CLOSE-WAIT", "11s", true},
-		{"CLOSE-WAIT", "9s", false},
-		{"ESTABLISHED", "1h", false},
-		{"LAST-ACK", "", false}, // a listener's or an unknown age
-	} {
-		if got := stuck(&control.ConnStatus{State: tt.state, Age: tt.age}, 10*time.Second); got != tt.want {
-			t.Errorf("stuck(%s for %q) = %v, want %v", tt.state, tt.age, got, tt.want)
-		}
-	}
-}
-
-// TestWaitingForFromAStatus: what a status built from the engine's timers
-// says the connection waits for.
-func TestWaitingForFromAStatus(t *testing.T) {
-	at := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
-	id := tcp.ID{Local: netip.MustParseAddrPort("10.77.0.2:80"), Remote: netip.MustParseAddrPort("10.77.0.1:40000")}
-	c := control.NewConnStatus(stack.ConnInfo{
-		Status: tcp.Status{ID: id, State: tcp.LastAck, Backoff: 2, RetransmitAt: at.Add(time.Second),
-			DelayedACKAt: at.Add(40 * time.Millisecond), SendQueue: 10, RecvQueue: 3, SendWindowScale: 7, RecvWindowScale: 9},
-		States: []tcp.State{tcp.Listen, tcp.SynReceived, tcp.Established, tcp.CloseWait, tcp.LastAck},
-		Since:  at.Add(-12 * time.Second), At: at, Unsent: 5, Unread: 4, AppClosed: true,
-	})
-	if got := waitingFor(&c); got != "the ACK of our FIN (retransmitting, backoff 2, next in 1s)" {
-		t.Errorf("waitingFor = %q", got)
-	}
-}
 
 // TestSSOverRealStack lists a real stack's connections: one held open,
 // one the peer has closed and the application has not (CLOSE-WAIT).

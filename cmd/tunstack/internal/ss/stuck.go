@@ -1,35 +1,36 @@
-package main
+package ss
 
 import (
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/tunstack/tunstack/cmd/tunstack/internal/control"
 	"github.com/tunstack/tunstack/stack/tcp"
 )
 
-// defaultStuckAge is how long a connection must have been in a state
+// DefaultStuckAge is how long a connection must have been in a state
 // before `tunstack ss --stuck` calls it stuck.
-const defaultStuckAge = 10 * time.Second
+const DefaultStuckAge = 10 * time.Second
 
-// stuckStates are the states where a connection waits on someone else and
+// StuckStates are the states where a connection waits on someone else and
 // may wait for ever: the peer (SYN-RECEIVED, FIN-WAIT-2, LAST-ACK) or the
 // application (CLOSE-WAIT).
-var stuckStates = []string{
+var StuckStates = []string{
 	tcp.SynReceived.String(),
 	tcp.FinWait2.String(),
 	tcp.CloseWait.String(),
 	tcp.LastAck.String(),
 }
 
-// stuck reports whether c has been in one of stuckStates for minAge or
+// stuck reports whether c has been in one of StuckStates for minAge or
 // longer.
 func stuck(c *control.ConnStatus, minAge time.Duration) bool {
 	age, err := time.ParseDuration(c.Age)
 	if err != nil || age < minAge {
 		return false
 	}
-	for _, st := range stuckStates {
+	for _, st := range StuckStates {
 		if c.State == st {
 			return true
 		}
@@ -37,8 +38,8 @@ func stuck(c *control.ConnStatus, minAge time.Duration) bool {
 	return false
 }
 
-// waitingFor says what a connection waits for in its state, in words.
-func waitingFor(c *control.ConnStatus) string {
+// WaitingFor says what a connection waits for in its state, in words.
+func WaitingFor(c *control.ConnStatus) string {
 	switch c.State {
 	case tcp.SynReceived.String():
 		return "the ACK of our SYN-ACK" + retransmission(c)
@@ -83,4 +84,19 @@ func retransmission(c *control.ConnStatus) string {
 		return fmt.Sprintf(" (backoff %d)", c.Backoff)
 	}
 	return ""
+}
+
+// writeStuck prints stuck connections and what each waits for.
+func writeStuck(w io.Writer, conns []control.ConnStatus, minAge time.Duration) {
+	if len(conns) == 0 {
+		fmt.Fprintf(w, "no connection has been in SYN-RECEIVED, FIN-WAIT-2, CLOSE-WAIT or LAST-ACK for %v or more\n", minAge)
+		return
+	}
+	rows := [][]string{{"State", "For", "Local Address:Port", "Peer Address:Port", "Waiting for"}}
+	for _, c := range conns {
+		rows = append(rows, []string{c.State, shortDuration(c.Age), c.Local, c.Remote, c.WaitingFor})
+	}
+	for _, line := range columns(rows) {
+		fmt.Fprintln(w, line)
+	}
 }

@@ -1,4 +1,4 @@
-package main
+package trace
 
 import (
 	"strconv"
@@ -13,7 +13,7 @@ import (
 // microsecond, as tcpdump prints it.
 const traceTimeFormat = "15:04:05.000000"
 
-// traceLine writes one event as `tunstack trace` prints it:
+// Line writes one event as `tunstack trace` prints it:
 //
 //	12:00:01.000001 in    10.77.0.1:40000 > 10.77.0.2:80  SYN seq=0 (1000) win=64240 <mss 1460> [LISTEN]
 //	12:00:01.000010 state 10.77.0.2:80 - 10.77.0.1:40000  LISTEN → SYN-RECEIVED: RFC 9293 §3.10.7.2: SYN in LISTEN: ... [listen-syn]
@@ -23,7 +23,7 @@ const traceTimeFormat = "15:04:05.000000"
 // Sequence numbers are relative to the ISN of the side they count, the
 // absolute number in parentheses, once that ISN is known; the state in
 // brackets is the connection's when the segment arrived or left.
-func traceLine(e *stack.Event) string {
+func Line(e *stack.Event) string {
 	var b strings.Builder
 	b.WriteString(e.Time.Format(traceTimeFormat))
 	b.WriteByte(' ')
