@@ -16,7 +16,7 @@ import (
 const observeMSL = "2s"
 
 // ssConn is the part of `tunstack ss --json` the test reads
-// (cmd/tunstack/ss_wire.go defines the whole of it).
+// (ConnStatus in cmd/tunstack/internal/control defines the whole of it).
 type ssConn struct {
 	Local  string     `json:"local"`
 	Remote string     `json:"remote"`
@@ -37,7 +37,7 @@ func (c ssConn) String() string {
 }
 
 // traceEvent is the part of a `tunstack trace --json` line the test reads
-// (cmd/tunstack/trace_wire.go defines the whole of it).
+// (Event in cmd/tunstack/internal/control defines the whole of it).
 type traceEvent struct {
 	Kind   string `json:"kind"`
 	Local  string `json:"local"`

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/tunstack/tunstack/cmd/tunstack/internal/control"
 	"github.com/tunstack/tunstack/cmd/tunstack/internal/usage"
 )
 
@@ -117,4 +118,21 @@ func exactArgs(n int, what string) cobra.PositionalArgs {
 		}
 		return nil
 	}
+}
+
+// controlError adds to an error from the control client what the user can do
+// about it.
+func controlError(err error, invokedAs string) error {
+	var refused *control.RequestError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &refused):
+		return fmt.Errorf("the daemon refused: %s", refused.Msg)
+	case errors.Is(err, control.ErrNoDaemon):
+		return fmt.Errorf("%w (start one with: sudo tunstack up)", err)
+	case errors.Is(err, control.ErrDenied):
+		return usage.RunAsRoot(err, invokedAs)
+	}
+	return err
 }

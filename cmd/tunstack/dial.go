@@ -48,14 +48,10 @@ func (c *cli) dial(ctx context.Context, controlPath, target string, timeout time
 	req := control.Request{Op: control.OpDial, Addr: target, Timeout: timeout.String()}
 	session, err := control.Open(ctx, controlPath, req, timeout+control.ReplySlack)
 	var refused *control.RequestError
-	switch {
-	case errors.As(err, &refused):
+	if errors.As(err, &refused) {
 		return fmt.Errorf("dial %s: %s", target, refused.Msg)
-	case errors.Is(err, control.ErrNoDaemon):
-		return fmt.Errorf("%w (start one with: sudo tunstack up)", err)
-	case errors.Is(err, control.ErrDenied):
-		return usage.RunAsRoot(err, "tunstack dial "+target)
-	case err != nil:
+	}
+	if err := controlError(err, "tunstack dial "+target); err != nil {
 		return err
 	}
 	defer session.Close()

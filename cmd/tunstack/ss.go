@@ -1,9 +1,6 @@
 package main
 
 import (
-	"errors"
-	"fmt"
-
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"github.com/tunstack/tunstack/cmd/tunstack/internal/control"
@@ -73,23 +70,6 @@ SYN-RECEIVED, FIN-WAIT-2, CLOSE-WAIT or LAST-ACK, and what each waits for.`,
 	fs.BoolVar(&o.Stuck, "stuck", false, "only connections stuck in SYN-RECEIVED, FIN-WAIT-2, CLOSE-WAIT or LAST-ACK, and what they wait for")
 	fs.DurationVar(&o.MinAge, "min-age", ss.DefaultStuckAge, "with --stuck: how long in the state makes a connection stuck")
 	return cmd
-}
-
-// controlError adds to an error from the control client what the user can do
-// about it.
-func controlError(err error, invokedAs string) error {
-	var refused *control.RequestError
-	switch {
-	case err == nil:
-		return nil
-	case errors.As(err, &refused):
-		return fmt.Errorf("the daemon refused: %s", refused.Msg)
-	case errors.Is(err, control.ErrNoDaemon):
-		return fmt.Errorf("%w (start one with: sudo tunstack up)", err)
-	case errors.Is(err, control.ErrDenied):
-		return usage.RunAsRoot(err, invokedAs)
-	}
-	return err
 }
 
 // registerEndFlags adds the filter's flags for the ends of a connection

@@ -10,6 +10,7 @@ import (
 
 	"github.com/tunstack/tunstack/cmd/tunstack/internal/clitest"
 	"github.com/tunstack/tunstack/cmd/tunstack/internal/control"
+	"github.com/tunstack/tunstack/stack"
 )
 
 // TestSSOverRealStack lists a real stack's connections: one held open,
@@ -22,15 +23,8 @@ func TestSSOverRealStack(t *testing.T) {
 	}
 	defer ln.Close()
 	accepted := make(chan net.Conn, 2)
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			accepted <- c // held open: never read, never closed
-		}
-	}()
+	// Held open: never read, never closed.
+	go stack.AcceptEach(ln, func(c net.Conn) { accepted <- c })
 	path, _ := clitest.ServeControl(t, control.StackBackend{Stack: pair.Ours})
 	held := pair.DialFromPeer(t, "10.77.0.2:7")
 	closing := pair.DialFromPeer(t, "10.77.0.2:7")

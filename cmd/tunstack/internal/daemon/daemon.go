@@ -59,7 +59,7 @@ type Daemon struct {
 	control   *control.Server
 	metrics   *metrics.Server  // --metrics (below)
 	capture   *pcap.Writer     // --pcap (pcap.go)
-	impaired  *tundev.Impaired // --impair (impair_daemon.go)
+	impaired  *tundev.Impaired // --impair (impair.go)
 	stopLog   func()           // ends the log's subscription; the logger then drains it
 	logging   sync.WaitGroup
 	stopOnce  sync.Once

@@ -30,10 +30,10 @@ type Up struct {
 	pcap       string
 	impair     []string
 	tcp        tcpFlags
-	limits     limitFlags  // limitflags.go
-	frag       fragFlags   // fragflags.go
-	listen     listenFlags // listenflags.go
-	mem        memFlags    // memflags.go
+	limits     limitFlags  // limits.go
+	frag       fragFlags   // frag.go
+	listen     listenFlags // listen.go
+	mem        memFlags    // memory.go
 }
 
 // Register adds the flags of `up`.
