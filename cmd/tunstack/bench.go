@@ -47,7 +47,8 @@ figure. It removes the namespace when done. Figures are printed, never judged.`,
 			if quick {
 				sizes = bench.QuickSizes
 			}
-			return bench.Run(cmd.Context(), bench.Options{Sizes: sizes, Runs: runs, Engines: list, ProfileDir: profileDir, StackIP: flags.DefaultIP}, c.stdout, c.stderr)
+			opts := bench.Options{Sizes: sizes, Runs: runs, Engines: list, ProfileDir: profileDir, StackIP: flags.DefaultIP}
+			return bench.Run(cmd.Context(), opts, c.stdout, c.stderr)
 		}),
 	}
 	cmd.Flags().BoolVar(&quick, "quick", false, "a short run: shorter measurements and fewer connections")

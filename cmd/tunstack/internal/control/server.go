@@ -33,6 +33,7 @@ const (
 	eventsBuffer       = 1024
 )
 
+// Errors of Listen.
 var (
 	ErrDaemonRunning = errors.New("another daemon is listening on it")
 	ErrNotSocket     = errors.New("exists and is not a socket")

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"io"
-	"log/slog"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -29,14 +27,7 @@ func TestControlOverRealStack(t *testing.T) {
 	}
 	go stack.ServeEcho(ln)
 
-	path := filepath.Join(clitest.ShortTempDir(t), "ctl.sock")
-	controlLn, err := control.Listen(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	server := control.NewServer(controlLn, control.StackBackend{Stack: pair.Ours}, slog.New(slog.DiscardHandler))
-	go server.Serve()
-	t.Cleanup(server.Close)
+	path, _ := clitest.ServeControl(t, control.StackBackend{Stack: pair.Ours})
 
 	var (
 		finishedMu sync.Mutex
@@ -121,14 +112,7 @@ func TestMemstatsFromAStack(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	path := filepath.Join(clitest.ShortTempDir(t), "ctl.sock")
-	controlLn, err := control.Listen(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	server := control.NewServer(controlLn, control.StackBackend{Stack: pair.Ours, Held: func() int64 { return 7 }}, slog.New(slog.DiscardHandler))
-	go server.Serve()
-	t.Cleanup(server.Close)
+	path, _ := clitest.ServeControl(t, control.StackBackend{Stack: pair.Ours, Held: func() int64 { return 7 }})
 	m, err := control.FetchMemstats(context.Background(), path)
 	if err != nil {
 		t.Fatal(err)

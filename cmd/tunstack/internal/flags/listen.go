@@ -13,7 +13,7 @@ import (
 const maxListenQueue = 1 << 20
 
 // listenFlags are the bounds of every listener's two queues and when it
-// answers with SYN cookies (stack.Options, listen_queue.go).
+// answers with SYN cookies (stack.Options, stack/listen_queue.go).
 type listenFlags struct {
 	backlog    int
 	synBacklog int
