@@ -13,7 +13,7 @@ import (
 
 // This file holds the built-in services. Each serves one listener until
 // it closes and then returns nil; connections already open finish on their
-// own.
+// own. All but HTTP (net/http's own loop) run on Serve (serve.go).
 
 type connContextKey struct{}
 
@@ -62,7 +62,7 @@ func connectionPage(w http.ResponseWriter, r *http.Request) {
 // ServeEcho sends every byte back (RFC 862). After the peer's FIN it
 // finishes writing and closes, so its FIN follows the peer's.
 func ServeEcho(ln net.Listener) error {
-	return serve(ln, func(c net.Conn) {
+	return Serve(ln, func(c net.Conn) {
 		if own, ok := c.(*Conn); ok {
 			own.echo() // no buffer of its own (echo.go)
 			return
@@ -74,24 +74,9 @@ func ServeEcho(ln net.Listener) error {
 // ServeDiscard reads and drops everything (RFC 863) and closes after the
 // peer's FIN.
 func ServeDiscard(ln net.Listener) error {
-	return serve(ln, func(c net.Conn) {
+	return Serve(ln, func(c net.Conn) {
 		io.Copy(io.Discard, c)
 	})
-}
-
-// serve runs handle on every accepted connection in its own goroutine and
-// closes the connection when handle returns.
-func serve(ln net.Listener, handle func(net.Conn)) error {
-	for {
-		c, err := ln.Accept()
-		if err != nil {
-			return ignoreClosed(err)
-		}
-		go func() {
-			defer c.Close()
-			handle(c)
-		}()
-	}
 }
 
 func ignoreClosed(err error) error {

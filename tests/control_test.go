@@ -11,7 +11,7 @@ import (
 )
 
 // statusReply is the part of the control socket's status reply the tests
-// read (cmd/tunstack/control_protocol.go defines the whole of it).
+// read (package cmd/tunstack/internal/control defines the whole of it).
 type statusReply struct {
 	OK          bool             `json:"ok"`
 	Error       string           `json:"error"`

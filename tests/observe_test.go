@@ -17,7 +17,7 @@ import (
 const observeMSL = "2s"
 
 // ssConn is the part of `tunstack ss --json` the test reads
-// (the control protocol of cmd/tunstack defines the whole of it).
+// (ConnStatus in cmd/tunstack/internal/control defines the whole of it).
 type ssConn struct {
 	Local  string     `json:"local"`
 	Remote string     `json:"remote"`
@@ -38,7 +38,7 @@ func (c ssConn) String() string {
 }
 
 // traceEvent is the part of a `tunstack trace --json` line the test reads
-// (the control protocol of cmd/tunstack defines the whole of it).
+// (Event in cmd/tunstack/internal/control defines the whole of it).
 type traceEvent struct {
 	Kind   string `json:"kind"`
 	Local  string `json:"local"`

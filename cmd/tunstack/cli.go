@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/tunstack/tunstack/cmd/tunstack/internal/control"
+	"github.com/tunstack/tunstack/cmd/tunstack/internal/usage"
 )
 
 // Exit codes.
@@ -28,16 +30,6 @@ type cli struct {
 
 func newCLI(stdin io.Reader, stdout, stderr io.Writer) *cli {
 	return &cli{stdin: stdin, stdout: stdout, stderr: stderr, capabilities: effectiveCapabilities}
-}
-
-// usageError is a command line that cannot work: exit 2, one line, no usage dump.
-type usageError struct{ err error }
-
-func (e *usageError) Error() string { return e.err.Error() }
-func (e *usageError) Unwrap() error { return e.err }
-
-func usageErrorf(format string, args ...any) error {
-	return &usageError{fmt.Errorf(format, args...)}
 }
 
 // commandError marks an error returned by a command's body, as opposed to
@@ -70,10 +62,9 @@ func (c *cli) run(ctx context.Context, args []string) int {
 		return exitOK
 	}
 	fmt.Fprintf(c.stderr, "tunstack: %s\n", oneLine(err.Error()))
-	var usage *usageError
 	var fromBody *commandError
 	switch {
-	case errors.As(err, &usage):
+	case usage.Is(err):
 		return exitUsage
 	case errors.As(err, &fromBody):
 		return exitFailure
@@ -100,16 +91,16 @@ stack, on a TUN device that the kernel routes to. Start with 'sudo tunstack demo
 		// A bare "tunstack" or "tunstack nosuchcommand" is a usage error.
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 0 {
-				return usageErrorf("unknown command %q for %q", args[0], cmd.CommandPath())
+				return usage.Errorf("unknown command %q for %q", args[0], cmd.CommandPath())
 			}
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return usageErrorf("missing command: one of up, dial, ss, trace, demo, bench (see 'tunstack --help')")
+			return usage.Errorf("missing command: one of up, dial, ss, trace, demo, bench (see 'tunstack --help')")
 		},
 	}
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
-		return &usageError{err}
+		return usage.Wrap(err)
 	})
 	root.AddCommand(c.upCommand(), c.dialCommand(), c.demoCommand(), c.benchCommand(), c.ssCommand(), c.traceCommand())
 	return root
@@ -123,8 +114,25 @@ func exactArgs(n int, what string) cobra.PositionalArgs {
 			if len(args) > 0 {
 				got = strings.Join(args, " ")
 			}
-			return usageErrorf("%s takes %s; got: %s", cmd.CommandPath(), what, got)
+			return usage.Errorf("%s takes %s; got: %s", cmd.CommandPath(), what, got)
 		}
 		return nil
 	}
+}
+
+// controlError adds to an error from the control client what the user can do
+// about it.
+func controlError(err error, invokedAs string) error {
+	var refused *control.RequestError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &refused):
+		return fmt.Errorf("the daemon refused: %s", refused.Msg)
+	case errors.Is(err, control.ErrNoDaemon):
+		return fmt.Errorf("%w (start one with: sudo tunstack up)", err)
+	case errors.Is(err, control.ErrDenied):
+		return usage.RunAsRoot(err, invokedAs)
+	}
+	return err
 }

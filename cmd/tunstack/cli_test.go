@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tunstack/tunstack/cmd/tunstack/internal/clitest"
+	"github.com/tunstack/tunstack/tests/testkit"
 	"golang.org/x/sys/unix"
 )
 
@@ -37,7 +39,7 @@ const (
 // TestExitCodes runs commands that fail before they touch the system and
 // checks the exit code and the one line on stderr.
 func TestExitCodes(t *testing.T) {
-	missing := filepath.Join(shortTempDir(t), "none.sock")
+	missing := filepath.Join(testkit.ShortTempDir(t), "none.sock")
 	tests := []struct {
 		name     string
 		caps     capabilitySet
@@ -114,7 +116,7 @@ func TestHelpExitsZero(t *testing.T) {
 // a fake stack whose peer answers after reading to EOF: it checks stdin to
 // the connection, the half-close, the connection to stdout and exit 0.
 func TestDialCommand(t *testing.T) {
-	path, _, _ := startFakeControl(t, func(conn net.Conn) {
+	path, _, _ := clitest.StartFakeControl(t, func(conn net.Conn) {
 		got, _ := io.ReadAll(conn)
 		io.WriteString(conn, strings.ToUpper(string(got)))
 	})
@@ -128,7 +130,7 @@ func TestDialCommand(t *testing.T) {
 }
 
 func TestDialCommandFailures(t *testing.T) {
-	path, _, _ := startFakeControl(t, nil)
+	path, _, _ := clitest.StartFakeControl(t, nil)
 	for _, tt := range []struct {
 		args []string
 		want string
@@ -165,5 +167,15 @@ func TestDemoList(t *testing.T) {
 		if !strings.Contains(stdout, name+" ") {
 			t.Errorf("demo --list lacks %s:\n%s", name, stdout)
 		}
+	}
+}
+
+// TestUpImpairBadValueExits2 checks the whole command line: a bad
+// --impair is one line on stderr and exit 2, before privileges matter.
+func TestUpImpairBadValueExits2(t *testing.T) {
+	code, stdout, stderr := runCLI(t, noCapabilities, strings.NewReader(""), "up", "--impair", "loss=2")
+	want := `tunstack: --impair "loss=2": loss "2": want a percentage like 2% or 0.5%` + "\n"
+	if code != exitUsage || stderr != want || stdout != "" {
+		t.Errorf("exit %d, stderr %q, stdout %q; want exit %d, stderr %q", code, stderr, stdout, exitUsage, want)
 	}
 }

@@ -3,10 +3,13 @@ package main
 import (
 	"context"
 	"log/slog"
-	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/tunstack/tunstack/cmd/tunstack/internal/daemon"
 	"github.com/tunstack/tunstack/cmd/tunstack/internal/demo"
+	"github.com/tunstack/tunstack/cmd/tunstack/internal/flags"
+	"github.com/tunstack/tunstack/cmd/tunstack/internal/services"
+	"github.com/tunstack/tunstack/cmd/tunstack/internal/usage"
 )
 
 func (c *cli) demoCommand() *cobra.Command {
@@ -35,7 +38,7 @@ and on Ctrl-C. Missing tools (nc, ping, ip) are installed with apt-get.`,
 				return nil
 			}
 			if err := demo.CheckSteps(args); err != nil {
-				return &usageError{err}
+				return usage.Wrap(err)
 			}
 			if err := c.requirePrivileges("tunstack demo", true); err != nil {
 				return err
@@ -51,35 +54,24 @@ and on Ctrl-C. Missing tools (nc, ping, ip) are installed with apt-get.`,
 // demo runs the tour on a daemon started as the demo asks.
 func (c *cli) demo(ctx context.Context, tools demo.Installer, steps []string, verbose bool) error {
 	// Warnings only: the report is the output.
-	log := newLogger(c.stderr, logConfig{Level: slog.LevelWarn, Format: "text"})
+	log := daemon.NewLogger(c.stderr, daemon.LogConfig{Level: slog.LevelWarn, Format: "text"})
 	return demo.Run(ctx, demo.Options{
 		Out: c.stdout, Verbose: verbose, Steps: steps, Tools: tools,
 		Start: func(s demo.Setup) (*demo.Daemon, error) {
-			flags := defaultUpFlags()
-			flags.device.netns = s.NetNS
-			flags.addr, flags.ip = s.Kernel.String(), s.StackIP.String()
-			flags.addr6, flags.ip6 = s.Kernel6.String(), s.StackIP6.String()
-			flags.msl = s.MSL
-			cfg, err := flags.config()
+			f := flags.DefaultUp()
+			f.Device.NetNS = s.NetNS
+			f.Addr, f.IP = s.Kernel.String(), s.StackIP.String()
+			f.Addr6, f.IP6 = s.Kernel6.String(), s.StackIP6.String()
+			f.MSL = s.MSL
+			cfg, err := f.Config()
 			if err != nil {
 				return nil, err
 			}
-			d, err := startDaemonLinked(cfg, log, "tunstack demo", s.WrapLink)
+			d, err := daemon.Start(cfg, log, "tunstack demo", s.WrapLink)
 			if err != nil {
 				return nil, err
 			}
-			return &demo.Daemon{Stack: d.stack, Dev: cfg.Dev, Services: serviceList(cfg.Services), Stop: d.stop}, nil
+			return &demo.Daemon{Stack: d.Stack(), Dev: cfg.Dev, Services: services.List(cfg.Services), Stop: d.Stop}, nil
 		},
 	})
-}
-
-func serviceList(specs []serviceSpec) string {
-	if len(specs) == 0 {
-		return "none"
-	}
-	s := make([]string, len(specs))
-	for i, spec := range specs {
-		s[i] = spec.String()
-	}
-	return strings.Join(s, ", ")
 }

@@ -8,10 +8,15 @@
 //	tunstack demo    TCP's states on both ends of real connections, in a private namespace
 //	tunstack bench   tunstack's engine against gVisor's netstack, side by side
 //
-// It plugs tundev (the device) and stack (the protocols) together; it does
-// no packet processing of its own. It does not daemonize, and it does not
-// touch the machine's real interfaces: the device it creates carries only
-// the addresses it is given.
+// This package holds the commands and their wiring only; what they use
+// lives under internal/: the flags (flags), the daemon that plugs tundev
+// (the device) and stack (the protocols) together (daemon), the control
+// socket's protocol (control), the built-in services (services), the
+// metrics (metrics), what ss and trace print (ss, trace), the bench
+// (bench), the demo (demo, kernelstates) and the usage errors (usage).
+// It does no packet processing of its own. It does not daemonize, and it
+// does not touch the machine's real interfaces: the device it creates
+// carries only the addresses it is given.
 package main
 
 import (

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/tunstack/tunstack/cmd/tunstack/internal/usage"
 	"golang.org/x/sys/unix"
 )
 
@@ -23,10 +24,6 @@ func effectiveCapabilities() (capabilitySet, error) {
 	return capabilitySet(data[0].Effective) | capabilitySet(data[1].Effective)<<32, nil
 }
 
-// errNeedNetAdmin is the one line a user sees without the privileges to
-// create a TUN device.
-var errNeedNetAdmin = errors.New("creating TUN device needs CAP_NET_ADMIN")
-
 // requirePrivileges checks up front, before anything is created, that the
 // process may create a TUN device and, with a namespace, the namespace.
 // command is how the user ran us, for the hint ("tunstack up").
@@ -37,15 +34,10 @@ func (c *cli) requirePrivileges(command string, namespace bool) error {
 		return nil
 	}
 	if !caps.has(unix.CAP_NET_ADMIN) {
-		return permissionHint(errNeedNetAdmin, command)
+		return usage.RunAsRoot(usage.ErrNeedNetAdmin, command)
 	}
 	if namespace && !caps.has(unix.CAP_SYS_ADMIN) {
-		return permissionHint(errors.New("creating a network namespace needs CAP_SYS_ADMIN"), command)
+		return usage.RunAsRoot(errors.New("creating a network namespace needs CAP_SYS_ADMIN"), command)
 	}
 	return nil
-}
-
-// permissionHint says how to get the privileges err is about.
-func permissionHint(err error, command string) error {
-	return fmt.Errorf("%w: run as root (sudo %s)", err, command)
 }

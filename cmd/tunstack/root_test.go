@@ -1,115 +1,21 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"net"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/tunstack/tunstack/tundev"
-	"github.com/vishvananda/netns"
+	"github.com/tunstack/tunstack/cmd/tunstack/internal/clitest"
+	"github.com/tunstack/tunstack/tests/testkit"
 )
 
 // These tests create real TUN devices, each in a namespace of its own that
 // the test removes. They need root; in CI they fail rather than skip.
-
-func requireRoot(t *testing.T) {
-	t.Helper()
-	reason := ""
-	if os.Geteuid() != 0 {
-		reason = "needs root for TUN devices and network namespaces"
-	} else if _, err := os.Stat("/dev/net/tun"); err != nil {
-		reason = "needs /dev/net/tun: " + err.Error()
-	}
-	if reason == "" {
-		return
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatal(reason + " (CI is set: failing, not skipping)")
-	}
-	t.Skip(reason)
-}
-
-// testNamespace returns a fresh namespace name and removes the namespace,
-// if anything left it, when the test ends.
-func testNamespace(t *testing.T) string {
-	t.Helper()
-	ns := tundev.UniqueNetNSName("tsck")
-	t.Cleanup(func() {
-		if _, err := os.Stat("/run/netns/" + ns); err == nil {
-			t.Errorf("namespace %s left behind", ns)
-			tundev.DeleteNetNS(ns)
-		}
-	})
-	return ns
-}
-
-// lockedBuffer is a bytes.Buffer that a command writes while the test reads.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// listenIn opens a TCP listener inside namespace ns.
-func listenIn(t *testing.T, ns, addr string) net.Listener {
-	t.Helper()
-	type result struct {
-		ln  net.Listener
-		err error
-	}
-	ch := make(chan result, 1)
-	go func() {
-		// The thread enters ns; if it cannot come back, it is not unlocked
-		// and dies with the goroutine.
-		runtime.LockOSThread()
-		orig, err := netns.Get()
-		if err != nil {
-			ch <- result{err: err}
-			return
-		}
-		defer orig.Close()
-		target, err := netns.GetFromName(ns)
-		if err != nil {
-			ch <- result{err: err}
-			return
-		}
-		defer target.Close()
-		if err := netns.Set(target); err != nil {
-			ch <- result{err: err}
-			return
-		}
-		ln, err := net.Listen("tcp", addr)
-		if netns.Set(orig) == nil {
-			runtime.UnlockOSThread()
-		}
-		ch <- result{ln, err}
-	}()
-	r := <-ch
-	if r.err != nil {
-		t.Fatalf("listen on %s in %s: %v", addr, ns, r.err)
-	}
-	t.Cleanup(func() { r.ln.Close() })
-	return r.ln
-}
 
 // TestUpDialAndStop runs `tunstack up` as a function in a fresh namespace:
 // it waits for the control socket, checks that a second daemon on the same
@@ -117,17 +23,17 @@ func listenIn(t *testing.T, ns, addr string) net.Listener {
 // `tunstack dial`, then cancels (as SIGTERM does) and checks exit 0 and
 // that the socket and the namespace are gone.
 func TestUpDialAndStop(t *testing.T) {
-	requireRoot(t)
-	ns := testNamespace(t)
-	control := filepath.Join(shortTempDir(t), "ctl.sock")
+	testkit.RequireRoot(t)
+	ns := clitest.NetNS(t)
+	control := filepath.Join(testkit.ShortTempDir(t), "ctl.sock")
 
-	var stdout, stderr lockedBuffer
+	var stdout, stderr testkit.Buffer
 	up := newCLI(nil, &stdout, &stderr)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	exit := make(chan int, 1)
 	go func() { exit <- up.run(ctx, []string{"up", "--netns", ns, "--control", control, "--msl", "100ms"}) }()
-	waitUntil(t, "the control socket", func() bool {
+	testkit.Eventually(t, "the control socket", func() bool {
 		select {
 		case code := <-exit:
 			t.Fatalf("up exited %d early:\n%s%s", code, stdout.String(), stderr.String())
@@ -145,7 +51,7 @@ func TestUpDialAndStop(t *testing.T) {
 	}
 
 	t.Run("device in use", func(t *testing.T) {
-		other := filepath.Join(shortTempDir(t), "ctl.sock")
+		other := filepath.Join(testkit.ShortTempDir(t), "ctl.sock")
 		code, _, errOut := runCLI(t, ^capabilitySet(0), nil, "up", "--netns", ns, "--control", other)
 		want := "tunstack: device tunstack0 is in use (another tunstack up, or an existing link of that name): pick another --dev\n"
 		if code != exitUsage || errOut != want {
@@ -154,7 +60,7 @@ func TestUpDialAndStop(t *testing.T) {
 	})
 
 	t.Run("dial", func(t *testing.T) {
-		ln := listenIn(t, ns, "10.77.0.1:0")
+		ln := testkit.ListenIn(t, ns, "10.77.0.1:0")
 		go func() {
 			conn, err := ln.Accept()
 			if err != nil {

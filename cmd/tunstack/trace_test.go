@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"io"
-	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,100 +12,15 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/tunstack/tunstack/cmd/tunstack/internal/clitest"
+	"github.com/tunstack/tunstack/cmd/tunstack/internal/control"
 	"github.com/tunstack/tunstack/stack"
-	"github.com/tunstack/tunstack/stack/tcp"
+	"github.com/tunstack/tunstack/tests/testkit"
 )
-
-func TestTraceLine(t *testing.T) {
-	at := time.Date(2025, 1, 2, 3, 4, 5, 6000, time.Local)
-	id := tcp.ID{Local: netip.MustParseAddrPort("10.77.0.2:80"), Remote: netip.MustParseAddrPort("10.77.0.1:40000")}
-	isns := stack.ISNs{Local: 5000, Remote: 1000, LocalKnown: true, RemoteKnown: true}
-	for _, tt := range []struct {
-		e    stack.Event
-		want string
-	}{
-		{stack.Event{Time: at, Kind: stack.EventSegmentIn, Conn: id, State: tcp.Listen, ISN: stack.ISNs{Remote: 1000, RemoteKnown: true},
-			Seg: stack.SegmentSummary{Flags: tcp.FlagSYN, Seq: 1000, Window: 64240, Options: tcp.Options{MSS: 1460, SACKPermitted: true, HasWindowScale: true, WindowScale: 7}}},
-			"03:04:05.000006 in    10.77.0.1:40000 > 10.77.0.2:80  SYN seq=0 (1000) win=64240 len=0 <mss 1460,sackOK,wscale 7> [LISTEN]"},
-		{stack.Event{Time: at, Kind: stack.EventStateChange, Conn: id, State: tcp.SynReceived, From: tcp.Listen, To: tcp.SynReceived, Reason: tcp.ReasonListenSYN},
-			"03:04:05.000006 state 10.77.0.2:80 - 10.77.0.1:40000  LISTEN → SYN-RECEIVED: RFC 9293 §3.10.7.2: SYN in LISTEN: send SYN-ACK, enter SYN-RECEIVED [listen-syn]"},
-		{stack.Event{Time: at, Kind: stack.EventSegmentOut, Conn: id, State: tcp.Established, ISN: isns, Reason: tcp.ReasonRSTInWindowChallenge,
-			Seg: stack.SegmentSummary{Flags: tcp.FlagACK, Seq: 5001, Ack: 1001, Window: 2048}},
-			"03:04:05.000006 out   10.77.0.2:80 > 10.77.0.1:40000  ACK seq=1 (5001) ack=1 (1001) win=2048 len=0 [ESTABLISHED] RFC 9293 §3.10.7.4: RST in window but not exact: challenge ACK, RFC 5961 §3.2 [rst-in-window]"},
-		{stack.Event{Time: at, Kind: stack.EventDrop, Conn: id, State: tcp.Established, ISN: isns, Reason: tcp.ReasonUnacceptable,
-			Seg: stack.SegmentSummary{Flags: tcp.FlagACK | tcp.FlagPSH, Seq: 900, Ack: 5001, Len: 10, Options: tcp.Options{NumSACK: 1, SACK: [4]tcp.SACKBlock{{Left: 5101, Right: 5201}}}}},
-			"03:04:05.000006 drop  10.77.0.1:40000 > 10.77.0.2:80  PSH-ACK seq=4294967196 (900) ack=1 (5001) win=0 len=10 <sack 1 {101 (5101):201 (5201)}> [ESTABLISHED] dropped: RFC 9293 §3.10.7.4: segment not acceptable: send ACK, drop [unacceptable]"},
-		{stack.Event{Time: at, Kind: stack.EventDrop, Detail: "ip-bad-checksum"},
-			"03:04:05.000006 drop  dropped: ip-bad-checksum"},
-		{stack.Event{Time: at, Kind: stack.EventDrop, Detail: "martian-source-loopback",
-			Src: netip.MustParseAddr("127.0.0.1"), Dst: netip.MustParseAddr("10.77.0.2")},
-			"03:04:05.000006 drop  127.0.0.1 > 10.77.0.2  dropped: RFC 1122 §3.2.1.3: martian source: a loopback address [martian-source-loopback]"},
-		{stack.Event{Time: at, Kind: stack.EventDrop, Detail: "not-our-address",
-			Src: netip.MustParseAddr("fd00:77::1"), Dst: netip.MustParseAddr("fd00:77::9")},
-			"03:04:05.000006 drop  fd00:77::1 > fd00:77::9  dropped: not addressed to the stack [not-our-address]"},
-		{stack.Event{Time: at, Kind: stack.EventDrop, Conn: id, State: tcp.Established, ISN: isns, Reason: tcp.ReasonInvalidRateLimited,
-			Seg: stack.SegmentSummary{Flags: tcp.FlagSYN, Seq: 77777}},
-			"03:04:05.000006 drop  10.77.0.1:40000 > 10.77.0.2:80  SYN seq=76777 (77777) win=0 len=0 [ESTABLISHED] dropped: RFC 5961 §7: unacceptable segment: drop, no ACK: the connection sent one too recently (ACK throttling) [invalid-ratelimit]"},
-	} {
-		if got := traceLine(&tt.e); got != tt.want {
-			t.Errorf("traceLine:\n got %s\nwant %s", got, tt.want)
-		}
-	}
-}
-
-// TestWireEventRoundTrip: what the daemon sends, the trace reads back into
-// the same event, for the ladders.
-func TestWireEventRoundTrip(t *testing.T) {
-	id := tcp.ID{Local: netip.MustParseAddrPort("[fd00:77::2]:80"), Remote: netip.MustParseAddrPort("[fd00:77::1]:40000")}
-	at := time.Date(2025, 1, 2, 3, 4, 5, 6, time.UTC)
-	for _, e := range []stack.Event{
-		{Time: at, Kind: stack.EventSegmentIn, Conn: id, State: tcp.Listen, ISN: stack.ISNs{Remote: 1000, RemoteKnown: true},
-			Seg: stack.SegmentSummary{Flags: tcp.FlagSYN | tcp.FlagECE | tcp.FlagCWR, Seq: 1000, Window: 64240, Options: tcp.Options{
-				MSS: 1440, SACKPermitted: true, HasWindowScale: true, WindowScale: 0, HasTimestamps: true, TSVal: 7, TSEcr: 0}}},
-		{Time: at, Kind: stack.EventStateChange, Conn: id, State: tcp.Closed, From: tcp.LastAck, To: tcp.Closed, Reason: tcp.ReasonLastAckDone,
-			ISN: stack.ISNs{Local: 5, Remote: 9, LocalKnown: true, RemoteKnown: true},
-			Seg: stack.SegmentSummary{Flags: tcp.FlagACK, Seq: 10, Ack: 7, Window: 100, Options: tcp.Options{NumSACK: 2,
-				SACK: [4]tcp.SACKBlock{{Left: 1, Right: 2}, {Left: 3, Right: 4}}}}},
-		{Time: at, Kind: stack.EventDrop, Detail: "tcp-bad-checksum"},
-		{Time: at, Kind: stack.EventDrop, Detail: "martian-source-own-address",
-			Src: netip.MustParseAddr("fd00:77::2"), Dst: netip.MustParseAddr("fd00:77::2")},
-	} {
-		line, err := json.Marshal(newWireEvent(e))
-		if err != nil {
-			t.Fatal(err)
-		}
-		var w wireEvent
-		if err := json.Unmarshal(line, &w); err != nil {
-			t.Fatal(err)
-		}
-		back, err := w.event()
-		if err != nil {
-			t.Fatalf("%s: %v", line, err)
-		}
-		if diff := cmp.Diff(e, back, cmp.Comparer(func(a, b netip.AddrPort) bool { return a == b }),
-			cmp.Comparer(func(a, b netip.Addr) bool { return a == b })); diff != "" {
-			t.Errorf("%s (-sent +read back):\n%s", line, diff)
-		}
-	}
-	bad := wireEvent{Kind: "segment-sideways"}
-	if _, err := bad.event(); err == nil {
-		t.Error("an unknown kind was read back")
-	}
-}
-
-func TestWireFlagsRoundTrip(t *testing.T) {
-	for _, f := range []tcp.Flags{0, tcp.FlagSYN, tcp.FlagSYN | tcp.FlagACK, tcp.FlagFIN | tcp.FlagACK | tcp.FlagPSH, tcp.FlagRST | tcp.FlagACK, tcp.FlagECE | tcp.FlagCWR} {
-		text, _ := wireFlags(f).MarshalText()
-		var back wireFlags
-		if err := back.UnmarshalText(text); err != nil || tcp.Flags(back) != f {
-			t.Errorf("flags %v → %q → %v, %v", f, text, tcp.Flags(back), err)
-		}
-	}
-}
 
 // runningTrace is `tunstack trace` running in the test.
 type runningTrace struct {
-	stdout, stderr lockedBuffer
+	stdout, stderr testkit.Buffer
 	exited         chan struct{} // closed when it has returned code
 	code           int
 }
@@ -126,7 +40,7 @@ func startTrace(t *testing.T, args ...string) *runningTrace {
 		cancel()
 		<-r.exited
 	})
-	waitUntil(t, "trace to watch", func() bool {
+	testkit.Eventually(t, "trace to watch", func() bool {
 		select {
 		case <-r.exited:
 			t.Fatalf("trace exited %d: %s", r.code, r.stderr.String())
@@ -140,14 +54,14 @@ func startTrace(t *testing.T, args ...string) *runningTrace {
 // TestTraceOverRealStack traces a connection to a real stack's discard
 // service three ways at once: text, JSON, and a ladder with its SVG.
 func TestTraceOverRealStack(t *testing.T) {
-	pair := newStackPair(t)
-	ln, err := pair.ours.Listen("tcp", ":9")
+	pair := clitest.NewStackPair(t)
+	ln, err := pair.Ours.Listen("tcp", ":9")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer ln.Close()
 	go stack.ServeDiscard(ln)
-	path, _ := startControlOnStack(t, pair.ours)
+	path, _ := clitest.ServeControl(t, control.StackBackend{Stack: pair.Ours})
 	svg := filepath.Join(t.TempDir(), "ladder.svg")
 
 	text := startTrace(t, "--control", path, "--sport", "9", "--count", "3")
@@ -155,7 +69,7 @@ func TestTraceOverRealStack(t *testing.T) {
 	ladderOut := startTrace(t, "--control", path, "--ladder", "--svg", svg, "--count", "1")
 	other := startTrace(t, "--control", path, "--dport", "9") // the peer's port is not 9: nothing
 
-	c := dialPeer(t, pair, "10.77.0.2:9")
+	c := pair.DialFromPeer(t, "10.77.0.2:9")
 	io.WriteString(c, "hello")
 	c.Close()
 
@@ -185,14 +99,14 @@ func TestTraceOverRealStack(t *testing.T) {
 		}
 	}
 
-	waitUntil(t, "the JSON trace to reach CLOSED", func() bool { return strings.Contains(jsonOut.stdout.String(), `"to":"CLOSED"`) })
+	testkit.Eventually(t, "the JSON trace to reach CLOSED", func() bool { return strings.Contains(jsonOut.stdout.String(), `"to":"CLOSED"`) })
 	var states []string
 	for _, line := range strings.Split(strings.TrimSpace(jsonOut.stdout.String()), "\n") {
-		var e wireEvent
+		var e control.Event
 		if err := json.Unmarshal([]byte(line), &e); err != nil {
 			t.Fatalf("JSON line %q: %v", line, err)
 		}
-		if e.Kind == wireState {
+		if e.Kind == control.KindState {
 			states = append(states, e.From+">"+e.To+":"+e.Reason)
 		}
 	}
@@ -208,15 +122,5 @@ func TestTraceOverRealStack(t *testing.T) {
 	}
 	if out := other.stdout.String(); out != "" {
 		t.Errorf("trace --dport 9 printed events of a connection from another port:\n%s", out)
-	}
-}
-
-// TestTraceFilterReachesDaemon: the filter travels in the request and a
-// bad one is refused there too.
-func TestTraceFilterReachesDaemon(t *testing.T) {
-	path, _, _ := startFakeControl(t, nil)
-	_, _, reply := request(t, path, `{"op":"events","filter":{"states":["HALF-OPEN"]}}`)
-	if reply.OK || !strings.Contains(reply.Error, "bad filter") {
-		t.Errorf("reply %+v, want a bad filter error", reply)
 	}
 }

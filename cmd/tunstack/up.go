@@ -7,10 +7,12 @@ import (
 	"log/slog"
 
 	"github.com/spf13/cobra"
+	"github.com/tunstack/tunstack/cmd/tunstack/internal/daemon"
+	"github.com/tunstack/tunstack/cmd/tunstack/internal/flags"
 )
 
 func (c *cli) upCommand() *cobra.Command {
-	var flags upFlags
+	var f flags.Up
 	cmd := &cobra.Command{
 		Use:   "up",
 		Short: "Run the stack on a TUN device, in the foreground",
@@ -21,39 +23,39 @@ device (and the namespace, if up created it) is removed.`,
 		Example: "  sudo tunstack up\n  sudo tunstack up --netns lab --serve http:8080,echo:7",
 		Args:    exactArgs(0, "no arguments"),
 		RunE: body(func(cmd *cobra.Command, args []string) error {
-			cfg, err := flags.config()
+			cfg, err := f.Config()
 			if err != nil {
 				return err
 			}
 			if err := c.requirePrivileges("tunstack up", cfg.NetNS != ""); err != nil {
 				return err
 			}
-			return c.up(cmd.Context(), cfg, newLogger(c.stderr, cfg.Log))
+			return c.up(cmd.Context(), cfg, daemon.NewLogger(c.stderr, cfg.Log))
 		}),
 	}
-	flags.register(cmd.Flags())
+	f.Register(cmd.Flags())
 	return cmd
 }
 
 // up runs the daemon until ctx is done (a signal) or the stack fails.
-func (c *cli) up(ctx context.Context, cfg upConfig, log *slog.Logger) error {
-	d, err := startDaemon(cfg, log, "tunstack up")
+func (c *cli) up(ctx context.Context, cfg daemon.Config, log *slog.Logger) error {
+	d, err := daemon.Start(cfg, log, "tunstack up", nil)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintln(c.stdout, d.readyLine())
+	fmt.Fprintln(c.stdout, d.ReadyLine())
 	var loopErr error
 	select {
 	case <-ctx.Done():
 		log.Info("shutting down", "cause", context.Cause(ctx))
-	case <-d.failed():
+	case <-d.Failed():
 		loopErr = errors.New("the stack stopped unexpectedly")
-		if d.loopErr != nil {
-			loopErr = fmt.Errorf("the stack stopped: %w", d.loopErr)
+		if d.Err() != nil {
+			loopErr = fmt.Errorf("the stack stopped: %w", d.Err())
 		}
 		log.Error("shutting down", "cause", loopErr)
 	}
-	stopErr := d.stop()
+	stopErr := d.Stop()
 	if loopErr != nil {
 		return loopErr
 	}

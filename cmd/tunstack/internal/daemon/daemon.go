@@ -1,0 +1,317 @@
+// Package daemon runs what `tunstack up` runs and `tunstack demo` starts:
+// the TUN device, with --impair's impairment and --pcap's capture around
+// it; the stack of the engine --engine picks; the built-in services; the
+// log of connections; the memory releaser; the metrics server; and last
+// the control socket, whose presence means ready. Stop ends it all in the
+// reverse order, the socket's removal last.
+//
+// It takes a Config that package flags has checked and checks nothing
+// again; it parses no flags and does not daemonize: it runs in the
+// caller's process until Stop.
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/tunstack/tunstack/cmd/tunstack/internal/control"
+	"github.com/tunstack/tunstack/cmd/tunstack/internal/metrics"
+	"github.com/tunstack/tunstack/cmd/tunstack/internal/services"
+	"github.com/tunstack/tunstack/cmd/tunstack/internal/usage"
+	"github.com/tunstack/tunstack/stack"
+	"github.com/tunstack/tunstack/stack/pcap"
+	"github.com/tunstack/tunstack/tundev"
+)
+
+// Shutdown budgets.
+const (
+	// shutdownBudget is how long open connections get to close with FIN.
+	shutdownBudget = time.Second
+	// loopStopBudget is how long the event loop gets to return after that.
+	loopStopBudget = 2 * time.Second
+)
+
+// logEventsBuffer holds the events the log has not taken yet.
+const logEventsBuffer = 1024
+
+// Daemon is a stack running on a TUN device, with its services and its
+// control socket: what `tunstack up` runs and `tunstack demo` starts.
+type Daemon struct {
+	cfg   Config
+	log   *slog.Logger
+	dev   *tundev.Device
+	stack Engine // tunstack's or gVisor's (--engine)
+
+	stopLoop context.CancelFunc
+	loopDone chan struct{} // closed when Run has returned
+	loopErr  error         // valid after loopDone
+
+	services  []net.Listener
+	serving   sync.WaitGroup
+	control   *control.Server
+	metrics   *metrics.Server  // --metrics (below)
+	capture   *pcap.Writer     // --pcap (pcap.go)
+	impaired  *tundev.Impaired // --impair (impair.go)
+	stopLog   func()           // ends the log's subscription; the logger then drains it
+	logging   sync.WaitGroup
+	stopOnce  sync.Once
+	stopError error
+	// stopProfile ends --cpuprofile's profile; nil without one.
+	stopProfile func() error
+	// stopRelease ends the memory releaser (memrelease.go); nil with
+	// the gVisor engine.
+	stopRelease func()
+}
+
+// Start opens the device, starts the stack and its services, and then
+// opens the control socket, whose presence tells that all is ready. wrap,
+// if not nil, goes between the device (and its impairment) and the stack:
+// the demo's link. On failure Start undoes what it did. invokedAs is the
+// command the user ran, for hints ("tunstack up").
+func Start(cfg Config, log *slog.Logger, invokedAs string, wrap func(stack.Link) stack.Link) (_ *Daemon, err error) {
+	d := &Daemon{cfg: cfg, log: log, loopDone: make(chan struct{})}
+	defer func() {
+		if err != nil {
+			d.Stop()
+		}
+	}()
+
+	if cfg.CPUProfile != "" {
+		if d.stopProfile, err = startCPUProfile(cfg.CPUProfile); err != nil {
+			return nil, err
+		}
+	}
+
+	dev, err := tundev.Open(tundev.Config{Name: cfg.Dev, MTU: cfg.MTU, Addrs: cfg.KernelPrefixes(), NetNS: cfg.NetNS})
+	if err != nil {
+		return nil, deviceError(cfg, err, invokedAs)
+	}
+	d.dev = dev
+	log.Info("device up", "dev", dev.Name(), "netns", dev.NetNS(), "mtu", cfg.MTU,
+		"kernel", prefixList(cfg.KernelPrefixes()), "stack", addrList(cfg.StackAddrs()))
+
+	if d.capture, err = openCapture(cfg); err != nil {
+		return nil, err
+	}
+	link, err := d.impairLink(dev)
+	if err != nil {
+		return nil, err
+	}
+	if wrap != nil {
+		link = wrap(link)
+	}
+	st, err := newEngine(cfg, link, d.capture, log)
+	if err != nil {
+		return nil, err
+	}
+	d.stack = st
+	if native, ok := st.(*stack.Stack); ok {
+		d.stopRelease = startMemoryReleaser(memoryWatch{inUse: native.BufferInUse, budget: max(cfg.Memory.BufferBudget, 0)}, log)
+	}
+
+	// logConnections logs nothing above info level, and only state
+	// changes at info: a subscription to more would make the stack build
+	// an event per segment for nothing (under a SYN flood, one per SYN).
+	if log.Enabled(context.Background(), slog.LevelInfo) {
+		kinds := []stack.EventKind{stack.EventStateChange}
+		if log.Enabled(context.Background(), slog.LevelDebug) {
+			kinds = append(kinds, stack.EventDrop)
+		}
+		events, unsubscribe := st.SubscribeKinds(logEventsBuffer, kinds...)
+		d.stopLog = unsubscribe
+		d.logging.Add(1)
+		go func() {
+			defer d.logging.Done()
+			logConnections(log, events)
+		}()
+	}
+
+	loopCtx, stopLoop := context.WithCancel(context.Background())
+	d.stopLoop = stopLoop
+	go func() {
+		defer close(d.loopDone)
+		d.loopErr = st.Run(loopCtx)
+	}()
+
+	for _, svc := range cfg.Services {
+		if err := d.startService(svc); err != nil {
+			return nil, err
+		}
+	}
+	if err := d.startMetrics(); err != nil {
+		return nil, err
+	}
+
+	ln, err := control.Listen(cfg.Control)
+	if errors.Is(err, control.ErrDaemonRunning) {
+		return nil, usage.Errorf("%w: pick another --control", err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	d.control = control.NewServer(ln, control.StackBackend{Stack: st, Held: services.Held}, log)
+	go d.control.Serve()
+	return d, nil
+}
+
+// startService listens on the service's port on all of the stack's
+// addresses and serves there until the listener closes.
+func (d *Daemon) startService(svc services.Spec) error {
+	serve := services.Handler(svc.Name)
+	ln, err := d.stack.Listen("tcp", fmt.Sprintf(":%d", svc.Port))
+	if err != nil {
+		return fmt.Errorf("service %s: %w", svc, err)
+	}
+	d.services = append(d.services, ln)
+	d.serving.Add(1)
+	go func() {
+		defer d.serving.Done()
+		if err := serve(ln); err != nil {
+			d.log.Error("service stopped", "service", svc.String(), "err", err)
+		}
+	}()
+	return nil
+}
+
+// Failed is closed if the event loop stops on its own.
+func (d *Daemon) Failed() <-chan struct{} { return d.loopDone }
+
+// Err is why the event loop stopped, once Failed is closed.
+func (d *Daemon) Err() error { return d.loopErr }
+
+// Stack is the running stack.
+func (d *Daemon) Stack() Engine { return d.stack }
+
+// ReadyLine is what `up` prints once the daemon is ready.
+func (d *Daemon) ReadyLine() string {
+	where := d.cfg.Dev
+	if d.cfg.NetNS != "" {
+		where += " in namespace " + d.cfg.NetNS
+	}
+	return fmt.Sprintf("tunstack: up on %s (stack %s), control %s", where, strings.Join(addrList(d.cfg.StackAddrs()), ", "), d.cfg.Control)
+}
+
+// Stop ends everything Start began, newest first: the control
+// sessions, the services, the connections (closed with FIN within
+// shutdownBudget), the event loop, the device (and the namespace if it was
+// created for it), and last the control socket, so that its disappearance
+// means the daemon is gone. It may be called more than once.
+func (d *Daemon) Stop() error {
+	d.stopOnce.Do(func() { d.stopError = d.stopNow() })
+	return d.stopError
+}
+
+func (d *Daemon) stopNow() error {
+	var errs []error
+	if d.control != nil {
+		d.control.Close()
+	}
+	d.stopMetrics()
+	if d.stopRelease != nil {
+		d.stopRelease()
+	}
+	for _, ln := range d.services {
+		ln.Close()
+	}
+	if d.stack != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), shutdownBudget)
+		if err := d.stack.Shutdown(ctx); err != nil {
+			d.log.Warn("connections did not all close in time", "budget", shutdownBudget, "err", err)
+		}
+		cancel()
+	}
+	if d.stopLoop != nil {
+		d.stopLoop()
+		select {
+		case <-d.loopDone:
+			if d.loopErr != nil && !errors.Is(d.loopErr, context.Canceled) {
+				d.log.Warn("event loop", "err", d.loopErr)
+			}
+		case <-time.After(loopStopBudget):
+			d.log.Warn("event loop did not stop in time", "budget", loopStopBudget)
+		}
+	}
+	d.closeCapture()
+	if d.stopLog != nil {
+		d.stopLog()
+		d.logging.Wait()
+	}
+	d.closeImpair()
+	if d.dev != nil {
+		if err := d.dev.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("removing device %s: %w", d.cfg.Dev, err))
+		}
+	}
+	d.serving.Wait()
+	if d.stopProfile != nil {
+		errs = append(errs, d.stopProfile())
+	}
+	if d.control != nil {
+		if err := os.Remove(d.cfg.Control); err != nil && !errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, fmt.Errorf("removing control socket: %w", err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// deviceError turns a failure to open the device into the line a user
+// should see, as a usage error where the command line must change.
+func deviceError(cfg Config, err error, invokedAs string) error {
+	switch {
+	case errors.Is(err, tundev.ErrPermission):
+		return usage.RunAsRoot(usage.ErrNeedNetAdmin, invokedAs)
+	case errors.Is(err, tundev.ErrDeviceBusy):
+		return usage.Errorf("device %s is in use (another tunstack up, or an existing link of that name): pick another --dev", cfg.Dev)
+	case errors.Is(err, tundev.ErrInvalidConfig):
+		return usage.Wrap(err)
+	}
+	return err
+}
+
+func addrList(addrs []netip.Addr) []string {
+	s := make([]string, len(addrs))
+	for i, a := range addrs {
+		s[i] = a.String()
+	}
+	return s
+}
+
+func prefixList(prefixes []netip.Prefix) []string {
+	s := make([]string, len(prefixes))
+	for i, p := range prefixes {
+		s[i] = p.String()
+	}
+	return s
+}
+
+// startMetrics serves --metrics for the daemon's engine, if asked for.
+func (d *Daemon) startMetrics() error {
+	if d.cfg.Metrics == "" {
+		return nil
+	}
+	var lost func() uint64
+	if d.capture != nil {
+		lost = d.capture.Lost
+	}
+	m, err := metrics.Serve(d.cfg.Metrics, d.cfg.NetNS, metrics.NewCollector(d.stack.Counters, lost), d.log)
+	if err != nil {
+		return err
+	}
+	d.metrics = m
+	return nil
+}
+
+// stopMetrics closes the metrics listener; the namespace can then go.
+func (d *Daemon) stopMetrics() {
+	if d.metrics != nil {
+		d.metrics.Close()
+	}
+}
