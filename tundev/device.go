@@ -296,10 +296,23 @@ func (d *Device) Close() error {
 		}
 		d.ringMu.Unlock()
 
-		err = errors.Join(err, d.tun.Close())
+		err = errors.Join(err, closeTUN(d.tun))
 		err = errors.Join(err, removeLink(h, d.index))
 		h.Close()
 		d.closeErr = errors.Join(err, d.ns.close())
 	})
 	return d.closeErr
+}
+
+// closeTUN closes wireguard-go's device. Its Close races with its own
+// netlink listener: when a link message arrives after Close began, the
+// listener exits and closes the cancel pipe that Close then writes to,
+// and Close reports that write's os.ErrClosed (and not the TUN file's
+// result, although it closed the file). The device is closed either way,
+// so an ErrClosed here is not a failure of ours.
+func closeTUN(t tun.Device) error {
+	if err := t.Close(); err != nil && !errors.Is(err, os.ErrClosed) {
+		return err
+	}
+	return nil
 }
