@@ -206,8 +206,8 @@ func (c *Conn) trim(s *Segment) {
 			keep = s.Seq.Size(edge)
 		}
 		s.Payload = s.Payload[:keep]
-		c.oweACK(ReasonTextOutsideWindow) // tell the sender where the window ends
-		s.Flags &^= FlagFIN               // it came after the text cut off
+		c.oweACK(ReasonTrimmedToWindow) // tell the sender where the window ends
+		s.Flags &^= FlagFIN             // it came after the text cut off
 	}
 }
 
@@ -233,7 +233,6 @@ func (c *Conn) inputSynchronized(now time.Time, seg *Segment) {
 	s := &c.cfg.work.in
 	*s = *seg
 	c.trim(s)
-	c.updateTSRecent(seg)
 
 	// Second: RST (with RFC 5961 §3.2).
 	if s.Flags.Has(FlagRST) {
@@ -263,6 +262,11 @@ func (c *Conn) inputSynchronized(now time.Time, seg *Segment) {
 	if !c.inputACK(now, s) {
 		return
 	}
+	// RFC 7323 §4.3: TS.Recent is taken from a segment only once it
+	// has passed the checks, the ACK's included, as Linux's tcp_ack
+	// does: a forged segment in the window with a later TSval and a
+	// bad ACK must not make the peer's next honest segments fail PAWS.
+	c.updateTSRecent(seg)
 
 	// Sixth: URG — the urgent pointer is not supported; the data is
 	// delivered in line like any other.
@@ -371,7 +375,7 @@ func (c *Conn) inputRST(now time.Time, s *Segment) {
 			return
 		}
 		c.err = ErrConnectionRefused
-		c.enterClosed(s, ReasonSynSentRefused)
+		c.enterClosed(s, ReasonSynReceivedRefused)
 	case Established, FinWait1, FinWait2, CloseWait:
 		c.err = ErrConnectionReset
 		c.enterClosed(s, ReasonRSTReset)
@@ -542,7 +546,7 @@ func (c *Conn) processText(now time.Time, s *Segment) {
 	default:
 		// After the peer's FIN no text can be new: ignore it.
 		if len(s.Payload) > 0 {
-			c.drop(s, ReasonTextOutsideWindow)
+			c.drop(s, ReasonTextAfterFIN)
 		}
 		if fin && c.state == TimeWait {
 			c.sendAck(ReasonFinRetransmitted)
@@ -622,8 +626,8 @@ func (c *Conn) inputFIN(now time.Time, s *Segment) {
 	c.peerFIN = true
 	// The ACK owed for the FIN names the transition it makes.
 	why := ReasonFinReceived
-	switch c.state {
-	case SynReceived, Established:
+	switch c.state { // processText lets only these three through
+	case Established:
 		c.setState(CloseWait, s, ReasonFinReceived)
 	case FinWait1:
 		if c.finAcked() {
