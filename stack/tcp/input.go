@@ -16,6 +16,8 @@ func (c *Conn) Input(now time.Time, seg *Segment) {
 		c.inputListen(now, seg)
 	case SynSent:
 		c.inputSynSent(now, seg)
+	case TimeWait:
+		c.inputTimeWait(now, seg) // timewait.go
 	default:
 		c.inputSynchronized(now, seg)
 	}
@@ -285,12 +287,6 @@ func (c *Conn) unacceptable(now time.Time, seg *Segment) {
 		c.challengeACK(now, seg, ReasonRSTAtWindowEdge)
 	case seg.Flags.Has(FlagRST):
 		c.drop(seg, ReasonRSTOutsideWindow)
-	case c.state == TimeWait && seg.Flags.Has(FlagFIN) && seg.End() == c.RcvNxt:
-		// "The only thing that can arrive in this state is a retransmission
-		// of the remote FIN. Acknowledge it, and restart the 2 MSL timeout."
-		c.drop(seg, ReasonFinRetransmitted)
-		c.sendAck(ReasonFinRetransmitted)
-		c.startTimeWait(now)
 	default:
 		// An old duplicate is honest loss recovery and always answered;
 		// other answers, keep-alive probes among them (as Linux's
@@ -356,7 +352,7 @@ func (c *Conn) keepAliveProbe(seg *Segment) bool {
 // really reset, and nothing from one that did not (RFC 5961 §3.2's own
 // answer to a RST in the window); it is rate-limited like the others.
 func (c *Conn) rstAtWindowEdge(seg *Segment) bool {
-	return c.state.Synchronized() && c.state != TimeWait &&
+	return c.state.Synchronized() &&
 		c.rcvAdvEdge.GreaterThan(c.RcvNxt) && seg.Seq == c.rcvAdvEdge
 }
 
@@ -379,13 +375,7 @@ func (c *Conn) inputRST(now time.Time, s *Segment) {
 	case Established, FinWait1, FinWait2, CloseWait:
 		c.err = ErrConnectionReset
 		c.enterClosed(s, ReasonRSTReset)
-	case TimeWait:
-		if !c.cfg.DisableRFC1337 {
-			c.drop(s, ReasonTimeWaitRST)
-			return
-		}
-		c.enterClosed(s, ReasonRSTClose)
-	default: // CLOSING, LAST-ACK
+	default: // CLOSING, LAST-ACK (TIME-WAIT: timewait.go)
 		c.enterClosed(s, ReasonRSTClose)
 	}
 }
@@ -463,8 +453,6 @@ func (c *Conn) ackOfFIN(now time.Time, s *Segment) bool {
 			c.enterClosed(s, ReasonLastAckDone)
 			return false
 		}
-	case TimeWait:
-		// Only a retransmitted FIN can arrive; the eighth step answers it.
 	}
 	return true
 }
@@ -544,13 +532,10 @@ func (c *Conn) processText(now time.Time, s *Segment) {
 	switch c.state {
 	case Established, FinWait1, FinWait2:
 	default:
-		// After the peer's FIN no text can be new: ignore it.
+		// CLOSE-WAIT, CLOSING, LAST-ACK: after the peer's FIN no text
+		// can be new: ignore it, and the FIN with it.
 		if len(s.Payload) > 0 {
 			c.drop(s, ReasonTextAfterFIN)
-		}
-		if fin && c.state == TimeWait {
-			c.sendAck(ReasonFinRetransmitted)
-			c.startTimeWait(now)
 		}
 		return
 	}
@@ -644,20 +629,4 @@ func (c *Conn) inputFIN(now time.Time, s *Segment) {
 		c.startTimeWait(now)
 	}
 	c.oweACK(why)
-}
-
-// ReopenTimeWait decides whether a SYN for this connection's 4-tuple may
-// end its TIME-WAIT and start a new connection (RFC 1122 §4.2.2.13, RFC
-// 6191 without timestamps: the SYN's sequence number is beyond RCV.NXT).
-// If so the connection enters CLOSED and the caller opens a new one for
-// the SYN.
-func (c *Conn) ReopenTimeWait(seg *Segment) bool {
-	if c.state != TimeWait || c.cfg.DisableTimeWaitReuse || !seg.Flags.Has(FlagSYN) || seg.Flags.Has(FlagACK|FlagRST) {
-		return false
-	}
-	if !seg.Seq.GreaterThan(c.RcvNxt) {
-		return false
-	}
-	c.enterClosed(seg, ReasonTimeWaitReopen)
-	return true
 }

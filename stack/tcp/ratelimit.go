@@ -58,7 +58,7 @@ func (c *Conn) answerAllowed(now time.Time, seg *Segment, why Reason) bool {
 		// connection has had its turn.
 		c.invalidAnswerAt = now
 	}
-	if b, ok := c.out.(AnswerBudget); ok && !b.AllowAnswer(now, why) {
+	if b := c.answers(); b != nil && !b.AllowAnswer(now, why) {
 		c.drop(seg, ReasonChallengeACKLimit)
 		return false
 	}
@@ -69,7 +69,7 @@ func (c *Conn) answerAllowed(now time.Time, seg *Segment, why Reason) bool {
 // segment for no connection (CLOSED, or an ACK in LISTEN) may go out; if
 // not, it reports seg dropped for the limit.
 func (c *Conn) resetAllowed(now time.Time, seg *Segment, why Reason) bool {
-	if b, ok := c.out.(AnswerBudget); ok && !b.AllowAnswer(now, why) {
+	if b := c.answers(); b != nil && !b.AllowAnswer(now, why) {
 		c.drop(seg, ReasonRSTRateLimited)
 		return false
 	}
@@ -92,15 +92,31 @@ func (c *Conn) oldDuplicate(seg *Segment) bool {
 // on a millisecond clock that wraps after 49 days (a record lives 2*MSL).
 // It reports whether the answer is held back, and takes the record's turn
 // if not.
-func (tw *TimeWaitRecord) invalidRateLimited(now time.Time) bool {
-	if tw.invalidLimit == 0 {
+func (tw *TimeWaitRecord) invalidRateLimited(now time.Time, cfg *Config) bool {
+	limit := milliseconds(cfg.InvalidRateLimit)
+	if limit == 0 {
 		return false
 	}
 	ms := uint32(now.UnixMilli())
-	if tw.flags&twAnswered != 0 && ms-tw.answeredAt < tw.invalidLimit {
+	if tw.flags&twAnswered != 0 && ms-tw.answeredAt < limit {
 		return true
 	}
 	tw.answeredAt = ms
 	tw.flags |= twAnswered
 	return false
+}
+
+// milliseconds is d in whole milliseconds, rounded up, within a uint32;
+// 0 for a negative d.
+func milliseconds(d time.Duration) uint32 {
+	if d <= 0 {
+		return 0
+	}
+	return uint32(min((d+time.Millisecond-1)/time.Millisecond, 1<<32-1))
+}
+
+// answers is the owner's AnswerBudget, if its Output is one.
+func (c *Conn) answers() AnswerBudget {
+	b, _ := c.out.(AnswerBudget)
+	return b
 }

@@ -21,9 +21,11 @@ func (c *Conn) stopRetransmitTimer() {
 	c.persist = false
 }
 
+// startTimeWait enters the one timer of TIME-WAIT, 2*MSL (RFC 9293
+// §3.10.8); every other stops, as the compact record has no other.
 func (c *Conn) startTimeWait(now time.Time) {
 	c.stopRetransmitTimer()
-	c.finWait2At = time.Time{}
+	c.finWait2At, c.delAckAt, c.tlpAt, c.rackAt = time.Time{}, time.Time{}, time.Time{}, time.Time{}
 	c.timeWaitAt = now.Add(2 * c.cfg.MSL)
 }
 
