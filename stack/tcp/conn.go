@@ -103,7 +103,6 @@ type Conn struct {
 	probesOut      int       // zero-window probes sent since the peer's last ACK
 	rcvSpaceStart  time.Time // start of the auto-tuning measurement
 	rcvSpaceRead   int       // bytes read since rcvSpaceStart
-	now            time.Time // the time of the call being handled
 
 	rtt       rttEstimator
 	backoff   int // RTO doublings in force (RFC 6298 §5.5)
@@ -193,7 +192,6 @@ func (c *Conn) PeerClosed() bool { return c.peerFIN }
 // OpenActive is the active OPEN of RFC 9293 §3.10.1: select an ISS, send
 // SYN, enter SYN-SENT.
 func (c *Conn) OpenActive(now time.Time) error {
-	c.now = now
 	if c.state != Closed {
 		return ErrAlreadyOpen
 	}
@@ -207,7 +205,6 @@ func (c *Conn) OpenActive(now time.Time) error {
 // connection opened this way returns to LISTEN where the RFC says so; the
 // owner then discards it (one Conn serves one connection).
 func (c *Conn) OpenPassive(now time.Time) error {
-	c.now = now
 	if c.state != Closed {
 		return ErrAlreadyOpen
 	}
@@ -241,7 +238,6 @@ func (c *Conn) initSend(iss Seq) {
 // Send is SEND (RFC 9293 §3.10.2): queue as much of p as fits in the send
 // buffer and send what the windows allow. It returns how much it took.
 func (c *Conn) Send(now time.Time, p []byte) (int, error) {
-	c.now = now
 	switch c.state {
 	case Closed, Listen:
 		if c.err != nil {
@@ -284,7 +280,6 @@ func (c *Conn) SendQueue() int { return c.snd.len() }
 // before it read, and the connection's error if it was reset. With nothing
 // to read yet it returns 0, nil.
 func (c *Conn) Receive(now time.Time, p []byte) (int, error) {
-	c.now = now
 	if c.rcv.len() > 0 {
 		// Only a read that opens the window is worth a segment of its
 		// own. A window that could already grow before it (the SYN's
@@ -320,7 +315,6 @@ func (c *Conn) Readable() int { return c.rcv.len() }
 // FIN follows the queued data, and receiving goes on until the peer's FIN.
 // net.Conn's CloseWrite maps to it.
 func (c *Conn) CloseSend(now time.Time) error {
-	c.now = now
 	switch c.state {
 	case Closed:
 		if c.err != nil {
@@ -363,13 +357,12 @@ func (c *Conn) CloseSend(now time.Time) error {
 // reset instead (RFC 2525 §2.17); data that arrives afterwards is answered
 // with RST; an orphan in FIN-WAIT-2 ends after Config.FinWait2Timeout.
 func (c *Conn) Close(now time.Time) error {
-	c.now = now
 	if c.orphaned {
 		return ErrClosing
 	}
 	c.orphaned = true
 	if c.rcv.len() > 0 && c.state.Synchronized() {
-		c.sendReset(c.SndNxt, ReasonCloseUnreadData)
+		c.sendReset(now, c.SndNxt, ReasonCloseUnreadData)
 		c.rcv.pop(c.rcv.len())
 		c.enterClosed(nil, ReasonCloseUnreadData)
 		return nil
@@ -387,10 +380,9 @@ func (c *Conn) Close(now time.Time) error {
 // Abort is ABORT (RFC 9293 §3.10.5): send RST in the states that have a
 // peer to tell, and enter CLOSED.
 func (c *Conn) Abort(now time.Time) {
-	c.now = now
 	switch c.state {
 	case SynReceived, Established, FinWait1, FinWait2, CloseWait:
-		c.sendReset(c.SndNxt, ReasonUserAbort)
+		c.sendReset(now, c.SndNxt, ReasonUserAbort)
 	case Closed:
 		return
 	}

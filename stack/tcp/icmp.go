@@ -41,7 +41,6 @@ func (c *Conn) minMSS() uint16 {
 
 // ICMP handles an ICMP error the stack matched to this connection.
 func (c *Conn) ICMP(now time.Time, e ICMPError) {
-	c.now = now
 	// RFC 5927 §4.1: act only on errors quoting a sequence number in flight.
 	if c.state == Closed || c.state == Listen || !e.Seq.InRange(c.SndUna, c.sndMax.Add(1)) {
 		c.dropICMP(ReasonICMPIgnored)

@@ -5,13 +5,12 @@ import "time"
 // Input is SEGMENT ARRIVES (RFC 9293 §3.10.7) for a segment addressed to
 // this connection. seg is not kept after the call.
 func (c *Conn) Input(now time.Time, seg *Segment) {
-	c.now = now
 	c.segsIn++
 	c.lastHeard = now
 	c.keepAlivesSent = 0
 	switch c.state {
 	case Closed:
-		c.inputClosed(seg)
+		c.inputClosed(now, seg)
 	case Listen:
 		c.inputListen(now, seg)
 	case SynSent:
@@ -24,9 +23,9 @@ func (c *Conn) Input(now time.Time, seg *Segment) {
 }
 
 // inputClosed is §3.10.7.1: everything but a RST is answered with a RST.
-func (c *Conn) inputClosed(seg *Segment) {
+func (c *Conn) inputClosed(now time.Time, seg *Segment) {
 	rst, ok := ResetFor(seg)
-	if ok && !c.resetAllowed(c.now, seg, ReasonClosedRST) {
+	if ok && !c.resetAllowed(now, seg, ReasonClosedRST) {
 		return
 	}
 	c.drop(seg, ReasonClosedRST)
@@ -47,7 +46,7 @@ func (c *Conn) inputListen(now time.Time, seg *Segment) {
 		// for any arriving ACK-bearing segment."
 		if c.resetAllowed(now, seg, ReasonListenACKReset) {
 			c.drop(seg, ReasonListenACKReset)
-			c.sendReset(seg.Ack, ReasonListenACKReset)
+			c.sendReset(now, seg.Ack, ReasonListenACKReset)
 		}
 	case seg.Flags.Has(FlagSYN):
 		c.IRS = seg.Seq
@@ -97,7 +96,7 @@ func (c *Conn) inputSynSent(now time.Time, seg *Segment) {
 		if seg.Ack.LessThanEq(c.ISS) || seg.Ack.GreaterThan(c.SndNxt) {
 			c.drop(seg, ReasonSynSentBadACK)
 			if !seg.Flags.Has(FlagRST) {
-				c.sendReset(seg.Ack, ReasonSynSentBadACK)
+				c.sendReset(now, seg.Ack, ReasonSynSentBadACK)
 			}
 			return
 		}
@@ -320,7 +319,7 @@ func (c *Conn) unacceptable(now time.Time, seg *Segment) {
 			c.hasDSACK, c.dsack = true, SACKBlock{seg.Seq, seg.Seq.Add(uint32(len(seg.Payload)))}
 		}
 		if answer {
-			c.sendAck(why)
+			c.sendAck(now, why)
 		}
 	}
 }
@@ -386,7 +385,7 @@ func (c *Conn) inputACK(now time.Time, s *Segment) bool {
 	if c.state == SynReceived {
 		if !(c.SndUna.LessThan(s.Ack) && s.Ack.LessThanEq(c.sndMax)) {
 			c.drop(s, ReasonSynReceivedBadACK)
-			c.sendReset(s.Ack, ReasonSynReceivedBadACK)
+			c.sendReset(now, s.Ack, ReasonSynReceivedBadACK)
 			return false
 		}
 		c.SndWnd = uint32(s.Window) << c.sndShift
@@ -483,7 +482,7 @@ func (c *Conn) ackAdvance(now time.Time, s *Segment) {
 	sampled := true
 	switch {
 	case c.tsOK && s.Options.HasTimestamps && s.Options.TSEcr != 0:
-		rtt := time.Duration(c.tsNow()-s.Options.TSEcr) * time.Millisecond
+		rtt := time.Duration(c.tsNow(now)-s.Options.TSEcr) * time.Millisecond
 		c.rtt.sample(rtt, c.cfg.MinRTO, c.cfg.MaxRTO)
 		c.rttTiming = false
 	case c.rttTiming && ack.GreaterThanEq(c.rttSeq):
@@ -541,7 +540,7 @@ func (c *Conn) processText(now time.Time, s *Segment) {
 	}
 	if len(s.Payload) > 0 && c.orphaned {
 		// RFC 2525 §2.17 / RFC 9293 §3.10.4: nobody will read this data.
-		c.sendReset(c.SndNxt, ReasonFinAfterRecvClosed)
+		c.sendReset(now, c.SndNxt, ReasonFinAfterRecvClosed)
 		c.err = ErrConnectionReset
 		c.enterClosed(s, ReasonFinAfterRecvClosed)
 		return

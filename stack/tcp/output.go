@@ -4,7 +4,7 @@ import "time"
 
 // header fills the scratch segment with the fields every segment of this
 // connection carries and returns it.
-func (c *Conn) header(seq Seq, flags Flags) *Segment {
+func (c *Conn) header(now time.Time, seq Seq, flags Flags) *Segment {
 	s := &c.cfg.work.out
 	*s = Segment{
 		SrcPort: c.id.Local.Port(),
@@ -21,7 +21,7 @@ func (c *Conn) header(seq Seq, flags Flags) *Segment {
 	}
 	if c.tsOK && flags&FlagRST == 0 {
 		s.Options.HasTimestamps = true
-		s.Options.TSVal = c.tsNow()
+		s.Options.TSVal = c.tsNow(now)
 		s.Options.TSEcr = c.tsRecent
 	}
 	return s
@@ -52,10 +52,10 @@ func (c *Conn) dataMSS() uint16 {
 	return c.sndMSS
 }
 
-func (c *Conn) emit(s *Segment, why Reason) {
+func (c *Conn) emit(now time.Time, s *Segment, why Reason) {
 	c.segsOut++
 	if s.Len() > 0 && c.unackedSince.IsZero() {
-		c.unackedSince = c.now
+		c.unackedSince = now
 	}
 	if s.Flags&FlagACK != 0 {
 		c.lastAckSent = s.Ack
@@ -122,7 +122,7 @@ func (c *Conn) windowStep() uint32 {
 // by enough to matter (RFC 9293 §3.8.6.2.2).
 func (c *Conn) maybeWindowUpdate(now time.Time) {
 	if c.windowUpdateDue() {
-		c.emit(c.header(c.SndNxt, FlagACK), ReasonWindowUpdate)
+		c.emit(now, c.header(now, c.SndNxt, FlagACK), ReasonWindowUpdate)
 	}
 }
 
@@ -148,7 +148,7 @@ func (c *Conn) windowUpdateDue() bool {
 // synOptions are the options of our SYN (peer nil) or SYN-ACK: MSS,
 // window scale (RFC 7323 §2), SACK-permitted (RFC 2018) and timestamps
 // (RFC 7323 §3), the last three only if the peer's SYN offered them.
-func (c *Conn) synOptions(peer *Options) Options {
+func (c *Conn) synOptions(now time.Time, peer *Options) Options {
 	o := Options{MSS: c.cfg.MSS}
 	if peer == nil || peer.HasWindowScale {
 		o.HasWindowScale = true
@@ -159,7 +159,7 @@ func (c *Conn) synOptions(peer *Options) Options {
 	}
 	if !c.cfg.DisableTimestamps && (peer == nil || peer.HasTimestamps) {
 		o.HasTimestamps = true
-		o.TSVal = c.tsNow()
+		o.TSVal = c.tsNow(now)
 		o.TSEcr = c.tsRecent
 	}
 	return o
@@ -167,7 +167,7 @@ func (c *Conn) synOptions(peer *Options) Options {
 
 // sendSYN sends (or resends) our SYN.
 func (c *Conn) sendSYN(now time.Time, why Reason) {
-	c.sendSynchronize(now, FlagSYN, c.synOptions(nil), why)
+	c.sendSynchronize(now, FlagSYN, c.synOptions(now, nil), why)
 }
 
 // sendSYNACK sends (or resends) our SYN-ACK; peer is the SYN's options,
@@ -176,14 +176,14 @@ func (c *Conn) sendSYNACK(now time.Time, peer *Options, why Reason) {
 	if peer == nil {
 		peer = &Options{HasWindowScale: c.wsOK, SACKPermitted: c.sackOK, HasTimestamps: c.tsOK}
 	}
-	c.sendSynchronize(now, FlagSYN|FlagACK, c.synOptions(peer), why)
+	c.sendSynchronize(now, FlagSYN|FlagACK, c.synOptions(now, peer), why)
 }
 
 // sendSynchronize sends a segment with SYN: its window is never scaled
 // (RFC 7323 §2.2), the retransmission timer runs, and the RTT is timed
 // unless the SYN had to be sent again (Karn).
 func (c *Conn) sendSynchronize(now time.Time, flags Flags, opts Options, why Reason) {
-	s := c.header(c.ISS, flags)
+	s := c.header(now, c.ISS, flags)
 	s.Window = uint16(min(c.rcvWindow(), 0xffff))
 	if flags.Has(FlagACK) {
 		c.rcvAdvEdge = c.RcvNxt.Add(uint32(s.Window))
@@ -193,7 +193,7 @@ func (c *Conn) sendSynchronize(now time.Time, flags Flags, opts Options, why Rea
 	if !c.rttTiming && !c.synRetransmit {
 		c.rttTiming, c.rttSeq, c.rttStart = true, c.ISS.Add(1), now
 	}
-	c.emit(s, why)
+	c.emit(now, s, why)
 }
 
 // oweACK notes that an ACK must go out before the current call returns,
@@ -205,14 +205,14 @@ func (c *Conn) oweACK(why Reason) {
 }
 
 // sendAck sends <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>.
-func (c *Conn) sendAck(why Reason) {
-	c.emit(c.header(c.SndNxt, FlagACK), why)
+func (c *Conn) sendAck(now time.Time, why Reason) {
+	c.emit(now, c.header(now, c.SndNxt, FlagACK), why)
 }
 
 // sendReset sends <SEQ=seq><CTL=RST>.
-func (c *Conn) sendReset(seq Seq, why Reason) {
-	s := c.header(seq, FlagRST)
-	c.emit(s, why)
+func (c *Conn) sendReset(now time.Time, seq Seq, why Reason) {
+	s := c.header(now, seq, FlagRST)
+	c.emit(now, s, why)
 }
 
 // dataEnd is the sequence number just past the last byte the user queued.
@@ -239,7 +239,7 @@ func (c *Conn) output(now time.Time) {
 		}
 	}
 	if c.ackNow && (!c.batching || c.peerFIN) { // a FIN ends the burst
-		c.sendAck(c.ackWhy)
+		c.sendAck(now, c.ackWhy)
 	}
 }
 
@@ -339,7 +339,7 @@ func (c *Conn) sendNew(now time.Time, why Reason) bool {
 	if wantFIN {
 		flags |= FlagFIN
 	}
-	s := c.header(c.SndNxt, flags)
+	s := c.header(now, c.SndNxt, flags)
 	if room := int(c.sndMSS) - c.optionBytes(&s.Options); n > 0 && int(n) > room {
 		// SACK blocks took payload room. A FIN alone needs none: made
 		// to carry an octet it has not got, it would go as a bare ACK
@@ -368,7 +368,7 @@ func (c *Conn) sendNew(now time.Time, why Reason) bool {
 		c.persist = false
 		c.startRetransmitTimer(now)
 	}
-	c.emit(s, why)
+	c.emit(now, s, why)
 	if why != ReasonTailLossProbeNewData {
 		c.armTLP(now)
 	}
@@ -384,7 +384,6 @@ func (c *Conn) Cork() { c.corked = true }
 // Uncork sends what Cork held back.
 func (c *Conn) Uncork(now time.Time) {
 	c.corked = false
-	c.now = now
 	c.output(now)
 }
 
@@ -399,7 +398,6 @@ func (c *Conn) BeginBatch() { c.batching = true }
 func (c *Conn) EndBatch(now time.Time) {
 	c.batching = false
 	if c.ackNow && c.state != Closed {
-		c.now = now
-		c.sendAck(c.ackWhy)
+		c.sendAck(now, c.ackWhy)
 	}
 }

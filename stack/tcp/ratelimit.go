@@ -33,7 +33,7 @@ import "time"
 func (c *Conn) answerInvalid(now time.Time, seg *Segment, why Reason) {
 	if c.answerAllowed(now, seg, why) {
 		c.drop(seg, why)
-		c.sendAck(why)
+		c.sendAck(now, why)
 	}
 }
 
@@ -42,7 +42,7 @@ func (c *Conn) answerInvalid(now time.Time, seg *Segment, why Reason) {
 // challenge is not reported as a drop: the ACK is the decision.
 func (c *Conn) challengeACK(now time.Time, seg *Segment, why Reason) {
 	if c.answerAllowed(now, seg, why) {
-		c.sendAck(why)
+		c.sendAck(now, why)
 	}
 }
 

@@ -134,7 +134,7 @@ func (c *Conn) retransmit(now time.Time, t *txSegment, why Reason) {
 		flags |= FlagFIN
 		n--
 	}
-	s := c.header(t.start, flags)
+	s := c.header(now, t.start, flags)
 	s.Payload = c.snd.slice(t.start, int(n))
 	if len(s.Payload) < int(n) {
 		return // the segment is no longer in the buffer: acknowledged meanwhile
@@ -157,5 +157,5 @@ func (c *Conn) retransmit(now time.Time, t *txSegment, why Reason) {
 			why = ReasonRetransmitData
 		}
 	}
-	c.emit(s, why)
+	c.emit(now, s, why)
 }

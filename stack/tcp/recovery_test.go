@@ -32,7 +32,7 @@ func (h *harness) ts(s Segment) Segment {
 	h.peerTS++
 	s.Options.HasTimestamps = true
 	s.Options.TSVal = h.peerTS
-	s.Options.TSEcr = h.c.tsNow()
+	s.Options.TSEcr = h.c.tsNow(h.now)
 	return s
 }
 
@@ -46,8 +46,8 @@ func TestTimestampsOnEverySegment(t *testing.T) {
 	h := establishedModern(t, nil)
 	h.write("abc")
 	got := h.out[0].Options
-	if !got.HasTimestamps || got.TSEcr != h.peerTS || got.TSVal != h.c.tsNow() {
-		t.Fatalf("data segment options %+v: want TSval=%d TSecr=%d", got, h.c.tsNow(), h.peerTS)
+	if !got.HasTimestamps || got.TSEcr != h.peerTS || got.TSVal != h.c.tsNow(h.now) {
+		t.Fatalf("data segment options %+v: want TSval=%d TSecr=%d", got, h.c.tsNow(h.now), h.peerTS)
 	}
 	if len(h.out[0].Payload) != 3 {
 		t.Fatal("payload")

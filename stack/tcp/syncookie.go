@@ -266,13 +266,12 @@ func (c *Conn) InputSynCookie(now time.Time, seg *Segment) bool {
 		c.Input(now, seg)
 		return false
 	}
-	c.now = now
 	c.segsIn++
 	c.lastHeard = now
 	tcb, ok := checkCookie(c.cfg, now, c.id, seg)
 	if !ok {
 		c.drop(seg, ReasonSynCookieRejected)
-		c.sendReset(seg.Ack, ReasonSynCookieRejected)
+		c.sendReset(now, seg.Ack, ReasonSynCookieRejected)
 		return false
 	}
 	// What inputListen would have set from the SYN.

@@ -42,7 +42,6 @@ func (c *Conn) Deadline() time.Time {
 
 // Tick fires every timer whose deadline is at or before now (§3.10.8).
 func (c *Conn) Tick(now time.Time) {
-	c.now = now
 	if due(c.userTimeoutAt(), now) {
 		c.err = ErrTimedOut
 		c.enterClosed(nil, ReasonUserTimeout)
@@ -91,7 +90,7 @@ func (c *Conn) Tick(now time.Time) {
 	if due(c.delAckAt, now) {
 		c.delAckAt = time.Time{}
 		if c.ackPending > 0 {
-			c.sendAck(ReasonDelayedACK)
+			c.sendAck(now, ReasonDelayedACK)
 		}
 	}
 }
@@ -193,11 +192,11 @@ func (c *Conn) persistExpired(now time.Time) {
 	}
 	// SND.NXT stays: if the peer takes the octet its ACK moves SND.NXT
 	// on, and if not the octet goes out again with the window's opening.
-	s := c.header(c.SndNxt, FlagACK)
+	s := c.header(now, c.SndNxt, FlagACK)
 	s.Payload = c.snd.slice(c.SndNxt, 1)
 	c.sndMax = c.sndMax.Max(c.SndNxt.Add(1))
 	c.startPersistTimer(now)
-	c.emit(s, ReasonZeroWindowProbe)
+	c.emit(now, s, ReasonZeroWindowProbe)
 }
 
 // userTimeoutAt is when the user timeout closes the connection; zero if
@@ -228,5 +227,5 @@ func (c *Conn) keepAliveExpired(now time.Time) {
 		return
 	}
 	c.keepAlivesSent++
-	c.emit(c.header(c.SndNxt.Add(^uint32(0)), FlagACK), ReasonKeepAlive)
+	c.emit(now, c.header(now, c.SndNxt.Add(^uint32(0)), FlagACK), ReasonKeepAlive)
 }

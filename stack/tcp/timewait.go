@@ -122,9 +122,9 @@ func (c *Conn) inputTimeWait(now time.Time, seg *Segment) {
 		}
 	case TimeWaitReply:
 		c.drop(seg, why)
-		c.emit(reply, why)
+		c.emit(now, reply, why)
 	case TimeWaitChallenge:
-		c.emit(reply, why)
+		c.emit(now, reply, why)
 	case TimeWaitClosed, TimeWaitReopen:
 		c.enterClosed(seg, why)
 	}
