@@ -104,6 +104,7 @@ type Stack struct {
 	writer       *linkWriter   // writes filled batches while the loop runs
 	scratch      []byte
 	hooks        engineHooks
+	env          *tcp.Env     // the engine's connections share it: the loop runs them one at a time
 	limits       answerLimits // ratelimit.go
 	shuttingDown bool
 }
@@ -135,6 +136,7 @@ func New(link Link, opts Options) (*Stack, error) {
 	}
 	s.loopTimer.Stop()
 	s.hooks = engineHooks{s}
+	s.env = tcp.NewEnv(s.hooks, s.hooks, s.mem)
 	s.limits = newAnswerLimits(&opts)
 	s.capture.to = opts.Capture
 	if s.log == nil {

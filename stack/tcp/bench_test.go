@@ -39,7 +39,7 @@ func BenchmarkInputInOrderData(b *testing.B) {
 
 func benchmarkInputInOrderData(b *testing.B, obs Observer, mem *Budget) {
 	out := &discardOutput{}
-	c := NewWithBudget(ID{Local: localAP, Remote: remoteAP}, testConfig(), mem, out, obs)
+	c := New(ID{Local: localAP, Remote: remoteAP}, testConfig(), NewEnv(out, obs, mem))
 	now := epoch
 	c.OpenPassive(now)
 	syn := seg(FlagSYN, remoteISS, 0)
@@ -81,7 +81,7 @@ func BenchmarkSendAndACK(b *testing.B) {
 
 func benchmarkSendAndACK(b *testing.B, mem *Budget) {
 	out := &discardOutput{}
-	c := NewWithBudget(ID{Local: localAP, Remote: remoteAP}, testConfig(), mem, out, nil)
+	c := New(ID{Local: localAP, Remote: remoteAP}, testConfig(), NewEnv(out, nil, mem))
 	now := epoch
 	c.OpenPassive(now)
 	syn := seg(FlagSYN, remoteISS, 0)

@@ -11,9 +11,8 @@ import (
 type Conn struct {
 	id  ID
 	cfg *Config // shared with the other connections of the stack, read only
-	mem *Budget // where the buffers' storage comes from; nil: no bound
-	out Output
-	obs Observer
+	env *Env    // shared with the other connections of the owner's loop
+	mem *Budget // where the buffers' storage comes from; nil: no bound, or released
 
 	state   State
 	err     error
@@ -125,30 +124,15 @@ type Conn struct {
 	invalidAnswerAt time.Time
 }
 
-// New returns a connection in CLOSED. out must not be nil; obs may be nil.
-// A cfg made by Config.WithDefaults is shared, not copied: the many
-// connections of a stack keep one, and the scratch segments it carries;
-// it must not change afterwards, and connections that share it must not
-// be called concurrently (a stack's loop calls one at a time). Any other
-// cfg (or nil) is copied, with defaults filled in.
-func New(id ID, cfg *Config, out Output, obs Observer) *Conn {
-	return NewWithBudget(id, cfg, nil, out, obs)
-}
-
-// NewWithBudget is New for a connection whose buffers draw on mem, which
-// the connections of a stack share (see Budget). A nil mem bounds nothing.
-// Once the owner is done with the connection it calls ReleaseBuffers.
-func NewWithBudget(id ID, cfg *Config, mem *Budget, out Output, obs Observer) *Conn {
-	c := &Conn{id: id, out: out, obs: obs, cfg: cfg, mem: mem}
-	mem.Join(2) // the send and the receive buffer
-	if cfg == nil || !cfg.complete {
-		own := Config{}
-		if cfg != nil {
-			own = *cfg
-		}
-		own = own.WithDefaults()
-		c.cfg = &own
-	}
+// New returns a connection in CLOSED, working in env (NewEnv), whose
+// buffers join env's Budget. A cfg made by Config.WithDefaults is shared,
+// not copied: the many connections of a stack keep one, and it must not
+// change afterwards. Any other cfg (or nil) is copied, with defaults
+// filled in. Once the owner is done with the connection it calls
+// ReleaseBuffers.
+func New(id ID, cfg *Config, env *Env) *Conn {
+	c := &Conn{id: id, cfg: completed(cfg), env: env, mem: env.mem}
+	c.mem.Join(2) // the send and the receive buffer
 	c.snd.limit = c.cfg.SendBuffer
 	c.rcv.limit = c.cfg.ReceiveBuffer
 	c.memFloor = floorFor(c.cfg)
@@ -447,8 +431,8 @@ func (c *Conn) setState(to State, cause *Segment, why Reason) {
 	if to == TimeWait {
 		c.releaseAfterClose() // nothing more is sent or received
 	}
-	if c.obs != nil && from != to {
-		c.obs.StateChange(c, from, to, cause, why)
+	if c.env.obs != nil && from != to {
+		c.env.obs.StateChange(c, from, to, cause, why)
 	}
 }
 
@@ -463,8 +447,8 @@ func (c *Conn) enterClosed(cause *Segment, why Reason) {
 }
 
 func (c *Conn) drop(seg *Segment, why Reason) {
-	if c.obs != nil {
-		c.obs.Drop(c, seg, why)
+	if c.env.obs != nil {
+		c.env.obs.Drop(c, seg, why)
 	}
 }
 

@@ -344,7 +344,7 @@ func pair(t *testing.T, ca, cb *Config) (*harness, *harness) {
 	cb.ISN = func(ID, time.Time) Seq { return remoteISS }
 	a := newHarness(t, ca)
 	b := &harness{t: t, now: epoch}
-	b.c = New(ID{Local: remoteAP, Remote: localAP}, cb, b, b)
+	b.c = New(ID{Local: remoteAP, Remote: localAP}, cb, NewEnv(b, b, nil))
 	a.c.OpenPassive(a.now)
 	b.c.OpenActive(b.now)
 	for i := 0; i < 3; i++ {

@@ -74,7 +74,7 @@ func newHarness(t *testing.T, cfg *Config) *harness {
 		cfg = testConfig()
 	}
 	h := &harness{t: t, now: epoch}
-	h.c = New(ID{Local: localAP, Remote: remoteAP}, cfg, h, h)
+	h.c = New(ID{Local: localAP, Remote: remoteAP}, cfg, NewEnv(h, h, nil))
 	return h
 }
 

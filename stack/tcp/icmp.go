@@ -83,14 +83,14 @@ func (c *Conn) lowerMSS(now time.Time, mtu int) {
 		}
 	}
 	c.cwnd = max(c.cwnd, uint32(c.sndMSS))
-	if c.obs != nil {
-		c.obs.Drop(c, nil, ReasonPMTU)
+	if c.env.obs != nil {
+		c.env.obs.Drop(c, nil, ReasonPMTU)
 	}
 	c.output(now)
 }
 
 func (c *Conn) dropICMP(why Reason) {
-	if c.obs != nil {
-		c.obs.Drop(c, nil, why)
+	if c.env.obs != nil {
+		c.env.obs.Drop(c, nil, why)
 	}
 }

@@ -24,14 +24,16 @@ func (c *Conn) Input(now time.Time, seg *Segment) {
 
 // inputClosed is §3.10.7.1: everything but a RST is answered with a RST.
 func (c *Conn) inputClosed(now time.Time, seg *Segment) {
-	rst, ok := ResetFor(seg)
+	rst := &c.env.work.out
+	var ok bool
+	*rst, ok = ResetFor(seg)
 	if ok && !c.resetAllowed(now, seg, ReasonClosedRST) {
 		return
 	}
 	c.drop(seg, ReasonClosedRST)
 	if ok {
 		c.segsOut++
-		c.out.Output(c, &rst, ReasonClosedRST)
+		c.env.out.Output(c, rst, ReasonClosedRST)
 	}
 }
 
@@ -134,7 +136,7 @@ func (c *Conn) inputSynSent(now time.Time, seg *Segment) {
 	c.setState(Established, seg, ReasonSynSentSynAck)
 	c.established()
 	// Data or FIN on the SYN-ACK continue at the sixth step.
-	s := &c.cfg.work.in
+	s := &c.env.work.in
 	*s = *seg
 	s.Flags &^= FlagSYN
 	s.Seq = s.Seq.Add(1)
@@ -231,7 +233,7 @@ func (c *Conn) inputSynchronized(now time.Time, seg *Segment) {
 	}
 	// Work on a copy in the shared workspace: trimming must not change
 	// the caller's segment, and a local copy would escape to the heap.
-	s := &c.cfg.work.in
+	s := &c.env.work.in
 	*s = *seg
 	c.trim(s)
 

@@ -15,7 +15,7 @@ func budgeted(t *testing.T, mem *Budget, cfg *Config) *harness {
 		cfg = testConfig()
 	}
 	h := &harness{t: t, now: epoch}
-	h.c = NewWithBudget(ID{Local: localAP, Remote: remoteAP}, cfg, mem, h, h)
+	h.c = New(ID{Local: localAP, Remote: remoteAP}, cfg, NewEnv(h, h, mem))
 	h.c.OpenPassive(h.now)
 	syn := seg(FlagSYN, remoteISS, 0)
 	syn.Options = Options{MSS: 1000}
@@ -148,9 +148,9 @@ func budgetedPair(t *testing.T, mem *Budget) (*harness, *harness) {
 	cb := testConfig()
 	cb.ISN = func(ID, time.Time) Seq { return remoteISS }
 	a := &harness{t: t, now: epoch}
-	a.c = NewWithBudget(ID{Local: localAP, Remote: remoteAP}, testConfig(), mem, a, a)
+	a.c = New(ID{Local: localAP, Remote: remoteAP}, testConfig(), NewEnv(a, a, mem))
 	b := &harness{t: t, now: epoch}
-	b.c = NewWithBudget(ID{Local: remoteAP, Remote: localAP}, cb, mem, b, b)
+	b.c = New(ID{Local: remoteAP, Remote: localAP}, cb, NewEnv(b, b, mem))
 	a.c.OpenPassive(a.now)
 	b.c.OpenActive(b.now)
 	for range 3 {

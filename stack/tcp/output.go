@@ -5,7 +5,7 @@ import "time"
 // header fills the scratch segment with the fields every segment of this
 // connection carries and returns it.
 func (c *Conn) header(now time.Time, seq Seq, flags Flags) *Segment {
-	s := &c.cfg.work.out
+	s := &c.env.work.out
 	*s = Segment{
 		SrcPort: c.id.Local.Port(),
 		DstPort: c.id.Remote.Port(),
@@ -63,7 +63,7 @@ func (c *Conn) emit(now time.Time, s *Segment, why Reason) {
 		c.ackPending = 0
 		c.delAckAt = time.Time{}
 	}
-	c.out.Output(c, s, why)
+	c.env.out.Output(c, s, why)
 }
 
 // advertise computes SEG.WND for an outgoing segment and records the right

@@ -116,7 +116,4 @@ func milliseconds(d time.Duration) uint32 {
 }
 
 // answers is the owner's AnswerBudget, if its Output is one.
-func (c *Conn) answers() AnswerBudget {
-	b, _ := c.out.(AnswerBudget)
-	return b
-}
+func (c *Conn) answers() AnswerBudget { return c.env.answers }

@@ -151,7 +151,7 @@ func (b *budgetHarness) AllowAnswer(now time.Time, why Reason) bool {
 func newBudgetHarness(t *testing.T, left int) *budgetHarness {
 	h := newHarness(t, nil)
 	b := &budgetHarness{harness: h, left: left}
-	h.c = New(ID{Local: localAP, Remote: remoteAP}, testConfig(), b, h)
+	h.c = New(ID{Local: localAP, Remote: remoteAP}, testConfig(), NewEnv(b, h, nil))
 	return b
 }
 

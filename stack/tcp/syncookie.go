@@ -295,7 +295,7 @@ func (c *Conn) InputSynCookie(now time.Time, seg *Segment) bool {
 	// TSval whose low bits were the options: an RTT measured from it
 	// could be 31 ms too long, so none is taken; the first ACK of data
 	// gives a true one.
-	s := &c.cfg.work.in
+	s := &c.env.work.in
 	*s = *seg
 	s.Options.TSEcr = 0
 	c.inputSynchronized(now, s)

@@ -106,7 +106,7 @@ func (c *Conn) TimeWaitRecord() (TimeWaitRecord, bool) {
 func (c *Conn) inputTimeWait(now time.Time, seg *Segment) {
 	tw, _ := c.TimeWaitRecord()
 	before := tw
-	reply := &c.cfg.work.out
+	reply := &c.env.work.out
 	act, why := tw.Input(now, c.cfg, c.answers(), seg, reply)
 	if tw.expires != before.expires {
 		c.timeWaitAt = now.Add(2 * c.cfg.MSL)

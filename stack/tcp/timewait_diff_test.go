@@ -94,7 +94,7 @@ func (su twSetup) conn(t *testing.T) *harness {
 	if su.budget != 0 {
 		out = budgetOutput{h, &twBudget{pattern: su.budget}}
 	}
-	h.c = New(ID{Local: localAP, Remote: remoteAP}, cfg, out, h)
+	h.c = New(ID{Local: localAP, Remote: remoteAP}, cfg, NewEnv(out, h, nil))
 	stamp := func(s Segment) Segment {
 		if su.timestamps {
 			h.peerTS += 7

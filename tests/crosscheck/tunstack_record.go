@@ -45,7 +45,7 @@ func (r *tunstackRecord) shrink() {
 // end deletes the record: the 4-tuple has no connection any more.
 func (r *tunstackRecord) end(why tcp.Reason) {
 	r.inRec = false
-	r.conn = tcp.New(r.id, &r.cfg, r.tunstackEngine, r.tunstackEngine)
+	r.conn = tcp.New(r.id, &r.cfg, tcp.NewEnv(r.tunstackEngine, r.tunstackEngine, nil))
 	if err := tcp.CheckTransition(tcp.TimeWait, tcp.Closed, why); err != nil && r.illegal == nil {
 		r.illegal = err
 	}
