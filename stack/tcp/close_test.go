@@ -40,7 +40,7 @@ func TestHalfCloseKeepsReceiving(t *testing.T) {
 		t.Fatalf("read %q in FIN-WAIT-2", got)
 	}
 	h.expectState(FinWait2)
-	if !h.c.Deadline().IsZero() && h.c.finWait2At != (time.Time{}) {
+	if !h.c.Status().FinWait2At.IsZero() {
 		t.Fatal("FIN-WAIT-2 time-out runs for a half-closed, not orphaned, connection")
 	}
 }

@@ -85,19 +85,7 @@ type Conn struct {
 	sndClamped    bool  // the budget is keeping the send space small
 	memFloor      int32 // each buffer's guaranteed storage (memory.go)
 
-	// Timers are plain deadlines; zero means stopped.
-	rtxAt      time.Time
-	persist    bool // rtxAt is the persist timer, not retransmission
-	timeWaitAt time.Time
-	finWait2At time.Time
-	delAckAt   time.Time
-	tlpAt      time.Time // tail loss probe (RFC 8985 §7)
-	rackAt     time.Time // RACK reordering timer (RFC 8985 §6.2)
-	// unackedSince is when the oldest unacknowledged octet was first sent
-	// (the user timeout counts from it); lastHeard is when the peer last
-	// sent anything (keep-alive counts from it).
-	unackedSince   time.Time
-	lastHeard      time.Time
+	timers         timers
 	keepAlivesSent int
 	probesOut      int       // zero-window probes sent since the peer's last ACK
 	rcvSpaceStart  time.Time // start of the auto-tuning measurement
@@ -356,7 +344,7 @@ func (c *Conn) Close(now time.Time) error {
 		err = c.CloseSend(now)
 	}
 	if c.state == FinWait2 {
-		c.finWait2At = now.Add(c.cfg.FinWait2Timeout)
+		c.timers.set(timerClose, now.Add(c.cfg.FinWait2Timeout))
 	}
 	return err
 }
@@ -387,8 +375,8 @@ func (c *Conn) Status() Status {
 		MSS:  c.sndMSS,
 		SRTT: c.rtt.srtt, RTTVar: c.rtt.rttvar, RTO: c.rtt.backedOff(c.backoff, c.cfg.MaxRTO),
 		Backoff:      c.backoff,
-		RetransmitAt: c.rtxAt, TimeWaitAt: c.timeWaitAt, FinWait2At: c.finWait2At, DelayedACKAt: c.delAckAt,
-		Retransmits: c.retransmits, SegsIn: c.segsIn, SegsOut: c.segsOut,
+		DelayedACKAt: c.timers.at[timerDelayedACK],
+		Retransmits:  c.retransmits, SegsIn: c.segsIn, SegsOut: c.segsOut,
 		PeerClosed: c.peerFIN, Closed: c.finQueued, Orphaned: c.orphaned,
 
 		Congestion: c.cfg.Congestion, Cwnd: c.cwnd, Ssthresh: c.ssthresh, InRecovery: c.inRecovery,
@@ -397,13 +385,22 @@ func (c *Conn) Status() Status {
 		MinRTT:          c.rack.minRTT,
 		SendWindowScale: -1, RecvWindowScale: -1,
 		SACK: c.sackOK, Timestamps: c.tsOK,
-		KeepAliveAt: c.keepAliveAt(), TLPAt: c.tlpAt, RACKAt: c.rackAt, UserTimeoutAt: c.userTimeoutAt(),
+		KeepAliveAt: c.timers.when(timerKeepAlive, c.idle()), TLPAt: c.timers.when(timerTLP, c.idle()),
+		RACKAt: c.timers.at[timerRACK], UserTimeoutAt: c.timers.at[timerUser],
 	}
 	if c.wsOK {
 		s.SendWindowScale, s.RecvWindowScale = int(c.sndShift), int(c.rcvShift)
 	}
-	if c.persist {
-		s.PersistAt, s.RetransmitAt = c.rtxAt, time.Time{}
+	if c.timers.persist {
+		s.PersistAt = c.timers.at[timerRetransmit]
+	} else {
+		s.RetransmitAt = c.timers.at[timerRetransmit]
+	}
+	switch c.state {
+	case TimeWait:
+		s.TimeWaitAt = c.timers.at[timerClose]
+	case FinWait2:
+		s.FinWait2At = c.timers.at[timerClose]
 	}
 	return s
 }
@@ -436,10 +433,18 @@ func (c *Conn) setState(to State, cause *Segment, why Reason) {
 	}
 }
 
+// returnToListen takes a connection of a passive OPEN in SYN-RECEIVED
+// back to LISTEN, which runs no timer: the SYN-ACK's retransmission and
+// user timeout stop (the user timeout of an answered SYN, left running,
+// closed a connection in LISTEN; found by FuzzInput).
+func (c *Conn) returnToListen(cause *Segment, why Reason) {
+	c.timers = timers{}
+	c.setState(Listen, cause, why)
+}
+
 // enterClosed deletes the TCB: every timer stops.
 func (c *Conn) enterClosed(cause *Segment, why Reason) {
-	c.rtxAt, c.timeWaitAt, c.finWait2At, c.delAckAt = time.Time{}, time.Time{}, time.Time{}, time.Time{}
-	c.tlpAt, c.rackAt, c.unackedSince = time.Time{}, time.Time{}, time.Time{}
+	c.timers = timers{}
 	c.sb.reset()
 	c.ackNow = false
 	c.releaseAfterClose()

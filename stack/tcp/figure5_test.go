@@ -86,7 +86,7 @@ func TestCheckInvariantsCatchesABrokenTCB(t *testing.T) {
 		}, "not above RCV.NXT"},
 		{"a timer in CLOSED", func(h *harness) {
 			h.c.state = Closed
-			h.c.rtxAt = h.now.Add(time.Second)
+			h.c.timers.set(timerRetransmit, h.now.Add(time.Second))
 		}, "CLOSED"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

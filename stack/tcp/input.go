@@ -6,8 +6,7 @@ import "time"
 // this connection. seg is not kept after the call.
 func (c *Conn) Input(now time.Time, seg *Segment) {
 	c.segsIn++
-	c.lastHeard = now
-	c.keepAlivesSent = 0
+	c.heard(now)
 	switch c.state {
 	case Closed:
 		c.inputClosed(now, seg)
@@ -248,8 +247,7 @@ func (c *Conn) inputSynchronized(now time.Time, seg *Segment) {
 	if s.Flags.Has(FlagSYN) {
 		if c.state == SynReceived && c.passive {
 			// "return this connection to the LISTEN state and return"
-			c.stopRetransmitTimer()
-			c.setState(Listen, seg, ReasonSYNInSynReceived)
+			c.returnToListen(seg, ReasonSYNInSynReceived)
 			return
 		}
 		// RFC 5961 §4.2: challenge ACK for any SYN in a synchronized state.
@@ -367,8 +365,7 @@ func (c *Conn) inputRST(now time.Time, s *Segment) {
 	case SynReceived:
 		if c.passive {
 			// Figure 8: an old duplicate SYN was answered; go back to LISTEN.
-			c.stopRetransmitTimer()
-			c.setState(Listen, s, ReasonRSTSynReceivedToListen)
+			c.returnToListen(s, ReasonRSTSynReceivedToListen)
 			return
 		}
 		c.err = ErrConnectionRefused
@@ -423,7 +420,7 @@ func (c *Conn) inputACK(now time.Time, s *Segment) bool {
 		c.SndWnd = uint32(s.Window) << c.sndShift
 		c.maxSndWnd = max(c.maxSndWnd, c.SndWnd)
 		c.SndWL1, c.SndWL2 = s.Seq, s.Ack
-		if c.SndWnd > 0 && c.persist {
+		if c.SndWnd > 0 && c.timers.persist {
 			c.stopRetransmitTimer()
 			c.backoff = 0
 		}
@@ -441,7 +438,7 @@ func (c *Conn) ackOfFIN(now time.Time, s *Segment) bool {
 		if c.finAcked() {
 			c.setState(FinWait2, s, ReasonFinAcked)
 			if c.orphaned {
-				c.finWait2At = now.Add(c.cfg.FinWait2Timeout)
+				c.timers.set(timerClose, now.Add(c.cfg.FinWait2Timeout))
 			}
 		}
 	case Closing:
@@ -517,11 +514,11 @@ func (c *Conn) ackAdvance(now time.Time, s *Segment) {
 	}
 	if c.SndUna == c.sndMax {
 		c.stopRetransmitTimer()
-		c.tlpAt = time.Time{}
-		c.unackedSince = time.Time{}
+		c.timers.stop(timerTLP)
+		c.timers.stop(timerUser)
 	} else {
 		c.startRetransmitTimer(now)
-		c.unackedSince = now
+		c.startUserTimeout(now)
 		c.armTLP(now)
 	}
 }
@@ -596,8 +593,8 @@ func (c *Conn) processText(now time.Time, s *Segment) {
 			// §3.8.6.3, RFC 1122 §4.2.3.2), or no delayed ACKs.
 			c.oweACK(ReasonData)
 		default:
-			if c.delAckAt.IsZero() {
-				c.delAckAt = now.Add(c.cfg.DelayedACK)
+			if !c.timers.running(timerDelayedACK) {
+				c.timers.set(timerDelayedACK, now.Add(c.cfg.DelayedACK))
 			}
 		}
 	}

@@ -13,10 +13,10 @@ import "fmt"
 //   - out-of-order data lies above RCV.NXT and inside the window last
 //     advertised, in order, without overlaps: what a peer can make the
 //     connection hold is bounded by the window;
-//   - no timer runs in CLOSED, LISTEN or TIME-WAIT but 2MSL.
+//   - no timer runs in CLOSED or LISTEN, none in TIME-WAIT but 2MSL.
 func (c *Conn) CheckInvariants() error {
-	if c.state == Closed && !c.Deadline().IsZero() {
-		return fmt.Errorf("a timer runs in CLOSED: deadline %v", c.Deadline())
+	if (c.state == Closed || c.state == Listen) && !c.Deadline().IsZero() {
+		return fmt.Errorf("a timer runs in %s: deadline %v", c.state, c.Deadline())
 	}
 	if c.state == Closed || c.state == Listen {
 		return nil
@@ -69,8 +69,8 @@ func (c *Conn) CheckInvariants() error {
 		}
 		prev = end
 	}
-	if c.state == TimeWait && !c.rtxAt.IsZero() {
-		return fmt.Errorf("TIME-WAIT with a retransmission timer at %v", c.rtxAt)
+	if k, at := c.timers.next(1 << timerClose); c.state == TimeWait && !at.IsZero() {
+		return fmt.Errorf("TIME-WAIT with timer %d at %v", k, at)
 	}
 	return nil
 }

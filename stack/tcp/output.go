@@ -54,14 +54,14 @@ func (c *Conn) dataMSS() uint16 {
 
 func (c *Conn) emit(now time.Time, s *Segment, why Reason) {
 	c.segsOut++
-	if s.Len() > 0 && c.unackedSince.IsZero() {
-		c.unackedSince = now
+	if s.Len() > 0 && !c.timers.running(timerUser) {
+		c.startUserTimeout(now)
 	}
 	if s.Flags&FlagACK != 0 {
 		c.lastAckSent = s.Ack
 		c.ackNow = false
 		c.ackPending = 0
-		c.delAckAt = time.Time{}
+		c.timers.stop(timerDelayedACK)
 	}
 	c.env.out.Output(c, s, why)
 }
@@ -258,7 +258,7 @@ func (c *Conn) sendOne(now time.Time) bool {
 		}
 		c.rtxNow = ReasonNone
 		c.retransmit(now, lost, why)
-		if c.rtxAt.IsZero() {
+		if !c.timers.running(timerRetransmit) {
 			c.startRetransmitTimer(now)
 		}
 		return true
@@ -312,7 +312,7 @@ func (c *Conn) sendNew(now time.Time, why Reason) bool {
 	wantFIN := c.finQueued && c.SndNxt.Add(n) == end
 
 	if n == 0 && !wantFIN {
-		if unsent > 0 && c.SndWnd == 0 && outstanding == 0 && c.rtxAt.IsZero() {
+		if unsent > 0 && c.SndWnd == 0 && outstanding == 0 && !c.timers.running(timerRetransmit) {
 			c.startPersistTimer(now)
 		}
 		return false
@@ -322,7 +322,7 @@ func (c *Conn) sendNew(now time.Time, why Reason) bool {
 		// full segment unless half the largest window the peer offered
 		// is usable.
 		if (n < c.maxSndWnd/2 || c.maxSndWnd == 0) && !c.swsOverride {
-			if c.rtxAt.IsZero() {
+			if !c.timers.running(timerRetransmit) {
 				c.startRetransmitTimer(now)
 			}
 			return false
@@ -364,8 +364,7 @@ func (c *Conn) sendNew(now time.Time, why Reason) bool {
 	c.sb.add(c.SndNxt, s.End(), now)
 	c.SndNxt = s.End()
 	c.sndMax = c.sndMax.Max(c.SndNxt)
-	if c.rtxAt.IsZero() || c.persist {
-		c.persist = false
+	if !c.timers.running(timerRetransmit) || c.timers.persist {
 		c.startRetransmitTimer(now)
 	}
 	c.emit(now, s, why)

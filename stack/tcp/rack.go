@@ -45,7 +45,7 @@ func (c *Conn) rackDelivered(now time.Time, s *txSegment) {
 // by more than RACK.rtt + reo_wnd, and arms the reordering timer for the
 // first that is not yet due (RFC 8985 §6.2 step 5).
 func (c *Conn) rackDetectLoss(now time.Time) {
-	c.rackAt = time.Time{}
+	c.timers.stop(timerRACK)
 	if c.rack.xmitTS.IsZero() || c.cfg.DisableRACKTLP {
 		return
 	}
@@ -68,8 +68,8 @@ func (c *Conn) rackDetectLoss(now time.Time) {
 		lostAt := s.sentAt.Add(c.rack.rtt + reoWnd)
 		if !now.Before(lostAt) {
 			c.sb.markLost(s)
-		} else if c.rackAt.IsZero() || lostAt.Before(c.rackAt) {
-			c.rackAt = lostAt
+		} else if at := c.timers.at[timerRACK]; at.IsZero() || lostAt.Before(at) {
+			c.timers.set(timerRACK, lostAt)
 		}
 	}
 }
@@ -79,7 +79,7 @@ func (c *Conn) rackDetectLoss(now time.Time) {
 // if the RTO would fire sooner, the probe goes at the RTO's time instead.
 func (c *Conn) armTLP(now time.Time) {
 	if c.inRecovery || c.tlpOut || !c.rtt.hasSample || c.sb.empty() || c.cfg.DisableRACKTLP {
-		c.tlpAt = time.Time{}
+		c.timers.stop(timerTLP)
 		return
 	}
 	pto := 2 * c.rtt.srtt
@@ -88,16 +88,15 @@ func (c *Conn) armTLP(now time.Time) {
 	}
 	pto = max(pto, tlpMinTimeout)
 	at := now.Add(pto)
-	if !c.rtxAt.IsZero() && at.After(c.rtxAt) {
-		at = c.rtxAt
+	if rto := c.timers.at[timerRetransmit]; !rto.IsZero() && at.After(rto) {
+		at = rto
 	}
-	c.tlpAt = at
+	c.timers.set(timerTLP, at)
 }
 
 // tlpExpired sends the probe: new data if the window allows, else the
 // last segment again (RFC 8985 §7.3).
 func (c *Conn) tlpExpired(now time.Time) {
-	c.tlpAt = time.Time{}
 	if c.sb.empty() {
 		return
 	}

@@ -119,7 +119,7 @@ func (c *Conn) afterACK(now time.Time, advanced bool) {
 		c.inRecovery = true
 		c.recoverSeq = c.sndMax
 		c.onCongestion(now)
-		c.tlpAt = time.Time{}
+		c.timers.stop(timerTLP)
 		c.rtxNow = ReasonFastRetransmit
 		c.highRxt, c.rescued = c.SndUna, false
 	}

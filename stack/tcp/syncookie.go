@@ -267,7 +267,7 @@ func (c *Conn) InputSynCookie(now time.Time, seg *Segment) bool {
 		return false
 	}
 	c.segsIn++
-	c.lastHeard = now
+	c.heard(now)
 	tcb, ok := checkCookie(c.cfg, now, c.id, seg)
 	if !ok {
 		c.drop(seg, ReasonSynCookieRejected)

@@ -80,7 +80,7 @@ func (c *Conn) TimeWaitRecord() (TimeWaitRecord, bool) {
 		wnd = c.RcvNxt.Size(c.rcvAdvEdge)
 	}
 	tw := TimeWaitRecord{
-		expires:   c.timeWaitAt.UnixNano(),
+		expires:   c.timers.at[timerClose].UnixNano(),
 		sndNxt:    c.SndNxt,
 		rcvNxt:    c.RcvNxt,
 		tsRecent:  c.tsRecent,
@@ -109,7 +109,7 @@ func (c *Conn) inputTimeWait(now time.Time, seg *Segment) {
 	reply := &c.env.work.out
 	act, why := tw.Input(now, c.cfg, c.answers(), seg, reply)
 	if tw.expires != before.expires {
-		c.timeWaitAt = now.Add(2 * c.cfg.MSL)
+		c.startTimeWait(now)
 	}
 	if tw.answeredAt != before.answeredAt || tw.flags != before.flags {
 		c.invalidAnswerAt = now
