@@ -2,14 +2,13 @@ package stack
 
 // One read from the link can carry a burst of segments for a connection:
 // the kernel's 64 KiB TSO super-packet, split. Each connection hears of
-// the burst (tcp.Conn.BeginBatch) and acknowledges it once at its end,
+// the burst (tcp.Conn.InputBurst) and acknowledges it once at its end,
 // instead of every second segment: a TUN write saved per two segments.
 
 // batch notes that c gets segments from the current read.
 func (s *Stack) batch(c *Conn) {
 	if !c.inBatch {
 		c.inBatch = true
-		c.engine.BeginBatch()
 		s.batched = append(s.batched, c)
 	}
 }
@@ -24,7 +23,7 @@ func (s *Stack) endBatch() {
 		// that frees.
 		s.service(c)
 		if !c.removed {
-			c.engine.EndBatch(s.now)
+			c.engine.Flush(s.now)
 			s.timers.schedule(c, c.engine.Deadline())
 		}
 	}

@@ -43,6 +43,10 @@ func TestFuzzHostChecksCanFail(t *testing.T) {
 			c := h.s.conns[h.flows[0].id]
 			c.engine.SndUna = c.engine.SndNxt + 1
 		}, "SND.UNA"},
+		{"output held back", func(h *fuzzHost) {
+			c := h.s.conns[h.flows[0].id]
+			c.engine.SendMore(h.now, []byte("held")) // and no Flush
+		}, "holds output back"},
 		{"an application queue over its bound", func(h *fuzzHost) {
 			c := h.s.conns[h.flows[1].id]
 			c.recv.limit = 0

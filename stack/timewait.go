@@ -159,9 +159,7 @@ func (s *Stack) shrinkTimeWait(c *Conn) bool {
 	if c.engine.Readable() > 0 {
 		return false
 	}
-	if c.inBatch {
-		c.engine.EndBatch(s.now) // the ACK the burst owes goes first
-	}
+	c.engine.Flush(s.now) // the ACK the burst owes goes first
 	rec, ok := c.engine.TimeWaitRecord()
 	if !ok {
 		return false

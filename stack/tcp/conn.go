@@ -100,8 +100,7 @@ type Conn struct {
 
 	ackNow      bool   // an ACK must go out before Input returns
 	ackWhy      Reason // why it is owed
-	batching    bool   // between BeginBatch and EndBatch: owed ACKs wait
-	corked      bool   // between Cork and Uncork: nothing is sent
+	burst       bool   // InputBurst runs: an owed ACK waits for Flush
 	ackPending  int    // in-order segments received and not yet acknowledged
 	lastAckSent Seq
 	retransmits int
@@ -210,6 +209,15 @@ func (c *Conn) initSend(iss Seq) {
 // Send is SEND (RFC 9293 §3.10.2): queue as much of p as fits in the send
 // buffer and send what the windows allow. It returns how much it took.
 func (c *Conn) Send(now time.Time, p []byte) (int, error) {
+	n, err := c.send(p)
+	if err == nil && (c.state == Established || c.state == CloseWait) {
+		c.output(now)
+	}
+	return n, err
+}
+
+// send queues what fits of p.
+func (c *Conn) send(p []byte) (int, error) {
 	switch c.state {
 	case Closed, Listen:
 		if c.err != nil {
@@ -226,11 +234,7 @@ func (c *Conn) Send(now time.Time, p []byte) (int, error) {
 	if c.mem != nil {
 		p = p[:min(len(p), c.sendSpace())]
 	}
-	n := c.snd.write(c.mem, c.floor(), p)
-	if c.state == Established || c.state == CloseWait {
-		c.output(now)
-	}
-	return n, nil
+	return c.snd.write(c.mem, c.floor(), p), nil
 }
 
 // SendSpace is how many bytes Send would take now.

@@ -404,21 +404,6 @@ func TestReceiveWindowAutoTuning(t *testing.T) {
 	}
 }
 
-func TestBatchAcknowledgesBurstOnce(t *testing.T) {
-	h := established(t)
-	h.c.BeginBatch()
-	for i := 0; i < 6; i++ {
-		h.send(seg(FlagACK, remoteISS+1+Seq(i*1000), localISS+1, strings.Repeat("b", 1000)))
-	}
-	h.expectNothing()
-	h.c.EndBatch(h.now)
-	h.expect(out(FlagACK, localISS+1, remoteISS+6001))
-	// Outside a batch, every second segment is acknowledged again.
-	h.send(seg(FlagACK, remoteISS+6001, localISS+1, strings.Repeat("b", 1000)))
-	h.send(seg(FlagACK, remoteISS+7001, localISS+1, strings.Repeat("b", 1000)))
-	h.expect(out(FlagACK, localISS+1, remoteISS+8001))
-}
-
 func TestScaledWindowEdgeNeverMovesLeft(t *testing.T) {
 	cfg := testConfig()
 	cfg.DelayedACK = -1
@@ -493,20 +478,4 @@ func TestReadAfterHandshakeSendsNoWindowUpdate(t *testing.T) {
 	if len(h.out) != 1 || h.out[0].Ack != remoteISS+2 || int(h.out[0].Window)<<7 < 200<<10 {
 		t.Fatalf("reply %v, want one segment acknowledging the byte with the whole window", h.out)
 	}
-}
-
-// A SEND and a CLOSE made while corked leave as one segment with the FIN.
-func TestCorkedSendAndCloseLeaveAsOneSegment(t *testing.T) {
-	h := established(t)
-	h.c.Cork()
-	if _, err := h.c.Send(h.now, []byte("bye")); err != nil {
-		t.Fatal(err)
-	}
-	if err := h.c.CloseSend(h.now); err != nil {
-		t.Fatal(err)
-	}
-	h.expectNothing()
-	h.c.Uncork(h.now)
-	h.expect(out(FlagFIN|FlagPSH|FlagACK, localISS+1, remoteISS+1, "bye"))
-	h.expectState(FinWait1)
 }

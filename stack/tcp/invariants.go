@@ -21,6 +21,9 @@ func (c *Conn) CheckInvariants() error {
 	if c.state == Closed || c.state == Listen {
 		return nil
 	}
+	if c.ackNow && !c.timers.running(timerFlush) {
+		return fmt.Errorf("%s: an ACK is owed (%s) and nothing will send it", c.state, c.ackWhy)
+	}
 	if c.SndUna.GreaterThan(c.SndNxt) || c.SndNxt.GreaterThan(c.sndMax) {
 		return fmt.Errorf("%s: SND.UNA %d, SND.NXT %d, highest sent %d: want SND.UNA =< SND.NXT =< highest sent", c.state, c.SndUna, c.SndNxt, c.sndMax)
 	}

@@ -80,7 +80,6 @@ func TestReceiveWindowShrinksAsTheBudgetFills(t *testing.T) {
 		for k := range 8 {
 			h.send(seg(FlagACK|FlagPSH, next+Seq(1000*k), localISS+1, strings.Repeat("d", 1000)))
 		}
-		h.c.EndBatch(h.now)
 		edges()
 		if taken := next.Size(h.c.RcvNxt); taken < 8000 {
 			dropped++

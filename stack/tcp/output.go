@@ -229,17 +229,30 @@ func (c *Conn) finAcked() bool {
 // output sends what the windows allow: lost segments again, then new
 // data and the FIN, and an ACK if one is owed and nothing else carried it
 // (RFC 9293 §3.10.2, §3.8.6; RFC 6675 §5 NextSeg).
+//
+// In a burst (InputBurst) an ACK owed and carried by nothing else waits
+// for Flush, due at once: it is never lost, only held back.
 func (c *Conn) output(now time.Time) {
-	if c.corked {
-		return
-	}
 	switch c.state {
 	case Established, CloseWait, FinWait1, Closing, LastAck:
 		for c.sendOne(now) {
 		}
 	}
-	if c.ackNow && (!c.batching || c.peerFIN) { // a FIN ends the burst
+	if c.ackNow {
+		if c.burst && !c.peerFIN { // a FIN ends the burst
+			c.hold(now)
+			return
+		}
 		c.sendAck(now, c.ackWhy)
+	}
+	c.timers.stop(timerFlush) // nothing is held back any more
+}
+
+// hold holds output back for Flush; it is due at once, so that an owner
+// that does not flush delays it by a tick and loses nothing.
+func (c *Conn) hold(now time.Time) {
+	if !c.timers.running(timerFlush) {
+		c.timers.set(timerFlush, now)
 	}
 }
 
@@ -372,31 +385,4 @@ func (c *Conn) sendNew(now time.Time, why Reason) bool {
 		c.armTLP(now)
 	}
 	return true
-}
-
-// Cork holds back what Send, Close and CloseSend would send until
-// Uncork, as Linux's TCP_CORK: data queued with a CLOSE right behind it
-// leaves as one segment with the FIN. Only user calls may come between
-// Cork and Uncork; Input and Tick may not.
-func (c *Conn) Cork() { c.corked = true }
-
-// Uncork sends what Cork held back.
-func (c *Conn) Uncork(now time.Time) {
-	c.corked = false
-	c.output(now)
-}
-
-// BeginBatch starts a burst of segments that arrived together (one read
-// from the link): until EndBatch, an ACK that Input owes waits, so the
-// burst is acknowledged once, as a receiver whose device coalesces
-// segments (GRO) does. Data, and ACKs for unacceptable segments, RSTs and
-// challenges, still go out at once.
-func (c *Conn) BeginBatch() { c.batching = true }
-
-// EndBatch ends the burst and sends the ACK it owes, if any.
-func (c *Conn) EndBatch(now time.Time) {
-	c.batching = false
-	if c.ackNow && c.state != Closed {
-		c.sendAck(now, c.ackWhy)
-	}
 }
