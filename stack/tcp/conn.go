@@ -36,7 +36,7 @@ type Conn struct {
 	sndMSS   uint16
 	sb       scoreboard
 	rack     rackState
-	cubic    cubicState
+	cc       congestion
 	sackOK   bool   // both SYNs carried SACK-permitted
 	tsOK     bool   // both SYNs carried timestamps
 	tsRecent uint32 // TS.Recent of RFC 7323
@@ -54,8 +54,6 @@ type Conn struct {
 	rcvShift     uint8 // ours, applied to the window we advertise
 	wsOK         bool
 	maxSndWnd    uint32
-	cwnd         uint32
-	ssthresh     uint32
 	dupAcks      int
 	recoverSeq   Seq
 	inRecovery   bool
@@ -202,8 +200,7 @@ func (c *Conn) initSend(iss Seq) {
 	c.snd.seq = c.ISS.Add(1)
 	c.sndMSS = defaultPeerMSS(c.id)
 	c.tsOffset = timestampOffset(c.ISS)
-	c.cwnd = initialWindow(c.cfg.MSS)
-	c.ssthresh = ^uint32(0)
+	c.cc.init(c.cfg.MSS)
 }
 
 // Send is SEND (RFC 9293 §3.10.2): queue as much of p as fits in the send
@@ -383,7 +380,7 @@ func (c *Conn) Status() Status {
 		Retransmits:  c.retransmits, SegsIn: c.segsIn, SegsOut: c.segsOut,
 		PeerClosed: c.peerFIN, Closed: c.finQueued, Orphaned: c.orphaned,
 
-		Congestion: c.cfg.Congestion, Cwnd: c.cwnd, Ssthresh: c.ssthresh, InRecovery: c.inRecovery,
+		Congestion: c.cfg.Congestion, Cwnd: c.cc.cwnd, Ssthresh: c.cc.ssthresh, InRecovery: c.inRecovery,
 		InFlight:    c.sb.inFlight(c.SndUna.Size(c.sndMax)),
 		SackedBytes: c.sb.sackedBytes, LostBytes: c.sb.lostBytes, SACKHoles: c.sackHoles(),
 		MinRTT:          c.rack.minRTT,
@@ -469,6 +466,3 @@ func defaultPeerMSS(id ID) uint16 {
 	}
 	return 536
 }
-
-// initialWindow is IW of RFC 6928: ten segments.
-func initialWindow(mss uint16) uint32 { return 10 * uint32(mss) }

@@ -82,7 +82,7 @@ func (c *Conn) lowerMSS(now time.Time, mtu int) {
 			c.sb.markLost(s)
 		}
 	}
-	c.cwnd = max(c.cwnd, uint32(c.sndMSS))
+	c.cc.cwnd = max(c.cc.cwnd, uint32(c.sndMSS))
 	if c.env.obs != nil {
 		c.env.obs.Drop(c, nil, ReasonPMTU)
 	}

@@ -85,7 +85,7 @@ func (c *Conn) negotiate(o *Options) {
 	if c.tsOK {
 		c.tsRecent = o.TSVal
 	}
-	c.cwnd = initialWindow(c.sndMSS)
+	c.cc.init(c.sndMSS)
 }
 
 // inputSynSent is §3.10.7.3.
@@ -491,7 +491,7 @@ func (c *Conn) ackAdvance(now time.Time, s *Segment) {
 		sampled = false
 	}
 	if !c.inRecovery {
-		c.onACKGrow(now, acked)
+		c.cc.onACK(c.cfg.Congestion.algorithm(), now, acked, c.sndMSS, c.rtt.srtt)
 	}
 	c.dupAcks = 0
 	c.tlpOut = false

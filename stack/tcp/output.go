@@ -294,7 +294,7 @@ func (c *Conn) sendOne(now time.Time) bool {
 // it, or nothing is in flight (RFC 6675 §5 (C)).
 func (c *Conn) cwndHasRoom(s *txSegment) bool {
 	pipe := c.sb.inFlight(c.SndUna.Size(c.sndMax))
-	return pipe+s.size() <= c.cwnd || pipe == 0
+	return pipe+s.size() <= c.cc.cwnd || pipe == 0
 }
 
 // sendNew sends one segment of new data and/or the FIN if the windows and
@@ -315,8 +315,8 @@ func (c *Conn) sendNew(now time.Time, why Reason) bool {
 	case why == ReasonTailLossProbeNewData:
 		// RFC 8985 §7.3: the probe's new segment needs only the
 		// receive window.
-	case c.cwnd > pipe:
-		usable = min(usable, c.cwnd-pipe)
+	case c.cc.cwnd > pipe:
+		usable = min(usable, c.cc.cwnd-pipe)
 	default:
 		usable = 0
 	}

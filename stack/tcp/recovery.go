@@ -118,7 +118,7 @@ func (c *Conn) afterACK(now time.Time, advanced bool) {
 	if !c.inRecovery && !c.afterRTO && c.sb.lostBytes > 0 {
 		c.inRecovery = true
 		c.recoverSeq = c.sndMax
-		c.onCongestion(now)
+		c.cc.onCongestion(c.cfg.Congestion.algorithm(), c.SndUna.Size(c.sndMax), c.sndMSS)
 		c.timers.stop(timerTLP)
 		c.rtxNow = ReasonFastRetransmit
 		c.highRxt, c.rescued = c.SndUna, false

@@ -200,10 +200,10 @@ func TestCongestionResponse(t *testing.T) {
 		h.send(syn)
 		h.send(seg(FlagACK, remoteISS+1, localISS+1))
 		h.write(strings.Repeat("c", 10000))
-		h.c.cwnd = 10000
-		h.c.onCongestion(h.now)
-		if h.c.cwnd != tt.want {
-			t.Errorf("%v: cwnd %d after a congestion event with 10000 in flight, want %d", tt.cc, h.c.cwnd, tt.want)
+		h.c.cc.cwnd = 10000
+		h.c.cc.onCongestion(tt.cc.algorithm(), h.c.SndUna.Size(h.c.sndMax), h.c.sndMSS)
+		if h.c.cc.cwnd != tt.want {
+			t.Errorf("%v: cwnd %d after a congestion event with 10000 in flight, want %d", tt.cc, h.c.cc.cwnd, tt.want)
 		}
 	}
 }
@@ -213,15 +213,15 @@ func TestCubicGrowsFasterThanRenoFarFromWmax(t *testing.T) {
 		cfg := testConfig()
 		cfg.Congestion = cc
 		a, b := pair(t, cfg, testConfig())
-		a.c.cwnd, a.c.ssthresh = 20000, 20000
-		a.c.cubic.wMax = 60
+		a.c.cc.cwnd, a.c.cc.ssthresh = 20000, 20000
+		a.c.cc.cubic.wMax = 60
 		a.c.rtt.srtt = 100 * time.Millisecond
 		for i := 0; i < 200; i++ {
 			a.now = a.now.Add(10 * time.Millisecond)
-			a.c.onACKGrow(a.now, 1000)
+			a.c.cc.onACK(cc.algorithm(), a.now, 1000, a.c.sndMSS, a.c.rtt.srtt)
 		}
 		_ = b
-		return a.c.cwnd
+		return a.c.cc.cwnd
 	}
 	reno, cubic := grow(NewReno), grow(CUBIC)
 	if cubic <= reno {

@@ -51,7 +51,7 @@ func (c *Conn) retransmitExpired(now time.Time) {
 		// RFC 5681 §3.1 (4) and RFC 6675 §5.1: after a time-out, ssthresh
 		// falls, cwnd is one segment and everything not SACKed is lost;
 		// retransmit from SND.UNA.
-		c.onRTOCongestion(now)
+		c.cc.onTimeout(c.cfg.Congestion.algorithm(), c.inRecovery, c.SndUna.Size(c.sndMax), c.sndMSS)
 		c.inRecovery, c.rtxNow = false, ReasonNone
 		c.afterRTO = true
 		c.recoverSeq = c.sndMax
