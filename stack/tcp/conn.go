@@ -34,8 +34,7 @@ type Conn struct {
 	rcvAdvEdge Seq // right edge of the window last advertised
 
 	sndMSS   uint16
-	sb       scoreboard
-	rack     rackState
+	rec      recovery
 	cc       congestion
 	sackOK   bool   // both SYNs carried SACK-permitted
 	tsOK     bool   // both SYNs carried timestamps
@@ -48,26 +47,10 @@ type Conn struct {
 	numRecentOOO uint8
 	hasDSACK     bool
 	dsack        SACKBlock
-	tlpOut       bool  // a tail loss probe is outstanding
-	afterRTO     bool  // retransmitting after a time-out, until recoverSeq
 	sndShift     uint8 // peer's window scale, applied to SEG.WND
 	rcvShift     uint8 // ours, applied to the window we advertise
 	wsOK         bool
 	maxSndWnd    uint32
-	dupAcks      int
-	recoverSeq   Seq
-	inRecovery   bool
-	// rtxNow, unless ReasonNone, sends the first lost segment at the next
-	// output whatever cwnd says, for this reason: the fast retransmit
-	// (RFC 5681 §3.2 step 4, RFC 6675 §5 (4.3)) or NewReno's
-	// retransmission on a partial ACK (RFC 6582 §3.2 step 5).
-	rtxNow Reason
-	// highRxt is HighRxt of RFC 6675: segments below it were retransmitted
-	// in this recovery. rescueRxt is RescueRxt; rescued says the one
-	// rescue retransmission of this recovery went out (NextSeg rule 4).
-	highRxt   Seq
-	rescueRxt Seq
-	rescued   bool
 
 	snd sendBuffer
 	rcv recvBuffer
@@ -380,10 +363,10 @@ func (c *Conn) Status() Status {
 		Retransmits:  c.retransmits, SegsIn: c.segsIn, SegsOut: c.segsOut,
 		PeerClosed: c.peerFIN, Closed: c.finQueued, Orphaned: c.orphaned,
 
-		Congestion: c.cfg.Congestion, Cwnd: c.cc.cwnd, Ssthresh: c.cc.ssthresh, InRecovery: c.inRecovery,
-		InFlight:    c.sb.inFlight(c.SndUna.Size(c.sndMax)),
-		SackedBytes: c.sb.sackedBytes, LostBytes: c.sb.lostBytes, SACKHoles: c.sackHoles(),
-		MinRTT:          c.rack.minRTT,
+		Congestion: c.cfg.Congestion, Cwnd: c.cc.cwnd, Ssthresh: c.cc.ssthresh, InRecovery: c.rec.inRecovery,
+		InFlight:    c.rec.sb.inFlight(c.SndUna.Size(c.sndMax)),
+		SackedBytes: c.rec.sb.sackedBytes, LostBytes: c.rec.sb.lostBytes, SACKHoles: c.rec.sb.holes(),
+		MinRTT:          c.rec.rack.minRTT,
 		SendWindowScale: -1, RecvWindowScale: -1,
 		SACK: c.sackOK, Timestamps: c.tsOK,
 		KeepAliveAt: c.timers.when(timerKeepAlive, c.idle()), TLPAt: c.timers.when(timerTLP, c.idle()),
@@ -404,22 +387,6 @@ func (c *Conn) Status() Status {
 		s.FinWait2At = c.timers.at[timerClose]
 	}
 	return s
-}
-
-// sackHoles counts the gaps between SND.UNA and the highest SACKed octet.
-func (c *Conn) sackHoles() int {
-	holes, inHole := 0, false
-	for i := 0; i < c.sb.len(); i++ {
-		s := c.sb.at(i)
-		if !s.sacked && !inHole {
-			inHole = true
-		}
-		if s.sacked && inHole {
-			holes++
-			inHole = false
-		}
-	}
-	return holes
 }
 
 // setState moves to a new state and tells the observer.
@@ -446,7 +413,7 @@ func (c *Conn) returnToListen(cause *Segment, why Reason) {
 // enterClosed deletes the TCB: every timer stops.
 func (c *Conn) enterClosed(cause *Segment, why Reason) {
 	c.timers = timers{}
-	c.sb.reset()
+	c.rec.sb.reset()
 	c.ackNow = false
 	c.releaseAfterClose()
 	c.setState(Closed, cause, why)

@@ -76,12 +76,7 @@ func (c *Conn) lowerMSS(now time.Time, mtu int) {
 		return
 	}
 	c.sndMSS = uint16(mss)
-	c.sb.split(uint32(c.dataMSS()))
-	for i := 0; i < c.sb.len(); i++ {
-		if s := c.sb.at(i); s.size() > 0 && !s.sacked {
-			c.sb.markLost(s)
-		}
-	}
+	c.rec.resegment(uint32(c.dataMSS()))
 	c.cc.cwnd = max(c.cc.cwnd, uint32(c.sndMSS))
 	if c.env.obs != nil {
 		c.env.obs.Drop(c, nil, ReasonPMTU)

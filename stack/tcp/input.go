@@ -461,13 +461,13 @@ func (c *Conn) ackOfFIN(now time.Time, s *Segment) bool {
 func (c *Conn) takeACK(now time.Time, s *Segment) {
 	advanced := s.Ack.GreaterThan(c.SndUna)
 	c.probesOut = 0 // the peer answers: its zero window may stay (persistExpired)
-	c.onACK(now, s)
+	c.takeLoss(now, s)
 	if advanced {
 		c.ackAdvance(now, s)
 	} else if s.Ack == c.SndUna {
-		c.duplicateACK(now, s)
+		c.duplicateACK(s)
 	}
-	c.afterACK(now, advanced)
+	c.afterACK(advanced)
 }
 
 // ackAdvance takes an ACK that acknowledges new data: SND.UNA moves, the
@@ -490,11 +490,10 @@ func (c *Conn) ackAdvance(now time.Time, s *Segment) {
 	default:
 		sampled = false
 	}
-	if !c.inRecovery {
+	if !c.rec.inRecovery {
 		c.cc.onACK(c.cfg.Congestion.algorithm(), now, acked, c.sndMSS, c.rtt.srtt)
 	}
-	c.dupAcks = 0
-	c.tlpOut = false
+	c.rec.onAdvance(ack)
 	c.SndUna = ack
 	if c.SndNxt.LessThan(ack) {
 		c.SndNxt = ack
@@ -508,9 +507,6 @@ func (c *Conn) ackAdvance(now time.Time, s *Segment) {
 		// RFC 6298 §5 and RFC 9293 §3.8.1: the backed-off RTO stays until
 		// new data is acknowledged without retransmission.
 		c.backoff = 0
-	}
-	if c.afterRTO && ack.GreaterThanEq(c.recoverSeq) {
-		c.afterRTO = false
 	}
 	if c.SndUna == c.sndMax {
 		c.stopRetransmitTimer()

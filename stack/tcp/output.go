@@ -259,30 +259,30 @@ func (c *Conn) hold(now time.Time) {
 // sendOne sends one segment: the first lost one if cwnd has room for it,
 // else new data. It reports whether it sent one.
 func (c *Conn) sendOne(now time.Time) bool {
-	if lost := c.sb.firstLost(); lost != nil {
-		why := c.rtxNow
+	if lost := c.rec.sb.firstLost(); lost != nil {
+		why := c.rec.rtxNow
 		if why == ReasonNone && !c.cwndHasRoom(lost) {
 			return false
 		}
 		if why == ReasonFastRetransmit {
 			// RFC 6675 §5 (4.3): RescueRxt is the last octet of the
 			// fast retransmission.
-			c.rescueRxt = lost.end - 1
+			c.rec.rescueRxt = lost.end - 1
 		}
-		c.rtxNow = ReasonNone
+		c.rec.rtxNow = ReasonNone
 		c.retransmit(now, lost, why)
 		if !c.timers.running(timerRetransmit) {
 			c.startRetransmitTimer(now)
 		}
 		return true
 	}
-	c.rtxNow = ReasonNone
+	c.rec.rtxNow = ReasonNone
 	if c.sendNew(now, ReasonNone) {
 		return true
 	}
 	if s, rescue := c.nextSegWithoutLoss(); s != nil && c.cwndHasRoom(s) {
 		if rescue {
-			c.rescued = true
+			c.rec.rescued = true
 		}
 		c.retransmit(now, s, ReasonRecoveryRetransmit)
 		return true
@@ -293,7 +293,7 @@ func (c *Conn) sendOne(now time.Time) bool {
 // cwndHasRoom reports whether segment s may go again: cwnd - pipe holds
 // it, or nothing is in flight (RFC 6675 §5 (C)).
 func (c *Conn) cwndHasRoom(s *txSegment) bool {
-	pipe := c.sb.inFlight(c.SndUna.Size(c.sndMax))
+	pipe := c.rec.sb.inFlight(c.SndUna.Size(c.sndMax))
 	return pipe+s.size() <= c.cc.cwnd || pipe == 0
 }
 
@@ -306,7 +306,7 @@ func (c *Conn) sendNew(now time.Time, why Reason) bool {
 	}
 	unsent := c.SndNxt.Size(end)
 	outstanding := c.SndUna.Size(c.sndMax)
-	pipe := c.sb.inFlight(outstanding)
+	pipe := c.rec.sb.inFlight(outstanding)
 	var usable uint32
 	if c.SndWnd > outstanding {
 		usable = c.SndWnd - outstanding
@@ -374,7 +374,7 @@ func (c *Conn) sendNew(now time.Time, why Reason) bool {
 	if !c.rttTiming && !c.tsOK {
 		c.rttTiming, c.rttSeq, c.rttStart = true, c.SndNxt.Add(n), now
 	}
-	c.sb.add(c.SndNxt, s.End(), now)
+	c.rec.sb.add(c.SndNxt, s.End(), now)
 	c.SndNxt = s.End()
 	c.sndMax = c.sndMax.Max(c.SndNxt)
 	if !c.timers.running(timerRetransmit) || c.timers.persist {

@@ -247,7 +247,7 @@ func (c *Conn) autotune(now time.Time, n int) {
 		c.rcvSpaceStart = now
 	}
 	c.rcvSpaceRead += n
-	rtt := max(c.rtt.srtt, c.rack.minRTT, clockGranularity)
+	rtt := max(c.rtt.srtt, c.rec.rack.minRTT, clockGranularity)
 	if now.Sub(c.rcvSpaceStart) < rtt {
 		return
 	}

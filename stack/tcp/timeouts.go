@@ -51,14 +51,9 @@ func (c *Conn) retransmitExpired(now time.Time) {
 		// RFC 5681 §3.1 (4) and RFC 6675 §5.1: after a time-out, ssthresh
 		// falls, cwnd is one segment and everything not SACKed is lost;
 		// retransmit from SND.UNA.
-		c.cc.onTimeout(c.cfg.Congestion.algorithm(), c.inRecovery, c.SndUna.Size(c.sndMax), c.sndMSS)
-		c.inRecovery, c.rtxNow = false, ReasonNone
-		c.afterRTO = true
-		c.recoverSeq = c.sndMax
-		c.dupAcks = 0
+		c.cc.onTimeout(c.cfg.Congestion.algorithm(), c.rec.inRecovery, c.SndUna.Size(c.sndMax), c.sndMSS)
+		c.rec.onTimeout(c.sndMax)
 		c.timers.stop(timerTLP)
-		c.tlpOut = false
-		c.sb.markAllLost()
 		c.stopRetransmitTimer()
 		if c.SndUna == c.ISS {
 			// CLOSE in SYN-RECEIVED sent a FIN before our SYN was
@@ -66,7 +61,7 @@ func (c *Conn) retransmitExpired(now time.Time) {
 			c.retransmits++
 			c.sendSYNACK(now, nil, ReasonRetransmitSYNACK)
 		}
-		if first := c.sb.firstLost(); first != nil {
+		if first := c.rec.sb.firstLost(); first != nil {
 			c.retransmit(now, first, ReasonNone)
 		}
 		c.startRetransmitTimer(now)

@@ -142,9 +142,7 @@ func (c *Conn) fire(now time.Time, k timer, at time.Time) {
 			c.retransmitExpired(now)
 		}
 	case timerRACK:
-		c.rackDetectLoss(now)
-		c.afterACK(now, false)
-		c.output(now)
+		c.rackExpired(now)
 	case timerDelayedACK:
 		if c.ackPending > 0 {
 			c.sendAck(now, ReasonDelayedACK)
