@@ -161,11 +161,9 @@ func isnsOf(c *Conn, seg *tcp.Segment, inbound bool) ISNs {
 			isn.LocalKnown = isn.LocalKnown || st == tcp.SynSent || st == tcp.SynReceived
 			isn.RemoteKnown = isn.RemoteKnown || st == tcp.SynReceived || st.Synchronized()
 		}
-		if isn.LocalKnown {
-			isn.Local = c.engine.ISS
-		}
-		if isn.RemoteKnown {
-			isn.Remote = c.engine.IRS
+		if isn.LocalKnown || isn.RemoteKnown {
+			st := c.engine.Status()
+			isn.Local, isn.Remote = st.ISS, st.IRS
 		}
 	}
 	if seg != nil && seg.Flags.Has(tcp.FlagSYN) {

@@ -164,7 +164,8 @@ func (s *Stack) shrinkTimeWait(c *Conn) bool {
 	if !ok {
 		return false
 	}
-	entry := timeWaitEntry{rec: rec, iss: c.engine.ISS, irs: c.engine.IRS, since: c.stateSince.UnixNano()}
+	st := c.engine.Status()
+	entry := timeWaitEntry{rec: rec, iss: st.ISS, irs: st.IRS, since: c.stateSince.UnixNano()}
 	for _, st := range c.loopStates {
 		entry.states |= 1 << st
 	}

@@ -195,7 +195,8 @@ func (s *sim) record(kind stack.EventKind, state tcp.State, seg *tcp.Segment, wh
 		ev.ISN.RemoteKnown = ev.ISN.RemoteKnown || st == tcp.SynReceived || st.Synchronized()
 	}
 	if s.stack != nil {
-		ev.ISN.Local, ev.ISN.Remote = s.stack.ISS, s.stack.IRS
+		st := s.stack.Status()
+		ev.ISN.Local, ev.ISN.Remote = st.ISS, st.IRS
 	}
 	if seg != nil && seg.Flags.Has(tcp.FlagSYN) {
 		if ev.Inbound() {

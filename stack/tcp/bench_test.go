@@ -97,7 +97,7 @@ func benchmarkSendAndACK(b *testing.B, mem *Budget) {
 	for i := 0; i < b.N; i++ {
 		now = now.Add(time.Microsecond)
 		c.Send(now, payload)
-		ack.Ack = c.SndNxt
+		ack.Ack = c.snd.nxt
 		ack.Options.TSVal++
 		ack.Options.TSEcr = c.tsNow(now)
 		c.Input(now, &ack)

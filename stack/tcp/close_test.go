@@ -272,7 +272,7 @@ func TestACKOfOurFINOnAnUnacceptableSegmentMovesOn(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			h := tt.setup(t)
-			wnd := uint32(h.c.rcvAdvEdge - h.c.RcvNxt)
+			wnd := uint32(h.c.rcv.edge - h.c.rcv.nxt)
 			h.send(seg(FlagACK, tt.rcv.Add(wnd+1000), localISS+2))
 			h.expectState(tt.want)
 			if tt.want == Closed && len(h.out) > 0 {

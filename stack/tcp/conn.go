@@ -19,74 +19,34 @@ type Conn struct {
 	softErr error // the last soft ICMP error, reported on a time-out
 	data    any
 
-	// Send sequence variables (RFC 9293 §3.3.1).
-	ISS    Seq
-	SndUna Seq
-	SndNxt Seq
-	SndWnd uint32 // scaled
-	SndWL1 Seq
-	SndWL2 Seq
-	sndMax Seq // highest SND.NXT so far: SND.NXT goes back on a time-out
+	snd    sender     // the send side of the TCB (sender.go)
+	rcv    receiver   // the receive side (receiver.go)
+	rec    recovery   // loss recovery (recovery.go)
+	cc     congestion // congestion control (congestion.go)
+	rtt    rttEstimator
+	timers timers
 
-	// Receive sequence variables.
-	IRS        Seq
-	RcvNxt     Seq
-	rcvAdvEdge Seq // right edge of the window last advertised
-
-	sndMSS   uint16
-	rec      recovery
-	cc       congestion
 	sackOK   bool   // both SYNs carried SACK-permitted
 	tsOK     bool   // both SYNs carried timestamps
+	wsOK     bool   // both SYNs carried a window scale
 	tsRecent uint32 // TS.Recent of RFC 7323
 	tsOffset uint32
-	// recentOOO holds where the latest out-of-order segments started,
-	// most recent first, one per block: the order SACK blocks are
-	// reported in (RFC 2018 §4).
-	recentOOO    [MaxSACKBlocks]Seq
-	numRecentOOO uint8
-	hasDSACK     bool
-	dsack        SACKBlock
-	sndShift     uint8 // peer's window scale, applied to SEG.WND
-	rcvShift     uint8 // ours, applied to the window we advertise
-	wsOK         bool
-	maxSndWnd    uint32
 
-	snd sendBuffer
-	rcv recvBuffer
-
-	finQueued     bool  // the user closed: a FIN follows the data
 	closeOnEstab  bool  // CLOSE in SYN-RECEIVED, done on entering ESTABLISHED
 	orphaned      bool  // the user will neither send nor receive again
-	peerFIN       bool  // the peer's FIN was received
 	passive       bool  // opened from LISTEN
 	synRetransmit bool  // the SYN or SYN-ACK had to be retransmitted
-	swsOverride   bool  // the override time-out of §3.8.6.2.1 expired
-	wndClamped    bool  // the budget is keeping the receive window small
-	sndClamped    bool  // the budget is keeping the send space small
+	ackNow        bool  // an ACK must go out before the call returns (or be held: burst)
+	burst         bool  // InputBurst runs: an owed ACK waits for Flush
 	memFloor      int32 // each buffer's guaranteed storage (memory.go)
+	ackWhy        Reason
 
-	timers         timers
 	keepAlivesSent int
-	probesOut      int       // zero-window probes sent since the peer's last ACK
-	rcvSpaceStart  time.Time // start of the auto-tuning measurement
-	rcvSpaceRead   int       // bytes read since rcvSpaceStart
-
-	rtt       rttEstimator
-	backoff   int // RTO doublings in force (RFC 6298 §5.5)
-	timeouts  int // consecutive time-outs without progress: R1/R2 of §3.8.3
-	rttTiming bool
-	rttSeq    Seq
-	rttStart  time.Time
-
-	ackNow      bool   // an ACK must go out before Input returns
-	ackWhy      Reason // why it is owed
-	burst       bool   // InputBurst runs: an owed ACK waits for Flush
-	ackPending  int    // in-order segments received and not yet acknowledged
-	lastAckSent Seq
-	retransmits int
-	segsIn      int
-	segsOut     int
+	backoff        int // RTO doublings in force (RFC 6298 §5.5)
+	timeouts       int // consecutive time-outs without progress: R1/R2 of §3.8.3
+	retransmits    int
+	segsIn         int
+	segsOut        int
 	// invalidAnswerAt is when the connection last answered an
 	// unacceptable segment (ratelimit.go); zero: never.
 	invalidAnswerAt time.Time
@@ -101,11 +61,11 @@ type Conn struct {
 func New(id ID, cfg *Config, env *Env) *Conn {
 	c := &Conn{id: id, cfg: completed(cfg), env: env, mem: env.mem}
 	c.mem.Join(2) // the send and the receive buffer
-	c.snd.limit = c.cfg.SendBuffer
-	c.rcv.limit = c.cfg.ReceiveBuffer
+	c.snd.buf.limit = c.cfg.SendBuffer
+	c.rcv.buf.limit = c.cfg.ReceiveBuffer
 	c.memFloor = floorFor(c.cfg)
 	c.rtt = newRTTEstimator(c.cfg.InitialRTO)
-	c.rcvShift = receiveShift(c.cfg)
+	c.rcv.shift = receiveShift(c.cfg)
 	return c
 }
 
@@ -139,7 +99,7 @@ func (c *Conn) UserData() any { return c.data }
 func (c *Conn) Passive() bool { return c.passive }
 
 // PeerClosed reports whether the peer's FIN has arrived.
-func (c *Conn) PeerClosed() bool { return c.peerFIN }
+func (c *Conn) PeerClosed() bool { return c.rcv.peerFIN }
 
 // OpenActive is the active OPEN of RFC 9293 §3.10.1: select an ISS, send
 // SYN, enter SYN-SENT.
@@ -176,13 +136,13 @@ func (c *Conn) selectISS(now time.Time) {
 // initSend sets the send side up for an initial sequence number: ours
 // (selectISS), or one a SYN cookie carried (syncookie.go).
 func (c *Conn) initSend(iss Seq) {
-	c.ISS = iss
-	c.SndUna = c.ISS
-	c.SndNxt = c.ISS.Add(1)
-	c.sndMax = c.SndNxt
-	c.snd.seq = c.ISS.Add(1)
-	c.sndMSS = defaultPeerMSS(c.id)
-	c.tsOffset = timestampOffset(c.ISS)
+	c.snd.iss = iss
+	c.snd.una = c.snd.iss
+	c.snd.nxt = c.snd.iss.Add(1)
+	c.snd.max = c.snd.nxt
+	c.snd.buf.seq = c.snd.iss.Add(1)
+	c.snd.mss = defaultPeerMSS(c.id)
+	c.tsOffset = timestampOffset(c.snd.iss)
 	c.cc.init(c.cfg.MSS)
 }
 
@@ -205,7 +165,7 @@ func (c *Conn) send(p []byte) (int, error) {
 		}
 		return 0, ErrNotConnected
 	case SynSent, SynReceived, Established, CloseWait:
-		if c.finQueued {
+		if c.snd.finQueued {
 			return 0, ErrClosing
 		}
 	default:
@@ -214,14 +174,14 @@ func (c *Conn) send(p []byte) (int, error) {
 	if c.mem != nil {
 		p = p[:min(len(p), c.sendSpace())]
 	}
-	return c.snd.write(c.mem, c.floor(), p), nil
+	return c.snd.buf.write(c.mem, c.floor(), p), nil
 }
 
 // SendSpace is how many bytes Send would take now.
 func (c *Conn) SendSpace() int {
 	switch c.state {
 	case SynSent, SynReceived, Established, CloseWait:
-		if !c.finQueued {
+		if !c.snd.finQueued {
 			return c.sendSpace()
 		}
 	}
@@ -229,20 +189,20 @@ func (c *Conn) SendSpace() int {
 }
 
 // SendQueue is how many bytes are queued and not yet acknowledged.
-func (c *Conn) SendQueue() int { return c.snd.len() }
+func (c *Conn) SendQueue() int { return c.snd.buf.len() }
 
 // Receive is RECEIVE (RFC 9293 §3.10.3): copy received in-order data into
 // p. It returns io.EOF once the peer's FIN has been received and all data
 // before it read, and the connection's error if it was reset. With nothing
 // to read yet it returns 0, nil.
 func (c *Conn) Receive(now time.Time, p []byte) (int, error) {
-	if c.rcv.len() > 0 {
+	if c.rcv.buf.len() > 0 {
 		// Only a read that opens the window is worth a segment of its
 		// own. A window that could already grow before it (the SYN's
 		// unscaled field capped the first advertisement) reaches the
 		// peer on the next ACK; the peer is not short of window then.
 		alreadyDue := c.windowUpdateDue()
-		n := c.rcv.read(p)
+		n := c.rcv.buf.read(p)
 		c.autotune(now, n)
 		if c.mem != nil || c.state == Closed {
 			c.releaseIfIdle()
@@ -255,7 +215,7 @@ func (c *Conn) Receive(now time.Time, p []byte) (int, error) {
 	if c.err != nil {
 		return 0, c.err
 	}
-	if c.peerFIN {
+	if c.rcv.peerFIN {
 		return 0, io.EOF
 	}
 	if c.state == Closed {
@@ -265,7 +225,7 @@ func (c *Conn) Receive(now time.Time, p []byte) (int, error) {
 }
 
 // Readable is how many bytes Receive would return now.
-func (c *Conn) Readable() int { return c.rcv.len() }
+func (c *Conn) Readable() int { return c.rcv.buf.len() }
 
 // CloseSend is CLOSE of RFC 9293 §3.10.4, a half-close: no more sends, a
 // FIN follows the queued data, and receiving goes on until the peer's FIN.
@@ -283,23 +243,23 @@ func (c *Conn) CloseSend(now time.Time) error {
 		c.enterClosed(nil, ReasonUserClose)
 		return nil
 	case SynReceived:
-		if c.finQueued || c.closeOnEstab {
+		if c.snd.finQueued || c.closeOnEstab {
 			return ErrClosing
 		}
-		if c.snd.len() > 0 {
+		if c.snd.buf.len() > 0 {
 			// "otherwise, queue for processing after entering ESTABLISHED state"
 			c.closeOnEstab = true
 			return nil
 		}
 		// "If no SENDs have been issued and there is no pending data to
 		// send, then form a FIN segment and send it, and enter FIN-WAIT-1."
-		c.finQueued = true
+		c.snd.finQueued = true
 		c.setState(FinWait1, nil, ReasonUserClose)
 	case Established:
-		c.finQueued = true
+		c.snd.finQueued = true
 		c.setState(FinWait1, nil, ReasonUserClose)
 	case CloseWait:
-		c.finQueued = true
+		c.snd.finQueued = true
 		c.setState(LastAck, nil, ReasonUserClose)
 	default:
 		return ErrClosing
@@ -317,14 +277,14 @@ func (c *Conn) Close(now time.Time) error {
 		return ErrClosing
 	}
 	c.orphaned = true
-	if c.rcv.len() > 0 && c.state.Synchronized() {
-		c.sendReset(now, c.SndNxt, ReasonCloseUnreadData)
-		c.rcv.pop(c.rcv.len())
+	if c.rcv.buf.len() > 0 && c.state.Synchronized() {
+		c.sendReset(now, c.snd.nxt, ReasonCloseUnreadData)
+		c.rcv.buf.pop(c.rcv.buf.len())
 		c.enterClosed(nil, ReasonCloseUnreadData)
 		return nil
 	}
 	var err error
-	if !c.finQueued && !c.closeOnEstab {
+	if !c.snd.finQueued && !c.closeOnEstab {
 		err = c.CloseSend(now)
 	}
 	if c.state == FinWait2 {
@@ -338,7 +298,7 @@ func (c *Conn) Close(now time.Time) error {
 func (c *Conn) Abort(now time.Time) {
 	switch c.state {
 	case SynReceived, Established, FinWait1, FinWait2, CloseWait:
-		c.sendReset(now, c.SndNxt, ReasonUserAbort)
+		c.sendReset(now, c.snd.nxt, ReasonUserAbort)
 	case Closed:
 		return
 	}
@@ -352,19 +312,19 @@ func (c *Conn) Abort(now time.Time) {
 func (c *Conn) Status() Status {
 	s := Status{
 		ID: c.id, State: c.state,
-		ISS: c.ISS, IRS: c.IRS,
-		SndUna: c.SndUna, SndNxt: c.SndNxt, SndWnd: c.SndWnd,
-		RcvNxt: c.RcvNxt, RcvWnd: c.rcvWindow(),
-		SendQueue: c.snd.len(), RecvQueue: c.rcv.len(),
-		MSS:  c.sndMSS,
+		ISS: c.snd.iss, IRS: c.rcv.irs,
+		SndUna: c.snd.una, SndNxt: c.snd.nxt, SndWnd: c.snd.wnd,
+		RcvNxt: c.rcv.nxt, RcvWnd: c.rcvWindow(),
+		SendQueue: c.snd.buf.len(), RecvQueue: c.rcv.buf.len(),
+		MSS:  c.snd.mss,
 		SRTT: c.rtt.srtt, RTTVar: c.rtt.rttvar, RTO: c.rtt.backedOff(c.backoff, c.cfg.MaxRTO),
 		Backoff:      c.backoff,
 		DelayedACKAt: c.timers.at[timerDelayedACK],
 		Retransmits:  c.retransmits, SegsIn: c.segsIn, SegsOut: c.segsOut,
-		PeerClosed: c.peerFIN, Closed: c.finQueued, Orphaned: c.orphaned,
+		PeerClosed: c.rcv.peerFIN, Closed: c.snd.finQueued, Orphaned: c.orphaned,
 
 		Congestion: c.cfg.Congestion, Cwnd: c.cc.cwnd, Ssthresh: c.cc.ssthresh, InRecovery: c.rec.inRecovery,
-		InFlight:    c.rec.sb.inFlight(c.SndUna.Size(c.sndMax)),
+		InFlight:    c.rec.sb.inFlight(c.snd.una.Size(c.snd.max)),
 		SackedBytes: c.rec.sb.sackedBytes, LostBytes: c.rec.sb.lostBytes, SACKHoles: c.rec.sb.holes(),
 		MinRTT:          c.rec.rack.minRTT,
 		SendWindowScale: -1, RecvWindowScale: -1,
@@ -373,7 +333,7 @@ func (c *Conn) Status() Status {
 		RACKAt: c.timers.at[timerRACK], UserTimeoutAt: c.timers.at[timerUser],
 	}
 	if c.wsOK {
-		s.SendWindowScale, s.RecvWindowScale = int(c.sndShift), int(c.rcvShift)
+		s.SendWindowScale, s.RecvWindowScale = int(c.snd.shift), int(c.rcv.shift)
 	}
 	if c.timers.persist {
 		s.PersistAt = c.timers.at[timerRetransmit]

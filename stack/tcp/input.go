@@ -50,14 +50,14 @@ func (c *Conn) inputListen(now time.Time, seg *Segment) {
 			c.sendReset(now, seg.Ack, ReasonListenACKReset)
 		}
 	case seg.Flags.Has(FlagSYN):
-		c.IRS = seg.Seq
-		c.RcvNxt = seg.Seq.Add(1)
-		c.rcvAdvEdge = c.RcvNxt
+		c.rcv.irs = seg.Seq
+		c.rcv.nxt = seg.Seq.Add(1)
+		c.rcv.edge = c.rcv.nxt
 		c.selectISS(now)
 		c.negotiate(&seg.Options)
-		c.SndWnd = uint32(seg.Window) // never scaled in a SYN (RFC 7323 §2.2)
-		c.SndWL1, c.SndWL2 = seg.Seq, c.ISS
-		c.maxSndWnd = c.SndWnd
+		c.snd.wnd = uint32(seg.Window) // never scaled in a SYN (RFC 7323 §2.2)
+		c.snd.wl1, c.snd.wl2 = seg.Seq, c.snd.iss
+		c.snd.maxWnd = c.snd.wnd
 		c.setState(SynReceived, seg, ReasonListenSYN)
 		// Text and FIN on the SYN are not queued: the peer sends them again.
 		c.sendSYNACK(now, &seg.Options, ReasonListenSYN)
@@ -70,22 +70,22 @@ func (c *Conn) inputListen(now time.Time, seg *Segment) {
 // and window scaling (RFC 7323 §2.2: in use only if both SYNs carry it).
 func (c *Conn) negotiate(o *Options) {
 	if o.MSS != 0 {
-		c.sndMSS = o.MSS
+		c.snd.mss = o.MSS
 	}
-	c.sndMSS = min(c.sndMSS, c.cfg.MSS)
-	if c.sndMSS == 0 {
-		c.sndMSS = 1
+	c.snd.mss = min(c.snd.mss, c.cfg.MSS)
+	if c.snd.mss == 0 {
+		c.snd.mss = 1
 	}
 	c.wsOK = o.HasWindowScale
 	if c.wsOK {
-		c.sndShift = min(o.WindowScale, 14) // RFC 7323 §2.3
+		c.snd.shift = min(o.WindowScale, 14) // RFC 7323 §2.3
 	}
 	c.sackOK = o.SACKPermitted && !c.cfg.DisableSACK
 	c.tsOK = o.HasTimestamps && !c.cfg.DisableTimestamps
 	if c.tsOK {
 		c.tsRecent = o.TSVal
 	}
-	c.cc.init(c.sndMSS)
+	c.cc.init(c.snd.mss)
 }
 
 // inputSynSent is §3.10.7.3.
@@ -94,7 +94,7 @@ func (c *Conn) inputSynSent(now time.Time, seg *Segment) {
 	if seg.Flags.Has(FlagACK) {
 		// "If SEG.ACK =< ISS or SEG.ACK > SND.NXT, send a reset (unless
 		// the RST bit is set, if so drop the segment and return)."
-		if seg.Ack.LessThanEq(c.ISS) || seg.Ack.GreaterThan(c.SndNxt) {
+		if seg.Ack.LessThanEq(c.snd.iss) || seg.Ack.GreaterThan(c.snd.nxt) {
 			c.drop(seg, ReasonSynSentBadACK)
 			if !seg.Flags.Has(FlagRST) {
 				c.sendReset(now, seg.Ack, ReasonSynSentBadACK)
@@ -116,21 +116,21 @@ func (c *Conn) inputSynSent(now time.Time, seg *Segment) {
 		c.drop(seg, ReasonSynSentNoSYN)
 		return
 	}
-	c.IRS = seg.Seq
-	c.RcvNxt = seg.Seq.Add(1)
-	c.rcvAdvEdge = c.RcvNxt
+	c.rcv.irs = seg.Seq
+	c.rcv.nxt = seg.Seq.Add(1)
+	c.rcv.edge = c.rcv.nxt
 	c.negotiate(&seg.Options)
-	c.SndWnd = uint32(seg.Window)
-	c.maxSndWnd = c.SndWnd
-	c.SndWL1 = seg.Seq
+	c.snd.wnd = uint32(seg.Window)
+	c.snd.maxWnd = c.snd.wnd
+	c.snd.wl1 = seg.Seq
 	if !ackOK {
 		// Simultaneous open (Figure 7): <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>.
-		c.SndWL2 = c.ISS
+		c.snd.wl2 = c.snd.iss
 		c.setState(SynReceived, seg, ReasonSynSentSimultaneous)
 		c.sendSYNACK(now, &seg.Options, ReasonSynSentSimultaneous)
 		return
 	}
-	c.SndWL2 = seg.Ack
+	c.snd.wl2 = seg.Ack
 	c.ackAdvance(now, seg)
 	c.setState(Established, seg, ReasonSynSentSynAck)
 	c.established()
@@ -158,22 +158,22 @@ func (c *Conn) established() {
 // the four cases of its table. RCV.WND is the window we advertised.
 func (c *Conn) acceptable(seg *Segment) bool {
 	var wnd uint32
-	if c.rcvAdvEdge.GreaterThan(c.RcvNxt) {
-		wnd = c.RcvNxt.Size(c.rcvAdvEdge)
+	if c.rcv.edge.GreaterThan(c.rcv.nxt) {
+		wnd = c.rcv.nxt.Size(c.rcv.edge)
 	}
 	n := seg.Len()
 	switch {
 	case n == 0 && wnd == 0:
-		return seg.Seq == c.RcvNxt
+		return seg.Seq == c.rcv.nxt
 	case n == 0:
-		return seg.Seq.InWindow(c.RcvNxt, wnd)
+		return seg.Seq.InWindow(c.rcv.nxt, wnd)
 	case wnd == 0:
 		// "special allowance should be made to accept valid ACKs, URGs,
 		// and RSTs": a segment at RCV.NXT is processed for its control
 		// bits; trim drops its text.
-		return seg.Seq == c.RcvNxt
+		return seg.Seq == c.rcv.nxt
 	default:
-		return seg.Seq.InWindow(c.RcvNxt, wnd) || seg.Seq.Add(n-1).InWindow(c.RcvNxt, wnd)
+		return seg.Seq.InWindow(c.rcv.nxt, wnd) || seg.Seq.Add(n-1).InWindow(c.rcv.nxt, wnd)
 	}
 }
 
@@ -181,11 +181,11 @@ func (c *Conn) acceptable(seg *Segment) bool {
 // segment: "only the new parts are processed", and data beyond the window
 // is not kept (§3.10.7.4, first step).
 func (c *Conn) trim(s *Segment) {
-	if s.Seq.LessThan(c.RcvNxt) {
-		cut := s.Seq.Size(c.RcvNxt)
+	if s.Seq.LessThan(c.rcv.nxt) {
+		cut := s.Seq.Size(c.rcv.nxt)
 		if c.sackOK && len(s.Payload) > 0 && !s.Flags.Has(FlagSYN) {
 			dup := min(cut, uint32(len(s.Payload)))
-			c.hasDSACK, c.dsack = true, SACKBlock{s.Seq, s.Seq.Add(dup)}
+			c.rcv.hasDSACK, c.rcv.dsack = true, SACKBlock{s.Seq, s.Seq.Add(dup)}
 			c.oweACK(ReasonDuplicateData)
 		}
 		if s.Flags.Has(FlagSYN) {
@@ -198,10 +198,10 @@ func (c *Conn) trim(s *Segment) {
 		s.Seq = s.Seq.Add(cut)
 	}
 	var wnd uint32
-	if c.rcvAdvEdge.GreaterThan(c.RcvNxt) {
-		wnd = c.RcvNxt.Size(c.rcvAdvEdge)
+	if c.rcv.edge.GreaterThan(c.rcv.nxt) {
+		wnd = c.rcv.nxt.Size(c.rcv.edge)
 	}
-	edge := c.RcvNxt.Add(wnd)
+	edge := c.rcv.nxt.Add(wnd)
 	if end := s.Seq.Add(uint32(len(s.Payload))); end.GreaterThan(edge) {
 		keep := uint32(0)
 		if edge.GreaterThan(s.Seq) {
@@ -303,7 +303,7 @@ func (c *Conn) unacceptable(now time.Time, seg *Segment) {
 		// "If the RCV.WND is zero, no segments will be acceptable, but
 		// special allowance should be made to accept valid ACKs": an ACK
 		// of new data still counts.
-		if seg.Flags.Has(FlagACK) && seg.Ack.GreaterThan(c.SndUna) && seg.Ack.LessThanEq(c.sndMax) && c.state.Synchronized() {
+		if seg.Flags.Has(FlagACK) && seg.Ack.GreaterThan(c.snd.una) && seg.Ack.LessThanEq(c.snd.max) && c.state.Synchronized() {
 			c.takeACK(now, seg)
 			// All of it: an ACK of our FIN moves the state on as in
 			// the ACK step, or the connection would wait in FIN-WAIT-1,
@@ -316,7 +316,7 @@ func (c *Conn) unacceptable(now time.Time, seg *Segment) {
 		}
 		if dup && c.sackOK && len(seg.Payload) > 0 {
 			// RFC 2883: tell the sender it sent this twice.
-			c.hasDSACK, c.dsack = true, SACKBlock{seg.Seq, seg.Seq.Add(uint32(len(seg.Payload)))}
+			c.rcv.hasDSACK, c.rcv.dsack = true, SACKBlock{seg.Seq, seg.Seq.Add(uint32(len(seg.Payload)))}
 		}
 		if answer {
 			c.sendAck(now, why)
@@ -336,7 +336,7 @@ func (c *Conn) unacceptable(now time.Time, seg *Segment) {
 // were these probes, each rightly answered.
 func (c *Conn) keepAliveProbe(seg *Segment) bool {
 	return c.state.Synchronized() && seg.Flags&(FlagSYN|FlagFIN|FlagRST|FlagACK) == FlagACK &&
-		len(seg.Payload) <= 1 && seg.Seq == c.RcvNxt.Add(^uint32(0))
+		len(seg.Payload) <= 1 && seg.Seq == c.rcv.nxt.Add(^uint32(0))
 }
 
 // rstAtWindowEdge reports whether a RST that failed the sequence test
@@ -352,12 +352,12 @@ func (c *Conn) keepAliveProbe(seg *Segment) bool {
 // answer to a RST in the window); it is rate-limited like the others.
 func (c *Conn) rstAtWindowEdge(seg *Segment) bool {
 	return c.state.Synchronized() &&
-		c.rcvAdvEdge.GreaterThan(c.RcvNxt) && seg.Seq == c.rcvAdvEdge
+		c.rcv.edge.GreaterThan(c.rcv.nxt) && seg.Seq == c.rcv.edge
 }
 
 // inputRST is the second step of §3.10.7.4, hardened by RFC 5961 §3.2.
 func (c *Conn) inputRST(now time.Time, s *Segment) {
-	if s.Seq != c.RcvNxt {
+	if s.Seq != c.rcv.nxt {
 		c.challengeACK(now, s, ReasonRSTInWindowChallenge)
 		return
 	}
@@ -382,32 +382,32 @@ func (c *Conn) inputRST(now time.Time, s *Segment) {
 // goes on to the text.
 func (c *Conn) inputACK(now time.Time, s *Segment) bool {
 	if c.state == SynReceived {
-		if !(c.SndUna.LessThan(s.Ack) && s.Ack.LessThanEq(c.sndMax)) {
+		if !(c.snd.una.LessThan(s.Ack) && s.Ack.LessThanEq(c.snd.max)) {
 			c.drop(s, ReasonSynReceivedBadACK)
 			c.sendReset(now, s.Ack, ReasonSynReceivedBadACK)
 			return false
 		}
-		c.SndWnd = uint32(s.Window) << c.sndShift
-		c.maxSndWnd = max(c.maxSndWnd, c.SndWnd)
-		c.SndWL1, c.SndWL2 = s.Seq, s.Ack
+		c.snd.wnd = uint32(s.Window) << c.snd.shift
+		c.snd.maxWnd = max(c.snd.maxWnd, c.snd.wnd)
+		c.snd.wl1, c.snd.wl2 = s.Seq, s.Ack
 		c.ackAdvance(now, s)
 		c.setState(Established, s, ReasonSynReceivedACK)
 		c.established()
 		if c.closeOnEstab {
 			c.closeOnEstab = false
-			c.finQueued = true
+			c.snd.finQueued = true
 			c.setState(FinWait1, nil, ReasonUserClose)
 		}
 		return true
 	}
 
 	switch {
-	case s.Ack.GreaterThan(c.sndMax):
+	case s.Ack.GreaterThan(c.snd.max):
 		// "If the ACK acks something not yet sent ... send an ACK, drop
 		// the segment, and return."
 		c.answerInvalid(now, s, ReasonACKOfUnsent)
 		return false
-	case s.Ack.LessThan(c.SndUna.Add(-c.maxSndWnd)):
+	case s.Ack.LessThan(c.snd.una.Add(-c.snd.maxWnd)):
 		// RFC 5961 §5.2: an ACK older than any window the peer could
 		// have seen is not acceptable.
 		c.answerInvalid(now, s, ReasonACKOld)
@@ -416,11 +416,11 @@ func (c *Conn) inputACK(now time.Time, s *Segment) bool {
 
 	c.takeACK(now, s)
 	// "If SND.UNA =< SEG.ACK =< SND.NXT, the send window should be updated."
-	if c.SndWL1.LessThan(s.Seq) || (c.SndWL1 == s.Seq && c.SndWL2.LessThanEq(s.Ack)) {
-		c.SndWnd = uint32(s.Window) << c.sndShift
-		c.maxSndWnd = max(c.maxSndWnd, c.SndWnd)
-		c.SndWL1, c.SndWL2 = s.Seq, s.Ack
-		if c.SndWnd > 0 && c.timers.persist {
+	if c.snd.wl1.LessThan(s.Seq) || (c.snd.wl1 == s.Seq && c.snd.wl2.LessThanEq(s.Ack)) {
+		c.snd.wnd = uint32(s.Window) << c.snd.shift
+		c.snd.maxWnd = max(c.snd.maxWnd, c.snd.wnd)
+		c.snd.wl1, c.snd.wl2 = s.Seq, s.Ack
+		if c.snd.wnd > 0 && c.timers.persist {
 			c.stopRetransmitTimer()
 			c.backoff = 0
 		}
@@ -459,12 +459,12 @@ func (c *Conn) ackOfFIN(now time.Time, s *Segment) bool {
 // data): the scoreboard and RACK learn what was delivered, SND.UNA moves or
 // the duplicate is counted, and fast recovery starts or ends.
 func (c *Conn) takeACK(now time.Time, s *Segment) {
-	advanced := s.Ack.GreaterThan(c.SndUna)
-	c.probesOut = 0 // the peer answers: its zero window may stay (persistExpired)
+	advanced := s.Ack.GreaterThan(c.snd.una)
+	c.snd.probesOut = 0 // the peer answers: its zero window may stay (persistExpired)
 	c.takeLoss(now, s)
 	if advanced {
 		c.ackAdvance(now, s)
-	} else if s.Ack == c.SndUna {
+	} else if s.Ack == c.snd.una {
 		c.duplicateACK(s)
 	}
 	c.afterACK(advanced)
@@ -477,29 +477,29 @@ func (c *Conn) takeACK(now time.Time, s *Segment) {
 // (RFC 6298 §5.2, §5.3).
 func (c *Conn) ackAdvance(now time.Time, s *Segment) {
 	ack := s.Ack
-	acked := c.SndUna.Size(ack)
+	acked := c.snd.una.Size(ack)
 	sampled := true
 	switch {
 	case c.tsOK && s.Options.HasTimestamps && s.Options.TSEcr != 0:
 		rtt := time.Duration(c.tsNow(now)-s.Options.TSEcr) * time.Millisecond
 		c.rtt.sample(rtt, c.cfg.MinRTO, c.cfg.MaxRTO)
-		c.rttTiming = false
-	case c.rttTiming && ack.GreaterThanEq(c.rttSeq):
-		c.rttTiming = false
-		c.rtt.sample(now.Sub(c.rttStart), c.cfg.MinRTO, c.cfg.MaxRTO)
+		c.snd.rttTiming = false
+	case c.snd.rttTiming && ack.GreaterThanEq(c.snd.rttSeq):
+		c.snd.rttTiming = false
+		c.rtt.sample(now.Sub(c.snd.rttStart), c.cfg.MinRTO, c.cfg.MaxRTO)
 	default:
 		sampled = false
 	}
 	if !c.rec.inRecovery {
-		c.cc.onACK(c.cfg.Congestion.algorithm(), now, acked, c.sndMSS, c.rtt.srtt)
+		c.cc.onACK(c.cfg.Congestion.algorithm(), now, acked, c.snd.mss, c.rtt.srtt)
 	}
 	c.rec.onAdvance(ack)
-	c.SndUna = ack
-	if c.SndNxt.LessThan(ack) {
-		c.SndNxt = ack
+	c.snd.una = ack
+	if c.snd.nxt.LessThan(ack) {
+		c.snd.nxt = ack
 	}
-	c.snd.ack(ack)
-	if c.snd.len() == 0 && c.mem != nil {
+	c.snd.buf.ack(ack)
+	if c.snd.buf.len() == 0 && c.mem != nil {
 		c.releaseIfIdle()
 	}
 	c.timeouts = 0 // progress: the R2 count starts again
@@ -508,7 +508,7 @@ func (c *Conn) ackAdvance(now time.Time, s *Segment) {
 		// new data is acknowledged without retransmission.
 		c.backoff = 0
 	}
-	if c.SndUna == c.sndMax {
+	if c.snd.una == c.snd.max {
 		c.stopRetransmitTimer()
 		c.timers.stop(timerTLP)
 		c.timers.stop(timerUser)
@@ -535,19 +535,19 @@ func (c *Conn) processText(now time.Time, s *Segment) {
 	}
 	if len(s.Payload) > 0 && c.orphaned {
 		// RFC 2525 §2.17 / RFC 9293 §3.10.4: nobody will read this data.
-		c.sendReset(now, c.SndNxt, ReasonFinAfterRecvClosed)
+		c.sendReset(now, c.snd.nxt, ReasonFinAfterRecvClosed)
 		c.err = ErrConnectionReset
 		c.enterClosed(s, ReasonFinAfterRecvClosed)
 		return
 	}
-	if s.Seq.GreaterThan(c.RcvNxt) {
+	if s.Seq.GreaterThan(c.rcv.nxt) {
 		// Out of order: keep it in the window, send a duplicate ACK at once
 		// (RFC 5681 §4.2).
-		dup, had, why := c.rcv.queue(c.mem, s.Seq, s.Payload, fin)
+		dup, had, why := c.rcv.buf.queue(c.mem, s.Seq, s.Payload, fin)
 		if had && c.sackOK {
 			// RFC 2883 §4: a duplicate above RCV.NXT is reported as a
 			// D-SACK block, followed by the block that holds it.
-			c.hasDSACK, c.dsack = true, dup
+			c.rcv.hasDSACK, c.rcv.dsack = true, dup
 		}
 		if why != ReasonNone {
 			// Over the bound of out-of-order blocks, or no memory:
@@ -565,7 +565,7 @@ func (c *Conn) processText(now time.Time, s *Segment) {
 		return
 	}
 	if len(s.Payload) > 0 {
-		if n := c.rcv.write(c.mem, c.floor(), GrantStore, s.Payload); n < len(s.Payload) {
+		if n := c.rcv.buf.write(c.mem, c.floor(), GrantStore, s.Payload); n < len(s.Payload) {
 			// The budget has no storage for the rest, although the
 			// window offered it: keep what fits, drop the rest and the
 			// FIN behind it; the sender sends them again.
@@ -577,14 +577,14 @@ func (c *Conn) processText(now time.Time, s *Segment) {
 				return
 			}
 		}
-		c.RcvNxt = c.RcvNxt.Add(uint32(len(s.Payload)))
-		filled := len(c.rcv.ooo) > 0
+		c.rcv.nxt = c.rcv.nxt.Add(uint32(len(s.Payload)))
+		filled := len(c.rcv.buf.ooo) > 0
 		var queuedFIN bool
-		c.RcvNxt, queuedFIN = c.rcv.pull(c.mem, c.floor(), c.RcvNxt)
+		c.rcv.nxt, queuedFIN = c.rcv.buf.pull(c.mem, c.floor(), c.rcv.nxt)
 		fin = fin || queuedFIN
-		c.ackPending++
+		c.rcv.ackPending++
 		switch {
-		case filled, c.ackPending >= 2, c.cfg.DelayedACK < 0, s.Flags.Has(FlagPSH) && c.cfg.DelayedACK == 0:
+		case filled, c.rcv.ackPending >= 2, c.cfg.DelayedACK < 0, s.Flags.Has(FlagPSH) && c.cfg.DelayedACK == 0:
 			// Filling a hole, every second full segment (RFC 9293
 			// §3.8.6.3, RFC 1122 §4.2.3.2), or no delayed ACKs.
 			c.oweACK(ReasonData)
@@ -601,8 +601,8 @@ func (c *Conn) processText(now time.Time, s *Segment) {
 
 // inputFIN is the eighth step: the peer has no more data.
 func (c *Conn) inputFIN(now time.Time, s *Segment) {
-	c.RcvNxt = c.RcvNxt.Add(1)
-	c.peerFIN = true
+	c.rcv.nxt = c.rcv.nxt.Add(1)
+	c.rcv.peerFIN = true
 	// The ACK owed for the FIN names the transition it makes.
 	why := ReasonFinReceived
 	switch c.state { // processText lets only these three through

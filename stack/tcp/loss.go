@@ -10,7 +10,7 @@ import "time"
 // takeLoss gives the recovery an acceptable ACK and looks for losses if
 // it delivered anything.
 func (c *Conn) takeLoss(now time.Time, s *Segment) {
-	if !c.rec.onACK(now, s, c.SndUna, c.sndMax, c.sackOK) {
+	if !c.rec.onACK(now, s, c.snd.una, c.snd.max, c.sackOK) {
 		return
 	}
 	if c.cfg.DisableRACKTLP {
@@ -24,7 +24,7 @@ func (c *Conn) takeLoss(now time.Time, s *Segment) {
 
 // duplicateACK counts a duplicate ACK (RFC 5681 §2).
 func (c *Conn) duplicateACK(s *Segment) {
-	if c.rec.duplicateACK(s, c.SndUna, c.sndMax, c.SndWnd, c.sndShift) {
+	if c.rec.duplicateACK(s, c.snd.una, c.snd.max, c.snd.wnd, c.snd.shift) {
 		c.drop(s, ReasonACKDuplicate)
 	}
 }
@@ -32,8 +32,8 @@ func (c *Conn) duplicateACK(s *Segment) {
 // afterACK runs once an ACK has been applied: fast recovery starts or
 // ends, and a start is a congestion event (RFC 5681 §3.2).
 func (c *Conn) afterACK(advanced bool) {
-	if c.rec.afterACK(advanced, c.SndUna, c.sndMax, c.sackOK) {
-		c.cc.onCongestion(c.cfg.Congestion.algorithm(), c.SndUna.Size(c.sndMax), c.sndMSS)
+	if c.rec.afterACK(advanced, c.snd.una, c.snd.max, c.sackOK) {
+		c.cc.onCongestion(c.cfg.Congestion.algorithm(), c.snd.una.Size(c.snd.max), c.snd.mss)
 		c.timers.stop(timerTLP)
 	}
 }
@@ -52,7 +52,7 @@ func (c *Conn) nextSegWithoutLoss() (*txSegment, bool) {
 	if !c.sackOK || !c.cfg.DisableRACKTLP {
 		return nil, false
 	}
-	return c.rec.nextSegWithoutLoss(c.SndUna)
+	return c.rec.nextSegWithoutLoss(c.snd.una)
 }
 
 // armTLP schedules a tail loss probe after new data went out (RFC 8985
@@ -89,12 +89,12 @@ func (c *Conn) retransmit(now time.Time, t *txSegment, why Reason) {
 	dataEnd := c.dataEnd()
 	flags := FlagACK
 	n := t.size()
-	if c.finQueued && t.end == dataEnd.Add(1) {
+	if c.snd.finQueued && t.end == dataEnd.Add(1) {
 		flags |= FlagFIN
 		n--
 	}
 	s := c.header(now, t.start, flags)
-	s.Payload = c.snd.slice(t.start, int(n))
+	s.Payload = c.snd.buf.slice(t.start, int(n))
 	if len(s.Payload) < int(n) {
 		return // the segment is no longer in the buffer: acknowledged meanwhile
 	}

@@ -13,7 +13,7 @@ func (c *Conn) header(now time.Time, seq Seq, flags Flags) *Segment {
 		Flags:   flags,
 	}
 	if flags&FlagACK != 0 {
-		s.Ack = c.RcvNxt
+		s.Ack = c.rcv.nxt
 		s.Window = c.advertise()
 		if c.sackOK {
 			c.sackBlocks(&s.Options)
@@ -46,10 +46,10 @@ func (c *Conn) optionBytes(o *Options) int {
 // dataMSS is the payload of a full-sized segment: the send MSS less the
 // options every segment carries (RFC 9293 §3.7.1: the MSS excludes them).
 func (c *Conn) dataMSS() uint16 {
-	if c.tsOK && c.sndMSS > 12+1 {
-		return c.sndMSS - 12
+	if c.tsOK && c.snd.mss > 12+1 {
+		return c.snd.mss - 12
 	}
-	return c.sndMSS
+	return c.snd.mss
 }
 
 func (c *Conn) emit(now time.Time, s *Segment, why Reason) {
@@ -58,9 +58,9 @@ func (c *Conn) emit(now time.Time, s *Segment, why Reason) {
 		c.startUserTimeout(now)
 	}
 	if s.Flags&FlagACK != 0 {
-		c.lastAckSent = s.Ack
+		c.rcv.lastAckSent = s.Ack
 		c.ackNow = false
-		c.ackPending = 0
+		c.rcv.ackPending = 0
 		c.timers.stop(timerDelayedACK)
 	}
 	c.env.out.Output(c, s, why)
@@ -81,10 +81,10 @@ func (c *Conn) advertise() uint16 {
 	}
 	step := c.windowStep()
 	keep := false
-	if c.rcvAdvEdge.GreaterThan(c.RcvNxt) {
-		edge := c.RcvNxt.Add(wnd)
-		if edge.LessThan(c.rcvAdvEdge) || c.rcvAdvEdge.Size(edge) < step {
-			wnd = c.RcvNxt.Size(c.rcvAdvEdge)
+	if c.rcv.edge.GreaterThan(c.rcv.nxt) {
+		edge := c.rcv.nxt.Add(wnd)
+		if edge.LessThan(c.rcv.edge) || c.rcv.edge.Size(edge) < step {
+			wnd = c.rcv.nxt.Size(c.rcv.edge)
 			keep = true
 		}
 	} else if wnd < step {
@@ -99,7 +99,7 @@ func (c *Conn) advertise() uint16 {
 		scaled = (wnd + 1<<shift - 1) >> shift
 	}
 	scaled = min(scaled, 0xffff)
-	c.rcvAdvEdge = c.RcvNxt.Add(scaled << shift)
+	c.rcv.edge = c.rcv.nxt.Add(scaled << shift)
 	return uint16(scaled)
 }
 
@@ -109,20 +109,20 @@ func (c *Conn) windowShift() uint8 {
 	if !c.wsOK {
 		return 0
 	}
-	return c.rcvShift
+	return c.rcv.shift
 }
 
 // windowStep is the smallest opening of the receive window worth
 // advertising: min(buffer/2, MSS) (RFC 9293 §3.8.6.2.2).
 func (c *Conn) windowStep() uint32 {
-	return min(uint32(c.rcv.limit/2), uint32(c.cfg.MSS))
+	return min(uint32(c.rcv.buf.limit/2), uint32(c.cfg.MSS))
 }
 
 // maybeWindowUpdate sends a window update when reading opened the window
 // by enough to matter (RFC 9293 §3.8.6.2.2).
 func (c *Conn) maybeWindowUpdate(now time.Time) {
 	if c.windowUpdateDue() {
-		c.emit(now, c.header(now, c.SndNxt, FlagACK), ReasonWindowUpdate)
+		c.emit(now, c.header(now, c.snd.nxt, FlagACK), ReasonWindowUpdate)
 	}
 }
 
@@ -141,8 +141,8 @@ func (c *Conn) windowUpdateDue() bool {
 		wnd = c.budgetedWindow()
 	}
 	wnd = min(wnd>>shift, 0xffff) << shift
-	edge := c.RcvNxt.Add(wnd)
-	return edge.GreaterThan(c.rcvAdvEdge) && c.rcvAdvEdge.Size(edge) >= c.windowStep()
+	edge := c.rcv.nxt.Add(wnd)
+	return edge.GreaterThan(c.rcv.edge) && c.rcv.edge.Size(edge) >= c.windowStep()
 }
 
 // synOptions are the options of our SYN (peer nil) or SYN-ACK: MSS,
@@ -152,7 +152,7 @@ func (c *Conn) synOptions(now time.Time, peer *Options) Options {
 	o := Options{MSS: c.cfg.MSS}
 	if peer == nil || peer.HasWindowScale {
 		o.HasWindowScale = true
-		o.WindowScale = c.rcvShift
+		o.WindowScale = c.rcv.shift
 	}
 	if !c.cfg.DisableSACK && (peer == nil || peer.SACKPermitted) {
 		o.SACKPermitted = true
@@ -183,15 +183,15 @@ func (c *Conn) sendSYNACK(now time.Time, peer *Options, why Reason) {
 // (RFC 7323 §2.2), the retransmission timer runs, and the RTT is timed
 // unless the SYN had to be sent again (Karn).
 func (c *Conn) sendSynchronize(now time.Time, flags Flags, opts Options, why Reason) {
-	s := c.header(now, c.ISS, flags)
+	s := c.header(now, c.snd.iss, flags)
 	s.Window = uint16(min(c.rcvWindow(), 0xffff))
 	if flags.Has(FlagACK) {
-		c.rcvAdvEdge = c.RcvNxt.Add(uint32(s.Window))
+		c.rcv.edge = c.rcv.nxt.Add(uint32(s.Window))
 	}
 	s.Options = opts
 	c.startRetransmitTimer(now)
-	if !c.rttTiming && !c.synRetransmit {
-		c.rttTiming, c.rttSeq, c.rttStart = true, c.ISS.Add(1), now
+	if !c.snd.rttTiming && !c.synRetransmit {
+		c.snd.rttTiming, c.snd.rttSeq, c.snd.rttStart = true, c.snd.iss.Add(1), now
 	}
 	c.emit(now, s, why)
 }
@@ -206,7 +206,7 @@ func (c *Conn) oweACK(why Reason) {
 
 // sendAck sends <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>.
 func (c *Conn) sendAck(now time.Time, why Reason) {
-	c.emit(now, c.header(now, c.SndNxt, FlagACK), why)
+	c.emit(now, c.header(now, c.snd.nxt, FlagACK), why)
 }
 
 // sendReset sends <SEQ=seq><CTL=RST>.
@@ -216,14 +216,14 @@ func (c *Conn) sendReset(now time.Time, seq Seq, why Reason) {
 }
 
 // dataEnd is the sequence number just past the last byte the user queued.
-func (c *Conn) dataEnd() Seq { return c.snd.end() }
+func (c *Conn) dataEnd() Seq { return c.snd.buf.end() }
 
 // finSeq is the sequence number of our FIN, valid when finQueued.
-func (c *Conn) finSeq() Seq { return c.snd.end() }
+func (c *Conn) finSeq() Seq { return c.snd.buf.end() }
 
 // finAcked reports whether the peer has acknowledged our FIN.
 func (c *Conn) finAcked() bool {
-	return c.finQueued && c.SndUna.GreaterThan(c.finSeq())
+	return c.snd.finQueued && c.snd.una.GreaterThan(c.finSeq())
 }
 
 // output sends what the windows allow: lost segments again, then new
@@ -239,7 +239,7 @@ func (c *Conn) output(now time.Time) {
 		}
 	}
 	if c.ackNow {
-		if c.burst && !c.peerFIN { // a FIN ends the burst
+		if c.burst && !c.rcv.peerFIN { // a FIN ends the burst
 			c.hold(now)
 			return
 		}
@@ -293,7 +293,7 @@ func (c *Conn) sendOne(now time.Time) bool {
 // cwndHasRoom reports whether segment s may go again: cwnd - pipe holds
 // it, or nothing is in flight (RFC 6675 §5 (C)).
 func (c *Conn) cwndHasRoom(s *txSegment) bool {
-	pipe := c.rec.sb.inFlight(c.SndUna.Size(c.sndMax))
+	pipe := c.rec.sb.inFlight(c.snd.una.Size(c.snd.max))
 	return pipe+s.size() <= c.cc.cwnd || pipe == 0
 }
 
@@ -301,15 +301,15 @@ func (c *Conn) cwndHasRoom(s *txSegment) bool {
 // the silly window rules allow; it reports whether it sent one.
 func (c *Conn) sendNew(now time.Time, why Reason) bool {
 	end := c.dataEnd()
-	if c.SndNxt.GreaterThan(end) {
+	if c.snd.nxt.GreaterThan(end) {
 		return false // FIN already sent
 	}
-	unsent := c.SndNxt.Size(end)
-	outstanding := c.SndUna.Size(c.sndMax)
+	unsent := c.snd.nxt.Size(end)
+	outstanding := c.snd.una.Size(c.snd.max)
 	pipe := c.rec.sb.inFlight(outstanding)
 	var usable uint32
-	if c.SndWnd > outstanding {
-		usable = c.SndWnd - outstanding
+	if c.snd.wnd > outstanding {
+		usable = c.snd.wnd - outstanding
 	}
 	switch {
 	case why == ReasonTailLossProbeNewData:
@@ -322,10 +322,10 @@ func (c *Conn) sendNew(now time.Time, why Reason) bool {
 	}
 	mss := uint32(c.dataMSS())
 	n := min(unsent, usable, mss)
-	wantFIN := c.finQueued && c.SndNxt.Add(n) == end
+	wantFIN := c.snd.finQueued && c.snd.nxt.Add(n) == end
 
 	if n == 0 && !wantFIN {
-		if unsent > 0 && c.SndWnd == 0 && outstanding == 0 && !c.timers.running(timerRetransmit) {
+		if unsent > 0 && c.snd.wnd == 0 && outstanding == 0 && !c.timers.running(timerRetransmit) {
 			c.startPersistTimer(now)
 		}
 		return false
@@ -334,7 +334,7 @@ func (c *Conn) sendNew(now time.Time, why Reason) bool {
 		// Sender silly window avoidance (RFC 9293 §3.8.6.2.1): wait for a
 		// full segment unless half the largest window the peer offered
 		// is usable.
-		if (n < c.maxSndWnd/2 || c.maxSndWnd == 0) && !c.swsOverride {
+		if (n < c.snd.maxWnd/2 || c.snd.maxWnd == 0) && !c.snd.swsOverride {
 			if !c.timers.running(timerRetransmit) {
 				c.startRetransmitTimer(now)
 			}
@@ -346,37 +346,37 @@ func (c *Conn) sendNew(now time.Time, why Reason) bool {
 	}
 
 	flags := FlagACK
-	if n > 0 && c.SndNxt.Add(n) == end {
+	if n > 0 && c.snd.nxt.Add(n) == end {
 		flags |= FlagPSH
 	}
 	if wantFIN {
 		flags |= FlagFIN
 	}
-	s := c.header(now, c.SndNxt, flags)
-	if room := int(c.sndMSS) - c.optionBytes(&s.Options); n > 0 && int(n) > room {
+	s := c.header(now, c.snd.nxt, flags)
+	if room := int(c.snd.mss) - c.optionBytes(&s.Options); n > 0 && int(n) > room {
 		// SACK blocks took payload room. A FIN alone needs none: made
 		// to carry an octet it has not got, it would go as a bare ACK
 		// that moves nothing, again and again (found by
 		// FuzzStackSession: a peer's MSS of 1 and timestamps).
 		n = uint32(max(room, 1))
 		s.Flags &^= FlagFIN | FlagPSH
-		if c.SndNxt.Add(n) == end {
+		if c.snd.nxt.Add(n) == end {
 			s.Flags |= FlagPSH
 		}
 	}
-	s.Payload = c.snd.slice(c.SndNxt, int(n))
+	s.Payload = c.snd.buf.slice(c.snd.nxt, int(n))
 	if why == ReasonNone {
 		why = ReasonUserSend
 		if s.Flags.Has(FlagFIN) && n == 0 {
 			why = ReasonUserClose
 		}
 	}
-	if !c.rttTiming && !c.tsOK {
-		c.rttTiming, c.rttSeq, c.rttStart = true, c.SndNxt.Add(n), now
+	if !c.snd.rttTiming && !c.tsOK {
+		c.snd.rttTiming, c.snd.rttSeq, c.snd.rttStart = true, c.snd.nxt.Add(n), now
 	}
-	c.rec.sb.add(c.SndNxt, s.End(), now)
-	c.SndNxt = s.End()
-	c.sndMax = c.sndMax.Max(c.SndNxt)
+	c.rec.sb.add(c.snd.nxt, s.End(), now)
+	c.snd.nxt = s.End()
+	c.snd.max = c.snd.max.Max(c.snd.nxt)
 	if !c.timers.running(timerRetransmit) || c.timers.persist {
 		c.startRetransmitTimer(now)
 	}

@@ -81,11 +81,11 @@ func (c *Conn) resetAllowed(now time.Time, seg *Segment, why Reason) bool {
 // retransmission the peer may still make, because its SND.UNA trails our
 // RCV.NXT by at most a window. A SYN is never one.
 func (c *Conn) oldDuplicate(seg *Segment) bool {
-	if seg.Len() == 0 || seg.Flags.Has(FlagSYN) || seg.End().GreaterThan(c.RcvNxt) {
+	if seg.Len() == 0 || seg.Flags.Has(FlagSYN) || seg.End().GreaterThan(c.rcv.nxt) {
 		return false
 	}
 	maxWindow := uint32(0xffff) << c.windowShift()
-	return seg.Seq.GreaterThanEq(c.RcvNxt.Add(-maxWindow))
+	return seg.Seq.GreaterThanEq(c.rcv.nxt.Add(-maxWindow))
 }
 
 // invalidRateLimited is the per-connection limit for a TIME-WAIT record,

@@ -17,7 +17,7 @@ var rationedKinds = []struct {
 }{
 	{"pure ACK left of the window", established, func(h *harness) Segment { return seg(FlagACK, remoteISS-100, localISS+1) }, ReasonUnacceptable},
 	{"data right of the window", established, func(h *harness) Segment {
-		return seg(FlagACK, h.c.rcvAdvEdge+10, localISS+1, "forged")
+		return seg(FlagACK, h.c.rcv.edge+10, localISS+1, "forged")
 	}, ReasonUnacceptable},
 	{"data far below RCV.NXT", established, func(h *harness) Segment {
 		return seg(FlagACK, remoteISS+3<<30, localISS+1, "forged")

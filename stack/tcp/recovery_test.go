@@ -128,7 +128,7 @@ func (h *harness) withRTT(d time.Duration) {
 	h.t.Helper()
 	h.write("a")
 	h.advance(d)
-	ack := h.ts(seg(FlagACK, remoteISS+1, h.c.SndNxt))
+	ack := h.ts(seg(FlagACK, remoteISS+1, h.c.snd.nxt))
 	ack.Options.TSEcr = h.out[len(h.out)-1].Options.TSVal
 	h.send(ack)
 	h.out = nil
@@ -146,7 +146,7 @@ func TestSACKRecoveryWithRACK(t *testing.T) {
 	h.out = nil
 	h.advance(20 * time.Millisecond)
 	// The first segment is lost; the peer SACKs the other four.
-	first := h.c.SndUna
+	first := h.c.snd.una
 	ack := h.ts(seg(FlagACK, remoteISS+1, first))
 	h.send(sacked(ack, SACKBlock{first + 988, first + 988*5}))
 	// RACK: the SACKed segments were sent at the same time as the first,
@@ -173,7 +173,7 @@ func TestTailLossProbe(t *testing.T) {
 	for i := 0; i < 8; i++ {
 		h.withRTT(30 * time.Millisecond)
 	}
-	start := h.c.SndNxt
+	start := h.c.snd.nxt
 	h.write(strings.Repeat("t", 988*3))
 	h.out = nil
 	// Nothing comes back: the probe goes out after 2*SRTT, well before the RTO.
@@ -201,7 +201,7 @@ func TestCongestionResponse(t *testing.T) {
 		h.send(seg(FlagACK, remoteISS+1, localISS+1))
 		h.write(strings.Repeat("c", 10000))
 		h.c.cc.cwnd = 10000
-		h.c.cc.onCongestion(tt.cc.algorithm(), h.c.SndUna.Size(h.c.sndMax), h.c.sndMSS)
+		h.c.cc.onCongestion(tt.cc.algorithm(), h.c.snd.una.Size(h.c.snd.max), h.c.snd.mss)
 		if h.c.cc.cwnd != tt.want {
 			t.Errorf("%v: cwnd %d after a congestion event with 10000 in flight, want %d", tt.cc, h.c.cc.cwnd, tt.want)
 		}
@@ -218,7 +218,7 @@ func TestCubicGrowsFasterThanRenoFarFromWmax(t *testing.T) {
 		a.c.rtt.srtt = 100 * time.Millisecond
 		for i := 0; i < 200; i++ {
 			a.now = a.now.Add(10 * time.Millisecond)
-			a.c.cc.onACK(cc.algorithm(), a.now, 1000, a.c.sndMSS, a.c.rtt.srtt)
+			a.c.cc.onACK(cc.algorithm(), a.now, 1000, a.c.snd.mss, a.c.rtt.srtt)
 		}
 		_ = b
 		return a.c.cc.cwnd

@@ -8,10 +8,10 @@ package tcp
 // sackBlocks fills o with the blocks to report now.
 func (c *Conn) sackBlocks(o *Options) {
 	k, first := 0, 0 // o.SACK[:first] is a D-SACK block
-	if c.hasDSACK {
-		o.SACK[0] = c.dsack
+	if c.rcv.hasDSACK {
+		o.SACK[0] = c.rcv.dsack
 		k, first = 1, 1
-		c.hasDSACK = false
+		c.rcv.hasDSACK = false
 	}
 	add := func(left, right Seq) {
 		if k == MaxSACKBlocks {
@@ -27,12 +27,12 @@ func (c *Conn) sackBlocks(o *Options) {
 	}
 	// The blocks that held the most recent out-of-order segments, most
 	// recent first; then any others, from the highest down.
-	for _, seq := range c.recentOOO[:c.numRecentOOO] {
+	for _, seq := range c.rcv.recentOOO[:c.rcv.numRecentOOO] {
 		if i := c.oooIndex(seq); i >= 0 {
 			add(c.oooRange(i))
 		}
 	}
-	for i := len(c.rcv.ooo) - 1; i >= 0 && k < MaxSACKBlocks; i-- {
+	for i := len(c.rcv.buf.ooo) - 1; i >= 0 && k < MaxSACKBlocks; i-- {
 		add(c.oooRange(i))
 	}
 	o.NumSACK = uint8(k)
@@ -47,22 +47,22 @@ func (c *Conn) noteOOO(seq Seq) {
 		return
 	}
 	left, right := c.oooRange(i)
-	older := c.recentOOO // a copy
-	c.recentOOO[0] = seq
+	older := c.rcv.recentOOO // a copy
+	c.rcv.recentOOO[0] = seq
 	n := 1
-	for _, old := range older[:c.numRecentOOO] {
-		if n < len(c.recentOOO) && !old.InRange(left, right) {
-			c.recentOOO[n] = old
+	for _, old := range older[:c.rcv.numRecentOOO] {
+		if n < len(c.rcv.recentOOO) && !old.InRange(left, right) {
+			c.rcv.recentOOO[n] = old
 			n++
 		}
 	}
-	c.numRecentOOO = uint8(n)
+	c.rcv.numRecentOOO = uint8(n)
 }
 
 // oooIndex is the index of the queued piece that holds seq, or -1.
 func (c *Conn) oooIndex(seq Seq) int {
-	for i := range c.rcv.ooo {
-		if seq.InRange(c.rcv.ooo[i].seq, c.rcv.ooo[i].seq.Add(uint32(len(c.rcv.ooo[i].data)))) {
+	for i := range c.rcv.buf.ooo {
+		if seq.InRange(c.rcv.buf.ooo[i].seq, c.rcv.buf.ooo[i].seq.Add(uint32(len(c.rcv.buf.ooo[i].data)))) {
 			return i
 		}
 	}
@@ -71,7 +71,7 @@ func (c *Conn) oooIndex(seq Seq) int {
 
 // oooRange is the contiguous block of queued data around piece i.
 func (c *Conn) oooRange(i int) (Seq, Seq) {
-	q := c.rcv.ooo
+	q := c.rcv.buf.ooo
 	lo, hi := i, i
 	for lo > 0 && q[lo-1].seq.Add(uint32(len(q[lo-1].data))) == q[lo].seq {
 		lo--

@@ -275,8 +275,8 @@ func (c *Conn) InputSynCookie(now time.Time, seg *Segment) bool {
 		return false
 	}
 	// What inputListen would have set from the SYN.
-	c.IRS = seg.Seq - 1
-	c.RcvNxt = seg.Seq
+	c.rcv.irs = seg.Seq - 1
+	c.rcv.nxt = seg.Seq
 	c.initSend(seg.Ack - 1)
 	c.negotiate(&Options{
 		MSS:            tcb.mss,
@@ -284,10 +284,10 @@ func (c *Conn) InputSynCookie(now time.Time, seg *Segment) bool {
 		SACKPermitted: tcb.sack,
 		HasTimestamps: tcb.timestamps, TSVal: seg.Options.TSVal,
 	})
-	c.SndWL1, c.SndWL2 = c.IRS, c.ISS
+	c.snd.wl1, c.snd.wl2 = c.rcv.irs, c.snd.iss
 	// What our SYN-ACK advertised and acknowledged (sendSynchronize).
-	c.rcvAdvEdge = c.RcvNxt.Add(min(c.rcvWindow(), 0xffff))
-	c.lastAckSent = c.RcvNxt
+	c.rcv.edge = c.rcv.nxt.Add(min(c.rcvWindow(), 0xffff))
+	c.rcv.lastAckSent = c.rcv.nxt
 	c.setState(SynReceived, seg, ReasonSynCookieValid)
 
 	// Take the ACK as SYN-RECEIVED does, on a copy in the workspace

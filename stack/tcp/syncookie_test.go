@@ -384,7 +384,7 @@ func TestSynCookieConnectionTransfersWithScaleAndSACK(t *testing.T) {
 	x := newExchange(payload)
 	link.run(t, a, b, 10*time.Minute, func() {
 		x.step(a, b)
-		maxWndA, maxWndB = max(maxWndA, a.c.SndWnd), max(maxWndB, b.c.SndWnd)
+		maxWndA, maxWndB = max(maxWndA, a.c.snd.wnd), max(maxWndB, b.c.snd.wnd)
 	}, x.done)
 	if !x.intact() {
 		t.Fatal("data corrupted")

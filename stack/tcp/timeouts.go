@@ -16,12 +16,12 @@ func (c *Conn) retransmitExpired(now time.Time) {
 	case SynReceived:
 		limit = c.cfg.SynAckRetries
 	case Established, CloseWait, FinWait1, Closing, LastAck:
-		if c.SndUna == c.sndMax {
+		if c.snd.una == c.snd.max {
 			// Nothing outstanding: the sender-side silly window wait
 			// ended; send what the window allows (RFC 9293 §3.8.6.2.1).
-			c.swsOverride = true
+			c.snd.swsOverride = true
 			c.sendOne(now)
-			c.swsOverride = false
+			c.snd.swsOverride = false
 			return
 		}
 	default:
@@ -37,7 +37,7 @@ func (c *Conn) retransmitExpired(now time.Time) {
 	}
 	c.timeouts++
 	c.backoff = min(c.backoff+1, 30)
-	c.rttTiming = false // Karn: no RTT sample from a retransmitted segment
+	c.snd.rttTiming = false // Karn: no RTT sample from a retransmitted segment
 	switch c.state {
 	case SynSent:
 		c.synRetransmit = true
@@ -51,11 +51,11 @@ func (c *Conn) retransmitExpired(now time.Time) {
 		// RFC 5681 §3.1 (4) and RFC 6675 §5.1: after a time-out, ssthresh
 		// falls, cwnd is one segment and everything not SACKed is lost;
 		// retransmit from SND.UNA.
-		c.cc.onTimeout(c.cfg.Congestion.algorithm(), c.rec.inRecovery, c.SndUna.Size(c.sndMax), c.sndMSS)
-		c.rec.onTimeout(c.sndMax)
+		c.cc.onTimeout(c.cfg.Congestion.algorithm(), c.rec.inRecovery, c.snd.una.Size(c.snd.max), c.snd.mss)
+		c.rec.onTimeout(c.snd.max)
 		c.timers.stop(timerTLP)
 		c.stopRetransmitTimer()
-		if c.SndUna == c.ISS {
+		if c.snd.una == c.snd.iss {
 			// CLOSE in SYN-RECEIVED sent a FIN before our SYN was
 			// acknowledged: the SYN-ACK goes again first.
 			c.retransmits++
@@ -73,7 +73,7 @@ func (c *Conn) retransmitExpired(now time.Time) {
 // keeps the connection alive however long the window stays closed.
 func (c *Conn) persistExpired(now time.Time) {
 	end := c.dataEnd()
-	if c.SndWnd != 0 || !c.SndNxt.LessThan(end) {
+	if c.snd.wnd != 0 || !c.snd.nxt.LessThan(end) {
 		c.output(now)
 		return
 	}
@@ -84,20 +84,20 @@ func (c *Conn) persistExpired(now time.Time) {
 	// tcp_probe_timer does. Otherwise a peer that shuts its window and
 	// goes silent would hold the connection and its send buffer for
 	// ever (found by FuzzStackSession).
-	if c.probesOut >= c.cfg.DataRetries && c.cfg.UserTimeout == 0 {
+	if c.snd.probesOut >= c.cfg.DataRetries && c.cfg.UserTimeout == 0 {
 		c.err = ErrTimedOut
 		c.enterClosed(nil, ReasonGiveUp)
 		return
 	}
-	c.probesOut++
+	c.snd.probesOut++
 	if c.backoff < 30 {
 		c.backoff++
 	}
 	// SND.NXT stays: if the peer takes the octet its ACK moves SND.NXT
 	// on, and if not the octet goes out again with the window's opening.
-	s := c.header(now, c.SndNxt, FlagACK)
-	s.Payload = c.snd.slice(c.SndNxt, 1)
-	c.sndMax = c.sndMax.Max(c.SndNxt.Add(1))
+	s := c.header(now, c.snd.nxt, FlagACK)
+	s.Payload = c.snd.buf.slice(c.snd.nxt, 1)
+	c.snd.max = c.snd.max.Max(c.snd.nxt.Add(1))
 	c.startPersistTimer(now)
 	c.emit(now, s, ReasonZeroWindowProbe)
 }
@@ -113,5 +113,5 @@ func (c *Conn) keepAliveExpired(now, due time.Time) {
 	}
 	c.keepAlivesSent++
 	c.timers.set(timerKeepAlive, due.Add(c.cfg.KeepAliveInterval))
-	c.emit(now, c.header(now, c.SndNxt.Add(^uint32(0)), FlagACK), ReasonKeepAlive)
+	c.emit(now, c.header(now, c.snd.nxt.Add(^uint32(0)), FlagACK), ReasonKeepAlive)
 }

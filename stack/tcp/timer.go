@@ -61,7 +61,7 @@ func (t *timers) next(off timerSet) (timer, time.Time) {
 // while the persist timer runs.
 func (c *Conn) idle() timerSet {
 	var off timerSet
-	if c.SndUna != c.sndMax || (c.state != Established && c.state != CloseWait) || c.cfg.KeepAliveIdle <= 0 {
+	if c.snd.una != c.snd.max || (c.state != Established && c.state != CloseWait) || c.cfg.KeepAliveIdle <= 0 {
 		off |= 1 << timerKeepAlive
 	}
 	if c.timers.persist {
@@ -144,7 +144,7 @@ func (c *Conn) fire(now time.Time, k timer, at time.Time) {
 	case timerRACK:
 		c.rackExpired(now)
 	case timerDelayedACK:
-		if c.ackPending > 0 {
+		if c.rcv.ackPending > 0 {
 			c.sendAck(now, ReasonDelayedACK)
 		}
 	}

@@ -29,7 +29,7 @@ func (c *Conn) pawsReject(seg *Segment) bool {
 // covers the left edge of the window.
 func (c *Conn) updateTSRecent(seg *Segment) {
 	if c.tsOK && seg.Options.HasTimestamps &&
-		int32(seg.Options.TSVal-c.tsRecent) >= 0 && seg.Seq.LessThanEq(c.lastAckSent) {
+		int32(seg.Options.TSVal-c.tsRecent) >= 0 && seg.Seq.LessThanEq(c.rcv.lastAckSent) {
 		c.tsRecent = seg.Options.TSVal
 	}
 }

@@ -76,16 +76,16 @@ func (c *Conn) TimeWaitRecord() (TimeWaitRecord, bool) {
 	}
 	shift := c.windowShift()
 	var wnd uint32
-	if c.rcvAdvEdge.GreaterThan(c.RcvNxt) {
-		wnd = c.RcvNxt.Size(c.rcvAdvEdge)
+	if c.rcv.edge.GreaterThan(c.rcv.nxt) {
+		wnd = c.rcv.nxt.Size(c.rcv.edge)
 	}
 	tw := TimeWaitRecord{
 		expires:   c.timers.at[timerClose].UnixNano(),
-		sndNxt:    c.SndNxt,
-		rcvNxt:    c.RcvNxt,
+		sndNxt:    c.snd.nxt,
+		rcvNxt:    c.rcv.nxt,
 		tsRecent:  c.tsRecent,
 		tsOffset:  c.tsOffset,
-		maxSndWnd: c.maxSndWnd,
+		maxSndWnd: c.snd.maxWnd,
 		// Rounded up, as advertise rounds a window it keeps.
 		window: uint16(min((wnd+1<<shift-1)>>shift, 0xffff)),
 		shift:  shift,
