@@ -86,7 +86,7 @@ func (c *Conn) tlpExpired(now time.Time) {
 
 // retransmit sends segment t again.
 func (c *Conn) retransmit(now time.Time, t *txSegment, why Reason) {
-	dataEnd := c.dataEnd()
+	dataEnd := c.snd.dataEnd()
 	flags := FlagACK
 	n := t.size()
 	if c.snd.finQueued && t.end == dataEnd.Add(1) {

@@ -76,18 +76,6 @@ func (c *Conn) resetAllowed(now time.Time, seg *Segment, why Reason) bool {
 	return true
 }
 
-// oldDuplicate reports whether seg is data or a FIN the connection has
-// already received, within one largest window below RCV.NXT: a
-// retransmission the peer may still make, because its SND.UNA trails our
-// RCV.NXT by at most a window. A SYN is never one.
-func (c *Conn) oldDuplicate(seg *Segment) bool {
-	if seg.Len() == 0 || seg.Flags.Has(FlagSYN) || seg.End().GreaterThan(c.rcv.nxt) {
-		return false
-	}
-	maxWindow := uint32(0xffff) << c.windowShift()
-	return seg.Seq.GreaterThanEq(c.rcv.nxt.Add(-maxWindow))
-}
-
 // invalidRateLimited is the per-connection limit for a TIME-WAIT record,
 // on a millisecond clock that wraps after 49 days (a record lives 2*MSL).
 // It reports whether the answer is held back, and takes the record's turn

@@ -72,7 +72,7 @@ func (c *Conn) retransmitExpired(now time.Time) {
 // data beyond the window, with the interval backing off. The peer's ACK
 // keeps the connection alive however long the window stays closed.
 func (c *Conn) persistExpired(now time.Time) {
-	end := c.dataEnd()
+	end := c.snd.dataEnd()
 	if c.snd.wnd != 0 || !c.snd.nxt.LessThan(end) {
 		c.output(now)
 		return

@@ -200,11 +200,11 @@ func (tw *TimeWaitRecord) Input(now time.Time, cfg *Config, budget AnswerBudget,
 			// retransmission of the remote FIN. Acknowledge it, and
 			// restart the 2 MSL timeout."
 			return tw.finRetransmitted(now, cfg, seg, reply)
-		case tw.oldDuplicate(seg):
+		case oldDuplicate(seg, tw.rcvNxt, tw.shift):
 			// Data the peer may still retransmit: answered at once,
 			// whatever the limits (ratelimit.go).
 			return tw.ack(now, seg, reply, TimeWaitReply, ReasonUnacceptable)
-		case tw.keepAliveProbe(seg):
+		case keepAliveProbe(seg, tw.rcvNxt):
 			return tw.answer(now, cfg, budget, seg, reply, TimeWaitReply, ReasonKeepAliveProbe)
 		}
 		return tw.answer(now, cfg, budget, seg, reply, TimeWaitReply, ReasonUnacceptable)
@@ -278,21 +278,6 @@ func (tw *TimeWaitRecord) acceptable(seg *Segment) bool {
 	default:
 		return seg.Seq.InWindow(tw.rcvNxt, wnd) || seg.Seq.Add(n-1).InWindow(tw.rcvNxt, wnd)
 	}
-}
-
-// oldDuplicate is Conn.oldDuplicate: data or a FIN already received,
-// within the largest window below RCV.NXT.
-func (tw *TimeWaitRecord) oldDuplicate(seg *Segment) bool {
-	if seg.Len() == 0 || seg.Flags.Has(FlagSYN) || seg.End().GreaterThan(tw.rcvNxt) {
-		return false
-	}
-	return seg.Seq.GreaterThanEq(tw.rcvNxt.Add(-(uint32(0xffff) << tw.shift)))
-}
-
-// keepAliveProbe is Conn.keepAliveProbe.
-func (tw *TimeWaitRecord) keepAliveProbe(seg *Segment) bool {
-	return seg.Flags&(FlagSYN|FlagFIN|FlagRST|FlagACK) == FlagACK &&
-		len(seg.Payload) <= 1 && seg.Seq == tw.rcvNxt.Add(^uint32(0))
 }
 
 // finRetransmitted acknowledges the peer's FIN again and restarts 2 MSL.
