@@ -16,12 +16,14 @@ func (s *Stack) batch(c *Conn) {
 // endBatch ends the burst for every connection that had one.
 func (s *Stack) endBatch() {
 	for i, c := range s.batched {
-		c.inBatch = false
 		s.batched[i] = nil
 		// Service first: the burst's data moves to the application's
 		// queue, so the ACK that ends the burst advertises the window
-		// that frees.
+		// that frees. Its timer is scheduled after the Flush: until
+		// then the held ACK is due at once, and the wheel would take
+		// it in only to let it go again.
 		s.service(c)
+		c.inBatch = false
 		if !c.removed {
 			c.engine.Flush(s.now)
 			s.timers.schedule(c, c.engine.Deadline())

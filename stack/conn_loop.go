@@ -68,7 +68,9 @@ func (s *Stack) service(c *Conn) {
 	if st == tcp.TimeWait && s.shrinkTimeWait(c) {
 		return
 	}
-	s.timers.schedule(c, e.Deadline())
+	if !c.inBatch { // endBatch schedules it, after its Flush
+		s.timers.schedule(c, e.Deadline())
+	}
 }
 
 // pushSend moves queued application data into the engine as far as its

@@ -96,6 +96,7 @@ type Stack struct {
 	timeWait     timeWaitTable // connections in TIME-WAIT, shrunk to records
 	inSeg        tcp.Segment   // the segment being demultiplexed
 	twReply      tcp.Segment   // a TIME-WAIT record's answer
+	isnCache     isnCache      // events.go
 	checksummed  bool          // the link computed the current batch's TCP checksums
 	burstRead    bool          // the current batch is more than one packet
 	batched      []*Conn       // connections that had segments in this read

@@ -39,8 +39,15 @@ func (c *Conn) SendMore(now time.Time, p []byte) (int, error) {
 
 // Flush sends what InputBurst and SendMore held back.
 func (c *Conn) Flush(now time.Time) {
-	if c.timers.running(timerFlush) {
-		c.output(now)
+	switch {
+	case !c.timers.running(timerFlush):
+	case c.snd.nxt.LessThan(c.snd.dataEnd()) || c.snd.finQueued:
+		c.output(now) // SendMore's data, or what a CLOSE left to send
+	default: // only the burst's ACK
+		c.timers.stop(timerFlush)
+		if c.ackNow {
+			c.sendAck(now, c.ackWhy)
+		}
 	}
 }
 
