@@ -71,7 +71,7 @@ func (s *Stack) newConn(id tcp.ID) *Conn {
 		recv:      newByteQueue(connQueueSize),
 		send:      newByteQueue(connQueueSize),
 	}
-	c.engine = tcp.NewWithBudget(id, s.configFor(id), s.mem, s.hooks, s.hooks)
+	c.engine = tcp.New(id, s.configFor(id), s.env)
 	s.mem.Join(2) // the two queues; releaseConn leaves
 	c.engine.SetUserData(c)
 	return c

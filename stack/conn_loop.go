@@ -29,12 +29,9 @@ func (s *Stack) service(c *Conn) {
 		e.Abort(s.now)
 	}
 	// Data queued right before a close leaves with the FIN, in one
-	// segment: corked, the engine sends nothing until both are in.
+	// segment: the engine holds it back (SendMore) until both are in.
 	closing := (closed && !c.engineClosed || writeClosed && !c.sendClosed) && e.State() != tcp.Closed
-	if closing {
-		e.Cork()
-	}
-	s.pushSend(c)
+	s.pushSend(c, closing)
 	if closing && s.sendQueueEmpty(c) {
 		// The FIN goes after every byte the application queued.
 		var err error
@@ -50,7 +47,7 @@ func (s *Stack) service(c *Conn) {
 		}
 	}
 	if closing {
-		e.Uncork(s.now)
+		e.Flush(s.now) // what no FIN took with it
 	}
 	s.pullRecv(c, discard)
 
@@ -71,14 +68,17 @@ func (s *Stack) service(c *Conn) {
 	if st == tcp.TimeWait && s.shrinkTimeWait(c) {
 		return
 	}
-	s.timers.schedule(c, e.Deadline())
+	if !c.inBatch { // endBatch schedules it, after its Flush
+		s.timers.schedule(c, e.Deadline())
+	}
 }
 
 // pushSend moves queued application data into the engine as far as its
 // send buffer allows. It waits until the engine has room for a good chunk
 // (sendLowWater) or for everything queued: a few large Sends cost less
-// than one per acknowledged segment.
-func (s *Stack) pushSend(c *Conn) {
+// than one per acknowledged segment. With more, a CLOSE follows: the
+// engine holds the data back for the FIN (tcp.Conn.SendMore).
+func (s *Stack) pushSend(c *Conn, more bool) {
 	e := c.engine
 	for {
 		if st := e.State(); st != tcp.Established && st != tcp.CloseWait {
@@ -95,7 +95,13 @@ func (s *Stack) pushSend(c *Conn) {
 		}
 		n := c.send.Peek(s.scratch[:space])
 		c.mu.Unlock()
-		taken, err := e.Send(s.now, s.scratch[:n])
+		var taken int
+		var err error
+		if more {
+			taken, err = e.SendMore(s.now, s.scratch[:n])
+		} else {
+			taken, err = e.Send(s.now, s.scratch[:n])
+		}
 		c.mu.Lock()
 		c.send.Discard(taken)
 		if err != nil {

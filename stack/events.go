@@ -161,11 +161,8 @@ func isnsOf(c *Conn, seg *tcp.Segment, inbound bool) ISNs {
 			isn.LocalKnown = isn.LocalKnown || st == tcp.SynSent || st == tcp.SynReceived
 			isn.RemoteKnown = isn.RemoteKnown || st == tcp.SynReceived || st.Synchronized()
 		}
-		if isn.LocalKnown {
-			isn.Local = c.engine.ISS
-		}
-		if isn.RemoteKnown {
-			isn.Remote = c.engine.IRS
+		if isn.LocalKnown || isn.RemoteKnown {
+			isn.Local, isn.Remote = c.s.isnCache.of(c)
 		}
 	}
 	if seg != nil && seg.Flags.Has(tcp.FlagSYN) {
@@ -176,6 +173,25 @@ func isnsOf(c *Conn, seg *tcp.Segment, inbound bool) ISNs {
 		}
 	}
 	return isn
+}
+
+// isnCache keeps the ISNs of the connection the last event was about:
+// read through the engine's Status, they cost a snapshot of the whole
+// TCB, and a traced segment makes two or three events. A connection's
+// ISNs change only with its state (Figure 8's return to LISTEN takes a
+// new SYN), so the cache holds while its states do.
+type isnCache struct {
+	c        *Conn
+	states   int // len(c.loopStates) when cached
+	iss, irs tcp.Seq
+}
+
+func (k *isnCache) of(c *Conn) (iss, irs tcp.Seq) {
+	if k.c != c || k.states != len(c.loopStates) {
+		st := c.engine.Status()
+		*k = isnCache{c: c, states: len(c.loopStates), iss: st.ISS, irs: st.IRS}
+	}
+	return k.iss, k.irs
 }
 
 func summarize(seg *tcp.Segment) SegmentSummary {

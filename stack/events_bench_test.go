@@ -74,7 +74,7 @@ func establishedForBench(b testing.TB) (*Stack, *Conn, func() []byte) {
 	if c == nil {
 		b.Fatal("no connection after the SYN")
 	}
-	iss := c.engine.ISS
+	iss := c.engine.Status().ISS
 	s.out.reset()
 	s.input(build(tcp.Segment{Flags: tcp.FlagACK, Seq: 1001, Ack: iss.Add(1), Window: 65535}))
 	s.out.reset()

@@ -40,9 +40,16 @@ func TestFuzzHostChecksCanFail(t *testing.T) {
 			h.s.events.publish(Event{Kind: EventStateChange, Conn: h.flows[0].id, From: tcp.CloseWait, To: tcp.LastAck, Reason: tcp.ReasonUserClose})
 		}, "but it was in ESTABLISHED"},
 		{"an engine's invariant", func(h *fuzzHost) {
+			// The send buffer emptied behind the TCB's back: what is
+			// in flight is no longer there to retransmit.
 			c := h.s.conns[h.flows[0].id]
-			c.engine.SndUna = c.engine.SndNxt + 1
+			c.engine.Send(h.now, []byte("in flight"))
+			c.engine.ReleaseBuffers()
 		}, "SND.UNA"},
+		{"output held back", func(h *fuzzHost) {
+			c := h.s.conns[h.flows[0].id]
+			c.engine.SendMore(h.now, []byte("held")) // and no Flush
+		}, "holds output back"},
 		{"an application queue over its bound", func(h *fuzzHost) {
 			c := h.s.conns[h.flows[1].id]
 			c.recv.limit = 0

@@ -30,6 +30,9 @@ func (h *fuzzHost) check(what string) {
 		if err := e.CheckInvariants(); err != nil {
 			h.fail("after %s: %v: %v", what, id, err)
 		}
+		if e.Held() {
+			h.fail("after %s: %v holds output back at the end of the loop's turn: an InputBurst or SendMore without its Flush", what, id)
+		}
 		c.mu.Lock()
 		for _, q := range []*byteQueue{&c.recv, &c.send} {
 			if q.Len() > q.limit || len(q.buf) > q.limit {

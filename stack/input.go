@@ -101,7 +101,7 @@ func (s *Stack) inputTCP(p *wire.Packet) {
 		s.batch(c)
 		if !c.engine.ReopenTimeWait(seg) {
 			before := c.engine.State()
-			c.engine.Input(s.now, seg)
+			c.engine.InputBurst(s.now, seg)
 			if c.engine.State() != before {
 				s.service(c)
 			} // else endBatch services c once for the whole burst

@@ -95,6 +95,8 @@ type Stack struct {
 	timers       timerWheel
 	timeWait     timeWaitTable // connections in TIME-WAIT, shrunk to records
 	inSeg        tcp.Segment   // the segment being demultiplexed
+	twReply      tcp.Segment   // a TIME-WAIT record's answer
+	isnCache     isnCache      // events.go
 	checksummed  bool          // the link computed the current batch's TCP checksums
 	burstRead    bool          // the current batch is more than one packet
 	batched      []*Conn       // connections that had segments in this read
@@ -103,6 +105,7 @@ type Stack struct {
 	writer       *linkWriter   // writes filled batches while the loop runs
 	scratch      []byte
 	hooks        engineHooks
+	env          *tcp.Env     // the engine's connections share it: the loop runs them one at a time
 	limits       answerLimits // ratelimit.go
 	shuttingDown bool
 }
@@ -134,6 +137,7 @@ func New(link Link, opts Options) (*Stack, error) {
 	}
 	s.loopTimer.Stop()
 	s.hooks = engineHooks{s}
+	s.env = tcp.NewEnv(s.hooks, s.hooks, s.mem)
 	s.limits = newAnswerLimits(&opts)
 	s.capture.to = opts.Capture
 	if s.log == nil {

@@ -10,9 +10,11 @@ import (
 // A connection that reaches TIME-WAIT with nothing left for the
 // application to read is shrunk to the engine's compact record
 // (tcp.TimeWaitRecord, 40 bytes): the Conn, its engine and its buffers are
-// released, and the record answers for the 4-tuple until 2*MSL ends. A
-// stack that closes first holds one per connection for a minute, so this
-// is what lets it keep 100,000 of them in a few tens of megabytes.
+// released, and the record answers for the 4-tuple until 2*MSL ends, with
+// the same rules a Conn in TIME-WAIT follows (the engine has one
+// TIME-WAIT). A stack that closes first holds one per connection for a
+// minute, so this is what lets it keep 100,000 of them in a few tens of
+// megabytes.
 
 // timeWaitTable holds the records, and their 4-tuples in the order they
 // entered TIME-WAIT: every record lasts the same 2*MSL, so the oldest
@@ -157,14 +159,13 @@ func (s *Stack) shrinkTimeWait(c *Conn) bool {
 	if c.engine.Readable() > 0 {
 		return false
 	}
-	if c.inBatch {
-		c.engine.EndBatch(s.now) // the ACK the burst owes goes first
-	}
+	c.engine.Flush(s.now) // the ACK the burst owes goes first
 	rec, ok := c.engine.TimeWaitRecord()
 	if !ok {
 		return false
 	}
-	entry := timeWaitEntry{rec: rec, iss: c.engine.ISS, irs: c.engine.IRS, since: c.stateSince.UnixNano()}
+	st := c.engine.Status()
+	entry := timeWaitEntry{rec: rec, iss: st.ISS, irs: st.IRS, since: c.stateSince.UnixNano()}
 	for _, st := range c.loopStates {
 		entry.states |= 1 << st
 	}
@@ -174,38 +175,41 @@ func (s *Stack) shrinkTimeWait(c *Conn) bool {
 	return true
 }
 
-// inputTimeWait is SEGMENT ARRIVES for a 4-tuple in TIME-WAIT. It reports
-// false when a new SYN ended TIME-WAIT and a listener should take it.
+// inputTimeWait is SEGMENT ARRIVES for a 4-tuple in TIME-WAIT: the
+// record decides (tcp.TimeWaitRecord.Input, the engine's one TIME-WAIT,
+// which a Conn in TIME-WAIT answers through too), within the stack's
+// budget of answers (ratelimit.go), and the stack reports the decision as
+// it reports a Conn's. It returns false when a new SYN ended TIME-WAIT and
+// a listener should take it.
 func (s *Stack) inputTimeWait(id tcp.ID, e timeWaitEntry, seg *tcp.Segment) bool {
-	var reply tcp.Segment
-	action, why := e.rec.Input(s.now, seg, &reply)
-	if action == tcp.TimeWaitReply && why != tcp.ReasonFinRetransmitted && !s.limits.challenge.allow(s.now) {
-		// The stack-wide budget of answers to unacceptable segments
-		// (ratelimit.go); the ACK of a retransmitted FIN is not one.
-		// The record has had its turn all the same, as a Conn has.
-		action, why = tcp.TimeWaitDrop, tcp.ReasonChallengeACKLimit
-		s.timeWait.set(id, e)
-	}
+	reply := &s.twReply
+	expires := e.rec.Expires()
+	action, why := e.rec.Input(s.now, s.configFor(id), s.hooks, seg, reply)
 	switch action {
-	case tcp.TimeWaitReply:
-		e.restarted = e.restarted || why == tcp.ReasonFinRetransmitted
-		s.timeWait.set(id, e)
-		if s.sendTCP(id.Local.Addr(), id.Remote.Addr(), &reply, why) && s.events.active() {
-			ev := segmentEvent(s.now, EventSegmentOut, id, nil, tcp.TimeWait, &reply, why)
-			ev.ISN = e.isns()
-			s.events.publish(ev)
-		}
-	case tcp.TimeWaitDrop:
-		s.counters.engineDrop(why)
-		if why != tcp.ReasonNone && s.events.active() {
-			ev := segmentEvent(s.now, EventDrop, id, nil, tcp.TimeWait, seg, why)
-			ev.ISN = e.isns()
-			s.events.publish(ev)
-		}
 	case tcp.TimeWaitClosed, tcp.TimeWaitReopen:
 		s.timeWait.remove(id)
 		s.timeWaitGone(id, why)
 		return action == tcp.TimeWaitClosed
+	}
+	// The record may have changed: 2*MSL restarted, its turn to answer
+	// taken, TS.Recent moved.
+	e.restarted = e.restarted || !e.rec.Expires().Equal(expires)
+	s.timeWait.set(id, e)
+	if action == tcp.TimeWaitReply || action == tcp.TimeWaitDrop && why != tcp.ReasonNone {
+		s.counters.engineDrop(why)
+		s.capture.noteEngineDrop(why)
+		if s.events.active() {
+			ev := segmentEvent(s.now, EventDrop, id, nil, tcp.TimeWait, seg, why)
+			ev.ISN = e.isns()
+			s.events.publish(ev)
+		}
+	}
+	if action != tcp.TimeWaitDrop {
+		if s.sendTCP(id.Local.Addr(), id.Remote.Addr(), reply, why) && s.events.active() {
+			ev := segmentEvent(s.now, EventSegmentOut, id, nil, tcp.TimeWait, reply, why)
+			ev.ISN = e.isns()
+			s.events.publish(ev)
+		}
 	}
 	return true
 }
@@ -223,15 +227,8 @@ func (s *Stack) timeWaitGone(id tcp.ID, why tcp.Reason) {
 
 // info is a record's entry in a snapshot.
 func (e *timeWaitEntry) info(id tcp.ID, now time.Time) ConnInfo {
-	info := ConnInfo{
-		Status: tcp.Status{
-			ID: id, State: tcp.TimeWait, ISS: e.iss, IRS: e.irs,
-			SndUna: e.rec.SndNxt, SndNxt: e.rec.SndNxt, RcvNxt: e.rec.RcvNxt,
-			TimeWaitAt: e.rec.Expires(),
-		},
-		Since: time.Unix(0, e.since),
-		At:    now,
-	}
+	info := ConnInfo{Status: e.rec.Status(), Since: time.Unix(0, e.since), At: now}
+	info.Status.ID, info.Status.ISS, info.Status.IRS = id, e.iss, e.irs
 	for st := tcp.Closed; st <= tcp.TimeWait; st++ {
 		if e.states&(1<<st) != 0 {
 			info.States = append(info.States, st)

@@ -131,7 +131,7 @@ func TestTimeWaitTableExpiresInOrderWithRestarts(t *testing.T) {
 func recordExpiring(t *testing.T, end time.Time) timeWaitEntry {
 	t.Helper()
 	c := tcp.New(tcp.ID{Local: netip.AddrPortFrom(stackAddr4, 80), Remote: netip.AddrPortFrom(peerAddr4, 40000)},
-		&tcp.Config{MSL: time.Minute / 2, ISN: func(tcp.ID, time.Time) tcp.Seq { return 1 }}, discardOut{}, nil)
+		&tcp.Config{MSL: time.Minute / 2, ISN: func(tcp.ID, time.Time) tcp.Seq { return 1 }}, tcp.NewEnv(discardOut{}, nil, nil))
 	now := end.Add(-time.Minute)
 	c.OpenActive(now)
 	c.Input(now, &tcp.Segment{Flags: tcp.FlagSYN | tcp.FlagACK, Seq: 100, Ack: 2, Window: 1000})

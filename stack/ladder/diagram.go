@@ -403,7 +403,7 @@ func (b *builder) setColumns(r *Row) {
 // FIN, whose row already says what the FIN did.
 func notable(r tcp.Reason) bool {
 	switch r {
-	case tcp.ReasonNone, tcp.ReasonData, tcp.ReasonACKAdvance, tcp.ReasonUserSend, tcp.ReasonUserReceive,
+	case tcp.ReasonNone, tcp.ReasonData, tcp.ReasonUserSend,
 		tcp.ReasonDelayedACK, tcp.ReasonWindowUpdate, tcp.ReasonOutOfOrder,
 		tcp.ReasonFinReceived, tcp.ReasonFinInFinWait1, tcp.ReasonFinInFinWait2:
 		return false

@@ -69,7 +69,7 @@ func playLostSynAck(t *testing.T) *sim {
 		return false
 	}
 	s.inject(1100*ms, func() tcp.Segment {
-		return tcp.Segment{SrcPort: s.id.Remote.Port(), DstPort: s.id.Local.Port(), Flags: tcp.FlagRST, Seq: s.stack.RcvNxt.Add(100)}
+		return tcp.Segment{SrcPort: s.id.Remote.Port(), DstPort: s.id.Local.Port(), Flags: tcp.FlagRST, Seq: s.stack.Status().RcvNxt.Add(100)}
 	})
 	s.at(1200*ms, func() { s.peer.Abort(s.now) })
 	s.run(2 * time.Second)

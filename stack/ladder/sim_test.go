@@ -65,13 +65,13 @@ func newSim(t *testing.T, local, remote string, passive bool, stackISN, peerISN 
 	s.stackCfg.ISN = func(tcp.ID, time.Time) tcp.Seq { return stackISN }
 	peerCfg.ISN = func(tcp.ID, time.Time) tcp.Seq { return peerISN }
 	peerID := tcp.ID{Local: s.id.Remote, Remote: s.id.Local}
-	s.peer = tcp.New(peerID, &peerCfg, peerEnd{s}, peerEnd{s})
+	s.peer = tcp.New(peerID, &peerCfg, tcp.NewEnv(peerEnd{s}, peerEnd{s}, nil))
 	if passive {
 		if err := s.peer.OpenActive(s.now); err != nil {
 			t.Fatal(err)
 		}
 	} else {
-		s.stack = tcp.New(s.id, &s.stackCfg, stackEnd{s}, stackEnd{s})
+		s.stack = tcp.New(s.id, &s.stackCfg, tcp.NewEnv(stackEnd{s}, stackEnd{s}, nil))
 		if err := s.peer.OpenPassive(s.now); err != nil {
 			t.Fatal(err)
 		}
@@ -150,7 +150,7 @@ func (s *sim) deliver(f flight) {
 	}
 	if s.stack == nil { // the listener takes the SYN, as Stack.passiveOpen does
 		s.record(stack.EventSegmentIn, tcp.Listen, &f.seg, tcp.ReasonNone)
-		s.stack = tcp.New(s.id, &s.stackCfg, stackEnd{s}, stackEnd{s})
+		s.stack = tcp.New(s.id, &s.stackCfg, tcp.NewEnv(stackEnd{s}, stackEnd{s}, nil))
 		s.stack.OpenPassive(s.now)
 		s.stack.Input(s.now, &f.seg)
 		return
@@ -195,7 +195,8 @@ func (s *sim) record(kind stack.EventKind, state tcp.State, seg *tcp.Segment, wh
 		ev.ISN.RemoteKnown = ev.ISN.RemoteKnown || st == tcp.SynReceived || st.Synchronized()
 	}
 	if s.stack != nil {
-		ev.ISN.Local, ev.ISN.Remote = s.stack.ISS, s.stack.IRS
+		st := s.stack.Status()
+		ev.ISN.Local, ev.ISN.Remote = st.ISS, st.IRS
 	}
 	if seg != nil && seg.Flags.Has(tcp.FlagSYN) {
 		if ev.Inbound() {

@@ -39,14 +39,14 @@ func BenchmarkInputInOrderData(b *testing.B) {
 
 func benchmarkInputInOrderData(b *testing.B, obs Observer, mem *Budget) {
 	out := &discardOutput{}
-	c := NewWithBudget(ID{Local: localAP, Remote: remoteAP}, testConfig(), mem, out, obs)
+	c := New(ID{Local: localAP, Remote: remoteAP}, testConfig(), NewEnv(out, obs, mem))
 	now := epoch
 	c.OpenPassive(now)
 	syn := seg(FlagSYN, remoteISS, 0)
 	syn.Options = Options{MSS: 1460, SACKPermitted: true, HasTimestamps: true, TSVal: 1, HasWindowScale: true, WindowScale: 7}
 	c.Input(now, &syn)
 	ack := seg(FlagACK, remoteISS+1, localISS+1)
-	ack.Options = Options{HasTimestamps: true, TSVal: 2, TSEcr: c.tsNow()}
+	ack.Options = Options{HasTimestamps: true, TSVal: 2, TSEcr: c.tsNow(now)}
 	c.Input(now, &ack)
 	if c.State() != Established {
 		b.Fatal(c.State())
@@ -62,7 +62,7 @@ func benchmarkInputInOrderData(b *testing.B, obs Observer, mem *Budget) {
 	for i := 0; i < b.N; i++ {
 		now = now.Add(time.Microsecond)
 		data.Options.TSVal++
-		data.Options.TSEcr = c.tsNow()
+		data.Options.TSEcr = c.tsNow(now)
 		c.Input(now, &data)
 		c.Receive(now, buf)
 		data.Seq = data.Seq.Add(uint32(len(payload)))
@@ -81,14 +81,14 @@ func BenchmarkSendAndACK(b *testing.B) {
 
 func benchmarkSendAndACK(b *testing.B, mem *Budget) {
 	out := &discardOutput{}
-	c := NewWithBudget(ID{Local: localAP, Remote: remoteAP}, testConfig(), mem, out, nil)
+	c := New(ID{Local: localAP, Remote: remoteAP}, testConfig(), NewEnv(out, nil, mem))
 	now := epoch
 	c.OpenPassive(now)
 	syn := seg(FlagSYN, remoteISS, 0)
 	syn.Options = Options{MSS: 1460, SACKPermitted: true, HasTimestamps: true, TSVal: 1}
 	c.Input(now, &syn)
 	ack := seg(FlagACK, remoteISS+1, localISS+1)
-	ack.Options = Options{HasTimestamps: true, TSVal: 2, TSEcr: c.tsNow()}
+	ack.Options = Options{HasTimestamps: true, TSVal: 2, TSEcr: c.tsNow(now)}
 	c.Input(now, &ack)
 	payload := make([]byte, 988)
 	b.SetBytes(int64(len(payload)))
@@ -97,9 +97,9 @@ func benchmarkSendAndACK(b *testing.B, mem *Budget) {
 	for i := 0; i < b.N; i++ {
 		now = now.Add(time.Microsecond)
 		c.Send(now, payload)
-		ack.Ack = c.SndNxt
+		ack.Ack = c.snd.nxt
 		ack.Options.TSVal++
-		ack.Options.TSEcr = c.tsNow()
+		ack.Options.TSEcr = c.tsNow(now)
 		c.Input(now, &ack)
 	}
 }

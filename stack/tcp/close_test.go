@@ -40,7 +40,7 @@ func TestHalfCloseKeepsReceiving(t *testing.T) {
 		t.Fatalf("read %q in FIN-WAIT-2", got)
 	}
 	h.expectState(FinWait2)
-	if !h.c.Deadline().IsZero() && h.c.finWait2At != (time.Time{}) {
+	if !h.c.Status().FinWait2At.IsZero() {
 		t.Fatal("FIN-WAIT-2 time-out runs for a half-closed, not orphaned, connection")
 	}
 }
@@ -272,7 +272,7 @@ func TestACKOfOurFINOnAnUnacceptableSegmentMovesOn(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			h := tt.setup(t)
-			wnd := uint32(h.c.rcvAdvEdge - h.c.RcvNxt)
+			wnd := uint32(h.c.rcv.edge - h.c.rcv.nxt)
 			h.send(seg(FlagACK, tt.rcv.Add(wnd+1000), localISS+2))
 			h.expectState(tt.want)
 			if tt.want == Closed && len(h.out) > 0 {

@@ -3,7 +3,10 @@ package tcp
 import "time"
 
 // Config holds the policies of the engine. The zero value of a field means
-// its default; DefaultConfig lists them.
+// its default; the Default constants list them. The engine only reads a
+// Config: one made by WithDefaults is shared by every connection that is
+// given it, whichever loop (shard) runs them, and must not change
+// afterwards.
 type Config struct {
 	// MSL is the maximum segment lifetime; TIME-WAIT lasts 2*MSL
 	// (RFC 9293 §3.4.2). Default 30 s, as Linux (RFC 9293 suggests 2 min).
@@ -98,17 +101,6 @@ type Config struct {
 	// cookieKey is the SYN cookie key WithDefaults derives from ISNKey
 	// (syncookie.go).
 	cookieKey [32]byte
-	// work is the scratch space of the connections sharing this Config.
-	work *workspace
-}
-
-// workspace holds the segments a connection works on while one of its
-// methods runs; connections that are never called concurrently share one
-// instead of carrying 200 bytes each. The segments are passed to Output
-// and Observer, so locals would escape to the heap on every segment.
-type workspace struct {
-	out Segment // the segment being sent
-	in  Segment // the segment being processed, trimmed to the window
 }
 
 // Defaults of Config.
@@ -167,6 +159,5 @@ func (c Config) WithDefaults() Config {
 	}
 	c.cookieKey = deriveCookieKey(&c.ISNKey)
 	c.complete = true
-	c.work = &workspace{}
 	return c
 }

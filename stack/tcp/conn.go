@@ -1,9 +1,6 @@
 package tcp
 
-import (
-	"io"
-	"time"
-)
+import "time"
 
 // Conn is one TCP connection: its TCB (RFC 9293 §3.3.1) and the state
 // machine that drives it. A Conn is not safe for concurrent use: one event
@@ -11,150 +8,61 @@ import (
 type Conn struct {
 	id  ID
 	cfg *Config // shared with the other connections of the stack, read only
-	mem *Budget // where the buffers' storage comes from; nil: no bound
-	out Output
-	obs Observer
+	env *Env    // shared with the other connections of the owner's loop
+	mem *Budget // where the buffers' storage comes from; nil: no bound, or released
 
 	state   State
 	err     error
 	softErr error // the last soft ICMP error, reported on a time-out
 	data    any
 
-	// Send sequence variables (RFC 9293 §3.3.1).
-	ISS    Seq
-	SndUna Seq
-	SndNxt Seq
-	SndWnd uint32 // scaled
-	SndWL1 Seq
-	SndWL2 Seq
-	sndMax Seq // highest SND.NXT so far: SND.NXT goes back on a time-out
+	snd    sender     // the send side of the TCB (sender.go)
+	rcv    receiver   // the receive side (receiver.go)
+	rec    recovery   // loss recovery (recovery.go)
+	cc     congestion // congestion control (congestion.go)
+	rtt    rttEstimator
+	timers timers
 
-	// Receive sequence variables.
-	IRS        Seq
-	RcvNxt     Seq
-	rcvAdvEdge Seq // right edge of the window last advertised
-
-	sndMSS   uint16
-	sb       scoreboard
-	rack     rackState
-	cubic    cubicState
 	sackOK   bool   // both SYNs carried SACK-permitted
 	tsOK     bool   // both SYNs carried timestamps
+	wsOK     bool   // both SYNs carried a window scale
 	tsRecent uint32 // TS.Recent of RFC 7323
 	tsOffset uint32
-	// recentOOO holds where the latest out-of-order segments started,
-	// most recent first, one per block: the order SACK blocks are
-	// reported in (RFC 2018 §4).
-	recentOOO    [MaxSACKBlocks]Seq
-	numRecentOOO uint8
-	hasDSACK     bool
-	dsack        SACKBlock
-	tlpOut       bool  // a tail loss probe is outstanding
-	afterRTO     bool  // retransmitting after a time-out, until recoverSeq
-	sndShift     uint8 // peer's window scale, applied to SEG.WND
-	rcvShift     uint8 // ours, applied to the window we advertise
-	wsOK         bool
-	maxSndWnd    uint32
-	cwnd         uint32
-	ssthresh     uint32
-	dupAcks      int
-	recoverSeq   Seq
-	inRecovery   bool
-	// rtxNow, unless ReasonNone, sends the first lost segment at the next
-	// output whatever cwnd says, for this reason: the fast retransmit
-	// (RFC 5681 §3.2 step 4, RFC 6675 §5 (4.3)) or NewReno's
-	// retransmission on a partial ACK (RFC 6582 §3.2 step 5).
-	rtxNow Reason
-	// highRxt is HighRxt of RFC 6675: segments below it were retransmitted
-	// in this recovery. rescueRxt is RescueRxt; rescued says the one
-	// rescue retransmission of this recovery went out (NextSeg rule 4).
-	highRxt   Seq
-	rescueRxt Seq
-	rescued   bool
 
-	snd sendBuffer
-	rcv recvBuffer
-
-	finQueued     bool  // the user closed: a FIN follows the data
 	closeOnEstab  bool  // CLOSE in SYN-RECEIVED, done on entering ESTABLISHED
 	orphaned      bool  // the user will neither send nor receive again
-	peerFIN       bool  // the peer's FIN was received
 	passive       bool  // opened from LISTEN
 	synRetransmit bool  // the SYN or SYN-ACK had to be retransmitted
-	swsOverride   bool  // the override time-out of §3.8.6.2.1 expired
-	wndClamped    bool  // the budget is keeping the receive window small
-	sndClamped    bool  // the budget is keeping the send space small
+	ackNow        bool  // an ACK must go out before the call returns (or be held: burst)
+	burst         bool  // InputBurst runs: an owed ACK waits for Flush
 	memFloor      int32 // each buffer's guaranteed storage (memory.go)
+	ackWhy        Reason
 
-	// Timers are plain deadlines; zero means stopped.
-	rtxAt      time.Time
-	persist    bool // rtxAt is the persist timer, not retransmission
-	timeWaitAt time.Time
-	finWait2At time.Time
-	delAckAt   time.Time
-	tlpAt      time.Time // tail loss probe (RFC 8985 §7)
-	rackAt     time.Time // RACK reordering timer (RFC 8985 §6.2)
-	// unackedSince is when the oldest unacknowledged octet was first sent
-	// (the user timeout counts from it); lastHeard is when the peer last
-	// sent anything (keep-alive counts from it).
-	unackedSince   time.Time
-	lastHeard      time.Time
 	keepAlivesSent int
-	probesOut      int       // zero-window probes sent since the peer's last ACK
-	rcvSpaceStart  time.Time // start of the auto-tuning measurement
-	rcvSpaceRead   int       // bytes read since rcvSpaceStart
-	now            time.Time // the time of the call being handled
-
-	rtt       rttEstimator
-	backoff   int // RTO doublings in force (RFC 6298 §5.5)
-	timeouts  int // consecutive time-outs without progress: R1/R2 of §3.8.3
-	rttTiming bool
-	rttSeq    Seq
-	rttStart  time.Time
-
-	ackNow      bool   // an ACK must go out before Input returns
-	ackWhy      Reason // why it is owed
-	batching    bool   // between BeginBatch and EndBatch: owed ACKs wait
-	corked      bool   // between Cork and Uncork: nothing is sent
-	ackPending  int    // in-order segments received and not yet acknowledged
-	lastAckSent Seq
-	retransmits int
-	segsIn      int
-	segsOut     int
+	backoff        int // RTO doublings in force (RFC 6298 §5.5)
+	timeouts       int // consecutive time-outs without progress: R1/R2 of §3.8.3
+	retransmits    int
+	segsIn         int
+	segsOut        int
 	// invalidAnswerAt is when the connection last answered an
 	// unacceptable segment (ratelimit.go); zero: never.
 	invalidAnswerAt time.Time
 }
 
-// New returns a connection in CLOSED. out must not be nil; obs may be nil.
-// A cfg made by Config.WithDefaults is shared, not copied: the many
-// connections of a stack keep one, and the scratch segments it carries;
-// it must not change afterwards, and connections that share it must not
-// be called concurrently (a stack's loop calls one at a time). Any other
-// cfg (or nil) is copied, with defaults filled in.
-func New(id ID, cfg *Config, out Output, obs Observer) *Conn {
-	return NewWithBudget(id, cfg, nil, out, obs)
-}
-
-// NewWithBudget is New for a connection whose buffers draw on mem, which
-// the connections of a stack share (see Budget). A nil mem bounds nothing.
-// Once the owner is done with the connection it calls ReleaseBuffers.
-func NewWithBudget(id ID, cfg *Config, mem *Budget, out Output, obs Observer) *Conn {
-	c := &Conn{id: id, out: out, obs: obs, cfg: cfg, mem: mem}
-	mem.Join(2) // the send and the receive buffer
-	if cfg == nil || !cfg.complete {
-		own := Config{}
-		if cfg != nil {
-			own = *cfg
-		}
-		own = own.WithDefaults()
-		c.cfg = &own
-	}
-	c.snd.limit = c.cfg.SendBuffer
-	c.rcv.limit = c.cfg.ReceiveBuffer
+// New returns a connection in CLOSED, working in env (NewEnv), whose
+// buffers join env's Budget. A cfg made by Config.WithDefaults is shared,
+// not copied: the many connections of a stack keep one, and it must not
+// change afterwards. Any other cfg (or nil) is copied, with defaults
+// filled in. Once the owner is done with the connection it calls
+// ReleaseBuffers.
+func New(id ID, cfg *Config, env *Env) *Conn {
+	c := &Conn{id: id, cfg: completed(cfg), env: env, mem: env.mem}
+	c.mem.Join(2) // the send and the receive buffer
+	c.snd.buf.limit = c.cfg.SendBuffer
+	c.rcv.buf.limit = c.cfg.ReceiveBuffer
 	c.memFloor = floorFor(c.cfg)
 	c.rtt = newRTTEstimator(c.cfg.InitialRTO)
-	c.rcvShift = receiveShift(c.cfg)
+	c.rcv.shift = receiveShift(c.cfg)
 	return c
 }
 
@@ -188,264 +96,47 @@ func (c *Conn) UserData() any { return c.data }
 func (c *Conn) Passive() bool { return c.passive }
 
 // PeerClosed reports whether the peer's FIN has arrived.
-func (c *Conn) PeerClosed() bool { return c.peerFIN }
-
-// OpenActive is the active OPEN of RFC 9293 §3.10.1: select an ISS, send
-// SYN, enter SYN-SENT.
-func (c *Conn) OpenActive(now time.Time) error {
-	c.now = now
-	if c.state != Closed {
-		return ErrAlreadyOpen
-	}
-	c.selectISS(now)
-	c.setState(SynSent, nil, ReasonUserOpenActive)
-	c.sendSYN(now, ReasonUserOpenActive)
-	return nil
-}
-
-// OpenPassive is the passive OPEN of RFC 9293 §3.10.1: enter LISTEN. A
-// connection opened this way returns to LISTEN where the RFC says so; the
-// owner then discards it (one Conn serves one connection).
-func (c *Conn) OpenPassive(now time.Time) error {
-	c.now = now
-	if c.state != Closed {
-		return ErrAlreadyOpen
-	}
-	c.passive = true
-	c.setState(Listen, nil, ReasonUserOpenPassive)
-	return nil
-}
-
-func (c *Conn) selectISS(now time.Time) {
-	if c.cfg.ISN != nil {
-		c.initSend(c.cfg.ISN(c.id, now))
-	} else {
-		c.initSend(initialSequenceNumber(&c.cfg.ISNKey, c.id, now))
-	}
-}
-
-// initSend sets the send side up for an initial sequence number: ours
-// (selectISS), or one a SYN cookie carried (syncookie.go).
-func (c *Conn) initSend(iss Seq) {
-	c.ISS = iss
-	c.SndUna = c.ISS
-	c.SndNxt = c.ISS.Add(1)
-	c.sndMax = c.SndNxt
-	c.snd.seq = c.ISS.Add(1)
-	c.sndMSS = defaultPeerMSS(c.id)
-	c.tsOffset = timestampOffset(c.ISS)
-	c.cwnd = initialWindow(c.cfg.MSS)
-	c.ssthresh = ^uint32(0)
-}
-
-// Send is SEND (RFC 9293 §3.10.2): queue as much of p as fits in the send
-// buffer and send what the windows allow. It returns how much it took.
-func (c *Conn) Send(now time.Time, p []byte) (int, error) {
-	c.now = now
-	switch c.state {
-	case Closed, Listen:
-		if c.err != nil {
-			return 0, c.err
-		}
-		return 0, ErrNotConnected
-	case SynSent, SynReceived, Established, CloseWait:
-		if c.finQueued {
-			return 0, ErrClosing
-		}
-	default:
-		return 0, ErrClosing
-	}
-	if c.mem != nil {
-		p = p[:min(len(p), c.sendSpace())]
-	}
-	n := c.snd.write(c.mem, c.floor(), p)
-	if c.state == Established || c.state == CloseWait {
-		c.output(now)
-	}
-	return n, nil
-}
-
-// SendSpace is how many bytes Send would take now.
-func (c *Conn) SendSpace() int {
-	switch c.state {
-	case SynSent, SynReceived, Established, CloseWait:
-		if !c.finQueued {
-			return c.sendSpace()
-		}
-	}
-	return 0
-}
-
-// SendQueue is how many bytes are queued and not yet acknowledged.
-func (c *Conn) SendQueue() int { return c.snd.len() }
-
-// Receive is RECEIVE (RFC 9293 §3.10.3): copy received in-order data into
-// p. It returns io.EOF once the peer's FIN has been received and all data
-// before it read, and the connection's error if it was reset. With nothing
-// to read yet it returns 0, nil.
-func (c *Conn) Receive(now time.Time, p []byte) (int, error) {
-	c.now = now
-	if c.rcv.len() > 0 {
-		// Only a read that opens the window is worth a segment of its
-		// own. A window that could already grow before it (the SYN's
-		// unscaled field capped the first advertisement) reaches the
-		// peer on the next ACK; the peer is not short of window then.
-		alreadyDue := c.windowUpdateDue()
-		n := c.rcv.read(p)
-		c.autotune(now, n)
-		if c.mem != nil || c.state == Closed {
-			c.releaseIfIdle()
-		}
-		if !alreadyDue {
-			c.maybeWindowUpdate(now)
-		}
-		return n, nil
-	}
-	if c.err != nil {
-		return 0, c.err
-	}
-	if c.peerFIN {
-		return 0, io.EOF
-	}
-	if c.state == Closed {
-		return 0, ErrNotConnected
-	}
-	return 0, nil
-}
-
-// Readable is how many bytes Receive would return now.
-func (c *Conn) Readable() int { return c.rcv.len() }
-
-// CloseSend is CLOSE of RFC 9293 §3.10.4, a half-close: no more sends, a
-// FIN follows the queued data, and receiving goes on until the peer's FIN.
-// net.Conn's CloseWrite maps to it.
-func (c *Conn) CloseSend(now time.Time) error {
-	c.now = now
-	switch c.state {
-	case Closed:
-		if c.err != nil {
-			return c.err
-		}
-		return ErrNotConnected
-	case Listen, SynSent:
-		// "Delete the TCB and return 'error: closing' responses to any
-		// queued SENDs, or RECEIVEs." The SYN's timer goes with it.
-		c.enterClosed(nil, ReasonUserClose)
-		return nil
-	case SynReceived:
-		if c.finQueued || c.closeOnEstab {
-			return ErrClosing
-		}
-		if c.snd.len() > 0 {
-			// "otherwise, queue for processing after entering ESTABLISHED state"
-			c.closeOnEstab = true
-			return nil
-		}
-		// "If no SENDs have been issued and there is no pending data to
-		// send, then form a FIN segment and send it, and enter FIN-WAIT-1."
-		c.finQueued = true
-		c.setState(FinWait1, nil, ReasonUserClose)
-	case Established:
-		c.finQueued = true
-		c.setState(FinWait1, nil, ReasonUserClose)
-	case CloseWait:
-		c.finQueued = true
-		c.setState(LastAck, nil, ReasonUserClose)
-	default:
-		return ErrClosing
-	}
-	c.output(now)
-	return nil
-}
-
-// Close is CloseSend for a user who also stops receiving (net.Conn's
-// Close): the connection is orphaned. With unread received data it is
-// reset instead (RFC 2525 §2.17); data that arrives afterwards is answered
-// with RST; an orphan in FIN-WAIT-2 ends after Config.FinWait2Timeout.
-func (c *Conn) Close(now time.Time) error {
-	c.now = now
-	if c.orphaned {
-		return ErrClosing
-	}
-	c.orphaned = true
-	if c.rcv.len() > 0 && c.state.Synchronized() {
-		c.sendReset(c.SndNxt, ReasonCloseUnreadData)
-		c.rcv.pop(c.rcv.len())
-		c.enterClosed(nil, ReasonCloseUnreadData)
-		return nil
-	}
-	var err error
-	if !c.finQueued && !c.closeOnEstab {
-		err = c.CloseSend(now)
-	}
-	if c.state == FinWait2 {
-		c.finWait2At = now.Add(c.cfg.FinWait2Timeout)
-	}
-	return err
-}
-
-// Abort is ABORT (RFC 9293 §3.10.5): send RST in the states that have a
-// peer to tell, and enter CLOSED.
-func (c *Conn) Abort(now time.Time) {
-	c.now = now
-	switch c.state {
-	case SynReceived, Established, FinWait1, FinWait2, CloseWait:
-		c.sendReset(c.SndNxt, ReasonUserAbort)
-	case Closed:
-		return
-	}
-	if c.err == nil {
-		c.err = ErrConnectionAborted
-	}
-	c.enterClosed(nil, ReasonUserAbort)
-}
+func (c *Conn) PeerClosed() bool { return c.rcv.peerFIN }
 
 // Status is STATUS (RFC 9293 §3.10.6).
 func (c *Conn) Status() Status {
 	s := Status{
 		ID: c.id, State: c.state,
-		ISS: c.ISS, IRS: c.IRS,
-		SndUna: c.SndUna, SndNxt: c.SndNxt, SndWnd: c.SndWnd,
-		RcvNxt: c.RcvNxt, RcvWnd: c.rcvWindow(),
-		SendQueue: c.snd.len(), RecvQueue: c.rcv.len(),
-		MSS:  c.sndMSS,
+		ISS: c.snd.iss, IRS: c.rcv.irs,
+		SndUna: c.snd.una, SndNxt: c.snd.nxt, SndWnd: c.snd.wnd,
+		RcvNxt: c.rcv.nxt, RcvWnd: c.rcvWindow(),
+		SendQueue: c.snd.buf.len(), RecvQueue: c.rcv.buf.len(),
+		MSS:  c.snd.mss,
 		SRTT: c.rtt.srtt, RTTVar: c.rtt.rttvar, RTO: c.rtt.backedOff(c.backoff, c.cfg.MaxRTO),
 		Backoff:      c.backoff,
-		RetransmitAt: c.rtxAt, TimeWaitAt: c.timeWaitAt, FinWait2At: c.finWait2At, DelayedACKAt: c.delAckAt,
-		Retransmits: c.retransmits, SegsIn: c.segsIn, SegsOut: c.segsOut,
-		PeerClosed: c.peerFIN, Closed: c.finQueued, Orphaned: c.orphaned,
+		DelayedACKAt: c.timers.at[timerDelayedACK],
+		Retransmits:  c.retransmits, SegsIn: c.segsIn, SegsOut: c.segsOut,
+		PeerClosed: c.rcv.peerFIN, Closed: c.snd.finQueued, Orphaned: c.orphaned,
 
-		Congestion: c.cfg.Congestion, Cwnd: c.cwnd, Ssthresh: c.ssthresh, InRecovery: c.inRecovery,
-		InFlight:    c.sb.inFlight(c.SndUna.Size(c.sndMax)),
-		SackedBytes: c.sb.sackedBytes, LostBytes: c.sb.lostBytes, SACKHoles: c.sackHoles(),
-		MinRTT:          c.rack.minRTT,
+		Congestion: c.cfg.Congestion, Cwnd: c.cc.cwnd, Ssthresh: c.cc.ssthresh, InRecovery: c.rec.inRecovery,
+		InFlight:    c.rec.sb.inFlight(c.snd.una.Size(c.snd.max)),
+		SackedBytes: c.rec.sb.sackedBytes, LostBytes: c.rec.sb.lostBytes, SACKHoles: c.rec.sb.holes(),
+		MinRTT:          c.rec.rack.minRTT,
 		SendWindowScale: -1, RecvWindowScale: -1,
 		SACK: c.sackOK, Timestamps: c.tsOK,
-		KeepAliveAt: c.keepAliveAt(), TLPAt: c.tlpAt, RACKAt: c.rackAt, UserTimeoutAt: c.userTimeoutAt(),
+		KeepAliveAt: c.timers.when(timerKeepAlive, c.idle()), TLPAt: c.timers.when(timerTLP, c.idle()),
+		RACKAt: c.timers.at[timerRACK], UserTimeoutAt: c.timers.at[timerUser],
 	}
 	if c.wsOK {
-		s.SendWindowScale, s.RecvWindowScale = int(c.sndShift), int(c.rcvShift)
+		s.SendWindowScale, s.RecvWindowScale = int(c.snd.shift), int(c.rcv.shift)
 	}
-	if c.persist {
-		s.PersistAt, s.RetransmitAt = c.rtxAt, time.Time{}
+	if c.timers.persist {
+		s.PersistAt = c.timers.at[timerRetransmit]
+	} else {
+		s.RetransmitAt = c.timers.at[timerRetransmit]
+	}
+	switch c.state {
+	case TimeWait:
+		s.TimeWaitAt = c.timers.at[timerClose]
+	case FinWait2:
+		s.FinWait2At = c.timers.at[timerClose]
 	}
 	return s
-}
-
-// sackHoles counts the gaps between SND.UNA and the highest SACKed octet.
-func (c *Conn) sackHoles() int {
-	holes, inHole := 0, false
-	for i := 0; i < c.sb.len(); i++ {
-		s := c.sb.at(i)
-		if !s.sacked && !inHole {
-			inHole = true
-		}
-		if s.sacked && inHole {
-			holes++
-			inHole = false
-		}
-	}
-	return holes
 }
 
 // setState moves to a new state and tells the observer.
@@ -455,24 +146,32 @@ func (c *Conn) setState(to State, cause *Segment, why Reason) {
 	if to == TimeWait {
 		c.releaseAfterClose() // nothing more is sent or received
 	}
-	if c.obs != nil && from != to {
-		c.obs.StateChange(c, from, to, cause, why)
+	if c.env.obs != nil && from != to {
+		c.env.obs.StateChange(c, from, to, cause, why)
 	}
+}
+
+// returnToListen takes a connection of a passive OPEN in SYN-RECEIVED
+// back to LISTEN, which runs no timer: the SYN-ACK's retransmission and
+// user timeout stop (the user timeout of an answered SYN, left running,
+// closed a connection in LISTEN; found by FuzzInput).
+func (c *Conn) returnToListen(cause *Segment, why Reason) {
+	c.timers = timers{}
+	c.setState(Listen, cause, why)
 }
 
 // enterClosed deletes the TCB: every timer stops.
 func (c *Conn) enterClosed(cause *Segment, why Reason) {
-	c.rtxAt, c.timeWaitAt, c.finWait2At, c.delAckAt = time.Time{}, time.Time{}, time.Time{}, time.Time{}
-	c.tlpAt, c.rackAt, c.unackedSince = time.Time{}, time.Time{}, time.Time{}
-	c.sb.reset()
+	c.timers = timers{}
+	c.rec.sb.reset()
 	c.ackNow = false
 	c.releaseAfterClose()
 	c.setState(Closed, cause, why)
 }
 
 func (c *Conn) drop(seg *Segment, why Reason) {
-	if c.obs != nil {
-		c.obs.Drop(c, seg, why)
+	if c.env.obs != nil {
+		c.env.obs.Drop(c, seg, why)
 	}
 }
 
@@ -484,6 +183,3 @@ func defaultPeerMSS(id ID) uint16 {
 	}
 	return 536
 }
-
-// initialWindow is IW of RFC 6928: ten segments.
-func initialWindow(mss uint16) uint32 { return 10 * uint32(mss) }

@@ -65,14 +65,14 @@ func TestSendRespectsPeerWindow(t *testing.T) {
 	w.Window = 2000
 	h.send(w)
 	h.write(strings.Repeat("x", 5000))
-	if len(h.out) != 2 || h.c.SndNxt != localISS+2001 {
+	if len(h.out) != 2 || h.c.snd.nxt != localISS+2001 {
 		t.Fatalf("sent %s with a 2000-byte window", fmtSent(h.out))
 	}
 	h.out = nil
 	ack := seg(FlagACK, remoteISS+1, localISS+2001)
 	ack.Window = 2000
 	h.send(ack)
-	if len(h.out) != 2 || h.c.SndNxt != localISS+4001 {
+	if len(h.out) != 2 || h.c.snd.nxt != localISS+4001 {
 		t.Fatalf("after the window slid: sent %s", fmtSent(h.out))
 	}
 }
@@ -123,7 +123,7 @@ func TestDuplicateSegmentIsReACKed(t *testing.T) {
 
 func TestUnacceptableSegmentsGetACK(t *testing.T) {
 	h := established(t)
-	wnd := uint32(h.c.rcvAdvEdge - h.c.RcvNxt)
+	wnd := uint32(h.c.rcv.edge - h.c.rcv.nxt)
 	for _, s := range []Segment{
 		seg(FlagACK, remoteISS+1+Seq(wnd), localISS+1, "beyond"),
 		seg(FlagACK, remoteISS-100, localISS+1, "old"),
@@ -142,7 +142,7 @@ func TestACKOfUnsentDataIsAnswered(t *testing.T) {
 	h := established(t)
 	h.send(seg(FlagACK, remoteISS+1, localISS+500))
 	h.expect(out(FlagACK, localISS+1, remoteISS+1))
-	if h.c.SndUna != localISS+1 {
+	if h.c.snd.una != localISS+1 {
 		t.Fatal("SND.UNA moved on an ACK of unsent data")
 	}
 }
@@ -344,7 +344,7 @@ func pair(t *testing.T, ca, cb *Config) (*harness, *harness) {
 	cb.ISN = func(ID, time.Time) Seq { return remoteISS }
 	a := newHarness(t, ca)
 	b := &harness{t: t, now: epoch}
-	b.c = New(ID{Local: remoteAP, Remote: localAP}, cb, b, b)
+	b.c = New(ID{Local: remoteAP, Remote: localAP}, cb, NewEnv(b, b, nil))
 	a.c.OpenPassive(a.now)
 	b.c.OpenActive(b.now)
 	for i := 0; i < 3; i++ {
@@ -386,7 +386,7 @@ func TestReceiveWindowAutoTuning(t *testing.T) {
 	cfg.MaxReceiveBuffer = 64000
 	a, b := pair(t, testConfig(), cfg)
 	_ = a
-	start := b.c.rcv.limit
+	start := b.c.rcv.buf.limit
 	payload := strings.Repeat("w", 200000)
 	off := 0
 	buf := make([]byte, 1<<20)
@@ -399,24 +399,9 @@ func TestReceiveWindowAutoTuning(t *testing.T) {
 		a.advance(5 * time.Millisecond)
 		b.advance(5 * time.Millisecond)
 	}
-	if b.c.rcv.limit <= start || b.c.rcv.limit > cfg.MaxReceiveBuffer {
-		t.Fatalf("receive buffer %d after a bulk transfer read as fast as it came (start %d, max %d)", b.c.rcv.limit, start, cfg.MaxReceiveBuffer)
+	if b.c.rcv.buf.limit <= start || b.c.rcv.buf.limit > cfg.MaxReceiveBuffer {
+		t.Fatalf("receive buffer %d after a bulk transfer read as fast as it came (start %d, max %d)", b.c.rcv.buf.limit, start, cfg.MaxReceiveBuffer)
 	}
-}
-
-func TestBatchAcknowledgesBurstOnce(t *testing.T) {
-	h := established(t)
-	h.c.BeginBatch()
-	for i := 0; i < 6; i++ {
-		h.send(seg(FlagACK, remoteISS+1+Seq(i*1000), localISS+1, strings.Repeat("b", 1000)))
-	}
-	h.expectNothing()
-	h.c.EndBatch(h.now)
-	h.expect(out(FlagACK, localISS+1, remoteISS+6001))
-	// Outside a batch, every second segment is acknowledged again.
-	h.send(seg(FlagACK, remoteISS+6001, localISS+1, strings.Repeat("b", 1000)))
-	h.send(seg(FlagACK, remoteISS+7001, localISS+1, strings.Repeat("b", 1000)))
-	h.expect(out(FlagACK, localISS+1, remoteISS+8001))
 }
 
 func TestScaledWindowEdgeNeverMovesLeft(t *testing.T) {
@@ -428,7 +413,7 @@ func TestScaledWindowEdgeNeverMovesLeft(t *testing.T) {
 	syn.Options = Options{MSS: 1000, HasWindowScale: true, WindowScale: 7}
 	h.send(syn)
 	h.send(seg(FlagACK, remoteISS+1, localISS+1))
-	if h.c.rcvShift == 0 || !h.c.wsOK {
+	if h.c.rcv.shift == 0 || !h.c.wsOK {
 		t.Fatal("window scaling not in use")
 	}
 	h.out = nil // the SYN-ACK's window is not scaled
@@ -442,7 +427,7 @@ func TestScaledWindowEdgeNeverMovesLeft(t *testing.T) {
 			h.c.Receive(h.now, make([]byte, 50))
 		}
 		for _, s := range h.out {
-			right := s.Ack.Add(uint32(s.Window) << h.c.rcvShift)
+			right := s.Ack.Add(uint32(s.Window) << h.c.rcv.shift)
 			if edge != 0 && right.LessThan(edge) {
 				t.Fatalf("segment %d: right edge moved left by %d", i, right.Size(edge))
 			}
@@ -458,11 +443,11 @@ func TestZeroWindowStillTakesACKs(t *testing.T) {
 	h := established(t)
 	h.write("ours")
 	h.out = nil
-	wnd := uint32(h.c.rcvAdvEdge - h.c.RcvNxt)
+	wnd := uint32(h.c.rcv.edge - h.c.rcv.nxt)
 	// A pure ACK whose sequence number lies beyond our window.
 	h.send(seg(FlagACK, remoteISS+1+Seq(wnd)+10, localISS+5))
-	if h.c.SndUna != localISS+5 {
-		t.Fatalf("SND.UNA %d: the ACK of an unacceptable segment was ignored", h.c.SndUna-localISS)
+	if h.c.snd.una != localISS+5 {
+		t.Fatalf("SND.UNA %d: the ACK of an unacceptable segment was ignored", h.c.snd.una-localISS)
 	}
 	h.expect(out(FlagACK, localISS+5, remoteISS+1)) // and it is answered
 }
@@ -493,20 +478,4 @@ func TestReadAfterHandshakeSendsNoWindowUpdate(t *testing.T) {
 	if len(h.out) != 1 || h.out[0].Ack != remoteISS+2 || int(h.out[0].Window)<<7 < 200<<10 {
 		t.Fatalf("reply %v, want one segment acknowledging the byte with the whole window", h.out)
 	}
-}
-
-// A SEND and a CLOSE made while corked leave as one segment with the FIN.
-func TestCorkedSendAndCloseLeaveAsOneSegment(t *testing.T) {
-	h := established(t)
-	h.c.Cork()
-	if _, err := h.c.Send(h.now, []byte("bye")); err != nil {
-		t.Fatal(err)
-	}
-	if err := h.c.CloseSend(h.now); err != nil {
-		t.Fatal(err)
-	}
-	h.expectNothing()
-	h.c.Uncork(h.now)
-	h.expect(out(FlagFIN|FlagPSH|FlagACK, localISS+1, remoteISS+1, "bye"))
-	h.expectState(FinWait1)
 }

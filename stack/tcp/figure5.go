@@ -74,7 +74,7 @@ var figure5 = []Edge{
 	// included), reset in the synchronized states, and in TIME-WAIT unless
 	// RFC 1337 ignores it.
 	{SynSent, Closed, "rcv RST with acceptable ACK", "rfc9293:3.10.7.3", anyOf(ReasonSynSentRefused)},
-	{SynReceived, Closed, "rcv RST (active OPEN)", "rfc9293:3.10.7.4/rst", anyOf(ReasonSynSentRefused)},
+	{SynReceived, Closed, "rcv RST (active OPEN)", "rfc9293:3.10.7.4/rst", anyOf(ReasonSynReceivedRefused)},
 	{Established, Closed, "rcv RST", "rfc9293:3.10.7.4/rst", anyOf(ReasonRSTReset)},
 	{FinWait1, Closed, "rcv RST", "rfc9293:3.10.7.4/rst", anyOf(ReasonRSTReset)},
 	{FinWait2, Closed, "rcv RST", "rfc9293:3.10.7.4/rst", anyOf(ReasonRSTReset)},

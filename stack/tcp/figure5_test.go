@@ -69,24 +69,24 @@ func TestCheckInvariantsCatchesABrokenTCB(t *testing.T) {
 		breakIt func(h *harness)
 		want    string
 	}{
-		{"SND.UNA beyond SND.NXT", func(h *harness) { h.c.SndUna = h.c.SndNxt + 1 }, "SND.UNA"},
-		{"SND.NXT beyond what was sent", func(h *harness) { h.c.SndNxt = h.c.sndMax + 1 }, "highest sent"},
-		{"send buffer over its limit", func(h *harness) { h.c.snd.limit = 3 }, "send buffer holds"},
+		{"SND.UNA beyond SND.NXT", func(h *harness) { h.c.snd.una = h.c.snd.nxt + 1 }, "SND.UNA"},
+		{"SND.NXT beyond what was sent", func(h *harness) { h.c.snd.nxt = h.c.snd.max + 1 }, "highest sent"},
+		{"send buffer over its limit", func(h *harness) { h.c.snd.buf.limit = 3 }, "send buffer holds"},
 		{"receive buffer over its limit", func(h *harness) {
 			h.send(seg(FlagACK|FlagPSH, remoteISS+1, localISS+1, "some data"))
-			h.c.rcv.limit = 2
+			h.c.rcv.buf.limit = 2
 		}, "receive buffer holds"},
 		{"out-of-order data past the window", func(h *harness) {
 			h.send(seg(FlagACK, remoteISS+100, localISS+1, "abcd"))
-			h.c.rcv.ooo[0].seq = h.c.rcvAdvEdge - 2
+			h.c.rcv.buf.ooo[0].seq = h.c.rcv.edge - 2
 		}, "past the window"},
 		{"out-of-order data below RCV.NXT", func(h *harness) {
 			h.send(seg(FlagACK, remoteISS+100, localISS+1, "abcd"))
-			h.c.rcv.ooo[0].seq = h.c.RcvNxt
+			h.c.rcv.buf.ooo[0].seq = h.c.rcv.nxt
 		}, "not above RCV.NXT"},
 		{"a timer in CLOSED", func(h *harness) {
 			h.c.state = Closed
-			h.c.rtxAt = h.now.Add(time.Second)
+			h.c.timers.set(timerRetransmit, h.now.Add(time.Second))
 		}, "CLOSED"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

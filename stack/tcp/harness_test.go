@@ -42,22 +42,37 @@ type harness struct {
 	states []stateEvent
 	drops  []Reason
 	peerTS uint32
+	// seen is every reason the connection gave, never cleared: what
+	// TestEveryReasonIsEmitted collects.
+	seen map[Reason]bool
+}
+
+func (h *harness) saw(why Reason) {
+	if h.seen == nil {
+		h.seen = make(map[Reason]bool)
+	}
+	h.seen[why] = true
 }
 
 func (h *harness) Output(c *Conn, seg *Segment, why Reason) {
 	s := *seg
 	s.Payload = bytes.Clone(seg.Payload)
 	h.out = append(h.out, sentSegment{s, why})
+	h.saw(why)
 }
 
 func (h *harness) StateChange(c *Conn, from, to State, cause *Segment, why Reason) {
 	h.states = append(h.states, stateEvent{from, to, why})
+	h.saw(why)
 	if err := CheckTransition(from, to, why); err != nil {
 		h.t.Errorf("illegal state change: %v", err)
 	}
 }
 
-func (h *harness) Drop(c *Conn, seg *Segment, why Reason) { h.drops = append(h.drops, why) }
+func (h *harness) Drop(c *Conn, seg *Segment, why Reason) {
+	h.drops = append(h.drops, why)
+	h.saw(why)
+}
 
 func testConfig() *Config {
 	return &Config{
@@ -74,7 +89,7 @@ func newHarness(t *testing.T, cfg *Config) *harness {
 		cfg = testConfig()
 	}
 	h := &harness{t: t, now: epoch}
-	h.c = New(ID{Local: localAP, Remote: remoteAP}, cfg, h, h)
+	h.c = New(ID{Local: localAP, Remote: remoteAP}, cfg, NewEnv(h, h, nil))
 	return h
 }
 

@@ -41,9 +41,8 @@ func (c *Conn) minMSS() uint16 {
 
 // ICMP handles an ICMP error the stack matched to this connection.
 func (c *Conn) ICMP(now time.Time, e ICMPError) {
-	c.now = now
 	// RFC 5927 §4.1: act only on errors quoting a sequence number in flight.
-	if c.state == Closed || c.state == Listen || !e.Seq.InRange(c.SndUna, c.sndMax.Add(1)) {
+	if c.state == Closed || c.state == Listen || !e.Seq.InRange(c.snd.una, c.snd.max.Add(1)) {
 		c.dropICMP(ReasonICMPIgnored)
 		return
 	}
@@ -72,26 +71,21 @@ func (c *Conn) lowerMSS(now time.Time, mtu int) {
 		hdr = 60
 	}
 	mss := max(mtu-hdr, int(c.minMSS()))
-	if mss >= int(c.sndMSS) {
+	if mss >= int(c.snd.mss) {
 		c.dropICMP(ReasonICMPIgnored)
 		return
 	}
-	c.sndMSS = uint16(mss)
-	c.sb.split(uint32(c.dataMSS()))
-	for i := 0; i < c.sb.len(); i++ {
-		if s := c.sb.at(i); s.size() > 0 && !s.sacked {
-			c.sb.markLost(s)
-		}
-	}
-	c.cwnd = max(c.cwnd, uint32(c.sndMSS))
-	if c.obs != nil {
-		c.obs.Drop(c, nil, ReasonPMTU)
+	c.snd.mss = uint16(mss)
+	c.rec.resegment(uint32(c.dataMSS()))
+	c.cc.cwnd = max(c.cc.cwnd, uint32(c.snd.mss))
+	if c.env.obs != nil {
+		c.env.obs.Drop(c, nil, ReasonPMTU)
 	}
 	c.output(now)
 }
 
 func (c *Conn) dropICMP(why Reason) {
-	if c.obs != nil {
-		c.obs.Drop(c, nil, why)
+	if c.env.obs != nil {
+		c.env.obs.Drop(c, nil, why)
 	}
 }

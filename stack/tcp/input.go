@@ -2,212 +2,43 @@ package tcp
 
 import "time"
 
+// SEGMENT ARRIVES (RFC 9293 §3.10.7): which state's rules take the
+// segment, and, for SYN-RECEIVED and the synchronized states, the checks
+// in the RFC's order (§3.10.7.4): the sequence number, RST, SYN, ACK
+// (ack.go), text and FIN (text.go). TIME-WAIT has its own (timewait.go),
+// LISTEN and SYN-SENT theirs (handshake.go).
+
 // Input is SEGMENT ARRIVES (RFC 9293 §3.10.7) for a segment addressed to
 // this connection. seg is not kept after the call.
 func (c *Conn) Input(now time.Time, seg *Segment) {
-	c.now = now
 	c.segsIn++
-	c.lastHeard = now
-	c.keepAlivesSent = 0
+	c.heard(now)
 	switch c.state {
 	case Closed:
-		c.inputClosed(seg)
+		c.inputClosed(now, seg)
 	case Listen:
 		c.inputListen(now, seg)
 	case SynSent:
 		c.inputSynSent(now, seg)
+	case TimeWait:
+		c.inputTimeWait(now, seg) // timewait.go
 	default:
 		c.inputSynchronized(now, seg)
 	}
 }
 
 // inputClosed is §3.10.7.1: everything but a RST is answered with a RST.
-func (c *Conn) inputClosed(seg *Segment) {
-	rst, ok := ResetFor(seg)
-	if ok && !c.resetAllowed(c.now, seg, ReasonClosedRST) {
+func (c *Conn) inputClosed(now time.Time, seg *Segment) {
+	rst := &c.env.work.out
+	var ok bool
+	*rst, ok = ResetFor(seg)
+	if ok && !c.resetAllowed(now, seg, ReasonClosedRST) {
 		return
 	}
 	c.drop(seg, ReasonClosedRST)
 	if ok {
 		c.segsOut++
-		c.out.Output(c, &rst, ReasonClosedRST)
-	}
-}
-
-// inputListen is §3.10.7.2.
-func (c *Conn) inputListen(now time.Time, seg *Segment) {
-	switch {
-	case seg.Flags.Has(FlagRST):
-		c.drop(seg, ReasonListenRSTIgnored)
-	case seg.Flags.Has(FlagACK):
-		// "Any acknowledgment is bad if it arrives on a connection still
-		// in the LISTEN state. An acceptable reset segment should be formed
-		// for any arriving ACK-bearing segment."
-		if c.resetAllowed(now, seg, ReasonListenACKReset) {
-			c.drop(seg, ReasonListenACKReset)
-			c.sendReset(seg.Ack, ReasonListenACKReset)
-		}
-	case seg.Flags.Has(FlagSYN):
-		c.IRS = seg.Seq
-		c.RcvNxt = seg.Seq.Add(1)
-		c.rcvAdvEdge = c.RcvNxt
-		c.selectISS(now)
-		c.negotiate(&seg.Options)
-		c.SndWnd = uint32(seg.Window) // never scaled in a SYN (RFC 7323 §2.2)
-		c.SndWL1, c.SndWL2 = seg.Seq, c.ISS
-		c.maxSndWnd = c.SndWnd
-		c.setState(SynReceived, seg, ReasonListenSYN)
-		// Text and FIN on the SYN are not queued: the peer sends them again.
-		c.sendSYNACK(now, &seg.Options, ReasonListenSYN)
-	default:
-		c.drop(seg, ReasonListenNoSYN)
-	}
-}
-
-// negotiate applies the options of the peer's SYN: MSS (RFC 9293 §3.7.1)
-// and window scaling (RFC 7323 §2.2: in use only if both SYNs carry it).
-func (c *Conn) negotiate(o *Options) {
-	if o.MSS != 0 {
-		c.sndMSS = o.MSS
-	}
-	c.sndMSS = min(c.sndMSS, c.cfg.MSS)
-	if c.sndMSS == 0 {
-		c.sndMSS = 1
-	}
-	c.wsOK = o.HasWindowScale
-	if c.wsOK {
-		c.sndShift = min(o.WindowScale, 14) // RFC 7323 §2.3
-	}
-	c.sackOK = o.SACKPermitted && !c.cfg.DisableSACK
-	c.tsOK = o.HasTimestamps && !c.cfg.DisableTimestamps
-	if c.tsOK {
-		c.tsRecent = o.TSVal
-	}
-	c.cwnd = initialWindow(c.sndMSS)
-}
-
-// inputSynSent is §3.10.7.3.
-func (c *Conn) inputSynSent(now time.Time, seg *Segment) {
-	ackOK := false
-	if seg.Flags.Has(FlagACK) {
-		// "If SEG.ACK =< ISS or SEG.ACK > SND.NXT, send a reset (unless
-		// the RST bit is set, if so drop the segment and return)."
-		if seg.Ack.LessThanEq(c.ISS) || seg.Ack.GreaterThan(c.SndNxt) {
-			c.drop(seg, ReasonSynSentBadACK)
-			if !seg.Flags.Has(FlagRST) {
-				c.sendReset(seg.Ack, ReasonSynSentBadACK)
-			}
-			return
-		}
-		ackOK = true
-	}
-	if seg.Flags.Has(FlagRST) {
-		if !ackOK {
-			c.drop(seg, ReasonSynSentRSTIgnored)
-			return
-		}
-		c.err = ErrConnectionRefused
-		c.enterClosed(seg, ReasonSynSentRefused)
-		return
-	}
-	if !seg.Flags.Has(FlagSYN) {
-		c.drop(seg, ReasonSynSentNoSYN)
-		return
-	}
-	c.IRS = seg.Seq
-	c.RcvNxt = seg.Seq.Add(1)
-	c.rcvAdvEdge = c.RcvNxt
-	c.negotiate(&seg.Options)
-	c.SndWnd = uint32(seg.Window)
-	c.maxSndWnd = c.SndWnd
-	c.SndWL1 = seg.Seq
-	if !ackOK {
-		// Simultaneous open (Figure 7): <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>.
-		c.SndWL2 = c.ISS
-		c.setState(SynReceived, seg, ReasonSynSentSimultaneous)
-		c.sendSYNACK(now, &seg.Options, ReasonSynSentSimultaneous)
-		return
-	}
-	c.SndWL2 = seg.Ack
-	c.ackAdvance(now, seg)
-	c.setState(Established, seg, ReasonSynSentSynAck)
-	c.established()
-	// Data or FIN on the SYN-ACK continue at the sixth step.
-	s := &c.cfg.work.in
-	*s = *seg
-	s.Flags &^= FlagSYN
-	s.Seq = s.Seq.Add(1)
-	c.oweACK(ReasonSynSentSynAck)
-	c.processText(now, s)
-	c.output(now)
-}
-
-// established runs on entering ESTABLISHED from either side of the handshake.
-func (c *Conn) established() {
-	// RFC 6298 §5.7: if the SYN or SYN-ACK was lost, start data with an
-	// RTO of 3 s unless an RTT was measured.
-	if c.synRetransmit && !c.rtt.hasSample {
-		c.rtt.rto = max(c.rtt.rto, 3*time.Second)
-		c.backoff = 0 // "re-initialized to 3 seconds"
-	}
-}
-
-// acceptable is the sequence number test of §3.10.7.4, first step, with
-// the four cases of its table. RCV.WND is the window we advertised.
-func (c *Conn) acceptable(seg *Segment) bool {
-	var wnd uint32
-	if c.rcvAdvEdge.GreaterThan(c.RcvNxt) {
-		wnd = c.RcvNxt.Size(c.rcvAdvEdge)
-	}
-	n := seg.Len()
-	switch {
-	case n == 0 && wnd == 0:
-		return seg.Seq == c.RcvNxt
-	case n == 0:
-		return seg.Seq.InWindow(c.RcvNxt, wnd)
-	case wnd == 0:
-		// "special allowance should be made to accept valid ACKs, URGs,
-		// and RSTs": a segment at RCV.NXT is processed for its control
-		// bits; trim drops its text.
-		return seg.Seq == c.RcvNxt
-	default:
-		return seg.Seq.InWindow(c.RcvNxt, wnd) || seg.Seq.Add(n-1).InWindow(c.RcvNxt, wnd)
-	}
-}
-
-// trim cuts what lies outside the receive window off an acceptable
-// segment: "only the new parts are processed", and data beyond the window
-// is not kept (§3.10.7.4, first step).
-func (c *Conn) trim(s *Segment) {
-	if s.Seq.LessThan(c.RcvNxt) {
-		cut := s.Seq.Size(c.RcvNxt)
-		if c.sackOK && len(s.Payload) > 0 && !s.Flags.Has(FlagSYN) {
-			dup := min(cut, uint32(len(s.Payload)))
-			c.hasDSACK, c.dsack = true, SACKBlock{s.Seq, s.Seq.Add(dup)}
-			c.oweACK(ReasonDuplicateData)
-		}
-		if s.Flags.Has(FlagSYN) {
-			s.Flags &^= FlagSYN
-			cut--
-			s.Seq = s.Seq.Add(1)
-		}
-		cut = min(cut, uint32(len(s.Payload)))
-		s.Payload = s.Payload[cut:]
-		s.Seq = s.Seq.Add(cut)
-	}
-	var wnd uint32
-	if c.rcvAdvEdge.GreaterThan(c.RcvNxt) {
-		wnd = c.RcvNxt.Size(c.rcvAdvEdge)
-	}
-	edge := c.RcvNxt.Add(wnd)
-	if end := s.Seq.Add(uint32(len(s.Payload))); end.GreaterThan(edge) {
-		keep := uint32(0)
-		if edge.GreaterThan(s.Seq) {
-			keep = s.Seq.Size(edge)
-		}
-		s.Payload = s.Payload[:keep]
-		c.oweACK(ReasonTextOutsideWindow) // tell the sender where the window ends
-		s.Flags &^= FlagFIN               // it came after the text cut off
+		c.env.out.Output(c, rst, ReasonClosedRST)
 	}
 }
 
@@ -224,16 +55,15 @@ func (c *Conn) inputSynchronized(now time.Time, seg *Segment) {
 		return
 	}
 	// First: the sequence number.
-	if !c.acceptable(seg) {
+	if !c.rcv.acceptable(seg) {
 		c.unacceptable(now, seg)
 		return
 	}
 	// Work on a copy in the shared workspace: trimming must not change
 	// the caller's segment, and a local copy would escape to the heap.
-	s := &c.cfg.work.in
+	s := &c.env.work.in
 	*s = *seg
-	c.trim(s)
-	c.updateTSRecent(seg)
+	trimmed, dup := c.rcv.trim(s, c.sackOK)
 
 	// Second: RST (with RFC 5961 §3.2).
 	if s.Flags.Has(FlagRST) {
@@ -246,8 +76,7 @@ func (c *Conn) inputSynchronized(now time.Time, seg *Segment) {
 	if s.Flags.Has(FlagSYN) {
 		if c.state == SynReceived && c.passive {
 			// "return this connection to the LISTEN state and return"
-			c.stopRetransmitTimer()
-			c.setState(Listen, seg, ReasonSYNInSynReceived)
+			c.returnToListen(seg, ReasonSYNInSynReceived)
 			return
 		}
 		// RFC 5961 §4.2: challenge ACK for any SYN in a synchronized state.
@@ -263,6 +92,20 @@ func (c *Conn) inputSynchronized(now time.Time, seg *Segment) {
 	if !c.inputACK(now, s) {
 		return
 	}
+	// RFC 7323 §4.3: TS.Recent is taken from a segment only once it
+	// has passed the checks, the ACK's included, as Linux's tcp_ack
+	// does: a forged segment in the window with a later TSval and a
+	// bad ACK must not make the peer's next honest segments fail PAWS.
+	c.updateTSRecent(seg)
+	// The ACK that trimming owes, now that the segment is taken: one
+	// dropped at a later check owes none (CheckInvariants found it left
+	// owed in SYN-RECEIVED).
+	if trimmed == ReasonDuplicateData {
+		c.rcv.reportDuplicate(dup)
+	}
+	if trimmed != ReasonNone {
+		c.oweACK(trimmed)
+	}
 
 	// Sixth: URG — the urgent pointer is not supported; the data is
 	// delivered in line like any other.
@@ -277,26 +120,30 @@ func (c *Conn) inputSynchronized(now time.Time, seg *Segment) {
 // reply (unless the RST bit is set ...)".
 func (c *Conn) unacceptable(now time.Time, seg *Segment) {
 	switch {
-	case seg.Flags.Has(FlagRST) && c.rstAtWindowEdge(seg):
+	case seg.Flags.Has(FlagRST) && c.state.Synchronized() && c.rcv.atRightEdge(seg):
+		// A Linux peer sends its RST at the right edge of our window
+		// when it has filled it (tcp_acceptable_seq), which is what a
+		// client that wrote and never read does when it aborts; and
+		// Linux takes the right edge into the window for this test
+		// (tcp_sequence). RFC 5961 §3.2 would drop it silently, and the
+		// connection would stay until a probe of ours drew another RST,
+		// perhaps minutes later, holding its buffers. A challenge ACK
+		// instead draws the exact RST from a peer that really reset, and
+		// nothing from one that did not (RFC 5961 §3.2's own answer to a
+		// RST in the window); it is rate-limited like the others.
 		c.challengeACK(now, seg, ReasonRSTAtWindowEdge)
 	case seg.Flags.Has(FlagRST):
 		c.drop(seg, ReasonRSTOutsideWindow)
-	case c.state == TimeWait && seg.Flags.Has(FlagFIN) && seg.End() == c.RcvNxt:
-		// "The only thing that can arrive in this state is a retransmission
-		// of the remote FIN. Acknowledge it, and restart the 2 MSL timeout."
-		c.drop(seg, ReasonFinRetransmitted)
-		c.sendAck(ReasonFinRetransmitted)
-		c.startTimeWait(now)
 	default:
 		// An old duplicate is honest loss recovery and always answered;
 		// other answers, keep-alive probes among them (as Linux's
 		// tcp_oow_rate_limited rations pure ACKs), are rationed
 		// (ratelimit.go).
 		why := ReasonUnacceptable
-		if c.keepAliveProbe(seg) {
+		if c.state.Synchronized() && keepAliveProbe(seg, c.rcv.nxt) {
 			why = ReasonKeepAliveProbe
 		}
-		dup := c.oldDuplicate(seg)
+		dup := oldDuplicate(seg, c.rcv.nxt, c.windowShift())
 		answer := dup || c.answerAllowed(now, seg, why)
 		if answer {
 			c.drop(seg, why)
@@ -304,7 +151,7 @@ func (c *Conn) unacceptable(now time.Time, seg *Segment) {
 		// "If the RCV.WND is zero, no segments will be acceptable, but
 		// special allowance should be made to accept valid ACKs": an ACK
 		// of new data still counts.
-		if seg.Flags.Has(FlagACK) && seg.Ack.GreaterThan(c.SndUna) && seg.Ack.LessThanEq(c.sndMax) && c.state.Synchronized() {
+		if seg.Flags.Has(FlagACK) && seg.Ack.GreaterThan(c.snd.una) && seg.Ack.LessThanEq(c.snd.max) && c.state.Synchronized() {
 			c.takeACK(now, seg)
 			// All of it: an ACK of our FIN moves the state on as in
 			// the ACK step, or the connection would wait in FIN-WAIT-1,
@@ -317,48 +164,17 @@ func (c *Conn) unacceptable(now time.Time, seg *Segment) {
 		}
 		if dup && c.sackOK && len(seg.Payload) > 0 {
 			// RFC 2883: tell the sender it sent this twice.
-			c.hasDSACK, c.dsack = true, SACKBlock{seg.Seq, seg.Seq.Add(uint32(len(seg.Payload)))}
+			c.rcv.reportDuplicate(SACKBlock{seg.Seq, seg.Seq.Add(uint32(len(seg.Payload)))})
 		}
 		if answer {
-			c.sendAck(why)
+			c.sendAck(now, why)
 		}
 	}
 }
 
-// keepAliveProbe reports whether an unacceptable segment is a keep-alive
-// probe: an ACK with SEG.SEQ = RCV.NXT-1 and no more than the one octet of
-// garbage old implementations put in it (RFC 1122 §4.2.3.6). It is
-// unacceptable by design, so that the answer is an ACK; it is told apart
-// from the rest because a peer that keeps idle connections alive sends one
-// per connection and interval. Go's net.Dialer turns keep-alives on (15 s)
-// for every connection it makes: a client that opens tens of thousands of
-// connections over more than 15 s made the stack report tens of thousands
-// of "unacceptable" segments while they were being opened (issue 9); they
-// were these probes, each rightly answered.
-func (c *Conn) keepAliveProbe(seg *Segment) bool {
-	return c.state.Synchronized() && seg.Flags&(FlagSYN|FlagFIN|FlagRST|FlagACK) == FlagACK &&
-		len(seg.Payload) <= 1 && seg.Seq == c.RcvNxt.Add(^uint32(0))
-}
-
-// rstAtWindowEdge reports whether a RST that failed the sequence test
-// carries exactly the right edge of the window we advertised,
-// RCV.NXT+RCV.WND. A Linux peer sends its RST there when it has filled
-// our window (tcp_acceptable_seq: SND.NXT, or the window's end), which is
-// what a client that wrote and never read does when it aborts; and Linux
-// takes the right edge into the window for this test (tcp_sequence). RFC
-// 5961 §3.2 would drop it silently, and the connection would stay until a
-// probe of ours drew another RST, perhaps minutes later, holding its
-// buffers. A challenge ACK instead draws the exact RST from a peer that
-// really reset, and nothing from one that did not (RFC 5961 §3.2's own
-// answer to a RST in the window); it is rate-limited like the others.
-func (c *Conn) rstAtWindowEdge(seg *Segment) bool {
-	return c.state.Synchronized() && c.state != TimeWait &&
-		c.rcvAdvEdge.GreaterThan(c.RcvNxt) && seg.Seq == c.rcvAdvEdge
-}
-
 // inputRST is the second step of §3.10.7.4, hardened by RFC 5961 §3.2.
 func (c *Conn) inputRST(now time.Time, s *Segment) {
-	if s.Seq != c.RcvNxt {
+	if s.Seq != c.rcv.nxt {
 		c.challengeACK(now, s, ReasonRSTInWindowChallenge)
 		return
 	}
@@ -366,294 +182,15 @@ func (c *Conn) inputRST(now time.Time, s *Segment) {
 	case SynReceived:
 		if c.passive {
 			// Figure 8: an old duplicate SYN was answered; go back to LISTEN.
-			c.stopRetransmitTimer()
-			c.setState(Listen, s, ReasonRSTSynReceivedToListen)
+			c.returnToListen(s, ReasonRSTSynReceivedToListen)
 			return
 		}
 		c.err = ErrConnectionRefused
-		c.enterClosed(s, ReasonSynSentRefused)
+		c.enterClosed(s, ReasonSynReceivedRefused)
 	case Established, FinWait1, FinWait2, CloseWait:
 		c.err = ErrConnectionReset
 		c.enterClosed(s, ReasonRSTReset)
-	case TimeWait:
-		if !c.cfg.DisableRFC1337 {
-			c.drop(s, ReasonTimeWaitRST)
-			return
-		}
-		c.enterClosed(s, ReasonRSTClose)
-	default: // CLOSING, LAST-ACK
+	default: // CLOSING, LAST-ACK (TIME-WAIT: timewait.go)
 		c.enterClosed(s, ReasonRSTClose)
 	}
-}
-
-// inputACK is the fifth step of §3.10.7.4. It reports whether processing
-// goes on to the text.
-func (c *Conn) inputACK(now time.Time, s *Segment) bool {
-	if c.state == SynReceived {
-		if !(c.SndUna.LessThan(s.Ack) && s.Ack.LessThanEq(c.sndMax)) {
-			c.drop(s, ReasonSynReceivedBadACK)
-			c.sendReset(s.Ack, ReasonSynReceivedBadACK)
-			return false
-		}
-		c.SndWnd = uint32(s.Window) << c.sndShift
-		c.maxSndWnd = max(c.maxSndWnd, c.SndWnd)
-		c.SndWL1, c.SndWL2 = s.Seq, s.Ack
-		c.ackAdvance(now, s)
-		c.setState(Established, s, ReasonSynReceivedACK)
-		c.established()
-		if c.closeOnEstab {
-			c.closeOnEstab = false
-			c.finQueued = true
-			c.setState(FinWait1, nil, ReasonUserClose)
-		}
-		return true
-	}
-
-	switch {
-	case s.Ack.GreaterThan(c.sndMax):
-		// "If the ACK acks something not yet sent ... send an ACK, drop
-		// the segment, and return."
-		c.answerInvalid(now, s, ReasonACKOfUnsent)
-		return false
-	case s.Ack.LessThan(c.SndUna.Add(-c.maxSndWnd)):
-		// RFC 5961 §5.2: an ACK older than any window the peer could
-		// have seen is not acceptable.
-		c.answerInvalid(now, s, ReasonACKOld)
-		return false
-	}
-
-	c.takeACK(now, s)
-	// "If SND.UNA =< SEG.ACK =< SND.NXT, the send window should be updated."
-	if c.SndWL1.LessThan(s.Seq) || (c.SndWL1 == s.Seq && c.SndWL2.LessThanEq(s.Ack)) {
-		c.SndWnd = uint32(s.Window) << c.sndShift
-		c.maxSndWnd = max(c.maxSndWnd, c.SndWnd)
-		c.SndWL1, c.SndWL2 = s.Seq, s.Ack
-		if c.SndWnd > 0 && c.persist {
-			c.stopRetransmitTimer()
-			c.backoff = 0
-		}
-	}
-
-	return c.ackOfFIN(now, s)
-}
-
-// ackOfFIN makes the moves of the ACK step that the ACK of our FIN
-// causes in FIN-WAIT-1, CLOSING and LAST-ACK; it reports false when the
-// connection is gone.
-func (c *Conn) ackOfFIN(now time.Time, s *Segment) bool {
-	switch c.state {
-	case FinWait1:
-		if c.finAcked() {
-			c.setState(FinWait2, s, ReasonFinAcked)
-			if c.orphaned {
-				c.finWait2At = now.Add(c.cfg.FinWait2Timeout)
-			}
-		}
-	case Closing:
-		if c.finAcked() {
-			c.setState(TimeWait, s, ReasonClosingDone)
-			c.startTimeWait(now)
-		}
-	case LastAck:
-		if c.finAcked() {
-			c.enterClosed(s, ReasonLastAckDone)
-			return false
-		}
-	case TimeWait:
-		// Only a retransmitted FIN can arrive; the eighth step answers it.
-	}
-	return true
-}
-
-// takeACK applies SEG.ACK (already checked not to acknowledge unsent
-// data): the scoreboard and RACK learn what was delivered, SND.UNA moves or
-// the duplicate is counted, and fast recovery starts or ends.
-func (c *Conn) takeACK(now time.Time, s *Segment) {
-	advanced := s.Ack.GreaterThan(c.SndUna)
-	c.probesOut = 0 // the peer answers: its zero window may stay (persistExpired)
-	c.onACK(now, s)
-	if advanced {
-		c.ackAdvance(now, s)
-	} else if s.Ack == c.SndUna {
-		c.duplicateACK(now, s)
-	}
-	c.afterACK(now, advanced)
-}
-
-// ackAdvance takes an ACK that acknowledges new data: SND.UNA moves, the
-// acknowledged bytes leave the send buffer, the RTT is sampled (from the
-// echoed timestamp, RFC 7323 §4, or from one timed segment under Karn's
-// rule), cwnd grows outside recovery and the retransmission timer restarts
-// (RFC 6298 §5.2, §5.3).
-func (c *Conn) ackAdvance(now time.Time, s *Segment) {
-	ack := s.Ack
-	acked := c.SndUna.Size(ack)
-	sampled := true
-	switch {
-	case c.tsOK && s.Options.HasTimestamps && s.Options.TSEcr != 0:
-		rtt := time.Duration(c.tsNow()-s.Options.TSEcr) * time.Millisecond
-		c.rtt.sample(rtt, c.cfg.MinRTO, c.cfg.MaxRTO)
-		c.rttTiming = false
-	case c.rttTiming && ack.GreaterThanEq(c.rttSeq):
-		c.rttTiming = false
-		c.rtt.sample(now.Sub(c.rttStart), c.cfg.MinRTO, c.cfg.MaxRTO)
-	default:
-		sampled = false
-	}
-	if !c.inRecovery {
-		c.onACKGrow(now, acked)
-	}
-	c.dupAcks = 0
-	c.tlpOut = false
-	c.SndUna = ack
-	if c.SndNxt.LessThan(ack) {
-		c.SndNxt = ack
-	}
-	c.snd.ack(ack)
-	if c.snd.len() == 0 && c.mem != nil {
-		c.releaseIfIdle()
-	}
-	c.timeouts = 0 // progress: the R2 count starts again
-	if sampled {
-		// RFC 6298 §5 and RFC 9293 §3.8.1: the backed-off RTO stays until
-		// new data is acknowledged without retransmission.
-		c.backoff = 0
-	}
-	if c.afterRTO && ack.GreaterThanEq(c.recoverSeq) {
-		c.afterRTO = false
-	}
-	if c.SndUna == c.sndMax {
-		c.stopRetransmitTimer()
-		c.tlpAt = time.Time{}
-		c.unackedSince = time.Time{}
-	} else {
-		c.startRetransmitTimer(now)
-		c.unackedSince = now
-		c.armTLP(now)
-	}
-}
-
-// processText is the seventh and eighth steps of §3.10.7.4: deliver
-// in-order data, queue what is ahead of RCV.NXT, then the FIN.
-func (c *Conn) processText(now time.Time, s *Segment) {
-	fin := s.Flags.Has(FlagFIN)
-	switch c.state {
-	case Established, FinWait1, FinWait2:
-	default:
-		// After the peer's FIN no text can be new: ignore it.
-		if len(s.Payload) > 0 {
-			c.drop(s, ReasonTextOutsideWindow)
-		}
-		if fin && c.state == TimeWait {
-			c.sendAck(ReasonFinRetransmitted)
-			c.startTimeWait(now)
-		}
-		return
-	}
-	if len(s.Payload) > 0 && c.orphaned {
-		// RFC 2525 §2.17 / RFC 9293 §3.10.4: nobody will read this data.
-		c.sendReset(c.SndNxt, ReasonFinAfterRecvClosed)
-		c.err = ErrConnectionReset
-		c.enterClosed(s, ReasonFinAfterRecvClosed)
-		return
-	}
-	if s.Seq.GreaterThan(c.RcvNxt) {
-		// Out of order: keep it in the window, send a duplicate ACK at once
-		// (RFC 5681 §4.2).
-		dup, had, why := c.rcv.queue(c.mem, s.Seq, s.Payload, fin)
-		if had && c.sackOK {
-			// RFC 2883 §4: a duplicate above RCV.NXT is reported as a
-			// D-SACK block, followed by the block that holds it.
-			c.hasDSACK, c.dsack = true, dup
-		}
-		if why != ReasonNone {
-			// Over the bound of out-of-order blocks, or no memory:
-			// dropped like a lost segment, and the duplicate ACK
-			// tells the sender so.
-			c.drop(s, why)
-			c.oweACK(why)
-			return
-		}
-		if len(s.Payload) > 0 {
-			c.noteOOO(s.Seq)
-		}
-		c.drop(s, ReasonOutOfOrder)
-		c.oweACK(ReasonOutOfOrder)
-		return
-	}
-	if len(s.Payload) > 0 {
-		if n := c.rcv.write(c.mem, c.floor(), GrantStore, s.Payload); n < len(s.Payload) {
-			// The budget has no storage for the rest, although the
-			// window offered it: keep what fits, drop the rest and the
-			// FIN behind it; the sender sends them again.
-			c.drop(s, ReasonRecvBudget)
-			c.oweACK(ReasonRecvBudget)
-			s.Payload = s.Payload[:n]
-			fin = false
-			if n == 0 {
-				return
-			}
-		}
-		c.RcvNxt = c.RcvNxt.Add(uint32(len(s.Payload)))
-		filled := len(c.rcv.ooo) > 0
-		var queuedFIN bool
-		c.RcvNxt, queuedFIN = c.rcv.pull(c.mem, c.floor(), c.RcvNxt)
-		fin = fin || queuedFIN
-		c.ackPending++
-		switch {
-		case filled, c.ackPending >= 2, c.cfg.DelayedACK < 0, s.Flags.Has(FlagPSH) && c.cfg.DelayedACK == 0:
-			// Filling a hole, every second full segment (RFC 9293
-			// §3.8.6.3, RFC 1122 §4.2.3.2), or no delayed ACKs.
-			c.oweACK(ReasonData)
-		default:
-			if c.delAckAt.IsZero() {
-				c.delAckAt = now.Add(c.cfg.DelayedACK)
-			}
-		}
-	}
-	if fin {
-		c.inputFIN(now, s)
-	}
-}
-
-// inputFIN is the eighth step: the peer has no more data.
-func (c *Conn) inputFIN(now time.Time, s *Segment) {
-	c.RcvNxt = c.RcvNxt.Add(1)
-	c.peerFIN = true
-	// The ACK owed for the FIN names the transition it makes.
-	why := ReasonFinReceived
-	switch c.state {
-	case SynReceived, Established:
-		c.setState(CloseWait, s, ReasonFinReceived)
-	case FinWait1:
-		if c.finAcked() {
-			why = ReasonFinInFinWait2
-			c.setState(TimeWait, s, why)
-			c.startTimeWait(now)
-		} else {
-			why = ReasonFinInFinWait1
-			c.setState(Closing, s, why)
-		}
-	case FinWait2:
-		why = ReasonFinInFinWait2
-		c.setState(TimeWait, s, why)
-		c.startTimeWait(now)
-	}
-	c.oweACK(why)
-}
-
-// ReopenTimeWait decides whether a SYN for this connection's 4-tuple may
-// end its TIME-WAIT and start a new connection (RFC 1122 §4.2.2.13, RFC
-// 6191 without timestamps: the SYN's sequence number is beyond RCV.NXT).
-// If so the connection enters CLOSED and the caller opens a new one for
-// the SYN.
-func (c *Conn) ReopenTimeWait(seg *Segment) bool {
-	if c.state != TimeWait || c.cfg.DisableTimeWaitReuse || !seg.Flags.Has(FlagSYN) || seg.Flags.Has(FlagACK|FlagRST) {
-		return false
-	}
-	if !seg.Seq.GreaterThan(c.RcvNxt) {
-		return false
-	}
-	c.enterClosed(seg, ReasonTimeWaitReopen)
-	return true
 }

@@ -13,64 +13,67 @@ import "fmt"
 //   - out-of-order data lies above RCV.NXT and inside the window last
 //     advertised, in order, without overlaps: what a peer can make the
 //     connection hold is bounded by the window;
-//   - no timer runs in CLOSED, LISTEN or TIME-WAIT but 2MSL.
+//   - no timer runs in CLOSED or LISTEN, none in TIME-WAIT but 2MSL.
 func (c *Conn) CheckInvariants() error {
-	if c.state == Closed && !c.Deadline().IsZero() {
-		return fmt.Errorf("a timer runs in CLOSED: deadline %v", c.Deadline())
+	if (c.state == Closed || c.state == Listen) && !c.Deadline().IsZero() {
+		return fmt.Errorf("a timer runs in %s: deadline %v", c.state, c.Deadline())
 	}
 	if c.state == Closed || c.state == Listen {
 		return nil
 	}
-	if c.SndUna.GreaterThan(c.SndNxt) || c.SndNxt.GreaterThan(c.sndMax) {
-		return fmt.Errorf("%s: SND.UNA %d, SND.NXT %d, highest sent %d: want SND.UNA =< SND.NXT =< highest sent", c.state, c.SndUna, c.SndNxt, c.sndMax)
+	if c.ackNow && !c.timers.running(timerFlush) {
+		return fmt.Errorf("%s: an ACK is owed (%s) and nothing will send it", c.state, c.ackWhy)
+	}
+	if c.snd.una.GreaterThan(c.snd.nxt) || c.snd.nxt.GreaterThan(c.snd.max) {
+		return fmt.Errorf("%s: SND.UNA %d, SND.NXT %d, highest sent %d: want SND.UNA =< SND.NXT =< highest sent", c.state, c.snd.una, c.snd.nxt, c.snd.max)
 	}
 	// The send buffer starts at SND.UNA; at ISS+1 while the SYN is
 	// unacknowledged, and at its (empty) end once the FIN is.
 	switch {
-	case c.SndUna == c.ISS:
-		if c.snd.seq != c.ISS.Add(1) {
-			return fmt.Errorf("%s: SYN unacknowledged, but the send buffer starts at %d, not ISS+1 %d", c.state, c.snd.seq, c.ISS.Add(1))
+	case c.snd.una == c.snd.iss:
+		if c.snd.buf.seq != c.snd.iss.Add(1) {
+			return fmt.Errorf("%s: SYN unacknowledged, but the send buffer starts at %d, not ISS+1 %d", c.state, c.snd.buf.seq, c.snd.iss.Add(1))
 		}
-	case c.finQueued && c.SndUna == c.snd.end().Add(1):
-		if c.snd.len() != 0 {
-			return fmt.Errorf("%s: FIN acknowledged, but %d octets are left in the send buffer", c.state, c.snd.len())
+	case c.snd.finQueued && c.snd.una == c.snd.buf.end().Add(1):
+		if c.snd.buf.len() != 0 {
+			return fmt.Errorf("%s: FIN acknowledged, but %d octets are left in the send buffer", c.state, c.snd.buf.len())
 		}
-	case c.snd.seq != c.SndUna:
-		return fmt.Errorf("%s: send buffer starts at %d, SND.UNA is %d", c.state, c.snd.seq, c.SndUna)
+	case c.snd.buf.seq != c.snd.una:
+		return fmt.Errorf("%s: send buffer starts at %d, SND.UNA is %d", c.state, c.snd.buf.seq, c.snd.una)
 	}
-	if c.sndMax.GreaterThan(c.snd.end().Add(1)) {
-		return fmt.Errorf("%s: sent up to %d, but the send buffer ends at %d", c.state, c.sndMax, c.snd.end())
+	if c.snd.max.GreaterThan(c.snd.buf.end().Add(1)) {
+		return fmt.Errorf("%s: sent up to %d, but the send buffer ends at %d", c.state, c.snd.max, c.snd.buf.end())
 	}
-	if c.snd.len() > c.snd.limit {
-		return fmt.Errorf("%s: send buffer holds %d, limit %d", c.state, c.snd.len(), c.snd.limit)
+	if c.snd.buf.len() > c.snd.buf.limit {
+		return fmt.Errorf("%s: send buffer holds %d, limit %d", c.state, c.snd.buf.len(), c.snd.buf.limit)
 	}
 	slack := 0
 	if c.wsOK {
-		slack = 1<<c.rcvShift - 1
+		slack = 1<<c.rcv.shift - 1
 	}
-	if c.rcv.len() > c.rcv.limit+slack {
-		return fmt.Errorf("%s: receive buffer holds %d, limit %d", c.state, c.rcv.len(), c.rcv.limit)
+	if c.rcv.buf.len() > c.rcv.buf.limit+slack {
+		return fmt.Errorf("%s: receive buffer holds %d, limit %d", c.state, c.rcv.buf.len(), c.rcv.buf.limit)
 	}
 	if c.state == SynSent {
 		return nil // nothing received yet
 	}
-	prev := c.RcvNxt
-	for i, s := range c.rcv.ooo {
+	prev := c.rcv.nxt
+	for i, s := range c.rcv.buf.ooo {
 		end := s.seq.Add(uint32(len(s.data)))
 		switch {
 		case len(s.data) == 0:
 			return fmt.Errorf("%s: out-of-order block %d is empty", c.state, i)
-		case i == 0 && !s.seq.GreaterThan(c.RcvNxt):
-			return fmt.Errorf("%s: out-of-order data at %d, not above RCV.NXT %d", c.state, s.seq, c.RcvNxt)
+		case i == 0 && !s.seq.GreaterThan(c.rcv.nxt):
+			return fmt.Errorf("%s: out-of-order data at %d, not above RCV.NXT %d", c.state, s.seq, c.rcv.nxt)
 		case s.seq.LessThan(prev):
 			return fmt.Errorf("%s: out-of-order block %d at %d overlaps the one before, which ends at %d", c.state, i, s.seq, prev)
-		case end.GreaterThan(c.rcvAdvEdge):
-			return fmt.Errorf("%s: out-of-order block %d ends at %d, past the window's edge %d", c.state, i, end, c.rcvAdvEdge)
+		case end.GreaterThan(c.rcv.edge):
+			return fmt.Errorf("%s: out-of-order block %d ends at %d, past the window's edge %d", c.state, i, end, c.rcv.edge)
 		}
 		prev = end
 	}
-	if c.state == TimeWait && !c.rtxAt.IsZero() {
-		return fmt.Errorf("TIME-WAIT with a retransmission timer at %v", c.rtxAt)
+	if k, at := c.timers.next(1 << timerClose); c.state == TimeWait && !at.IsZero() {
+		return fmt.Errorf("TIME-WAIT with timer %d at %v", k, at)
 	}
 	return nil
 }

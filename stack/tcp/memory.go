@@ -15,17 +15,17 @@ func floorFor(cfg *Config) int32 { return int32(max(Floor, 2*int(cfg.MSS))) }
 // sendSpace is how many more bytes the send buffer takes now: its free
 // space under the limit, less what the budget would not let it grow to.
 func (c *Conn) sendSpace() int {
-	space := c.snd.space()
-	if c.mem == nil || c.mem.Roomy(2*c.snd.limit) {
-		c.sndClamped = false
+	space := c.snd.buf.space()
+	if c.mem == nil || c.mem.Roomy(2*c.snd.buf.limit) {
+		c.snd.clamped = false
 		return space
 	}
-	allowed := c.mem.Allowance(c.snd.held(), c.floor()) - c.snd.len()
+	allowed := c.mem.Allowance(c.snd.buf.held(), c.floor()) - c.snd.buf.len()
 	clamped := allowed < space
-	if clamped && !c.sndClamped {
+	if clamped && !c.snd.clamped {
 		c.mem.noteSendClamp()
 	}
-	c.sndClamped = clamped
+	c.snd.clamped = clamped
 	return max(min(space, allowed), 0)
 }
 
@@ -44,7 +44,7 @@ func (c *Conn) rcvWindow() uint32 {
 func (c *Conn) rcvSpace() uint32 {
 	// Data taken over the limit (a rounded-up scaled window) closes the
 	// window; it must not wrap around.
-	return uint32(max(c.rcv.space(), 0))
+	return uint32(max(c.rcv.buf.space(), 0))
 }
 
 func (c *Conn) budgetedWindow() uint32 {
@@ -56,13 +56,13 @@ func (c *Conn) budgetedWindow() uint32 {
 func (c *Conn) rcvWindowClamped() (uint32, bool) {
 	// Data taken over the limit (a rounded-up scaled window) closes the
 	// window; it must not wrap around.
-	space := max(c.rcv.space(), 0)
+	space := max(c.rcv.buf.space(), 0)
 	// Allowance rounds down to a size class: room for twice the limit
 	// leaves it above the limit.
-	if c.mem == nil || c.mem.Roomy(2*c.rcv.limit) {
+	if c.mem == nil || c.mem.Roomy(2*c.rcv.buf.limit) {
 		return uint32(space), false
 	}
-	if allowed := c.mem.Allowance(c.rcv.held(), c.floor()) - c.rcv.len(); allowed < space {
+	if allowed := c.mem.Allowance(c.rcv.buf.held(), c.floor()) - c.rcv.buf.len(); allowed < space {
 		return uint32(max(allowed, 0)), true
 	}
 	return uint32(space), false
@@ -70,10 +70,10 @@ func (c *Conn) rcvWindowClamped() (uint32, bool) {
 
 // noteWindow counts the start of a run of windows the budget clamped.
 func (c *Conn) noteWindow(clamped bool) {
-	if clamped && !c.wndClamped {
+	if clamped && !c.rcv.clamped {
 		c.mem.noteWindowClamp()
 	}
-	c.wndClamped = clamped
+	c.rcv.clamped = clamped
 }
 
 // releaseIfIdle gives back the storage of a buffer that has emptied, when
@@ -81,11 +81,11 @@ func (c *Conn) noteWindow(clamped bool) {
 // closed (nothing will arrive): a busy connection under no pressure keeps
 // its storage, and grows it no more than once.
 func (c *Conn) releaseIfIdle() {
-	if c.rcv.len() == 0 && c.rcv.held() > 0 && (c.state == Closed || c.mem.Pressure()) {
-		c.rcv.release(c.mem)
+	if c.rcv.buf.len() == 0 && c.rcv.buf.held() > 0 && (c.state == Closed || c.mem.Pressure()) {
+		c.rcv.buf.release(c.mem)
 	}
-	if c.snd.len() == 0 && c.snd.held() > 0 && c.mem.Pressure() {
-		c.snd.release(c.mem)
+	if c.snd.buf.len() == 0 && c.snd.buf.held() > 0 && c.mem.Pressure() {
+		c.snd.buf.release(c.mem)
 	}
 }
 
@@ -93,12 +93,12 @@ func (c *Conn) releaseIfIdle() {
 // the send buffer, the out-of-order data, and the receive buffer unless
 // it holds data the user may still read.
 func (c *Conn) releaseAfterClose() {
-	c.snd.ack(c.snd.end())
-	c.snd.release(c.mem)
-	c.rcv.releaseOOO(c.mem)
-	c.rcv.fin = false
-	if c.rcv.len() == 0 {
-		c.rcv.release(c.mem)
+	c.snd.buf.ack(c.snd.buf.end())
+	c.snd.buf.release(c.mem)
+	c.rcv.buf.releaseOOO(c.mem)
+	c.rcv.buf.fin = false
+	if c.rcv.buf.len() == 0 {
+		c.rcv.buf.release(c.mem)
 	}
 }
 
@@ -108,12 +108,12 @@ func (c *Conn) releaseAfterClose() {
 // calls it when it lets the connection go: once CLOSED, or when it keeps
 // only the TIME-WAIT record.
 func (c *Conn) ReleaseBuffers() {
-	c.snd.ack(c.snd.end())
-	c.snd.release(c.mem)
-	c.rcv.releaseOOO(c.mem)
-	c.rcv.fin = false
-	c.rcv.pop(c.rcv.len())
-	c.rcv.release(c.mem)
+	c.snd.buf.ack(c.snd.buf.end())
+	c.snd.buf.release(c.mem)
+	c.rcv.buf.releaseOOO(c.mem)
+	c.rcv.buf.fin = false
+	c.rcv.buf.pop(c.rcv.buf.len())
+	c.rcv.buf.release(c.mem)
 	c.mem.Leave(2)
 	c.mem = nil
 }
@@ -121,8 +121,8 @@ func (c *Conn) ReleaseBuffers() {
 // BufferStorage is how many bytes of storage the connection's buffers
 // hold, out-of-order data included.
 func (c *Conn) BufferStorage() int {
-	n := c.snd.held() + c.rcv.held()
-	for _, blk := range c.rcv.ooo {
+	n := c.snd.buf.held() + c.rcv.buf.held()
+	for _, blk := range c.rcv.buf.ooo {
 		n += cap(blk.data)
 	}
 	return n

@@ -15,7 +15,7 @@ func budgeted(t *testing.T, mem *Budget, cfg *Config) *harness {
 		cfg = testConfig()
 	}
 	h := &harness{t: t, now: epoch}
-	h.c = NewWithBudget(ID{Local: localAP, Remote: remoteAP}, cfg, mem, h, h)
+	h.c = New(ID{Local: localAP, Remote: remoteAP}, cfg, NewEnv(h, h, mem))
 	h.c.OpenPassive(h.now)
 	syn := seg(FlagSYN, remoteISS, 0)
 	syn.Options = Options{MSS: 1000}
@@ -53,8 +53,8 @@ func releaseAll(mem *Budget, held [][]byte) {
 func TestReceiveWindowShrinksAsTheBudgetFills(t *testing.T) {
 	mem := NewBudget(1 << 20)
 	h := budgeted(t, mem, nil)
-	edge := h.c.rcvAdvEdge
-	if wnd := edge - h.c.RcvNxt; wnd != 65535 {
+	edge := h.c.rcv.edge
+	if wnd := edge - h.c.rcv.nxt; wnd != 65535 {
 		t.Fatalf("window %d before the budget filled, want 65535", wnd)
 	}
 	others := fill(mem, 0)
@@ -76,13 +76,12 @@ func TestReceiveWindowShrinksAsTheBudgetFills(t *testing.T) {
 	for range 30 {
 		// A burst within the window, from where the sender stands
 		// (it resends what was not taken), then the application reads.
-		next := h.c.RcvNxt
+		next := h.c.rcv.nxt
 		for k := range 8 {
 			h.send(seg(FlagACK|FlagPSH, next+Seq(1000*k), localISS+1, strings.Repeat("d", 1000)))
 		}
-		h.c.EndBatch(h.now)
 		edges()
-		if taken := next.Size(h.c.RcvNxt); taken < 8000 {
+		if taken := next.Size(h.c.rcv.nxt); taken < 8000 {
 			dropped++
 		}
 		if got := h.c.BufferStorage(); got > floor {
@@ -94,10 +93,10 @@ func TestReceiveWindowShrinksAsTheBudgetFills(t *testing.T) {
 	if dropped == 0 || !slices.Contains(h.drops, ReasonRecvBudget) {
 		t.Fatalf("nothing dropped for want of memory (%d bursts not all taken, drops %v)", dropped, h.drops)
 	}
-	if got := h.c.RcvNxt.Size(edge); got > uint32(floor) {
+	if got := h.c.rcv.nxt.Size(edge); got > uint32(floor) {
 		t.Fatalf("window %d offered on a full budget, over the floor %d", got, floor)
 	}
-	if h.c.RcvNxt.Size(edge) == 0 {
+	if h.c.rcv.nxt.Size(edge) == 0 {
 		t.Fatal("the window closed: a connection must keep its floor")
 	}
 	if s := mem.Stats(); s.WindowClamps != 1 {
@@ -105,7 +104,7 @@ func TestReceiveWindowShrinksAsTheBudgetFills(t *testing.T) {
 	}
 
 	releaseAll(mem, others)
-	h.send(seg(FlagACK|FlagPSH, h.c.RcvNxt, localISS+1, "x"))
+	h.send(seg(FlagACK|FlagPSH, h.c.rcv.nxt, localISS+1, "x"))
 	h.read()
 	h.advance(time.Second)
 	last := h.out[len(h.out)-1]
@@ -148,9 +147,9 @@ func budgetedPair(t *testing.T, mem *Budget) (*harness, *harness) {
 	cb := testConfig()
 	cb.ISN = func(ID, time.Time) Seq { return remoteISS }
 	a := &harness{t: t, now: epoch}
-	a.c = NewWithBudget(ID{Local: localAP, Remote: remoteAP}, testConfig(), mem, a, a)
+	a.c = New(ID{Local: localAP, Remote: remoteAP}, testConfig(), NewEnv(a, a, mem))
 	b := &harness{t: t, now: epoch}
-	b.c = NewWithBudget(ID{Local: remoteAP, Remote: localAP}, cb, mem, b, b)
+	b.c = New(ID{Local: remoteAP, Remote: localAP}, cb, NewEnv(b, b, mem))
 	a.c.OpenPassive(a.now)
 	b.c.OpenActive(b.now)
 	for range 3 {
@@ -192,8 +191,8 @@ func TestAutoTuningHeldUnderPressure(t *testing.T) {
 	mem := NewBudget(64 << 20)
 	others := fill(mem, 30<<20) // over half used: pressure
 	a, b := budgetedPair(t, mem)
-	b.c.rcv.limit = 8000
-	start := b.c.rcv.limit
+	b.c.rcv.buf.limit = 8000
+	start := b.c.rcv.buf.limit
 	payload := []byte(strings.Repeat("w", 200000))
 	off := 0
 	buf := make([]byte, 1<<20)
@@ -209,8 +208,8 @@ func TestAutoTuningHeldUnderPressure(t *testing.T) {
 	if off < len(payload) {
 		t.Fatalf("sent %d of %d bytes", off, len(payload))
 	}
-	if b.c.rcv.limit != start {
-		t.Fatalf("receive buffer auto-tuned from %d to %d under pressure", start, b.c.rcv.limit)
+	if b.c.rcv.buf.limit != start {
+		t.Fatalf("receive buffer auto-tuned from %d to %d under pressure", start, b.c.rcv.buf.limit)
 	}
 	if mem.Stats().AutotuneHeld == 0 {
 		t.Fatal("no auto-tuning step counted as held")
@@ -229,7 +228,7 @@ func TestOutOfOrderBlocksAreBounded(t *testing.T) {
 		h.send(seg(FlagACK, remoteISS+1+Seq(2*i+1), localISS+1, string(want[2*i+1])))
 		h.expect(out(FlagACK, localISS+1, remoteISS+1))
 	}
-	if got := len(h.c.rcv.ooo); got != maxOOOBlocks {
+	if got := len(h.c.rcv.buf.ooo); got != maxOOOBlocks {
 		t.Fatalf("%d blocks held, want %d", got, maxOOOBlocks)
 	}
 	limited := 0
@@ -245,8 +244,8 @@ func TestOutOfOrderBlocksAreBounded(t *testing.T) {
 	if got := h.read(); got != string(want) {
 		t.Fatalf("read %q, want %q", got, want)
 	}
-	if len(h.c.rcv.ooo) != 0 {
-		t.Fatalf("%d blocks left", len(h.c.rcv.ooo))
+	if len(h.c.rcv.buf.ooo) != 0 {
+		t.Fatalf("%d blocks left", len(h.c.rcv.buf.ooo))
 	}
 }
 
@@ -257,10 +256,10 @@ func TestOutOfOrderRunIsOneBlock(t *testing.T) {
 	for i := range 40 {
 		h.send(seg(FlagACK, remoteISS+1+1000+Seq(1000*i), localISS+1, strings.Repeat("r", 1000)))
 	}
-	if got := len(h.c.rcv.ooo); got != 1 {
+	if got := len(h.c.rcv.buf.ooo); got != 1 {
 		t.Fatalf("%d blocks for one run behind a hole, want 1", got)
 	}
-	if blk := h.c.rcv.ooo[0]; len(blk.data) != 40000 || cap(blk.data) > 2*classSize(40000) {
+	if blk := h.c.rcv.buf.ooo[0]; len(blk.data) != 40000 || cap(blk.data) > 2*classSize(40000) {
 		t.Fatalf("block of %d octets in %d bytes of storage", len(blk.data), cap(blk.data))
 	}
 	h.send(seg(FlagACK, remoteISS+1, localISS+1, strings.Repeat("h", 1000)))
@@ -276,8 +275,8 @@ func TestOutOfOrderDataOverTheBudgetIsDropped(t *testing.T) {
 	others := fill(mem, 0)
 	h.send(seg(FlagACK, remoteISS+1001, localISS+1, strings.Repeat("o", 1000)))
 	h.expect(out(FlagACK, localISS+1, remoteISS+1))
-	if len(h.c.rcv.ooo) != 0 || !slices.Contains(h.drops, ReasonRecvBudget) {
-		t.Fatalf("out-of-order data kept on a full budget (blocks %d, drops %v)", len(h.c.rcv.ooo), h.drops)
+	if len(h.c.rcv.buf.ooo) != 0 || !slices.Contains(h.drops, ReasonRecvBudget) {
+		t.Fatalf("out-of-order data kept on a full budget (blocks %d, drops %v)", len(h.c.rcv.buf.ooo), h.drops)
 	}
 	releaseAll(mem, others)
 }
@@ -344,14 +343,14 @@ func TestEmptyBuffersReleasedUnderPressure(t *testing.T) {
 	h := budgeted(t, mem, nil)
 	h.send(seg(FlagACK, remoteISS+1, localISS+1, "data"))
 	h.read()
-	if h.c.rcv.held() == 0 {
+	if h.c.rcv.buf.held() == 0 {
 		t.Fatal("storage released without pressure: it would be taken again at once")
 	}
 	others := fill(mem, 20<<20)
 	h.send(seg(FlagACK, remoteISS+5, localISS+1, "more"))
 	h.read()
-	if h.c.rcv.held() != 0 {
-		t.Fatalf("an empty receive buffer keeps %d bytes under pressure", h.c.rcv.held())
+	if h.c.rcv.buf.held() != 0 {
+		t.Fatalf("an empty receive buffer keeps %d bytes under pressure", h.c.rcv.buf.held())
 	}
 	releaseAll(mem, others)
 }
@@ -382,7 +381,7 @@ func TestKeepAliveProbeIsAnswered(t *testing.T) {
 // answers it closes the connection. One octet further is still dropped.
 func TestRSTAtTheWindowEdgeIsChallenged(t *testing.T) {
 	h := established(t)
-	edge := h.c.rcvAdvEdge
+	edge := h.c.rcv.edge
 	h.send(seg(FlagRST, edge+1, 0))
 	h.expectNothing()
 	h.send(seg(FlagRST, edge, 0))

@@ -2,10 +2,16 @@ package tcp
 
 import "time"
 
+// What the connection sends: every segment is built here in the Env's
+// scratch segment and leaves through emit. output sends what the windows
+// allow (the sender's rules: silly window avoidance, Nagle, cwnd; the
+// recovery's retransmissions first) and the ACK owed, or holds the ACK for
+// Flush in a burst (burst.go).
+
 // header fills the scratch segment with the fields every segment of this
 // connection carries and returns it.
-func (c *Conn) header(seq Seq, flags Flags) *Segment {
-	s := &c.cfg.work.out
+func (c *Conn) header(now time.Time, seq Seq, flags Flags) *Segment {
+	s := &c.env.work.out
 	*s = Segment{
 		SrcPort: c.id.Local.Port(),
 		DstPort: c.id.Remote.Port(),
@@ -13,22 +19,22 @@ func (c *Conn) header(seq Seq, flags Flags) *Segment {
 		Flags:   flags,
 	}
 	if flags&FlagACK != 0 {
-		s.Ack = c.RcvNxt
+		s.Ack = c.rcv.nxt
 		s.Window = c.advertise()
 		if c.sackOK {
-			c.sackBlocks(&s.Options)
+			c.rcv.sackBlocks(&s.Options)
 		}
 	}
 	if c.tsOK && flags&FlagRST == 0 {
 		s.Options.HasTimestamps = true
-		s.Options.TSVal = c.tsNow()
+		s.Options.TSVal = c.tsNow(now)
 		s.Options.TSEcr = c.tsRecent
 	}
 	return s
 }
 
 // optionBytes is the room the options of a non-SYN segment take.
-func (c *Conn) optionBytes(o *Options) int {
+func optionBytes(o *Options) int {
 	n := 0
 	if o.HasTimestamps {
 		n += 12
@@ -43,157 +49,22 @@ func (c *Conn) optionBytes(o *Options) int {
 	return n
 }
 
-// dataMSS is the payload of a full-sized segment: the send MSS less the
-// options every segment carries (RFC 9293 §3.7.1: the MSS excludes them).
-func (c *Conn) dataMSS() uint16 {
-	if c.tsOK && c.sndMSS > 12+1 {
-		return c.sndMSS - 12
-	}
-	return c.sndMSS
-}
+// dataMSS is the payload of a full-sized segment.
+func (c *Conn) dataMSS() uint16 { return c.snd.dataMSS(c.tsOK) }
 
-func (c *Conn) emit(s *Segment, why Reason) {
+// emit sends s: every segment leaves through here.
+func (c *Conn) emit(now time.Time, s *Segment, why Reason) {
 	c.segsOut++
-	if s.Len() > 0 && c.unackedSince.IsZero() {
-		c.unackedSince = c.now
+	if s.Len() > 0 && !c.timers.running(timerUser) {
+		c.startUserTimeout(now)
 	}
 	if s.Flags&FlagACK != 0 {
-		c.lastAckSent = s.Ack
+		c.rcv.lastAckSent = s.Ack
 		c.ackNow = false
-		c.ackPending = 0
-		c.delAckAt = time.Time{}
+		c.rcv.ackPending = 0
+		c.timers.stop(timerDelayedACK)
 	}
-	c.out.Output(c, s, why)
-}
-
-// advertise computes SEG.WND for an outgoing segment and records the right
-// edge it offers. It never moves the right edge left (RFC 9293 §3.8.6.2.2:
-// shrinking the window is strongly discouraged; RFC 7323 §2.4 for a scaled
-// window), even when the budget runs short: the window then closes as the
-// data arrives instead of opening again. It opens the window only in steps
-// of min(buffer/2, MSS) (receiver-side silly window avoidance).
-func (c *Conn) advertise() uint16 {
-	wnd := c.rcvSpace()
-	if c.mem != nil {
-		var clamped bool
-		wnd, clamped = c.rcvWindowClamped()
-		c.noteWindow(clamped)
-	}
-	step := c.windowStep()
-	keep := false
-	if c.rcvAdvEdge.GreaterThan(c.RcvNxt) {
-		edge := c.RcvNxt.Add(wnd)
-		if edge.LessThan(c.rcvAdvEdge) || c.rcvAdvEdge.Size(edge) < step {
-			wnd = c.RcvNxt.Size(c.rcvAdvEdge)
-			keep = true
-		}
-	} else if wnd < step {
-		wnd = 0
-	}
-	shift := c.windowShift()
-	scaled := wnd >> shift
-	if keep {
-		// Round up: rounding down would pull the right edge left by up
-		// to 2^shift-1 octets on every ACK, and the peer may already
-		// have sent up to it. The receive buffer takes that much more.
-		scaled = (wnd + 1<<shift - 1) >> shift
-	}
-	scaled = min(scaled, 0xffff)
-	c.rcvAdvEdge = c.RcvNxt.Add(scaled << shift)
-	return uint16(scaled)
-}
-
-// windowShift is the scale of the windows we advertise: ours if both SYNs
-// carried the option (RFC 7323 §2.2), else none.
-func (c *Conn) windowShift() uint8 {
-	if !c.wsOK {
-		return 0
-	}
-	return c.rcvShift
-}
-
-// windowStep is the smallest opening of the receive window worth
-// advertising: min(buffer/2, MSS) (RFC 9293 §3.8.6.2.2).
-func (c *Conn) windowStep() uint32 {
-	return min(uint32(c.rcv.limit/2), uint32(c.cfg.MSS))
-}
-
-// maybeWindowUpdate sends a window update when reading opened the window
-// by enough to matter (RFC 9293 §3.8.6.2.2).
-func (c *Conn) maybeWindowUpdate(now time.Time) {
-	if c.windowUpdateDue() {
-		c.emit(c.header(c.SndNxt, FlagACK), ReasonWindowUpdate)
-	}
-}
-
-// windowUpdateDue reports whether the window we could advertise now
-// reaches past the one we last advertised by at least windowStep.
-func (c *Conn) windowUpdateDue() bool {
-	switch c.state {
-	case Established, FinWait1, FinWait2:
-	default:
-		return false
-	}
-	// The edge that could be advertised: the window field caps it.
-	shift := c.windowShift()
-	wnd := c.rcvSpace()
-	if c.mem != nil {
-		wnd = c.budgetedWindow()
-	}
-	wnd = min(wnd>>shift, 0xffff) << shift
-	edge := c.RcvNxt.Add(wnd)
-	return edge.GreaterThan(c.rcvAdvEdge) && c.rcvAdvEdge.Size(edge) >= c.windowStep()
-}
-
-// synOptions are the options of our SYN (peer nil) or SYN-ACK: MSS,
-// window scale (RFC 7323 §2), SACK-permitted (RFC 2018) and timestamps
-// (RFC 7323 §3), the last three only if the peer's SYN offered them.
-func (c *Conn) synOptions(peer *Options) Options {
-	o := Options{MSS: c.cfg.MSS}
-	if peer == nil || peer.HasWindowScale {
-		o.HasWindowScale = true
-		o.WindowScale = c.rcvShift
-	}
-	if !c.cfg.DisableSACK && (peer == nil || peer.SACKPermitted) {
-		o.SACKPermitted = true
-	}
-	if !c.cfg.DisableTimestamps && (peer == nil || peer.HasTimestamps) {
-		o.HasTimestamps = true
-		o.TSVal = c.tsNow()
-		o.TSEcr = c.tsRecent
-	}
-	return o
-}
-
-// sendSYN sends (or resends) our SYN.
-func (c *Conn) sendSYN(now time.Time, why Reason) {
-	c.sendSynchronize(now, FlagSYN, c.synOptions(nil), why)
-}
-
-// sendSYNACK sends (or resends) our SYN-ACK; peer is the SYN's options,
-// nil for a retransmission (the options agreed then are offered again).
-func (c *Conn) sendSYNACK(now time.Time, peer *Options, why Reason) {
-	if peer == nil {
-		peer = &Options{HasWindowScale: c.wsOK, SACKPermitted: c.sackOK, HasTimestamps: c.tsOK}
-	}
-	c.sendSynchronize(now, FlagSYN|FlagACK, c.synOptions(peer), why)
-}
-
-// sendSynchronize sends a segment with SYN: its window is never scaled
-// (RFC 7323 §2.2), the retransmission timer runs, and the RTT is timed
-// unless the SYN had to be sent again (Karn).
-func (c *Conn) sendSynchronize(now time.Time, flags Flags, opts Options, why Reason) {
-	s := c.header(c.ISS, flags)
-	s.Window = uint16(min(c.rcvWindow(), 0xffff))
-	if flags.Has(FlagACK) {
-		c.rcvAdvEdge = c.RcvNxt.Add(uint32(s.Window))
-	}
-	s.Options = opts
-	c.startRetransmitTimer(now)
-	if !c.rttTiming && !c.synRetransmit {
-		c.rttTiming, c.rttSeq, c.rttStart = true, c.ISS.Add(1), now
-	}
-	c.emit(s, why)
+	c.env.out.Output(c, s, why)
 }
 
 // oweACK notes that an ACK must go out before the current call returns,
@@ -205,71 +76,73 @@ func (c *Conn) oweACK(why Reason) {
 }
 
 // sendAck sends <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>.
-func (c *Conn) sendAck(why Reason) {
-	c.emit(c.header(c.SndNxt, FlagACK), why)
+func (c *Conn) sendAck(now time.Time, why Reason) {
+	c.emit(now, c.header(now, c.snd.nxt, FlagACK), why)
 }
 
 // sendReset sends <SEQ=seq><CTL=RST>.
-func (c *Conn) sendReset(seq Seq, why Reason) {
-	s := c.header(seq, FlagRST)
-	c.emit(s, why)
-}
-
-// dataEnd is the sequence number just past the last byte the user queued.
-func (c *Conn) dataEnd() Seq { return c.snd.end() }
-
-// finSeq is the sequence number of our FIN, valid when finQueued.
-func (c *Conn) finSeq() Seq { return c.snd.end() }
-
-// finAcked reports whether the peer has acknowledged our FIN.
-func (c *Conn) finAcked() bool {
-	return c.finQueued && c.SndUna.GreaterThan(c.finSeq())
+func (c *Conn) sendReset(now time.Time, seq Seq, why Reason) {
+	c.emit(now, c.header(now, seq, FlagRST), why)
 }
 
 // output sends what the windows allow: lost segments again, then new
 // data and the FIN, and an ACK if one is owed and nothing else carried it
 // (RFC 9293 §3.10.2, §3.8.6; RFC 6675 §5 NextSeg).
+//
+// In a burst (InputBurst) an ACK owed and carried by nothing else waits
+// for Flush, due at once: it is never lost, only held back.
 func (c *Conn) output(now time.Time) {
-	if c.corked {
-		return
-	}
 	switch c.state {
 	case Established, CloseWait, FinWait1, Closing, LastAck:
 		for c.sendOne(now) {
 		}
 	}
-	if c.ackNow && (!c.batching || c.peerFIN) { // a FIN ends the burst
-		c.sendAck(c.ackWhy)
+	if c.ackNow {
+		if c.burst && !c.rcv.peerFIN { // a FIN ends the burst
+			c.hold(now)
+			return
+		}
+		c.sendAck(now, c.ackWhy)
+	}
+	c.timers.stop(timerFlush) // nothing is held back any more
+}
+
+// hold holds output back for Flush; it is due at once, so that an owner
+// that does not flush delays it by a tick and loses nothing.
+func (c *Conn) hold(now time.Time) {
+	if !c.timers.running(timerFlush) {
+		c.timers.set(timerFlush, now)
 	}
 }
 
 // sendOne sends one segment: the first lost one if cwnd has room for it,
-// else new data. It reports whether it sent one.
+// else new data, else what NextSeg's last rules offer. It reports whether
+// it sent one.
 func (c *Conn) sendOne(now time.Time) bool {
-	if lost := c.sb.firstLost(); lost != nil {
-		why := c.rtxNow
+	if lost := c.rec.sb.firstLost(); lost != nil {
+		why := c.rec.rtxNow
 		if why == ReasonNone && !c.cwndHasRoom(lost) {
 			return false
 		}
 		if why == ReasonFastRetransmit {
 			// RFC 6675 §5 (4.3): RescueRxt is the last octet of the
 			// fast retransmission.
-			c.rescueRxt = lost.end - 1
+			c.rec.rescueRxt = lost.end - 1
 		}
-		c.rtxNow = ReasonNone
+		c.rec.rtxNow = ReasonNone
 		c.retransmit(now, lost, why)
-		if c.rtxAt.IsZero() {
+		if !c.timers.running(timerRetransmit) {
 			c.startRetransmitTimer(now)
 		}
 		return true
 	}
-	c.rtxNow = ReasonNone
+	c.rec.rtxNow = ReasonNone
 	if c.sendNew(now, ReasonNone) {
 		return true
 	}
 	if s, rescue := c.nextSegWithoutLoss(); s != nil && c.cwndHasRoom(s) {
 		if rescue {
-			c.rescued = true
+			c.rec.rescued = true
 		}
 		c.retransmit(now, s, ReasonRecoveryRetransmit)
 		return true
@@ -277,129 +150,84 @@ func (c *Conn) sendOne(now time.Time) bool {
 	return false
 }
 
+// pipe is RFC 6675's estimate of the octets in flight.
+func (c *Conn) pipe() uint32 { return c.rec.sb.inFlight(c.snd.outstanding()) }
+
 // cwndHasRoom reports whether segment s may go again: cwnd - pipe holds
 // it, or nothing is in flight (RFC 6675 §5 (C)).
 func (c *Conn) cwndHasRoom(s *txSegment) bool {
-	pipe := c.sb.inFlight(c.SndUna.Size(c.sndMax))
-	return pipe+s.size() <= c.cwnd || pipe == 0
+	pipe := c.pipe()
+	return pipe+s.size() <= c.cc.cwnd || pipe == 0
 }
 
 // sendNew sends one segment of new data and/or the FIN if the windows and
 // the silly window rules allow; it reports whether it sent one.
 func (c *Conn) sendNew(now time.Time, why Reason) bool {
-	end := c.dataEnd()
-	if c.SndNxt.GreaterThan(end) {
+	end := c.snd.dataEnd()
+	if c.snd.nxt.GreaterThan(end) {
 		return false // FIN already sent
 	}
-	unsent := c.SndNxt.Size(end)
-	outstanding := c.SndUna.Size(c.sndMax)
-	pipe := c.sb.inFlight(outstanding)
-	var usable uint32
-	if c.SndWnd > outstanding {
-		usable = c.SndWnd - outstanding
-	}
-	switch {
-	case why == ReasonTailLossProbeNewData:
-		// RFC 8985 §7.3: the probe's new segment needs only the
-		// receive window.
-	case c.cwnd > pipe:
-		usable = min(usable, c.cwnd-pipe)
-	default:
-		usable = 0
-	}
+	unsent := c.snd.nxt.Size(end)
 	mss := uint32(c.dataMSS())
-	n := min(unsent, usable, mss)
-	wantFIN := c.finQueued && c.SndNxt.Add(n) == end
+	n := min(unsent, c.snd.usable(c.cc.cwnd, c.pipe(), why == ReasonTailLossProbeNewData), mss)
+	wantFIN := c.snd.finQueued && c.snd.nxt.Add(n) == end
 
-	if n == 0 && !wantFIN {
-		if unsent > 0 && c.SndWnd == 0 && outstanding == 0 && c.rtxAt.IsZero() {
+	switch {
+	case n == 0 && !wantFIN:
+		if unsent > 0 && c.snd.wnd == 0 && c.snd.outstanding() == 0 && !c.timers.running(timerRetransmit) {
 			c.startPersistTimer(now)
 		}
 		return false
-	}
-	if n > 0 && n < mss && n < unsent && !wantFIN {
-		// Sender silly window avoidance (RFC 9293 §3.8.6.2.1): wait for a
-		// full segment unless half the largest window the peer offered
-		// is usable.
-		if (n < c.maxSndWnd/2 || c.maxSndWnd == 0) && !c.swsOverride {
-			if c.rtxAt.IsZero() {
-				c.startRetransmitTimer(now)
-			}
-			return false
+	case wantFIN:
+	case c.snd.sillyWindow(n, unsent, mss):
+		// Wait for a full segment; the retransmission timer is the
+		// override time-out (RFC 9293 §3.8.6.2.1).
+		if !c.timers.running(timerRetransmit) {
+			c.startRetransmitTimer(now)
 		}
-	}
-	if n > 0 && n < mss && c.cfg.Nagle && outstanding > 0 && !wantFIN {
-		return false // Nagle: one small segment in flight at a time
+		return false
+	case c.cfg.Nagle && c.snd.nagleWaits(n, mss):
+		return false // one small segment in flight at a time
 	}
 
 	flags := FlagACK
-	if n > 0 && c.SndNxt.Add(n) == end {
+	if n > 0 && c.snd.nxt.Add(n) == end {
 		flags |= FlagPSH
 	}
 	if wantFIN {
 		flags |= FlagFIN
 	}
-	s := c.header(c.SndNxt, flags)
-	if room := int(c.sndMSS) - c.optionBytes(&s.Options); n > 0 && int(n) > room {
+	s := c.header(now, c.snd.nxt, flags)
+	if room := int(c.snd.mss) - optionBytes(&s.Options); n > 0 && int(n) > room {
 		// SACK blocks took payload room. A FIN alone needs none: made
 		// to carry an octet it has not got, it would go as a bare ACK
 		// that moves nothing, again and again (found by
 		// FuzzStackSession: a peer's MSS of 1 and timestamps).
 		n = uint32(max(room, 1))
 		s.Flags &^= FlagFIN | FlagPSH
-		if c.SndNxt.Add(n) == end {
+		if c.snd.nxt.Add(n) == end {
 			s.Flags |= FlagPSH
 		}
 	}
-	s.Payload = c.snd.slice(c.SndNxt, int(n))
+	s.Payload = c.snd.buf.slice(c.snd.nxt, int(n))
 	if why == ReasonNone {
 		why = ReasonUserSend
 		if s.Flags.Has(FlagFIN) && n == 0 {
 			why = ReasonUserClose
 		}
 	}
-	if !c.rttTiming && !c.tsOK {
-		c.rttTiming, c.rttSeq, c.rttStart = true, c.SndNxt.Add(n), now
+	if !c.tsOK {
+		c.snd.time(c.snd.nxt.Add(n), now)
 	}
-	c.sb.add(c.SndNxt, s.End(), now)
-	c.SndNxt = s.End()
-	c.sndMax = c.sndMax.Max(c.SndNxt)
-	if c.rtxAt.IsZero() || c.persist {
-		c.persist = false
+	c.rec.sb.add(c.snd.nxt, s.End(), now)
+	c.snd.nxt = s.End()
+	c.snd.max = c.snd.max.Max(c.snd.nxt)
+	if !c.timers.running(timerRetransmit) || c.timers.persist {
 		c.startRetransmitTimer(now)
 	}
-	c.emit(s, why)
+	c.emit(now, s, why)
 	if why != ReasonTailLossProbeNewData {
 		c.armTLP(now)
 	}
 	return true
-}
-
-// Cork holds back what Send, Close and CloseSend would send until
-// Uncork, as Linux's TCP_CORK: data queued with a CLOSE right behind it
-// leaves as one segment with the FIN. Only user calls may come between
-// Cork and Uncork; Input and Tick may not.
-func (c *Conn) Cork() { c.corked = true }
-
-// Uncork sends what Cork held back.
-func (c *Conn) Uncork(now time.Time) {
-	c.corked = false
-	c.now = now
-	c.output(now)
-}
-
-// BeginBatch starts a burst of segments that arrived together (one read
-// from the link): until EndBatch, an ACK that Input owes waits, so the
-// burst is acknowledged once, as a receiver whose device coalesces
-// segments (GRO) does. Data, and ACKs for unacceptable segments, RSTs and
-// challenges, still go out at once.
-func (c *Conn) BeginBatch() { c.batching = true }
-
-// EndBatch ends the burst and sends the ACK it owes, if any.
-func (c *Conn) EndBatch(now time.Time) {
-	c.batching = false
-	if c.ackNow && c.state != Closed {
-		c.now = now
-		c.sendAck(c.ackWhy)
-	}
 }

@@ -26,34 +26,35 @@ const tlpMinTimeout = 10 * time.Millisecond
 
 // rackDelivered updates RACK with a segment the peer acknowledged or
 // SACKed (RFC 8985 §6.2 step 2).
-func (c *Conn) rackDelivered(now time.Time, s *txSegment) {
+func (r *recovery) rackDelivered(now time.Time, s *txSegment) {
 	rtt := now.Sub(s.sentAt)
-	if s.xmits > 1 && c.rack.minRTT > 0 && rtt < c.rack.minRTT {
+	if s.xmits > 1 && r.rack.minRTT > 0 && rtt < r.rack.minRTT {
 		return // the ACK may be for an earlier transmission
 	}
-	if c.rack.minRTT == 0 || rtt < c.rack.minRTT {
-		c.rack.minRTT = rtt
+	if r.rack.minRTT == 0 || rtt < r.rack.minRTT {
+		r.rack.minRTT = rtt
 	}
-	if s.sentAt.After(c.rack.xmitTS) || (s.sentAt.Equal(c.rack.xmitTS) && s.end.GreaterThan(c.rack.endSeq)) {
-		c.rack.xmitTS = s.sentAt
-		c.rack.endSeq = s.end
-		c.rack.rtt = rtt
+	if s.sentAt.After(r.rack.xmitTS) || (s.sentAt.Equal(r.rack.xmitTS) && s.end.GreaterThan(r.rack.endSeq)) {
+		r.rack.xmitTS = s.sentAt
+		r.rack.endSeq = s.end
+		r.rack.rtt = rtt
 	}
 }
 
 // rackDetectLoss marks lost every segment sent before the delivered one
-// by more than RACK.rtt + reo_wnd, and arms the reordering timer for the
-// first that is not yet due (RFC 8985 §6.2 step 5).
-func (c *Conn) rackDetectLoss(now time.Time) {
-	c.rackAt = time.Time{}
-	if c.rack.xmitTS.IsZero() || c.cfg.DisableRACKTLP {
-		return
+// by more than RACK.rtt + reo_wnd (RFC 8985 §6.2 step 5), and returns when
+// the first that is not yet due will be: the reordering timer's deadline,
+// zero if none waits.
+func (r *recovery) rackDetectLoss(now time.Time, srtt time.Duration) time.Time {
+	var next time.Time
+	if r.rack.xmitTS.IsZero() {
+		return next
 	}
-	reoWnd := min(c.rack.minRTT/4, c.rtt.srtt)
-	for i := 0; i < c.sb.len(); i++ {
-		s := c.sb.at(i)
-		sentBefore := s.sentAt.Before(c.rack.xmitTS) ||
-			(s.sentAt.Equal(c.rack.xmitTS) && s.end.LessThan(c.rack.endSeq))
+	reoWnd := min(r.rack.minRTT/4, srtt)
+	for i := 0; i < r.sb.len(); i++ {
+		s := r.sb.at(i)
+		sentBefore := s.sentAt.Before(r.rack.xmitTS) ||
+			(s.sentAt.Equal(r.rack.xmitTS) && s.end.LessThan(r.rack.endSeq))
 		if !sentBefore {
 			if s.xmits == 1 {
 				// Segments are first sent in sequence order: every later
@@ -65,45 +66,26 @@ func (c *Conn) rackDetectLoss(now time.Time) {
 		if s.sacked || s.lost {
 			continue
 		}
-		lostAt := s.sentAt.Add(c.rack.rtt + reoWnd)
+		lostAt := s.sentAt.Add(r.rack.rtt + reoWnd)
 		if !now.Before(lostAt) {
-			c.sb.markLost(s)
-		} else if c.rackAt.IsZero() || lostAt.Before(c.rackAt) {
-			c.rackAt = lostAt
+			r.sb.markLost(s)
+		} else if next.IsZero() || lostAt.Before(next) {
+			next = lostAt
 		}
 	}
+	return next
 }
 
-// armTLP schedules a tail loss probe after new data went out (RFC 8985
-// §7.2): PTO = 2*SRTT, plus a delayed-ACK allowance for a lone segment;
-// if the RTO would fire sooner, the probe goes at the RTO's time instead.
-func (c *Conn) armTLP(now time.Time) {
-	if c.inRecovery || c.tlpOut || !c.rtt.hasSample || c.sb.empty() || c.cfg.DisableRACKTLP {
-		c.tlpAt = time.Time{}
-		return
+// probeTimeout is PTO of RFC 8985 §7.2: 2*SRTT, plus a delayed-ACK
+// allowance for a lone segment in flight; false when no probe is to be
+// armed (in recovery, a probe out, no RTT sample, nothing in flight).
+func (r *recovery) probeTimeout(rtt *rttEstimator) (time.Duration, bool) {
+	if r.inRecovery || r.tlpOut || !rtt.hasSample || r.sb.empty() {
+		return 0, false
 	}
-	pto := 2 * c.rtt.srtt
-	if c.sb.len() == 1 {
+	pto := 2 * rtt.srtt
+	if r.sb.len() == 1 {
 		pto += wcDelAckT
 	}
-	pto = max(pto, tlpMinTimeout)
-	at := now.Add(pto)
-	if !c.rtxAt.IsZero() && at.After(c.rtxAt) {
-		at = c.rtxAt
-	}
-	c.tlpAt = at
-}
-
-// tlpExpired sends the probe: new data if the window allows, else the
-// last segment again (RFC 8985 §7.3).
-func (c *Conn) tlpExpired(now time.Time) {
-	c.tlpAt = time.Time{}
-	if c.sb.empty() {
-		return
-	}
-	c.tlpOut = true
-	if !c.sendNew(now, ReasonTailLossProbeNewData) {
-		c.retransmit(now, c.sb.last(), ReasonTailLossProbe)
-	}
-	c.startRetransmitTimer(now)
+	return max(pto, tlpMinTimeout), true
 }

@@ -33,7 +33,7 @@ import "time"
 func (c *Conn) answerInvalid(now time.Time, seg *Segment, why Reason) {
 	if c.answerAllowed(now, seg, why) {
 		c.drop(seg, why)
-		c.sendAck(why)
+		c.sendAck(now, why)
 	}
 }
 
@@ -42,7 +42,7 @@ func (c *Conn) answerInvalid(now time.Time, seg *Segment, why Reason) {
 // challenge is not reported as a drop: the ACK is the decision.
 func (c *Conn) challengeACK(now time.Time, seg *Segment, why Reason) {
 	if c.answerAllowed(now, seg, why) {
-		c.sendAck(why)
+		c.sendAck(now, why)
 	}
 }
 
@@ -58,7 +58,7 @@ func (c *Conn) answerAllowed(now time.Time, seg *Segment, why Reason) bool {
 		// connection has had its turn.
 		c.invalidAnswerAt = now
 	}
-	if b, ok := c.out.(AnswerBudget); ok && !b.AllowAnswer(now, why) {
+	if b := c.answers(); b != nil && !b.AllowAnswer(now, why) {
 		c.drop(seg, ReasonChallengeACKLimit)
 		return false
 	}
@@ -69,38 +69,39 @@ func (c *Conn) answerAllowed(now time.Time, seg *Segment, why Reason) bool {
 // segment for no connection (CLOSED, or an ACK in LISTEN) may go out; if
 // not, it reports seg dropped for the limit.
 func (c *Conn) resetAllowed(now time.Time, seg *Segment, why Reason) bool {
-	if b, ok := c.out.(AnswerBudget); ok && !b.AllowAnswer(now, why) {
+	if b := c.answers(); b != nil && !b.AllowAnswer(now, why) {
 		c.drop(seg, ReasonRSTRateLimited)
 		return false
 	}
 	return true
 }
 
-// oldDuplicate reports whether seg is data or a FIN the connection has
-// already received, within one largest window below RCV.NXT: a
-// retransmission the peer may still make, because its SND.UNA trails our
-// RCV.NXT by at most a window. A SYN is never one.
-func (c *Conn) oldDuplicate(seg *Segment) bool {
-	if seg.Len() == 0 || seg.Flags.Has(FlagSYN) || seg.End().GreaterThan(c.RcvNxt) {
-		return false
-	}
-	maxWindow := uint32(0xffff) << c.windowShift()
-	return seg.Seq.GreaterThanEq(c.RcvNxt.Add(-maxWindow))
-}
-
 // invalidRateLimited is the per-connection limit for a TIME-WAIT record,
 // on a millisecond clock that wraps after 49 days (a record lives 2*MSL).
 // It reports whether the answer is held back, and takes the record's turn
 // if not.
-func (tw *TimeWaitRecord) invalidRateLimited(now time.Time) bool {
-	if tw.invalidLimit == 0 {
+func (tw *TimeWaitRecord) invalidRateLimited(now time.Time, cfg *Config) bool {
+	limit := milliseconds(cfg.InvalidRateLimit)
+	if limit == 0 {
 		return false
 	}
 	ms := uint32(now.UnixMilli())
-	if tw.flags&twAnswered != 0 && ms-tw.answeredAt < tw.invalidLimit {
+	if tw.flags&twAnswered != 0 && ms-tw.answeredAt < limit {
 		return true
 	}
 	tw.answeredAt = ms
 	tw.flags |= twAnswered
 	return false
 }
+
+// milliseconds is d in whole milliseconds, rounded up, within a uint32;
+// 0 for a negative d.
+func milliseconds(d time.Duration) uint32 {
+	if d <= 0 {
+		return 0
+	}
+	return uint32(min((d+time.Millisecond-1)/time.Millisecond, 1<<32-1))
+}
+
+// answers is the owner's AnswerBudget, if its Output is one.
+func (c *Conn) answers() AnswerBudget { return c.env.answers }

@@ -17,7 +17,7 @@ var rationedKinds = []struct {
 }{
 	{"pure ACK left of the window", established, func(h *harness) Segment { return seg(FlagACK, remoteISS-100, localISS+1) }, ReasonUnacceptable},
 	{"data right of the window", established, func(h *harness) Segment {
-		return seg(FlagACK, h.c.rcvAdvEdge+10, localISS+1, "forged")
+		return seg(FlagACK, h.c.rcv.edge+10, localISS+1, "forged")
 	}, ReasonUnacceptable},
 	{"data far below RCV.NXT", established, func(h *harness) Segment {
 		return seg(FlagACK, remoteISS+3<<30, localISS+1, "forged")
@@ -151,7 +151,7 @@ func (b *budgetHarness) AllowAnswer(now time.Time, why Reason) bool {
 func newBudgetHarness(t *testing.T, left int) *budgetHarness {
 	h := newHarness(t, nil)
 	b := &budgetHarness{harness: h, left: left}
-	h.c = New(ID{Local: localAP, Remote: remoteAP}, testConfig(), b, h)
+	h.c = New(ID{Local: localAP, Remote: remoteAP}, testConfig(), NewEnv(b, h, nil))
 	return b
 }
 
@@ -210,23 +210,24 @@ func TestAnswerBudget(t *testing.T) {
 // connection does, and carries over when the connection last answered.
 func TestTimeWaitRecordRateLimited(t *testing.T) {
 	h := timeWait(t)
-	h.send(seg(FlagSYN, remoteISS-5, 0)) // the connection answers, then shrinks
+	h.send(seg(FlagSYN, remoteISS-5, 0)) // the connection answers (an old SYN), then shrinks
 	h.expect(out(FlagACK, localISS+2, remoteISS+2))
 	tw, _ := h.c.TimeWaitRecord()
 	var reply Segment
 	now := h.now
-	stray := seg(FlagACK, remoteISS+5, localISS+2, "x")
-	if act, why := tw.Input(now, &stray, &reply); act != TimeWaitDrop || why != ReasonInvalidRateLimited {
+	cfg := h.c.cfg
+	stray := seg(FlagACK, remoteISS+100000, localISS+2, "x") // beyond the window
+	if act, why := tw.Input(now, cfg, nil, &stray, &reply); act != TimeWaitDrop || why != ReasonInvalidRateLimited {
 		t.Fatalf("answer within 500 ms of the connection's: %v %v", act, why)
 	}
 	fin := seg(FlagFIN|FlagACK, remoteISS+1, localISS+2)
-	if act, why := tw.Input(now, &fin, &reply); act != TimeWaitReply || why != ReasonFinRetransmitted {
+	if act, why := tw.Input(now, cfg, nil, &fin, &reply); act != TimeWaitReply || why != ReasonFinRetransmitted {
 		t.Fatalf("retransmitted FIN: %v %v, want an ACK whatever the limit", act, why)
 	}
 	now = now.Add(DefaultInvalidRateLimit)
 	oldSyn := seg(FlagSYN, remoteISS, 0)
-	if act, why := tw.Input(now, &oldSyn, &reply); act != TimeWaitReply || why != ReasonSYNChallenge {
-		t.Fatalf("500 ms later: %v %v, want the challenge ACK", act, why)
+	if act, why := tw.Input(now, cfg, nil, &oldSyn, &reply); act != TimeWaitReply || why != ReasonUnacceptable {
+		t.Fatalf("500 ms later: %v %v, want the ACK of an unacceptable segment", act, why)
 	}
 	if reply.SrcPort != localAP.Port() || reply.DstPort != remoteAP.Port() {
 		t.Fatalf("reply ports %d > %d", reply.SrcPort, reply.DstPort)
@@ -234,7 +235,7 @@ func TestTimeWaitRecordRateLimited(t *testing.T) {
 	answered := 0
 	for i := range 1000 {
 		s := seg(FlagSYN, remoteISS-Seq(i), 0)
-		if act, _ := tw.Input(now.Add(time.Duration(i)*time.Millisecond), &s, &reply); act == TimeWaitReply {
+		if act, _ := tw.Input(now.Add(time.Duration(i)*time.Millisecond), cfg, nil, &s, &reply); act == TimeWaitReply {
 			answered++
 		}
 	}

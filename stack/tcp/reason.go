@@ -15,7 +15,6 @@ const (
 	ReasonUserClose
 	ReasonUserAbort
 	ReasonUserSend
-	ReasonUserReceive
 	ReasonCloseUnreadData
 
 	// Segment arrives in CLOSED or LISTEN (§3.10.7.1, §3.10.7.2).
@@ -42,6 +41,7 @@ const (
 	ReasonRSTInWindowChallenge
 	ReasonRSTReset
 	ReasonRSTSynReceivedToListen
+	ReasonSynReceivedRefused
 	ReasonRSTClose
 	ReasonSYNChallenge
 	ReasonSYNInSynReceived
@@ -51,11 +51,11 @@ const (
 	ReasonACKOfUnsent
 	ReasonACKDuplicate
 	ReasonACKOld
-	ReasonACKAdvance
 	ReasonFinAcked
 	ReasonLastAckDone
 	ReasonClosingDone
-	ReasonTextOutsideWindow
+	ReasonTextAfterFIN
+	ReasonTrimmedToWindow
 	ReasonData
 	ReasonFinReceived
 	ReasonFinInFinWait1
@@ -122,7 +122,6 @@ var reasons = [numReasons]reasonInfo{
 	ReasonUserClose:       {"close", "rfc9293:3.10.4", "CLOSE: queue FIN after pending data"},
 	ReasonUserAbort:       {"abort", "rfc9293:3.10.5", "ABORT: send RST, delete TCB"},
 	ReasonUserSend:        {"send", "rfc9293:3.10.2", "SEND: segmentize queued data"},
-	ReasonUserReceive:     {"receive", "rfc9293:3.10.3", "RECEIVE: window opened, tell the peer"},
 	ReasonCloseUnreadData: {"close-unread-data", "rfc2525:2.17", "CLOSE with unread data: send RST, not FIN"},
 
 	ReasonClosedRST:        {"closed-rst", "rfc9293:3.10.7.1", "segment to CLOSED: answer with RST"},
@@ -147,6 +146,7 @@ var reasons = [numReasons]reasonInfo{
 	ReasonRSTInWindowChallenge:   {"rst-in-window", "rfc9293:3.10.7.4/rst-in-window", "RST in window but not exact: challenge ACK, RFC 5961 §3.2"},
 	ReasonRSTReset:               {"rst-reset", "rfc9293:3.10.7.4/rst", "RST exactly at RCV.NXT: connection reset"},
 	ReasonRSTSynReceivedToListen: {"rst-synrcvd-to-listen", "rfc9293:3.10.7.4/rst", "RST in SYN-RECEIVED from passive OPEN: back to LISTEN (Figure 8)"},
+	ReasonSynReceivedRefused:     {"synrcvd-refused", "rfc9293:3.10.7.4/rst", "RST in SYN-RECEIVED from an active OPEN (simultaneous open): connection refused"},
 	ReasonRSTClose:               {"rst-close", "rfc9293:3.10.7.4/rst", "RST in CLOSING, LAST-ACK or TIME-WAIT: delete TCB"},
 	ReasonSYNChallenge:           {"syn-challenge", "rfc9293:3.10.7.4/syn", "SYN in a synchronized state: challenge ACK, RFC 5961 §4.2"},
 	ReasonSYNInSynReceived:       {"syn-in-synrcvd", "rfc9293:3.10.7.4/syn", "SYN in SYN-RECEIVED from passive OPEN: back to LISTEN"},
@@ -156,11 +156,11 @@ var reasons = [numReasons]reasonInfo{
 	ReasonACKOfUnsent:            {"ack-of-unsent", "rfc9293:3.10.7.4/ack", "ACK of data not yet sent: send ACK, drop"},
 	ReasonACKDuplicate:           {"ack-duplicate", "rfc9293:3.10.7.4/ack", "duplicate ACK"},
 	ReasonACKOld:                 {"ack-too-old", "rfc5961:5.2", "ACK older than the window the peer could have seen: send ACK, drop"},
-	ReasonACKAdvance:             {"ack", "rfc9293:3.10.7.4/ack", "ACK advances SND.UNA"},
 	ReasonFinAcked:               {"fin-acked", "rfc9293:3.10.7.4/ack", "our FIN is acknowledged: enter FIN-WAIT-2"},
 	ReasonLastAckDone:            {"last-ack-done", "rfc9293:3.10.7.4/ack", "ACK of our FIN in LAST-ACK: delete TCB"},
 	ReasonClosingDone:            {"closing-done", "rfc9293:3.10.7.4/ack", "ACK of our FIN in CLOSING: enter TIME-WAIT"},
-	ReasonTextOutsideWindow:      {"text-ignored", "rfc9293:3.10.7.4/text", "text after the peer's FIN: ignore"},
+	ReasonTextAfterFIN:           {"text-ignored", "rfc9293:3.10.7.4/text", "text after the peer's FIN: ignore"},
+	ReasonTrimmedToWindow:        {"trimmed-to-window", "rfc9293:3.10.7.4/seq", "text beyond the right edge of the window: keep what fits, send ACK to tell the sender where the window ends"},
 	ReasonData:                   {"data", "rfc9293:3.10.7.4/text", "in-order data: deliver, advance RCV.NXT"},
 	ReasonFinReceived:            {"fin", "rfc9293:3.10.7.4/fin", "FIN: send ACK, enter CLOSE-WAIT"},
 	ReasonFinInFinWait1:          {"fin-in-finwait1", "rfc9293:3.10.7.4/fin", "FIN in FIN-WAIT-1 before our FIN is acknowledged: simultaneous close, enter CLOSING"},

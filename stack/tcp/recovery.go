@@ -3,55 +3,79 @@ package tcp
 import "time"
 
 // Loss recovery: what an ACK tells the sender (cumulative ACK, SACK
-// blocks, duplicate ACKs), which segments are lost, and fast recovery with
-// SACK (RFC 6675) or, for a peer without SACK, NewReno (RFC 6582).
+// blocks, duplicate ACKs), which segments are lost (RACK, RFC 8985, in
+// rack.go; or RFC 6675 §4's DupThresh without it), fast recovery with
+// SACK (RFC 6675) or, for a peer without SACK, NewReno (RFC 6582), and the
+// tail loss probe (RFC 8985 §7). recovery decides; the Conn sends what it
+// says, runs its timers and tells congestion control (sender.go).
 
 // dupThresh is DupThresh of RFC 5681 and RFC 6675.
 const dupThresh = 3
 
-// onACK processes the loss-recovery side of an acceptable ACK: ack is
-// SEG.ACK, s the segment (its SACK blocks).
-func (c *Conn) onACK(now time.Time, s *Segment) {
-	ack := s.Ack
+// recovery is the sender's loss recovery: the scoreboard of what is in
+// flight, RACK's view of it, and the state of fast recovery.
+type recovery struct {
+	sb   scoreboard
+	rack rackState
+
+	dupAcks    int
+	recoverSeq Seq // RecoveryPoint of RFC 6675: the highest octet sent when recovery began
+	inRecovery bool
+	afterRTO   bool // retransmitting after a time-out, until recoverSeq
+	tlpOut     bool // a tail loss probe is outstanding
+	// rtxNow, unless ReasonNone, sends the first lost segment at the next
+	// output whatever cwnd says, for this reason: the fast retransmit
+	// (RFC 5681 §3.2 step 4, RFC 6675 §5 (4.3)) or NewReno's
+	// retransmission on a partial ACK (RFC 6582 §3.2 step 5).
+	rtxNow Reason
+	// highRxt is HighRxt of RFC 6675: segments below it were retransmitted
+	// in this recovery. rescueRxt is RescueRxt; rescued says the one
+	// rescue retransmission of this recovery went out (NextSeg rule 4).
+	highRxt   Seq
+	rescueRxt Seq
+	rescued   bool
+}
+
+// onACK takes the scoreboard's part of an acceptable ACK: what SEG.ACK
+// covers leaves it, what the SACK blocks cover (sack: SACK is in use) is
+// marked, and RACK learns of each segment delivered. una and max are
+// SND.UNA and the highest octet sent. It reports whether the ACK delivered
+// anything, after which losses are looked for.
+func (r *recovery) onACK(now time.Time, s *Segment, una, max Seq, sack bool) bool {
 	delivered := false
 	deliver := func(t *txSegment) {
 		delivered = true
-		c.rackDelivered(now, t)
+		r.rackDelivered(now, t)
 	}
-	if ack.GreaterThan(c.SndUna) {
-		c.sb.ackTo(ack, deliver)
+	if s.Ack.GreaterThan(una) {
+		r.sb.ackTo(s.Ack, deliver)
 	}
-	if c.sackOK && s.Options.NumSACK > 0 {
-		c.sb.markSACKed(s.Options.SACK[:s.Options.NumSACK], ack.Max(c.SndUna), c.sndMax, deliver)
+	if sack && s.Options.NumSACK > 0 {
+		r.sb.markSACKed(s.Options.SACK[:s.Options.NumSACK], s.Ack.Max(una), max, deliver)
 	}
-	if delivered {
-		c.rackDetectLoss(now)
-		if c.sackOK && c.cfg.DisableRACKTLP {
-			c.markLostBySACK()
-		}
-	}
+	return delivered
 }
 
 // markLostBySACK marks lost every segment for which RFC 6675 §4's IsLost
 // holds: DupThresh SACKed segments above it, or more than (DupThresh-1)
-// full segments' worth of SACKed octets. Segments already retransmitted
-// in this recovery (below HighRxt) are left alone. RACK-TLP, when on,
-// detects losses by time instead (RFC 8985 §6).
-func (c *Conn) markLostBySACK() {
+// full segments' worth (mss each) of SACKed octets. Segments already
+// retransmitted in this recovery (below HighRxt) are left alone. RACK-TLP,
+// when on, detects losses by time instead (RFC 8985 §6).
+func (r *recovery) markLostBySACK(mss uint32) {
 	var segs int
 	var octets uint32
-	limit := uint32(dupThresh-1) * uint32(c.dataMSS())
-	for i := c.sb.len() - 1; i >= 0; i-- {
-		s := c.sb.at(i)
+	limit := uint32(dupThresh-1) * mss
+	for i := r.sb.len() - 1; i >= 0; i-- {
+		s := r.sb.at(i)
 		switch {
 		case s.sacked:
 			segs++
 			octets += s.size()
 		case segs >= dupThresh || octets > limit:
-			if c.inRecovery && s.start.LessThan(c.highRxt) {
+			if r.inRecovery && s.start.LessThan(r.highRxt) {
 				return
 			}
-			c.sb.markLost(s)
+			r.sb.markLost(s)
 		}
 	}
 }
@@ -59,28 +83,28 @@ func (c *Conn) markLostBySACK() {
 // nextSegWithoutLoss is NextSeg's rules (3) and (4) of RFC 6675 §4, for
 // when nothing is judged lost and no new data can go: an unSACKed segment
 // below the highest SACKed octet not yet retransmitted in this recovery,
-// else once per recovery, after a partial ACK, the highest unSACKed
-// segment (the rescue retransmission). RACK-TLP's probes take their place
-// when it is on.
-func (c *Conn) nextSegWithoutLoss() (seg *txSegment, rescue bool) {
-	if !c.inRecovery || !c.sackOK || !c.cfg.DisableRACKTLP {
+// else once per recovery, after a partial ACK (SND.UNA is una), the
+// highest unSACKed segment (the rescue retransmission). They apply with
+// SACK and without RACK-TLP, whose probes take their place.
+func (r *recovery) nextSegWithoutLoss(una Seq) (seg *txSegment, rescue bool) {
+	if !r.inRecovery {
 		return nil, false
 	}
 	highestSACKed := -1
-	for i := c.sb.len() - 1; i >= 0; i-- {
-		if c.sb.at(i).sacked {
+	for i := r.sb.len() - 1; i >= 0; i-- {
+		if r.sb.at(i).sacked {
 			highestSACKed = i
 			break
 		}
 	}
 	for i := 0; i < highestSACKed; i++ {
-		if s := c.sb.at(i); !s.sacked && s.start.GreaterThanEq(c.highRxt) {
+		if s := r.sb.at(i); !s.sacked && s.start.GreaterThanEq(r.highRxt) {
 			return s, false
 		}
 	}
-	if !c.rescued && c.SndUna.GreaterThan(c.rescueRxt) {
-		for i := c.sb.len() - 1; i >= 0; i-- {
-			if s := c.sb.at(i); !s.sacked {
+	if !r.rescued && una.GreaterThan(r.rescueRxt) {
+		for i := r.sb.len() - 1; i >= 0; i-- {
+			if s := r.sb.at(i); !s.sacked {
 				return s, true
 			}
 		}
@@ -88,74 +112,89 @@ func (c *Conn) nextSegWithoutLoss() (seg *txSegment, rescue bool) {
 	return nil, false
 }
 
-// duplicateACK counts ACKs that acknowledge nothing new while data is
-// outstanding (RFC 5681 §2 "DUPLICATE ACKNOWLEDGMENT"); the third marks the
-// first unacknowledged segment lost (RFC 5681 §3.2, RFC 6675 §5 (a)).
-func (c *Conn) duplicateACK(now time.Time, s *Segment) {
-	if len(s.Payload) > 0 || s.Flags&(FlagSYN|FlagFIN) != 0 || c.SndUna == c.sndMax ||
-		c.SndWnd == 0 || (uint32(s.Window)<<c.sndShift != c.SndWnd && s.Options.NumSACK == 0) {
-		return
+// duplicateACK counts an ACK that acknowledges nothing new while data is
+// outstanding (RFC 5681 §2 "DUPLICATE ACKNOWLEDGMENT": no data, no SYN or
+// FIN, the window unchanged unless it carries SACK blocks; sndWnd is
+// SND.WND, shift the peer's window scale); the third marks the first
+// unacknowledged segment lost (RFC 5681 §3.2, RFC 6675 §5 (a)). It
+// reports whether it counted the ACK.
+func (r *recovery) duplicateACK(s *Segment, una, max Seq, sndWnd uint32, shift uint8) bool {
+	if len(s.Payload) > 0 || s.Flags&(FlagSYN|FlagFIN) != 0 || una == max ||
+		sndWnd == 0 || (uint32(s.Window)<<shift != sndWnd && s.Options.NumSACK == 0) {
+		return false
 	}
-	c.dupAcks++
-	c.drop(s, ReasonACKDuplicate)
-	if c.dupAcks == dupThresh && !c.sb.empty() {
-		c.sb.markLost(c.sb.at(0))
+	r.dupAcks++
+	if r.dupAcks == dupThresh && !r.sb.empty() {
+		r.sb.markLost(r.sb.at(0))
 	}
+	return true
 }
 
-// afterACK runs once an ACK has been applied: start or end fast recovery
-// and, for NewReno, retransmit after a partial ACK.
-func (c *Conn) afterACK(now time.Time, advanced bool) {
-	if c.inRecovery && c.SndUna.GreaterThanEq(c.recoverSeq) {
-		c.inRecovery = false // RFC 6675 §5 / RFC 6582 §3.2 step 3: full acknowledgment
+// afterACK runs once an ACK has been applied (advanced: it moved
+// SND.UNA, now una; max is the highest octet sent): fast recovery ends
+// on a full acknowledgment (RFC 6675 §5, RFC 6582 §3.2 step 3), NewReno
+// retransmits after a partial one, and recovery starts when a segment is
+// lost. It reports whether it started, a congestion event.
+func (r *recovery) afterACK(advanced bool, una, max Seq, sack bool) bool {
+	if r.inRecovery && una.GreaterThanEq(r.recoverSeq) {
+		r.inRecovery = false
 	}
-	if c.inRecovery && advanced && !c.sackOK && !c.sb.empty() {
+	if r.inRecovery && advanced && !sack && !r.sb.empty() {
 		// NewReno partial acknowledgment (RFC 6582 §3.2 step 5): the next
 		// hole is lost too, and goes at once.
-		c.sb.markLost(c.sb.at(0))
-		c.rtxNow = ReasonRecoveryRetransmit
+		r.sb.markLost(r.sb.at(0))
+		r.rtxNow = ReasonRecoveryRetransmit
 	}
-	if !c.inRecovery && !c.afterRTO && c.sb.lostBytes > 0 {
-		c.inRecovery = true
-		c.recoverSeq = c.sndMax
-		c.onCongestion(now)
-		c.tlpAt = time.Time{}
-		c.rtxNow = ReasonFastRetransmit
-		c.highRxt, c.rescued = c.SndUna, false
+	if !r.inRecovery && !r.afterRTO && r.sb.lostBytes > 0 {
+		r.inRecovery = true
+		r.recoverSeq = max
+		r.rtxNow = ReasonFastRetransmit
+		r.highRxt, r.rescued = una, false
+		return true
+	}
+	return false
+}
+
+// onAdvance notes that SND.UNA moved to ack: duplicate ACKs start over,
+// a probe is answered, and a retransmission after a time-out ends at the
+// recovery point.
+func (r *recovery) onAdvance(ack Seq) {
+	r.dupAcks = 0
+	r.tlpOut = false
+	if r.afterRTO && ack.GreaterThanEq(r.recoverSeq) {
+		r.afterRTO = false
 	}
 }
 
-// retransmit sends segment t again.
-func (c *Conn) retransmit(now time.Time, t *txSegment, why Reason) {
-	dataEnd := c.dataEnd()
-	flags := FlagACK
-	n := t.size()
-	if c.finQueued && t.end == dataEnd.Add(1) {
-		flags |= FlagFIN
-		n--
+// onTimeout is the retransmission time-out's view (RFC 6675 §5.1, RFC
+// 8985 §6.3): recovery ends, everything not SACKed is lost, and what is
+// retransmitted up to max, the highest octet sent, is not a new
+// congestion event.
+func (r *recovery) onTimeout(max Seq) {
+	r.inRecovery, r.rtxNow = false, ReasonNone
+	r.afterRTO = true
+	r.recoverSeq = max
+	r.dupAcks = 0
+	r.tlpOut = false
+	r.sb.markAllLost()
+}
+
+// retransmitted records that t went out again at now.
+func (r *recovery) retransmitted(t *txSegment, now time.Time) {
+	r.sb.retransmitted(t, now)
+	if r.inRecovery {
+		r.highRxt = r.highRxt.Max(t.end)
 	}
-	s := c.header(t.start, flags)
-	s.Payload = c.snd.slice(t.start, int(n))
-	if len(s.Payload) < int(n) {
-		return // the segment is no longer in the buffer: acknowledged meanwhile
-	}
-	if n > 0 && t.start.Add(n) == dataEnd {
-		s.Flags |= FlagPSH
-	}
-	c.sb.retransmitted(t, now)
-	c.retransmits++
-	if c.inRecovery {
-		c.highRxt = c.highRxt.Max(t.end)
-	}
-	if why == ReasonNone {
-		switch {
-		case c.inRecovery:
-			why = ReasonRecoveryRetransmit
-		case n == 0:
-			why = ReasonRetransmitFIN
-		default:
-			why = ReasonRetransmitData
+}
+
+// resegment cuts what is in flight to segments of at most mss, after the
+// path MTU fell, and marks every one not SACKed lost: they were dropped on
+// the way (RFC 1191 §6.3).
+func (r *recovery) resegment(mss uint32) {
+	r.sb.split(mss)
+	for i := 0; i < r.sb.len(); i++ {
+		if s := r.sb.at(i); s.size() > 0 && !s.sacked {
+			r.sb.markLost(s)
 		}
 	}
-	c.emit(s, why)
 }

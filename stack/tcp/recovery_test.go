@@ -32,7 +32,7 @@ func (h *harness) ts(s Segment) Segment {
 	h.peerTS++
 	s.Options.HasTimestamps = true
 	s.Options.TSVal = h.peerTS
-	s.Options.TSEcr = h.c.tsNow()
+	s.Options.TSEcr = h.c.tsNow(h.now)
 	return s
 }
 
@@ -46,8 +46,8 @@ func TestTimestampsOnEverySegment(t *testing.T) {
 	h := establishedModern(t, nil)
 	h.write("abc")
 	got := h.out[0].Options
-	if !got.HasTimestamps || got.TSEcr != h.peerTS || got.TSVal != h.c.tsNow() {
-		t.Fatalf("data segment options %+v: want TSval=%d TSecr=%d", got, h.c.tsNow(), h.peerTS)
+	if !got.HasTimestamps || got.TSEcr != h.peerTS || got.TSVal != h.c.tsNow(h.now) {
+		t.Fatalf("data segment options %+v: want TSval=%d TSecr=%d", got, h.c.tsNow(h.now), h.peerTS)
 	}
 	if len(h.out[0].Payload) != 3 {
 		t.Fatal("payload")
@@ -128,7 +128,7 @@ func (h *harness) withRTT(d time.Duration) {
 	h.t.Helper()
 	h.write("a")
 	h.advance(d)
-	ack := h.ts(seg(FlagACK, remoteISS+1, h.c.SndNxt))
+	ack := h.ts(seg(FlagACK, remoteISS+1, h.c.snd.nxt))
 	ack.Options.TSEcr = h.out[len(h.out)-1].Options.TSVal
 	h.send(ack)
 	h.out = nil
@@ -146,7 +146,7 @@ func TestSACKRecoveryWithRACK(t *testing.T) {
 	h.out = nil
 	h.advance(20 * time.Millisecond)
 	// The first segment is lost; the peer SACKs the other four.
-	first := h.c.SndUna
+	first := h.c.snd.una
 	ack := h.ts(seg(FlagACK, remoteISS+1, first))
 	h.send(sacked(ack, SACKBlock{first + 988, first + 988*5}))
 	// RACK: the SACKed segments were sent at the same time as the first,
@@ -173,7 +173,7 @@ func TestTailLossProbe(t *testing.T) {
 	for i := 0; i < 8; i++ {
 		h.withRTT(30 * time.Millisecond)
 	}
-	start := h.c.SndNxt
+	start := h.c.snd.nxt
 	h.write(strings.Repeat("t", 988*3))
 	h.out = nil
 	// Nothing comes back: the probe goes out after 2*SRTT, well before the RTO.
@@ -200,10 +200,10 @@ func TestCongestionResponse(t *testing.T) {
 		h.send(syn)
 		h.send(seg(FlagACK, remoteISS+1, localISS+1))
 		h.write(strings.Repeat("c", 10000))
-		h.c.cwnd = 10000
-		h.c.onCongestion(h.now)
-		if h.c.cwnd != tt.want {
-			t.Errorf("%v: cwnd %d after a congestion event with 10000 in flight, want %d", tt.cc, h.c.cwnd, tt.want)
+		h.c.cc.cwnd = 10000
+		h.c.cc.onCongestion(tt.cc.algorithm(), h.c.snd.una.Size(h.c.snd.max), h.c.snd.mss)
+		if h.c.cc.cwnd != tt.want {
+			t.Errorf("%v: cwnd %d after a congestion event with 10000 in flight, want %d", tt.cc, h.c.cc.cwnd, tt.want)
 		}
 	}
 }
@@ -213,15 +213,15 @@ func TestCubicGrowsFasterThanRenoFarFromWmax(t *testing.T) {
 		cfg := testConfig()
 		cfg.Congestion = cc
 		a, b := pair(t, cfg, testConfig())
-		a.c.cwnd, a.c.ssthresh = 20000, 20000
-		a.c.cubic.wMax = 60
+		a.c.cc.cwnd, a.c.cc.ssthresh = 20000, 20000
+		a.c.cc.cubic.wMax = 60
 		a.c.rtt.srtt = 100 * time.Millisecond
 		for i := 0; i < 200; i++ {
 			a.now = a.now.Add(10 * time.Millisecond)
-			a.c.onACKGrow(a.now, 1000)
+			a.c.cc.onACK(cc.algorithm(), a.now, 1000, a.c.snd.mss, a.c.rtt.srtt)
 		}
 		_ = b
-		return a.c.cwnd
+		return a.c.cc.cwnd
 	}
 	reno, cubic := grow(NewReno), grow(CUBIC)
 	if cubic <= reno {

@@ -240,23 +240,23 @@ func (b *recvBuffer) oooBytes() int {
 // limited by our window, so the buffer grows to twice what was read, up to
 // MaxReceiveBuffer; but not while the budget is under pressure.
 func (c *Conn) autotune(now time.Time, n int) {
-	if c.rcv.limit >= c.cfg.MaxReceiveBuffer || !c.rtt.hasSample {
+	if c.rcv.buf.limit >= c.cfg.MaxReceiveBuffer || !c.rtt.hasSample {
 		return
 	}
-	if c.rcvSpaceStart.IsZero() {
-		c.rcvSpaceStart = now
+	if c.rcv.spaceStart.IsZero() {
+		c.rcv.spaceStart = now
 	}
-	c.rcvSpaceRead += n
-	rtt := max(c.rtt.srtt, c.rack.minRTT, clockGranularity)
-	if now.Sub(c.rcvSpaceStart) < rtt {
+	c.rcv.spaceRead += n
+	rtt := max(c.rtt.srtt, c.rec.rack.minRTT, clockGranularity)
+	if now.Sub(c.rcv.spaceStart) < rtt {
 		return
 	}
-	if 2*c.rcvSpaceRead > c.rcv.limit {
+	if 2*c.rcv.spaceRead > c.rcv.buf.limit {
 		if c.mem.Pressure() {
 			c.mem.noteAutotuneHeld()
 		} else {
-			c.rcv.limit = min(2*c.rcvSpaceRead, c.cfg.MaxReceiveBuffer)
+			c.rcv.buf.limit = min(2*c.rcv.spaceRead, c.cfg.MaxReceiveBuffer)
 		}
 	}
-	c.rcvSpaceStart, c.rcvSpaceRead = now, 0
+	c.rcv.spaceStart, c.rcv.spaceRead = now, 0
 }

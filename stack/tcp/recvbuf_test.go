@@ -82,8 +82,8 @@ func TestReceiveWindowNeverNegative(t *testing.T) {
 	// Data taken over the limit (a scaled window rounded up) must close
 	// the window, not wrap it around to 4 GiB.
 	h := established(t)
-	h.c.rcv.limit = 10
-	h.c.rcv.write(nil, 0, GrantStore, []byte("fifteen bytes!!"))
+	h.c.rcv.buf.limit = 10
+	h.c.rcv.buf.write(nil, 0, GrantStore, []byte("fifteen bytes!!"))
 	if w := h.c.rcvWindow(); w != 0 {
 		t.Fatalf("window %d with the buffer over its limit", w)
 	}

@@ -9,7 +9,7 @@ import (
 func TestExactRSTResets(t *testing.T) {
 	for _, setup := range []func(*testing.T) *harness{established, finWait1, finWait2, closeWait} {
 		h := setup(t)
-		rcvNxt := h.c.RcvNxt
+		rcvNxt := h.c.rcv.nxt
 		h.send(seg(FlagRST, rcvNxt, 0))
 		h.expectNothing()
 		h.expectState(Closed)
@@ -43,8 +43,8 @@ func TestSYNInSynchronizedStateGetsChallengeACK(t *testing.T) {
 	// RFC 5961 §4.2.
 	for _, setup := range []func(*testing.T) *harness{established, finWait2, closeWait} {
 		h := setup(t)
-		h.send(seg(FlagSYN, h.c.RcvNxt+10, 0))
-		h.expect(out(FlagACK, h.c.SndNxt, h.c.RcvNxt))
+		h.send(seg(FlagSYN, h.c.rcv.nxt+10, 0))
+		h.expect(out(FlagACK, h.c.snd.nxt, h.c.rcv.nxt))
 		if h.c.State() == Closed {
 			t.Fatal("SYN closed the connection")
 		}

@@ -6,12 +6,12 @@ package tcp
 // once, as a first block of its own (RFC 2883 §4).
 
 // sackBlocks fills o with the blocks to report now.
-func (c *Conn) sackBlocks(o *Options) {
+func (r *receiver) sackBlocks(o *Options) {
 	k, first := 0, 0 // o.SACK[:first] is a D-SACK block
-	if c.hasDSACK {
-		o.SACK[0] = c.dsack
+	if r.hasDSACK {
+		o.SACK[0] = r.dsack
 		k, first = 1, 1
-		c.hasDSACK = false
+		r.hasDSACK = false
 	}
 	add := func(left, right Seq) {
 		if k == MaxSACKBlocks {
@@ -27,13 +27,13 @@ func (c *Conn) sackBlocks(o *Options) {
 	}
 	// The blocks that held the most recent out-of-order segments, most
 	// recent first; then any others, from the highest down.
-	for _, seq := range c.recentOOO[:c.numRecentOOO] {
-		if i := c.oooIndex(seq); i >= 0 {
-			add(c.oooRange(i))
+	for _, seq := range r.recentOOO[:r.numRecentOOO] {
+		if i := r.oooIndex(seq); i >= 0 {
+			add(r.oooRange(i))
 		}
 	}
-	for i := len(c.rcv.ooo) - 1; i >= 0 && k < MaxSACKBlocks; i-- {
-		add(c.oooRange(i))
+	for i := len(r.buf.ooo) - 1; i >= 0 && k < MaxSACKBlocks; i-- {
+		add(r.oooRange(i))
 	}
 	o.NumSACK = uint8(k)
 }
@@ -41,28 +41,28 @@ func (c *Conn) sackBlocks(o *Options) {
 // noteOOO records that an out-of-order segment starting at seq arrived:
 // its block is now the most recent. Older entries that fell into the
 // same block make room for other blocks.
-func (c *Conn) noteOOO(seq Seq) {
-	i := c.oooIndex(seq)
+func (r *receiver) noteOOO(seq Seq) {
+	i := r.oooIndex(seq)
 	if i < 0 {
 		return
 	}
-	left, right := c.oooRange(i)
-	older := c.recentOOO // a copy
-	c.recentOOO[0] = seq
+	left, right := r.oooRange(i)
+	older := r.recentOOO // a copy
+	r.recentOOO[0] = seq
 	n := 1
-	for _, old := range older[:c.numRecentOOO] {
-		if n < len(c.recentOOO) && !old.InRange(left, right) {
-			c.recentOOO[n] = old
+	for _, old := range older[:r.numRecentOOO] {
+		if n < len(r.recentOOO) && !old.InRange(left, right) {
+			r.recentOOO[n] = old
 			n++
 		}
 	}
-	c.numRecentOOO = uint8(n)
+	r.numRecentOOO = uint8(n)
 }
 
 // oooIndex is the index of the queued piece that holds seq, or -1.
-func (c *Conn) oooIndex(seq Seq) int {
-	for i := range c.rcv.ooo {
-		if seq.InRange(c.rcv.ooo[i].seq, c.rcv.ooo[i].seq.Add(uint32(len(c.rcv.ooo[i].data)))) {
+func (r *receiver) oooIndex(seq Seq) int {
+	for i := range r.buf.ooo {
+		if seq.InRange(r.buf.ooo[i].seq, r.buf.ooo[i].seq.Add(uint32(len(r.buf.ooo[i].data)))) {
 			return i
 		}
 	}
@@ -70,8 +70,8 @@ func (c *Conn) oooIndex(seq Seq) int {
 }
 
 // oooRange is the contiguous block of queued data around piece i.
-func (c *Conn) oooRange(i int) (Seq, Seq) {
-	q := c.rcv.ooo
+func (r *receiver) oooRange(i int) (Seq, Seq) {
+	q := r.buf.ooo
 	lo, hi := i, i
 	for lo > 0 && q[lo-1].seq.Add(uint32(len(q[lo-1].data))) == q[lo].seq {
 		lo--

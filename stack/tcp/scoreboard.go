@@ -176,6 +176,22 @@ func (b *scoreboard) last() *txSegment {
 	return b.at(b.len() - 1)
 }
 
+// holds counts the gaps between SND.UNA and the highest SACKed octet.
+func (b *scoreboard) holes() int {
+	holes, inHole := 0, false
+	for i := 0; i < b.len(); i++ {
+		s := b.at(i)
+		if !s.sacked && !inHole {
+			inHole = true
+		}
+		if s.sacked && inHole {
+			holes++
+			inHole = false
+		}
+	}
+	return holes
+}
+
 // reset forgets everything (the connection is gone).
 func (b *scoreboard) reset() { *b = scoreboard{segs: b.segs[:0]} }
 

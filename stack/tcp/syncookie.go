@@ -258,18 +258,17 @@ func (c *Conn) InputSynCookie(now time.Time, seg *Segment) bool {
 		c.Input(now, seg)
 		return false
 	}
-	c.now = now
 	c.segsIn++
-	c.lastHeard = now
+	c.heard(now)
 	tcb, ok := checkCookie(c.cfg, now, c.id, seg)
 	if !ok {
 		c.drop(seg, ReasonSynCookieRejected)
-		c.sendReset(seg.Ack, ReasonSynCookieRejected)
+		c.sendReset(now, seg.Ack, ReasonSynCookieRejected)
 		return false
 	}
 	// What inputListen would have set from the SYN.
-	c.IRS = seg.Seq - 1
-	c.RcvNxt = seg.Seq
+	c.rcv.irs = seg.Seq - 1
+	c.rcv.nxt = seg.Seq
 	c.initSend(seg.Ack - 1)
 	c.negotiate(&Options{
 		MSS:            tcb.mss,
@@ -277,10 +276,10 @@ func (c *Conn) InputSynCookie(now time.Time, seg *Segment) bool {
 		SACKPermitted: tcb.sack,
 		HasTimestamps: tcb.timestamps, TSVal: seg.Options.TSVal,
 	})
-	c.SndWL1, c.SndWL2 = c.IRS, c.ISS
+	c.snd.wl1, c.snd.wl2 = c.rcv.irs, c.snd.iss
 	// What our SYN-ACK advertised and acknowledged (sendSynchronize).
-	c.rcvAdvEdge = c.RcvNxt.Add(min(c.rcvWindow(), 0xffff))
-	c.lastAckSent = c.RcvNxt
+	c.rcv.edge = c.rcv.nxt.Add(min(c.rcvWindow(), 0xffff))
+	c.rcv.lastAckSent = c.rcv.nxt
 	c.setState(SynReceived, seg, ReasonSynCookieValid)
 
 	// Take the ACK as SYN-RECEIVED does, on a copy in the workspace
@@ -288,7 +287,7 @@ func (c *Conn) InputSynCookie(now time.Time, seg *Segment) bool {
 	// TSval whose low bits were the options: an RTT measured from it
 	// could be 31 ms too long, so none is taken; the first ACK of data
 	// gives a true one.
-	s := &c.cfg.work.in
+	s := &c.env.work.in
 	*s = *seg
 	s.Options.TSEcr = 0
 	c.inputSynchronized(now, s)

@@ -139,7 +139,7 @@ func TestSynCookieRoundTrip(t *testing.T) {
 			syn.SrcPort, syn.DstPort = id.Remote.Port(), id.Local.Port()
 			sa := SynCookieSYNACK(cookieEpoch, cfg, id, &syn)
 			h := &harness{t: t, now: cookieEpoch.Add(300 * time.Millisecond)}
-			h.c = New(id, cfg, h, h)
+			h.c = New(id, cfg, NewEnv(h, h, nil))
 			h.c.OpenPassive(h.now)
 			ack := cookieACK(&sa)
 			ack.SrcPort, ack.DstPort = id.Remote.Port(), id.Local.Port()
@@ -231,7 +231,7 @@ func TestSynCookieRejected(t *testing.T) {
 			{Local: netip.MustParseAddrPort("10.77.0.2:81"), Remote: remoteAP},
 		} {
 			h := &harness{t: t, now: at}
-			h.c = New(id, cfg, h, h)
+			h.c = New(id, cfg, NewEnv(h, h, nil))
 			h.c.OpenPassive(h.now)
 			ack := good
 			ack.SrcPort, ack.DstPort = id.Remote.Port(), id.Local.Port()
@@ -332,7 +332,7 @@ func cookiePair(t *testing.T, ca, cb *Config) (a, b *harness) {
 	t.Helper()
 	cb.ISN = func(ID, time.Time) Seq { return remoteISS }
 	b = &harness{t: t, now: cookieEpoch}
-	b.c = New(ID{Local: remoteAP, Remote: localAP}, cb, b, b)
+	b.c = New(ID{Local: remoteAP, Remote: localAP}, cb, NewEnv(b, b, nil))
 	b.c.OpenActive(b.now)
 	if len(b.out) != 1 {
 		t.Fatalf("active open sent %s", fmtSent(b.out))
@@ -384,7 +384,7 @@ func TestSynCookieConnectionTransfersWithScaleAndSACK(t *testing.T) {
 	x := newExchange(payload)
 	link.run(t, a, b, 10*time.Minute, func() {
 		x.step(a, b)
-		maxWndA, maxWndB = max(maxWndA, a.c.SndWnd), max(maxWndB, b.c.SndWnd)
+		maxWndA, maxWndB = max(maxWndA, a.c.snd.wnd), max(maxWndB, b.c.snd.wnd)
 	}, x.done)
 	if !x.intact() {
 		t.Fatal("data corrupted")

@@ -2,229 +2,167 @@ package tcp
 
 import "time"
 
-// The timers of a connection are plain deadlines checked against now
-// (RFC 9293 §3.10.8): retransmission (or persist), TIME-WAIT's 2MSL, the
-// orphaned FIN-WAIT-2 time-out and the delayed ACK.
+// timer is one of a connection's timers (RFC 9293 §3.10.8 and the RFCs
+// that add to it). Timers due at the same time fire in this order.
+type timer uint8
+
+const (
+	timerFlush      timer = iota // output InputBurst or SendMore held back: due at once
+	timerUser                    // USER TIMEOUT (RFC 9293 §3.8.3, RFC 5482)
+	timerKeepAlive               // keep-alive (RFC 1122 §4.2.3.6)
+	timerClose                   // 2*MSL in TIME-WAIT; an orphan's time-out in FIN-WAIT-2
+	timerTLP                     // tail loss probe (RFC 8985 §7)
+	timerRetransmit              // RTO (RFC 6298), or the persist timer (RFC 9293 §3.8.6.1)
+	timerRACK                    // RACK's reordering window (RFC 8985 §6.2)
+	timerDelayedACK              // delayed ACK (RFC 9293 §3.8.6.3)
+	numTimers
+)
+
+// timerSet is a set of timers, one bit each.
+type timerSet uint16
+
+// timers are a connection's deadlines, one value: smoltcp's timers as
+// plain deadlines checked against now, with a slot per timer, and next to
+// say which fires first. A zero deadline is a stopped timer.
+type timers struct {
+	at [numTimers]time.Time
+	// persist: timerRetransmit runs as the persist timer, which probes a
+	// zero window instead of retransmitting.
+	persist bool
+}
+
+func (t *timers) set(k timer, at time.Time) { t.at[k] = at }
+func (t *timers) stop(k timer)              { t.at[k] = time.Time{} }
+func (t *timers) running(k timer) bool      { return !t.at[k].IsZero() }
+
+// when is k's deadline, zero if it is stopped or in off.
+func (t *timers) when(k timer, off timerSet) time.Time {
+	if off&(1<<k) != 0 {
+		return time.Time{}
+	}
+	return t.at[k]
+}
+
+// next is the timer that fires first, of those not in off, and when;
+// zero if none runs.
+func (t *timers) next(off timerSet) (timer, time.Time) {
+	first, when := timer(0), time.Time{}
+	for k := range numTimers {
+		if at := t.at[k]; !at.IsZero() && off&(1<<k) == 0 && (when.IsZero() || at.Before(when)) {
+			first, when = k, at
+		}
+	}
+	return first, when
+}
+
+// idle is the set of timers whose deadline is kept but that must not fire
+// now: keep-alives only when on and while nothing is outstanding in
+// ESTABLISHED or CLOSE-WAIT (RFC 1122 §4.2.3.6), the tail loss probe not
+// while the persist timer runs.
+func (c *Conn) idle() timerSet {
+	var off timerSet
+	if c.snd.una != c.snd.max || (c.state != Established && c.state != CloseWait) || c.cfg.KeepAliveIdle <= 0 {
+		off |= 1 << timerKeepAlive
+	}
+	if c.timers.persist {
+		off |= 1 << timerTLP
+	}
+	return off
+}
 
 func (c *Conn) startRetransmitTimer(now time.Time) {
-	c.persist = false
-	c.rtxAt = now.Add(c.rtt.backedOff(c.backoff, c.cfg.MaxRTO))
+	c.timers.persist = false
+	c.timers.set(timerRetransmit, now.Add(c.rtt.backedOff(c.backoff, c.cfg.MaxRTO)))
 }
 
 func (c *Conn) startPersistTimer(now time.Time) {
-	c.persist = true
-	c.rtxAt = now.Add(c.rtt.backedOff(c.backoff, c.cfg.MaxRTO))
+	c.timers.persist = true
+	c.timers.set(timerRetransmit, now.Add(c.rtt.backedOff(c.backoff, c.cfg.MaxRTO)))
 }
 
 func (c *Conn) stopRetransmitTimer() {
-	c.rtxAt = time.Time{}
-	c.persist = false
+	c.timers.stop(timerRetransmit)
+	c.timers.persist = false
 }
 
+// startTimeWait starts the one timer of TIME-WAIT, 2*MSL (RFC 9293
+// §3.10.8); every other stops, as the compact record has no other.
 func (c *Conn) startTimeWait(now time.Time) {
-	c.stopRetransmitTimer()
-	c.finWait2At = time.Time{}
-	c.timeWaitAt = now.Add(2 * c.cfg.MSL)
+	c.timers = timers{}
+	c.timers.set(timerClose, now.Add(2*c.cfg.MSL))
 }
 
 // Deadline is when Tick must next be called; zero if no timer runs.
 func (c *Conn) Deadline() time.Time {
-	var d time.Time
-	for _, t := range [...]time.Time{c.rtxAt, c.timeWaitAt, c.finWait2At, c.delAckAt, c.tlpAt, c.rackAt, c.userTimeoutAt(), c.keepAliveAt()} {
-		if !t.IsZero() && (d.IsZero() || t.Before(d)) {
-			d = t
-		}
-	}
-	return d
+	_, at := c.timers.next(c.idle())
+	return at
 }
 
-// Tick fires every timer whose deadline is at or before now (§3.10.8).
+// Tick fires every timer whose deadline is at or before now, earliest
+// first, each at most once (§3.10.8).
 func (c *Conn) Tick(now time.Time) {
-	c.now = now
-	if due(c.userTimeoutAt(), now) {
+	var fired timerSet
+	for {
+		k, at := c.timers.next(c.idle() | fired)
+		if at.IsZero() || now.Before(at) {
+			return
+		}
+		fired |= 1 << k
+		c.fire(now, k, at)
+	}
+}
+
+// fire runs timer k, which was due at at.
+func (c *Conn) fire(now time.Time, k timer, at time.Time) {
+	c.timers.stop(k)
+	switch k {
+	case timerFlush:
+		c.output(now)
+	case timerUser:
 		c.err = ErrTimedOut
 		c.enterClosed(nil, ReasonUserTimeout)
-		return
-	}
-	if due(c.keepAliveAt(), now) {
-		c.keepAliveExpired(now)
-		if c.state == Closed {
-			return
-		}
-	}
-	if due(c.timeWaitAt, now) {
-		c.timeWaitAt = time.Time{}
-		c.enterClosed(nil, ReasonTimeWaitExpired)
-		return
-	}
-	if due(c.finWait2At, now) {
-		c.finWait2At = time.Time{}
-		if c.state == FinWait2 {
+	case timerKeepAlive:
+		c.keepAliveExpired(now, at)
+	case timerClose:
+		switch c.state {
+		case TimeWait:
+			c.enterClosed(nil, ReasonTimeWaitExpired)
+		case FinWait2:
 			c.enterClosed(nil, ReasonFinWait2Timeout)
-			return
 		}
-	}
-	if due(c.tlpAt, now) && !c.persist {
+	case timerTLP:
 		// The probe was due no later than the RTO: it goes instead of
 		// the RTO and restarts the timer (RFC 8985 §7.2).
 		c.tlpExpired(now)
-	}
-	if due(c.rtxAt, now) {
-		c.rtxAt = time.Time{}
-		if c.persist {
+	case timerRetransmit:
+		if c.timers.persist {
+			c.timers.persist = false
 			c.persistExpired(now)
 		} else {
 			c.retransmitExpired(now)
 		}
-		if c.state == Closed {
-			return
-		}
-	}
-	if due(c.rackAt, now) {
-		c.rackAt = time.Time{}
-		c.rackDetectLoss(now)
-		c.afterACK(now, false)
-		c.output(now)
-	}
-	if due(c.delAckAt, now) {
-		c.delAckAt = time.Time{}
-		if c.ackPending > 0 {
-			c.sendAck(ReasonDelayedACK)
+	case timerRACK:
+		c.rackExpired(now)
+	case timerDelayedACK:
+		if c.rcv.ackPending > 0 {
+			c.sendAck(now, ReasonDelayedACK)
 		}
 	}
 }
 
-func due(t, now time.Time) bool { return !t.IsZero() && !now.Before(t) }
-
-// retransmitExpired is the retransmission time-out of RFC 6298 §5.4–5.6:
-// back off, resend the earliest unacknowledged segment, restart the timer.
-// After R2 time-outs the connection is given up (RFC 9293 §3.8.3).
-func (c *Conn) retransmitExpired(now time.Time) {
-	limit := c.cfg.DataRetries
-	switch c.state {
-	case SynSent:
-		limit = c.cfg.SynRetries
-	case SynReceived:
-		limit = c.cfg.SynAckRetries
-	case Established, CloseWait, FinWait1, Closing, LastAck:
-		if c.SndUna == c.sndMax {
-			// Nothing outstanding: the sender-side silly window wait
-			// ended; send what the window allows (RFC 9293 §3.8.6.2.1).
-			c.swsOverride = true
-			c.sendOne(now)
-			c.swsOverride = false
-			return
-		}
-	default:
-		return
-	}
-	if c.timeouts >= limit && c.cfg.UserTimeout == 0 {
-		c.err = ErrTimedOut
-		if c.softErr != nil {
-			c.err = c.softErr // RFC 1122 §4.2.3.9: report the soft error
-		}
-		c.enterClosed(nil, ReasonGiveUp)
-		return
-	}
-	c.timeouts++
-	c.backoff = min(c.backoff+1, 30)
-	c.rttTiming = false // Karn: no RTT sample from a retransmitted segment
-	switch c.state {
-	case SynSent:
-		c.synRetransmit = true
-		c.retransmits++
-		c.sendSYN(now, ReasonRetransmitSYN)
-	case SynReceived:
-		c.synRetransmit = true
-		c.retransmits++
-		c.sendSYNACK(now, nil, ReasonRetransmitSYNACK)
-	default:
-		// RFC 5681 §3.1 (4) and RFC 6675 §5.1: after a time-out, ssthresh
-		// falls, cwnd is one segment and everything not SACKed is lost;
-		// retransmit from SND.UNA.
-		c.onRTOCongestion(now)
-		c.inRecovery, c.rtxNow = false, ReasonNone
-		c.afterRTO = true
-		c.recoverSeq = c.sndMax
-		c.dupAcks = 0
-		c.tlpAt, c.tlpOut = time.Time{}, false
-		c.sb.markAllLost()
-		c.stopRetransmitTimer()
-		if c.SndUna == c.ISS {
-			// CLOSE in SYN-RECEIVED sent a FIN before our SYN was
-			// acknowledged: the SYN-ACK goes again first.
-			c.retransmits++
-			c.sendSYNACK(now, nil, ReasonRetransmitSYNACK)
-		}
-		if first := c.sb.firstLost(); first != nil {
-			c.retransmit(now, first, ReasonNone)
-		}
-		c.startRetransmitTimer(now)
+// heard notes that the peer sent a segment: keep-alive counts from it
+// (RFC 1122 §4.2.3.6).
+func (c *Conn) heard(now time.Time) {
+	c.keepAlivesSent = 0
+	if c.cfg.KeepAliveIdle > 0 {
+		c.timers.set(timerKeepAlive, now.Add(c.cfg.KeepAliveIdle))
 	}
 }
 
-// persistExpired probes a zero window (RFC 9293 §3.8.6.1): one octet of new
-// data beyond the window, with the interval backing off. The peer's ACK
-// keeps the connection alive however long the window stays closed.
-func (c *Conn) persistExpired(now time.Time) {
-	c.persist = false
-	end := c.dataEnd()
-	if c.SndWnd != 0 || !c.SndNxt.LessThan(end) {
-		c.output(now)
-		return
+// startUserTimeout starts the USER TIMEOUT for the oldest octet not yet
+// acknowledged, sent at now (RFC 5482).
+func (c *Conn) startUserTimeout(now time.Time) {
+	if c.cfg.UserTimeout > 0 {
+		c.timers.set(timerUser, now.Add(c.cfg.UserTimeout))
 	}
-	// RFC 1122 §4.2.2.17: the connection stays open as long as the peer
-	// acknowledges the probes, however long its window stays shut; a
-	// probe is a retransmission all the same, and R2 of them that nothing
-	// answers end the connection (RFC 9293 §3.8.3), as Linux's
-	// tcp_probe_timer does. Otherwise a peer that shuts its window and
-	// goes silent would hold the connection and its send buffer for
-	// ever (found by FuzzStackSession).
-	if c.probesOut >= c.cfg.DataRetries && c.cfg.UserTimeout == 0 {
-		c.err = ErrTimedOut
-		c.enterClosed(nil, ReasonGiveUp)
-		return
-	}
-	c.probesOut++
-	if c.backoff < 30 {
-		c.backoff++
-	}
-	// SND.NXT stays: if the peer takes the octet its ACK moves SND.NXT
-	// on, and if not the octet goes out again with the window's opening.
-	s := c.header(c.SndNxt, FlagACK)
-	s.Payload = c.snd.slice(c.SndNxt, 1)
-	c.sndMax = c.sndMax.Max(c.SndNxt.Add(1))
-	c.startPersistTimer(now)
-	c.emit(s, ReasonZeroWindowProbe)
-}
-
-// userTimeoutAt is when the user timeout closes the connection; zero if
-// it is off or nothing waits for an acknowledgment.
-func (c *Conn) userTimeoutAt() time.Time {
-	if c.cfg.UserTimeout <= 0 || c.unackedSince.IsZero() || c.state == TimeWait || c.state == Closed {
-		return time.Time{}
-	}
-	return c.unackedSince.Add(c.cfg.UserTimeout)
-}
-
-// keepAliveAt is when the next keep-alive probe is due: only in
-// ESTABLISHED or CLOSE-WAIT with nothing outstanding (RFC 1122 §4.2.3.6).
-func (c *Conn) keepAliveAt() time.Time {
-	if c.cfg.KeepAliveIdle <= 0 || c.SndUna != c.sndMax || (c.state != Established && c.state != CloseWait) {
-		return time.Time{}
-	}
-	return c.lastHeard.Add(c.cfg.KeepAliveIdle + time.Duration(c.keepAlivesSent)*c.cfg.KeepAliveInterval)
-}
-
-// keepAliveExpired sends a keep-alive probe, <SEQ=SND.NXT-1><ACK=RCV.NXT>
-// with no data: an old sequence number the peer must acknowledge (RFC 1122
-// §4.2.3.6), or gives up after KeepAliveCount probes went unanswered.
-func (c *Conn) keepAliveExpired(now time.Time) {
-	if c.keepAlivesSent >= c.cfg.KeepAliveCount {
-		c.err = ErrTimedOut
-		c.enterClosed(nil, ReasonKeepAliveTimeout)
-		return
-	}
-	c.keepAlivesSent++
-	c.emit(c.header(c.SndNxt.Add(^uint32(0)), FlagACK), ReasonKeepAlive)
 }

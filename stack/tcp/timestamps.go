@@ -1,5 +1,7 @@
 package tcp
 
+import "time"
+
 // Timestamps (RFC 7323 §3–§5): every segment carries TSval, our clock, and
 // TSecr, the peer's last timestamp worth echoing (TS.Recent). They give an
 // RTT sample per ACK (RTTM) and protect against old duplicates of wrapped
@@ -7,8 +9,8 @@ package tcp
 
 // tsNow is our timestamp clock: milliseconds, offset per connection so
 // that it says nothing about the host's uptime (RFC 7323 §7.1).
-func (c *Conn) tsNow() uint32 {
-	return uint32(c.now.UnixMilli()) + c.tsOffset
+func (c *Conn) tsNow(now time.Time) uint32 {
+	return uint32(now.UnixMilli()) + c.tsOffset
 }
 
 // timestampOffset is the offset of a connection's timestamp clock, drawn
@@ -27,7 +29,7 @@ func (c *Conn) pawsReject(seg *Segment) bool {
 // covers the left edge of the window.
 func (c *Conn) updateTSRecent(seg *Segment) {
 	if c.tsOK && seg.Options.HasTimestamps &&
-		int32(seg.Options.TSVal-c.tsRecent) >= 0 && seg.Seq.LessThanEq(c.lastAckSent) {
+		int32(seg.Options.TSVal-c.tsRecent) >= 0 && seg.Seq.LessThanEq(c.rcv.lastAckSent) {
 		c.tsRecent = seg.Options.TSVal
 	}
 }

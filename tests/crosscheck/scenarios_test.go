@@ -25,6 +25,10 @@ type outcome struct {
 	selected               bool  // -run chose it
 	tunstack, gvisor       error // nil: passed
 	tunstackRan, gvisorRan bool
+	// record: the scenario reached TIME-WAIT and played again with the
+	// connection shrunk to its record there (tunstack_record.go).
+	record    error
+	recordRan bool
 }
 
 // TestScenarios plays every script on tunstack's engine and on gVisor's
@@ -62,6 +66,20 @@ func TestScenarios(t *testing.T) {
 					t.Errorf("%s (%s):\n%v", sc.Title, sc.Name+".txt", err)
 				}
 			})
+			t.Run("tunstack-record", func(t *testing.T) {
+				e := NewTunstackRecord(sc)
+				defer e.Release()
+				err := Play(sc, e, false)
+				if !e.(*tunstackRecord).ReachedTimeWait() {
+					t.Skip("never in TIME-WAIT: played on the Conn alone")
+				}
+				mu.Lock()
+				o.record, o.recordRan = err, true
+				mu.Unlock()
+				if err != nil {
+					t.Errorf("%s (%s), TIME-WAIT as a record:\n%v", sc.Title, sc.Name+".txt", err)
+				}
+			})
 			t.Run("gvisor", func(t *testing.T) {
 				if sc.SkipGVisor != "" {
 					t.Skip(sc.SkipGVisor)
@@ -86,7 +104,7 @@ func TestScenarios(t *testing.T) {
 // differences with their citations, gVisor skips with their reasons, and
 // failures.
 func summarize(outcomes []*outcome) string {
-	var ran, identical, differing, skipped int
+	var ran, identical, differing, skipped, records int
 	var diffs, skips, failures []string
 	for _, o := range outcomes {
 		if o == nil || !o.selected {
@@ -99,6 +117,12 @@ func summarize(outcomes []*outcome) string {
 		}
 		if o.gvisorRan && o.gvisor != nil {
 			failures = append(failures, sc.Name+" on gvisor")
+		}
+		if o.recordRan {
+			records++
+			if o.record != nil {
+				failures = append(failures, sc.Name+" on tunstack with the TIME-WAIT record")
+			}
 		}
 		switch {
 		case sc.SkipGVisor != "":
@@ -127,6 +151,7 @@ func summarize(outcomes []*outcome) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "crosscheck: %d scenarios, %d identical on both, %d with intended differences (%d steps), %d skipped on gVisor, %d failures\n",
 		ran, identical, differing, len(diffs), skipped, len(failures))
+	fmt.Fprintf(&b, "crosscheck: %d scenarios reach TIME-WAIT and played on tunstack again with the connection shrunk to its record there\n", records)
 	if len(diffs) > 0 {
 		b.WriteString("intended differences (gVisor's behaviour replaces the RFC's expectation):\n")
 		b.WriteString(strings.Join(diffs, "\n") + "\n")

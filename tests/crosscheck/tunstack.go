@@ -68,7 +68,7 @@ func NewTunstack(sc *Scenario) Engine {
 	}
 	local, remote := Endpoints(sc.Active)
 	e := &tunstackEngine{cfg: cfg, id: tcp.ID{Local: local, Remote: remote}, now: time.Unix(1_000_000, 0)}
-	e.conn = tcp.New(e.id, &e.cfg, e, e)
+	e.conn = tcp.New(e.id, &e.cfg, tcp.NewEnv(e, e, nil))
 	return e
 }
 
@@ -133,7 +133,7 @@ func (e *tunstackEngine) toListener(seg *tcp.Segment) {
 		e.conn.Input(e.now, seg) // no listener: CLOSED answers (§3.10.7.1)
 		return
 	}
-	c := tcp.New(e.id, &e.cfg, e, e)
+	c := tcp.New(e.id, &e.cfg, tcp.NewEnv(e, e, nil))
 	if err := c.OpenPassive(e.now); err != nil {
 		panic(err) // a new Conn is CLOSED
 	}
