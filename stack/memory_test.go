@@ -2,6 +2,7 @@ package stack
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/netip"
 	"strings"
@@ -44,10 +45,14 @@ func TestBufferBudgetAgainstClientsThatNeverRead(t *testing.T) {
 			}
 		}()
 	}
+	// The load stalls only once the budget holds it: windows clamped and
+	// the echo's writers waiting. A stall without them (or none at all
+	// before the deadline) fails, printing the memory counters.
+	testkit.WaitFor(t, testTimeout, "the budget clamping windows and holding a writer", func() (bool, string) {
+		m := server.Counters().Memory
+		return m.WindowClamps > 0 && m.WritersBlocked > 0, fmt.Sprintf("%+v after %d bytes written", m, written.Load())
+	})
 	settled(t, "the clients' writes", written.Load)
-	if m := server.Counters().Memory; m.WindowClamps == 0 || m.WritersBlocked == 0 {
-		t.Fatalf("the clients stalled without the budget clamping a window or holding a writer: %+v", m)
-	}
 
 	honest := dial(t, client, "10.77.0.2:7")
 	if _, err := honest.Write([]byte("ping")); err != nil {
