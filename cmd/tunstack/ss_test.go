@@ -72,7 +72,7 @@ func TestSSOverRealStack(t *testing.T) {
 	// ss's own flags and filters: -tni prints ss -i's line in ss's units
 	// (milliseconds), and no engine view or states.
 	code, out, _ = runCLI(t, noCapabilities, nil, "ss", "--control", path, "-tni")
-	info := regexp.MustCompile(`(?m)^\t ts sack cubic wscale:\d+,\d+ rto:\d+ rtt:[0-9.]+/[0-9.]+ mss:\d+ cwnd:\d+ .*segs_out:\d+ segs_in:\d+ send \d+bps`)
+	info := regexp.MustCompile(`(?m)^\t cubic wscale:\d+,\d+ rto:\d+ rtt:[0-9.]+/[0-9.]+ mss:\d+ cwnd:\d+ .*segs_out:\d+ segs_in:\d+ send \d+bps`)
 	if code != exitOK || len(info.FindAllString(out, -1)) != 2 || strings.Contains(out, "states:") || strings.Contains(out, "µs") {
 		t.Errorf("ss -tni (exit %d): want two ss -i lines in ss's format, without the engine's view:\n%s", code, out)
 	}

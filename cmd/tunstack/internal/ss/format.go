@@ -40,7 +40,7 @@ func writeSS(w io.Writer, conns []control.ConnStatus, d Display) {
 	}
 	for i, c := range conns {
 		fmt.Fprintln(w, lines[i+1])
-		if f := infoFields(&c, d.Numeric); d.Info && len(f) > 0 {
+		if f := infoFields(&c, d.Numeric, d.Timer); d.Info && len(f) > 0 {
 			fmt.Fprintf(w, "\t %s\n", strings.Join(f, " "))
 		}
 		if !d.Extended || c.State == tcp.Listen.String() {

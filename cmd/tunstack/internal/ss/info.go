@@ -31,17 +31,18 @@ import (
 
 // infoFields are the fields of ss -i's line for c, in ss's order; none
 // for a connection without a TCB (LISTEN, TIME-WAIT), for which the kernel
-// reports none either.
-func infoFields(c *control.ConnStatus, numeric bool) []string {
+// reports none either. numeric and options are ss's -n and -o.
+func infoFields(c *control.ConnStatus, numeric, options bool) []string {
 	if !hasTCB(c.State) {
 		return nil
 	}
 	var f []string
 	add := func(format string, args ...any) { f = append(f, fmt.Sprintf(format, args...)) }
-	if c.Timestamps {
+	// ss shows the options the connection uses only with -o.
+	if options && c.Timestamps {
 		add("ts")
 	}
-	if c.SACK {
+	if options && c.SACK {
 		add("sack")
 	}
 	if c.Congestion != "" {

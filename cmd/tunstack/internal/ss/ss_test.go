@@ -130,7 +130,7 @@ func TestWriteSS(t *testing.T) {
 	}
 	b.Reset()
 	writeSS(&b, conns[1:2], Display{Info: true, NoHeader: true})
-	if got := b.String(); strings.Count(got, "\n") != 2 || strings.Contains(got, "State") || !strings.Contains(got, "send 778.7Mbps") {
+	if got := b.String(); strings.Count(got, "\n") != 2 || strings.Contains(got, "State") || !strings.Contains(got, "\t cubic wscale:7,7 ") || !strings.Contains(got, "send 778.7Mbps") {
 		t.Errorf("ss -iH printed:\n%s", got)
 	}
 }
@@ -161,19 +161,19 @@ func TestSSTimeFormats(t *testing.T) {
 // retransmissions, losses and backoff only when there are some.
 func TestInfoFieldsByState(t *testing.T) {
 	for _, st := range []string{"LISTEN", "TIME-WAIT"} {
-		if f := infoFields(&control.ConnStatus{State: st, MSS: 1460, RTO: "1s", SndWScale: 7}, false); f != nil {
+		if f := infoFields(&control.ConnStatus{State: st, MSS: 1460, RTO: "1s", SndWScale: 7}, false, true); f != nil {
 			t.Errorf("%s: %q, want no ss -i line", st, f)
 		}
 	}
 	synSent := control.ConnStatus{State: "SYN-SENT", MSS: 1460, Cwnd: 14600, Ssthresh: 1 << 30, RTO: "1s", SRTT: "0s", SndWScale: -1,
 		ISS: 7, SndUna: 7, SndNxt: 8, SegsOut: 1, Backoff: 2, Retransmits: 2}
-	got := strings.Join(infoFields(&synSent, false), " ")
+	got := strings.Join(infoFields(&synSent, false, true), " ")
 	if want := "rto:1000 backoff:2 mss:1460 cwnd:10 segs_out:1 retrans:?/2"; got != want {
 		t.Errorf("SYN-SENT: %q, want %q", got, want)
 	}
 	recovering := control.ConnStatus{State: "ESTABLISHED", MSS: 1000, Cwnd: 5000, Ssthresh: 5000, RTO: "300ms", SRTT: "100ms", RTTVar: "50ms",
 		SndWScale: -1, ISS: 0, SndUna: 10001, SndNxt: 20001, SendQueue: 15000, LostBytes: 2500, SackedBytes: 1000, Retransmits: 3}
-	got = strings.Join(infoFields(&recovering, false), " ")
+	got = strings.Join(infoFields(&recovering, false, true), " ")
 	if want := "reno"; strings.Contains(got, want) {
 		t.Errorf("no congestion control named, yet %q", got)
 	}
