@@ -96,8 +96,8 @@ func infoFields(c *control.ConnStatus, numeric, options bool) []string {
 		// ss works the sending rate out itself: cwnd × MSS per RTT.
 		add("send %sbps", bandwidth(float64(c.Cwnd/mss)*float64(mss)*8e6/float64(srtt.Microseconds()), numeric))
 	}
-	if outstanding := c.SndNxt - c.SndUna; outstanding > 0 && mss > 0 && c.State != tcp.SynSent.String() {
-		add("unacked:%d", segments(outstanding, mss))
+	if outstanding := c.SndNxt - c.SndUna; outstanding > 0 && mss > 0 {
+		add("unacked:%d", segments(outstanding, mss)) // a SYN or FIN counts as one, as Linux counts
 	}
 	if c.Retransmits > 0 {
 		add("retrans:?/%d", c.Retransmits)

@@ -168,7 +168,7 @@ func TestInfoFieldsByState(t *testing.T) {
 	synSent := control.ConnStatus{State: "SYN-SENT", MSS: 1460, Cwnd: 14600, Ssthresh: 1 << 30, RTO: "1s", SRTT: "0s", SndWScale: -1,
 		ISS: 7, SndUna: 7, SndNxt: 8, SegsOut: 1, Backoff: 2, Retransmits: 2}
 	got := strings.Join(infoFields(&synSent, false, true), " ")
-	if want := "rto:1000 backoff:2 mss:1460 cwnd:10 segs_out:1 retrans:?/2"; got != want {
+	if want := "rto:1000 backoff:2 mss:1460 cwnd:10 segs_out:1 unacked:1 retrans:?/2"; got != want {
 		t.Errorf("SYN-SENT: %q, want %q", got, want)
 	}
 	recovering := control.ConnStatus{State: "ESTABLISHED", MSS: 1000, Cwnd: 5000, Ssthresh: 5000, RTO: "300ms", SRTT: "100ms", RTTVar: "50ms",
