@@ -3,6 +3,7 @@ package ss
 import (
 	"fmt"
 	"io"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -28,7 +29,7 @@ type Display struct {
 func writeSS(w io.Writer, conns []control.ConnStatus, d Display) {
 	rows := [][]string{{"State", "Recv-Q", "Send-Q", "Local Address:Port", "Peer Address:Port", "Age"}}
 	for _, c := range conns {
-		row := []string{c.State, strconv.Itoa(c.RecvQ), strconv.Itoa(c.SendQ), c.Local, c.Remote, shortDuration(c.Age)}
+		row := []string{c.State, strconv.Itoa(c.RecvQ), strconv.Itoa(c.SendQ), c.Local, peerColumn(&c), shortDuration(c.Age)}
 		if timer := timerField(&c); d.Timer && timer != "" {
 			row = append(row, timer)
 		}
@@ -57,6 +58,18 @@ func writeSS(w io.Writer, conns []control.ConnStatus, d Display) {
 			fmt.Fprintf(w, "\t states: %s\n", strings.Join(states, " → "))
 		}
 	}
+}
+
+// peerColumn is the peer's end as ss writes it: a listener's is the
+// wildcard address of its family and port "*" (0.0.0.0:*, [::]:*).
+func peerColumn(c *control.ConnStatus) string {
+	if c.Remote != "*" {
+		return c.Remote
+	}
+	if local, err := netip.ParseAddrPort(c.Local); err == nil && local.Addr().Is6() && !local.Addr().Is4In6() {
+		return "[::]:*"
+	}
+	return "0.0.0.0:*"
 }
 
 // extendedFields are the engine's own view, which ss has no fields for:

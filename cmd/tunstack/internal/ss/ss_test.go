@@ -117,7 +117,7 @@ func TestWriteSS(t *testing.T) {
 	var b strings.Builder
 	writeSS(&b, conns, Display{Info: true, Timer: true, Extended: true, Numeric: true})
 	want := "State        Recv-Q  Send-Q  Local Address:Port  Peer Address:Port  Age\n" +
-		"LISTEN       0       4096    10.77.0.2:80        *                  -\n" +
+		"LISTEN       0       4096    10.77.0.2:80        0.0.0.0:*          -\n" +
 		"ESTABLISHED  6       0       10.77.0.2:80        10.77.0.1:40000    1.2s  timer:(keepalive,119min,0)\n" +
 		"\t sack cubic wscale:7,7 rto:201 rtt:0.15/0.075 mss:1460 cwnd:10 bytes_sent:100 bytes_acked:100 bytes_received:6 segs_out:3 segs_in:4 send 778666667bps minrtt:0.1 snd_wnd:65535 rcv_wnd:65535\n" +
 		"\t timers:(keepalive,2h0m0s)\n" +
