@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -68,6 +69,21 @@ func TestSSOverRealStack(t *testing.T) {
 			t.Errorf("ss -a (exit %d) lacks %q:\n%s", code, want, out)
 		}
 	}
+	// ss's own flags and filters: -tni prints ss -i's line in ss's units
+	// (milliseconds), and no engine view or states.
+	code, out, _ = runCLI(t, noCapabilities, nil, "ss", "--control", path, "-tni")
+	info := regexp.MustCompile(`(?m)^\t cubic wscale:\d+,\d+ rto:\d+ rtt:[0-9.]+/[0-9.]+ mss:\d+ cwnd:\d+ .*segs_out:\d+ segs_in:\d+ send \d+bps`)
+	if code != exitOK || len(info.FindAllString(out, -1)) != 2 || strings.Contains(out, "states:") || strings.Contains(out, "µs") {
+		t.Errorf("ss -tni (exit %d): want two ss -i lines in ss's format, without the engine's view:\n%s", code, out)
+	}
+	code, out, _ = runCLI(t, noCapabilities, nil, "ss", "--control", path, "-tanH", "sport", "=", ":7", "and", "not", "(", "dst", "10.77.0.9", ")")
+	if code != exitOK || strings.Count(out, "\n") != 3 || strings.Contains(out, "Recv-Q") || strings.Contains(out, "rto:") {
+		t.Errorf("ss -tanH sport = :7 ... (exit %d): want the listener and both connections, without header or details:\n%s", code, out)
+	}
+	code, out, _ = runCLI(t, noCapabilities, nil, "ss", "--control", path, "-tn", "state", "established", "dport", "gt", ":65535")
+	if code != exitOK || strings.TrimSpace(out) != "State  Recv-Q  Send-Q  Local Address:Port  Peer Address:Port  Age" {
+		t.Errorf("ss -tn state established dport gt :65535 (exit %d): want the header alone:\n%s", code, out)
+	}
 	code, out, _ = runCLI(t, noCapabilities, nil, "ss", "--control", path, "state", "close-wait")
 	if code != exitOK || strings.Contains(out, "\nESTABLISHED") || !strings.Contains(out, "\nCLOSE-WAIT") {
 		t.Errorf("ss state close-wait (exit %d):\n%s", code, out)
@@ -90,7 +106,9 @@ func TestSSUsageErrors(t *testing.T) {
 		want string
 	}{
 		{[]string{"ss", "--control", missing, "-s", "half-open"}, exitUsage, `unknown state "half-open"`},
-		{[]string{"ss", "--control", missing, "state"}, exitUsage, "the only positional filter is: state STATE"},
+		{[]string{"ss", "--control", missing, "state"}, exitUsage, "state: which state?"},
+		{[]string{"ss", "--control", missing, "dport", "=", ":http"}, exitUsage, "service names are not looked up"},
+		{[]string{"ss", "--control", missing, "-46"}, exitUsage, "-4 and -6 do not go together"},
 		{[]string{"ss", "--control", missing, "--stuck", "-s", "established"}, exitUsage, "--stuck looks at"},
 		{[]string{"ss", "--control", missing, "--remote", "nowhere"}, exitUsage, `remote "nowhere"`},
 		{[]string{"ss", "--control", missing}, exitFailure, "no tunstack daemon is running there"},

@@ -30,8 +30,9 @@ and every dropped segment, each with the reason the engine gave and the RFC
 rule it follows. It runs until Ctrl-C, or --count.
 
 --json prints each event as one JSON object per line, with stable field names.
---ladder draws each connection when it has finished (reached CLOSED, after
-TIME-WAIT if it went through it) as a ladder diagram: client and server side
+--ladder draws each connection once its last segment is seen (when it reaches
+CLOSED, goes back to LISTEN, or enters TIME-WAIT: what happens in TIME-WAIT
+is left out) as a ladder diagram: client and server side
 by side, an arrow per segment, the states of both sides (the peer's inferred
 from its segments, marked ~) and the reason of each step. Runs of data
 segments are summed up unless -v. --svg FILE also writes the ladders to FILE

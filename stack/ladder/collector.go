@@ -14,8 +14,13 @@ import (
 const DefaultLimit = 10000
 
 // Collector groups a stream of events by connection and hands back each
-// connection when it has finished: reached CLOSED (after TIME-WAIT, if it
-// went through it), or gone back to LISTEN, where the stack discards it.
+// connection once its last segment has been seen: when it reaches CLOSED,
+// goes back to LISTEN (where the stack discards it), or enters TIME-WAIT.
+// A connection in TIME-WAIT has sent and received its last segment of
+// note, and is drawn then, not 2*MSL later when it closes: what follows
+// in TIME-WAIT (a retransmitted FIN and its ACK, the end of 2*MSL) is left
+// out of its diagram. A new SYN that ends TIME-WAIT (RFC 6191) starts the
+// next connection of the 4-tuple.
 // It is not safe for concurrent use.
 type Collector struct {
 	// Limit bounds the events kept of one connection (DefaultLimit when
@@ -25,8 +30,17 @@ type Collector struct {
 	Limit int
 
 	open map[tcp.ID]*pending
-	seen uint64 // connections seen so far, to order Flush
+	// timeWait holds the connections handed back as they entered
+	// TIME-WAIT, until TIME-WAIT ends, with the last SYN that arrived
+	// there: the first event of the next connection if that SYN ends
+	// TIME-WAIT.
+	timeWait map[tcp.ID]*stack.Event
+	seen     uint64 // connections seen so far, to order Flush
 }
+
+// maxTimeWait bounds Collector.timeWait: a stream that lost the events
+// ending TIME-WAIT (a subscriber too slow) must not grow it for ever.
+const maxTimeWait = 1 << 16
 
 type pending struct {
 	Connection
@@ -39,6 +53,11 @@ type pending struct {
 func (c *Collector) Add(ev stack.Event) (Connection, bool) {
 	if ev.Conn == (tcp.ID{}) {
 		return Connection{}, false
+	}
+	if syn, ok := c.timeWait[ev.Conn]; ok {
+		if !c.afterTimeWait(ev, syn) {
+			return Connection{}, false
+		}
 	}
 	if c.open == nil {
 		c.open = make(map[tcp.ID]*pending)
@@ -58,16 +77,59 @@ func (c *Collector) Add(ev stack.Event) (Connection, bool) {
 	} else {
 		conn.Events = append(conn.Events, ev)
 	}
-	if !Ends(ev) {
+	switch {
+	case Ends(ev):
+	case ev.Kind == stack.EventStateChange && ev.To == tcp.TimeWait:
+		c.enterTimeWait(ev.Conn)
+	default:
 		return Connection{}, false
 	}
 	delete(c.open, ev.Conn)
 	return conn.Connection, true
 }
 
+func (c *Collector) enterTimeWait(id tcp.ID) {
+	if c.timeWait == nil {
+		c.timeWait = make(map[tcp.ID]*stack.Event)
+	}
+	if len(c.timeWait) >= maxTimeWait {
+		for old := range c.timeWait {
+			delete(c.timeWait, old)
+			break
+		}
+	}
+	c.timeWait[id] = nil
+}
+
+// afterTimeWait takes an event of a connection drawn as it entered
+// TIME-WAIT, and reports whether the event begins a new connection (Add
+// goes on with it): the state change that ends TIME-WAIT for a new SYN
+// (RFC 6191) hands the SYN that caused it to a new connection. Other
+// events of TIME-WAIT are left out.
+func (c *Collector) afterTimeWait(ev stack.Event, syn *stack.Event) bool {
+	switch {
+	case ev.Kind == stack.EventSegmentIn && ev.Seg.Flags&(tcp.FlagSYN|tcp.FlagACK) == tcp.FlagSYN:
+		c.timeWait[ev.Conn] = &ev
+		return false
+	case ev.Kind != stack.EventStateChange || ev.From != tcp.TimeWait:
+		return false
+	}
+	delete(c.timeWait, ev.Conn)
+	if ev.Reason != tcp.ReasonTimeWaitReopen || syn == nil {
+		return false
+	}
+	c.seen++
+	if c.open == nil {
+		c.open = make(map[tcp.ID]*pending)
+	}
+	c.open[ev.Conn] = &pending{first: c.seen, Connection: Connection{Events: []stack.Event{*syn}}}
+	return false
+}
+
 // Flush returns the connections that have not finished, in the order
-// they were first seen, and forgets them.
+// they were first seen, and forgets them and those in TIME-WAIT.
 func (c *Collector) Flush() []Connection {
+	c.timeWait = nil
 	open := slices.SortedFunc(maps.Values(c.open), func(a, b *pending) int { return cmp.Compare(a.first, b.first) })
 	conns := make([]Connection, len(open))
 	for i, p := range open {

@@ -64,3 +64,48 @@ func TestNewRejects(t *testing.T) {
 		t.Errorf("New(two connections) = %v, want ErrMixedConnections", err)
 	}
 }
+
+// TestCollectorDrawsTimeWaitOnEntry: a connection is handed back as it
+// enters TIME-WAIT; what follows there is left out, and a new SYN that
+// ends TIME-WAIT (RFC 6191) starts the next connection of the 4-tuple.
+func TestCollectorDrawsTimeWaitOnEntry(t *testing.T) {
+	a := tcp.ID{Local: netip.MustParseAddrPort("10.77.0.2:40000"), Remote: netip.MustParseAddrPort("10.77.0.1:80")}
+	in := func(flags tcp.Flags) stack.Event {
+		return stack.Event{Kind: stack.EventSegmentIn, Conn: a, State: tcp.TimeWait, Seg: stack.SegmentSummary{Flags: flags}}
+	}
+	state := func(from, to tcp.State, why tcp.Reason) stack.Event {
+		return stack.Event{Kind: stack.EventStateChange, Conn: a, From: from, To: to, State: to, Reason: why}
+	}
+	var c Collector
+	for _, ev := range []stack.Event{state(tcp.Closed, tcp.SynSent, tcp.ReasonNone), state(tcp.SynSent, tcp.Established, tcp.ReasonNone),
+		state(tcp.Established, tcp.FinWait1, tcp.ReasonNone), state(tcp.FinWait1, tcp.FinWait2, tcp.ReasonNone)} {
+		if _, done := c.Add(ev); done {
+			t.Fatalf("finished at %v → %v", ev.From, ev.To)
+		}
+	}
+	conn, done := c.Add(state(tcp.FinWait2, tcp.TimeWait, tcp.ReasonNone))
+	if !done || len(conn.Events) != 5 {
+		t.Fatalf("entering TIME-WAIT: done %v with %d events, want the connection's 5", done, len(conn.Events))
+	}
+	// In TIME-WAIT: a retransmitted FIN, then 2MSL ends. Nothing more is
+	// drawn and nothing is left unfinished.
+	for _, ev := range []stack.Event{in(tcp.FlagFIN | tcp.FlagACK), state(tcp.TimeWait, tcp.Closed, tcp.ReasonTimeWaitExpired)} {
+		if conn, done := c.Add(ev); done {
+			t.Fatalf("an event of TIME-WAIT finished a connection: %+v", conn)
+		}
+	}
+	if left := c.Flush(); len(left) != 0 {
+		t.Fatalf("after TIME-WAIT ended, Flush = %+v", left)
+	}
+
+	// Again, and this time a new SYN ends TIME-WAIT: it opens the next
+	// connection, which finishes on its own.
+	c.Add(state(tcp.FinWait2, tcp.TimeWait, tcp.ReasonNone))
+	c.Add(in(tcp.FlagSYN))
+	c.Add(state(tcp.TimeWait, tcp.Closed, tcp.ReasonTimeWaitReopen))
+	c.Add(state(tcp.Listen, tcp.SynReceived, tcp.ReasonListenSYN))
+	conn, done = c.Add(state(tcp.SynReceived, tcp.Listen, tcp.ReasonNone))
+	if !done || len(conn.Events) != 3 || conn.Events[0].Seg.Flags != tcp.FlagSYN {
+		t.Fatalf("the connection a new SYN opened in TIME-WAIT: done %v, events %+v; want the SYN and two state changes", done, conn.Events)
+	}
+}

@@ -42,10 +42,17 @@ func TestScenarios(t *testing.T) {
 	var mu sync.Mutex
 	outcomes := make([]*outcome, len(scenarios))
 	t.Cleanup(func() {
-		// Runs after every parallel subtest has finished.
+		// Runs after every parallel subtest has finished. The summary
+		// is logged once (go test -v shows it); CROSSCHECK_SUMMARY
+		// names a file to write it to as well, where scripts/test.sh
+		// points the reader.
 		summary := summarize(outcomes)
-		fmt.Print(summary)
 		t.Log("\n" + summary)
+		if path := os.Getenv("CROSSCHECK_SUMMARY"); path != "" {
+			if err := os.WriteFile(path, []byte(summary), 0o644); err != nil {
+				t.Errorf("writing the summary: %v", err)
+			}
+		}
 	})
 	for i, sc := range scenarios {
 		o := &outcome{sc: sc}

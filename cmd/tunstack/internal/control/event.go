@@ -109,7 +109,9 @@ func NewEvent(e stack.Event) Event {
 		w.Reason, w.Rule, w.Why = e.Reason.Code(), e.Reason.Rule(), e.Reason.Text()
 		w.RFC = ladder.RuleName(w.Rule)
 	} else if e.Kind == stack.EventDrop {
-		w.Why = stack.DropText(e.Detail)
+		// A packet dropped before demultiplexing has no tcp.Reason:
+		// the stack's code ("not-our-address") is its reason.
+		w.Reason, w.Why = e.Detail, stack.DropText(e.Detail)
 	}
 	if e.Src.IsValid() {
 		w.Src, w.Dst = e.Src.String(), e.Dst.String()

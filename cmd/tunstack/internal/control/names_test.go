@@ -1,6 +1,7 @@
 package control
 
 import (
+	"reflect"
 	"testing"
 
 	"github.com/tunstack/tunstack/stack/tcp"
@@ -44,5 +45,43 @@ func TestReasonCodesRoundTrip(t *testing.T) {
 	}
 	if r, ok := ParseReason("no-such-reason"); ok || r != tcp.ReasonNone {
 		t.Errorf("ParseReason of an unknown code = %v, %v", r, ok)
+	}
+}
+
+// TestJSONWritesNoStateNumbers: nothing the control protocol or the
+// CLI's --json writes holds a tcp.State, which encoding/json would write
+// as its number: states go out by name (a string), keys of maps too.
+func TestJSONWritesNoStateNumbers(t *testing.T) {
+	state := reflect.TypeFor[tcp.State]()
+	seen := map[reflect.Type]bool{}
+	var walk func(path string, typ reflect.Type)
+	walk = func(path string, typ reflect.Type) {
+		if seen[typ] {
+			return
+		}
+		seen[typ] = true
+		if typ == state {
+			t.Errorf("%s is a tcp.State: JSON would write its number", path)
+			return
+		}
+		switch typ.Kind() {
+		case reflect.Pointer, reflect.Slice, reflect.Array:
+			walk(path+"[]", typ.Elem())
+		case reflect.Map:
+			walk(path+"{key}", typ.Key())
+			walk(path+"{}", typ.Elem())
+		case reflect.Struct:
+			for i := range typ.NumField() {
+				if f := typ.Field(i); f.IsExported() {
+					walk(path+"."+f.Name, f.Type)
+				}
+			}
+		}
+	}
+	for _, v := range []any{Reply{}, Event{}, Memstats{}, Request{}} {
+		walk(reflect.TypeOf(v).Name(), reflect.TypeOf(v))
+	}
+	if !seen[reflect.TypeFor[ConnStatus]()] || !seen[reflect.TypeFor[Segment]()] {
+		t.Fatal("the walk missed the types inside the replies")
 	}
 }

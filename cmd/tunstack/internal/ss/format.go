@@ -3,6 +3,7 @@ package ss
 import (
 	"fmt"
 	"io"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -12,21 +13,43 @@ import (
 	"github.com/tunstack/tunstack/stack/tcp"
 )
 
-// writeSS prints connections as ss -tani does: a line of columns, then a
-// tab-indented line of details.
-func writeSS(w io.Writer, conns []control.ConnStatus) {
+// Display says which parts of each connection to print, as ss's flags
+// do: -i (Info), -o (Timer), -e (Extended), -H (NoHeader), -n (Numeric).
+type Display struct {
+	Info     bool // ss -i's line of TCP figures
+	Timer    bool // ss -o's timer:(...) on the connection's line
+	Extended bool // the engine's own view: every timer, flags, the states passed through
+	NoHeader bool
+	Numeric  bool // rates as bare figures (send 1234bps), as ss -n prints them
+}
+
+// writeSS prints connections as ss does: a line of columns per
+// connection (with -o its timer at the end), then, tab-indented, ss -i's
+// line and the engine's own view.
+func writeSS(w io.Writer, conns []control.ConnStatus, d Display) {
 	rows := [][]string{{"State", "Recv-Q", "Send-Q", "Local Address:Port", "Peer Address:Port", "Age"}}
 	for _, c := range conns {
-		rows = append(rows, []string{c.State, strconv.Itoa(c.RecvQ), strconv.Itoa(c.SendQ), c.Local, c.Remote, shortDuration(c.Age)})
+		row := []string{c.State, strconv.Itoa(c.RecvQ), strconv.Itoa(c.SendQ), c.Local, peerColumn(&c), shortDuration(c.Age)}
+		if timer := timerField(&c); d.Timer && timer != "" {
+			row = append(row, timer)
+		}
+		rows = append(rows, row)
 	}
 	lines := columns(rows)
-	fmt.Fprintln(w, lines[0])
+	if !d.NoHeader {
+		fmt.Fprintln(w, lines[0])
+	}
 	for i, c := range conns {
 		fmt.Fprintln(w, lines[i+1])
-		if c.State == tcp.Listen.String() {
+		if f := infoFields(&c, d.Numeric, d.Timer); d.Info && len(f) > 0 {
+			fmt.Fprintf(w, "\t %s\n", strings.Join(f, " "))
+		}
+		if !d.Extended || c.State == tcp.Listen.String() {
 			continue
 		}
-		fmt.Fprintf(w, "\t %s\n", details(&c))
+		if f := extendedFields(&c); len(f) > 0 {
+			fmt.Fprintf(w, "\t %s\n", strings.Join(f, " "))
+		}
 		states := c.States
 		if len(states) > 1 && states[0] == tcp.Closed.String() && states[1] == tcp.Listen.String() {
 			states = states[1:] // a passive open's TCB: the listener was there before
@@ -37,48 +60,29 @@ func writeSS(w io.Writer, conns []control.ConnStatus) {
 	}
 }
 
-// details is ss -i's line: congestion control, window scales, RTO, RTT,
-// MSS, cwnd, ssthresh, SACK, counters and the running timers.
-func details(c *control.ConnStatus) string {
+// peerColumn is the peer's end as ss writes it: a listener's is the
+// wildcard address of its family and port "*" (0.0.0.0:*, [::]:*).
+func peerColumn(c *control.ConnStatus) string {
+	if c.Remote != "*" {
+		return c.Remote
+	}
+	if local, err := netip.ParseAddrPort(c.Local); err == nil && local.Addr().Is6() && !local.Addr().Is4In6() {
+		return "[::]:*"
+	}
+	return "0.0.0.0:*"
+}
+
+// extendedFields are the engine's own view, which ss has no fields for:
+// loss recovery, the TCB's queues and flags, and every running timer with
+// its time left.
+func extendedFields(c *control.ConnStatus) []string {
 	var f []string
 	add := func(format string, args ...any) { f = append(f, fmt.Sprintf(format, args...)) }
-	if c.Congestion != "" {
-		add("%s", c.Congestion)
-	}
-	if c.SndWScale >= 0 {
-		add("wscale:%d,%d", c.SndWScale, c.RcvWScale)
-	}
-	add("rto:%s", shortDuration(c.RTO))
-	add("rtt:%s/%s", shortDuration(c.SRTT), shortDuration(c.RTTVar))
-	if c.MinRTT != "" && c.MinRTT != "0s" {
-		add("minrtt:%s", shortDuration(c.MinRTT))
-	}
-	add("mss:%d", c.MSS)
-	if c.MSS > 0 {
-		add("cwnd:%d", c.Cwnd/uint32(c.MSS))
-		if c.Ssthresh < 1<<30 {
-			add("ssthresh:%d", c.Ssthresh/uint32(c.MSS))
-		}
-	}
-	if c.InFlight > 0 {
-		add("unacked:%d", c.InFlight)
-	}
-	if c.SACK {
-		add("sack")
-	}
-	if c.Timestamps {
-		add("ts")
-	}
-	if c.SACKHoles > 0 || c.SackedBytes > 0 || c.LostBytes > 0 {
-		add("sack_holes:%d sacked:%d lost:%d", c.SACKHoles, c.SackedBytes, c.LostBytes)
-	}
 	if c.InRecovery {
 		add("recovery")
 	}
-	add("snd_wnd:%d rcv_wnd:%d", c.SndWnd, c.RcvWnd)
-	add("segs_in:%d segs_out:%d retrans:%d", c.SegsIn, c.SegsOut, c.Retransmits)
-	if c.Backoff > 0 {
-		add("backoff:%d", c.Backoff)
+	if c.SACKHoles > 0 || c.LostBytes > 0 {
+		add("sack_holes:%d lost_bytes:%d", c.SACKHoles, c.LostBytes)
 	}
 	for _, flag := range []struct {
 		on   bool
@@ -99,7 +103,7 @@ func details(c *control.ConnStatus) string {
 		}
 		add("timers:%s", t.String())
 	}
-	return strings.Join(f, " ")
+	return f
 }
 
 // columns lays rows out in left-aligned columns two spaces apart.

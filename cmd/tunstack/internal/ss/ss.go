@@ -1,8 +1,9 @@
 // Package ss lists a daemon's connections as `tunstack ss` prints them:
-// it turns ss's filters (states by ss's names or the RFC's, listeners,
-// --stuck) into a control.Matcher, and writes the connections of a status
-// reply as ss -tani does, as JSON, or, for --stuck, with what each
-// connection waits for in words.
+// it reads ss's filters (states by ss's names or the RFC's, exclude,
+// listeners, ss's expressions such as dport = :80, --stuck) and writes
+// the connections of a status reply as iproute2's ss does (ss -i's line
+// and ss -o's timer in ss's fields, order and units), as JSON, or, for
+// --stuck, with what each connection waits for in words.
 //
 // It asks the daemon nothing itself (the command fetches the status) and
 // registers no flags.
@@ -12,7 +13,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"strings"
+	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/tunstack/tunstack/cmd/tunstack/internal/control"
@@ -25,27 +27,35 @@ type Options struct {
 	// Ends selects connections by their ends; its States are ignored.
 	Ends control.Filter
 	// States are the states to list, as people type them (ss's names or
-	// the RFC's); none lists every connection but listeners.
+	// the RFC's); none lists every connection but listeners. Excluded
+	// are left out (ss's exclude): of all states when States is empty.
 	States    []string
+	Excluded  []string
 	All       bool // listeners too
 	Listening bool // listeners only
-	JSON      bool
+	// Expr is ss's filter expression (dport = :80, ...); nil for none.
+	Expr *Expr
+	// IPv4 and IPv6 keep only connections of that family (-4, -6).
+	IPv4, IPv6 bool
+	JSON       bool
+	Display    Display
 	// Stuck lists only the connections that have been MinAge or longer
 	// in StuckStates, and what each waits for.
 	Stuck  bool
 	MinAge time.Duration
 }
 
-// ParseStateArgs reads ss's positional filter: "state NAME", repeated.
-func ParseStateArgs(args []string) ([]string, error) {
-	var states []string
-	for i := 0; i < len(args); i += 2 {
-		if args[i] != "state" || i+1 == len(args) {
-			return nil, fmt.Errorf("unexpected %q: the only positional filter is: state STATE", strings.Join(args[i:], " "))
-		}
-		states = append(states, args[i+1])
+// AddFilter takes the positional arguments: ss's state and exclude
+// selections and its expression (ParseFilter).
+func (o *Options) AddFilter(args []string) error {
+	f, err := ParseFilter(args)
+	if err != nil {
+		return err
 	}
-	return states, nil
+	o.States = append(o.States, f.States...)
+	o.Excluded = append(o.Excluded, f.Excluded...)
+	o.Expr = f.Expr
+	return nil
 }
 
 // Matcher checks the options and turns them into a filter.
@@ -54,16 +64,27 @@ func (o *Options) Matcher() (*control.Matcher, error) {
 	if err != nil {
 		return nil, err
 	}
+	excluded, err := control.ParseStates(o.Excluded)
+	if err != nil {
+		return nil, err
+	}
 	switch {
+	case len(states) > 0:
+	case len(excluded) > 0 || o.All:
+		states, _ = control.ParseStates([]string{"all"})
 	case o.Listening:
 		states = []string{tcp.Listen.String()}
-	case len(states) == 0 && !o.All:
+	default:
 		all, _ := control.ParseStates([]string{"all"})
 		for _, st := range all {
 			if st != tcp.Listen.String() {
 				states = append(states, st)
 			}
 		}
+	}
+	states = slices.DeleteFunc(states, func(st string) bool { return slices.Contains(excluded, st) })
+	if len(states) == 0 {
+		return nil, fmt.Errorf("every state is excluded: nothing to list")
 	}
 	if o.Stuck {
 		states = intersect(states, StuckStates)
@@ -74,9 +95,21 @@ func (o *Options) Matcher() (*control.Matcher, error) {
 	if o.MinAge < 0 {
 		return nil, fmt.Errorf("--min-age %v: want 0 or more", o.MinAge)
 	}
+	if o.IPv4 && o.IPv6 {
+		return nil, fmt.Errorf("-4 and -6 do not go together")
+	}
 	f := o.Ends
 	f.States = states
 	return f.Compile()
+}
+
+// match reports whether a connection passes what the matcher does not
+// check: the expression and the address family.
+func (o *Options) match(c *control.ConnStatus) bool {
+	local, _ := netip.ParseAddrPort(c.Local)
+	remote, _ := netip.ParseAddrPort(c.Remote)
+	return o.Expr.Match(local, remote) &&
+		(!o.IPv4 || local.Addr().Unmap().Is4()) && (!o.IPv6 || !local.Addr().Unmap().Is4())
 }
 
 // intersect keeps the elements of a that are in b; an empty a is all of b.
@@ -101,7 +134,7 @@ func intersect(a, b []string) []string {
 func (o *Options) Print(w io.Writer, conns []control.ConnStatus, m *control.Matcher) error {
 	var shown []control.ConnStatus
 	for _, conn := range conns {
-		if !m.MatchConn(&conn) || o.Stuck && !stuck(&conn, o.MinAge) {
+		if !m.MatchConn(&conn) || !o.match(&conn) || o.Stuck && !stuck(&conn, o.MinAge) {
 			continue
 		}
 		if o.Stuck {
@@ -120,7 +153,7 @@ func (o *Options) Print(w io.Writer, conns []control.ConnStatus, m *control.Matc
 	case o.Stuck:
 		writeStuck(w, shown, o.MinAge)
 	default:
-		writeSS(w, shown)
+		writeSS(w, shown, o.Display)
 	}
 	return nil
 }
