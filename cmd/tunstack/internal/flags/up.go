@@ -27,13 +27,15 @@ type Up struct {
 	engine     string
 	cpuProfile string
 	metrics    string
-	pcap       string
-	impair     []string
-	tcp        tcpFlags
-	limits     limitFlags  // limits.go
-	frag       fragFlags   // frag.go
-	listen     listenFlags // listen.go
-	mem        memFlags    // memory.go
+	// metricsFromHost serves --metrics in the namespace up started in.
+	metricsFromHost bool
+	pcap            string
+	impair          []string
+	tcp             tcpFlags
+	limits          limitFlags  // limits.go
+	frag            fragFlags   // frag.go
+	listen          listenFlags // listen.go
+	mem             memFlags    // memory.go
 }
 
 // Register adds the flags of `up`.
@@ -48,7 +50,8 @@ func (f *Up) Register(fs *pflag.FlagSet) {
 	fs.DurationVar(&f.MSL, "msl", 0, "maximum segment lifetime; TIME-WAIT lasts 2*MSL (default 30s)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
-	fs.StringVar(&f.metrics, "metrics", "", "serve Prometheus metrics on http://ADDR/metrics, ADDR on the kernel's side of the device (like 10.77.0.1:9100)")
+	fs.StringVar(&f.metrics, "metrics", "", "serve Prometheus metrics on http://ADDR/metrics, ADDR any listen address (:9100, 127.0.0.1:9100, [::1]:9100) in the device's namespace")
+	fs.BoolVar(&f.metricsFromHost, "metrics-from-host", false, "listen for --metrics in the namespace tunstack is started in, not the device's (--netns): a Prometheus on the host can scrape it")
 	fs.StringVar(&f.pcap, "pcap", "", "write every packet crossing the device to FILE (pcapng, with why each drop happened as a packet comment)")
 	fs.StringArrayVar(&f.impair, "impair", nil, impairFlagHelp)
 	fs.StringVar(&f.engine, "engine", daemon.EngineNative, "TCP/IP engine: native (tunstack's) or gvisor (gVisor's netstack, for comparison)")
@@ -109,9 +112,12 @@ func (f *Up) Config() (daemon.Config, error) {
 	}
 	cfg.CPUProfile = f.cpuProfile
 	if f.metrics != "" {
-		if cfg.Metrics, err = parseMetricsAddr(f.metrics, cfg.KernelPrefixes()); err != nil {
+		if cfg.Metrics, err = parseMetricsAddr(f.metrics, f.metricsFromHost, cfg.NetNS, cfg.KernelPrefixes()); err != nil {
 			return daemon.Config{}, err
 		}
+		cfg.MetricsFromHost = f.metricsFromHost
+	} else if f.metricsFromHost {
+		return daemon.Config{}, usage.Errorf("--metrics-from-host says where --metrics listens: give --metrics too, like --metrics 127.0.0.1:9100")
 	}
 	cfg.PCAP = f.pcap
 	if cfg.Impair, err = parseImpair(f.impair); err != nil {

@@ -33,8 +33,8 @@ func TestMetricsOfTheMemoryBounds(t *testing.T) {
 		"tunstack_tcp_ooo_drops_total 6",
 		"tunstack_tcp_conn_limit_drops_total 7",
 		"tunstack_tcp_peer_conn_limit_drops_total 8",
-		`tunstack_tcp_drops_total{reason="conn-limit"} 7`,
-		`tunstack_tcp_drops_total{reason="peer-conn-limit"} 8`,
+		`tunstack_tcp_drops_total{reason="conn_limit"} 7`,
+		`tunstack_tcp_drops_total{reason="peer_conn_limit"} 8`,
 	} {
 		if !lines[want] {
 			t.Errorf("/metrics lacks %q", want)
