@@ -146,8 +146,14 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	for _, kind := range stack.RetransmitKinds {
 		ch <- prometheus.MustNewConstMetric(c.retransmits, prometheus.CounterValue, float64(counters.Retransmits[kind]), LabelValue(kind))
 	}
+	var byReason uint64
 	for reason, n := range counters.RSTsByReason {
 		ch <- prometheus.MustNewConstMetric(c.rsts, prometheus.CounterValue, float64(n), LabelValue(reason))
+		byReason += n
+	}
+	if counters.RSTsSent > byReason {
+		// gVisor counts RSTs without reasons: the sum stays tcpOutRsts.
+		ch <- prometheus.MustNewConstMetric(c.rsts, prometheus.CounterValue, float64(counters.RSTsSent-byReason), "other")
 	}
 	for _, limit := range stack.RateLimits {
 		ch <- prometheus.MustNewConstMetric(c.rateLimited, prometheus.CounterValue, float64(counters.RateLimited[limit]), LabelValue(limit))

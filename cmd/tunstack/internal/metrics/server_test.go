@@ -35,8 +35,9 @@ func everyLabel() stack.Counters {
 // names, units, suffixes and help) finds nothing in anything served, every
 // label value of tunstack's own metrics is lowercase snake case, and each
 // counter has one name: tcpRetransSegs and tcpOutRsts are the sums of
-// tunstack_tcp_retransmits_total and tunstack_tcp_rsts_sent_total, not
-// series of their own.
+// tunstack_tcp_retransmits_total and tunstack_tcp_rsts_sent_total, and the
+// drops of the memory bounds are tunstack_tcp_drops_total's, not series
+// of their own.
 func TestMetricsFollowPrometheusNaming(t *testing.T) {
 	families, err := Registry(NewCollector(everyLabel, func() uint64 { return 0 })).Gather()
 	if err != nil {
@@ -52,7 +53,9 @@ func TestMetricsFollowPrometheusNaming(t *testing.T) {
 	snake := regexp.MustCompile(`^[a-z0-9]+(_[a-z0-9]+)*$`)
 	for _, mf := range families {
 		name := mf.GetName()
-		for _, gone := range []string{"tunstack_tcp_retrans_segs_total", "tunstack_tcp_out_rsts_total"} {
+		for _, gone := range []string{"tunstack_tcp_retrans_segs_total", "tunstack_tcp_out_rsts_total",
+			"tunstack_tcp_budget_recv_drops_total", "tunstack_tcp_ooo_drops_total",
+			"tunstack_tcp_conn_limit_drops_total", "tunstack_tcp_peer_conn_limit_drops_total"} {
 			if name == gone {
 				t.Errorf("%s is served: it counts what another name does", name)
 			}
@@ -134,6 +137,20 @@ func TestLabelValue(t *testing.T) {
 	} {
 		if got := LabelValue(in); got != want {
 			t.Errorf("LabelValue(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestRSTsWithoutReasonKeepTheSum: an engine that counts RSTs without
+// their reasons (gVisor's) has them under "other", so that the sum over
+// reasons is still tcpOutRsts.
+func TestRSTsWithoutReasonKeepTheSum(t *testing.T) {
+	lines, body := scrape(t, NewCollector(func() stack.Counters {
+		return stack.Counters{RSTsSent: 5, RSTsByReason: map[string]uint64{"closed-rst": 2}}
+	}, nil))
+	for _, want := range []string{`tunstack_tcp_rsts_sent_total{reason="closed_rst"} 2`, `tunstack_tcp_rsts_sent_total{reason="other"} 3`} {
+		if !lines[want] {
+			t.Errorf("/metrics lacks %s:\n%s", want, body)
 		}
 	}
 }
