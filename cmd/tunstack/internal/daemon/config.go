@@ -28,22 +28,22 @@ type Config struct {
 	Services   []services.Spec
 	MSL        time.Duration
 	Log        LogConfig
-	Engine     string // EngineNative or EngineGVisor
-	CPUProfile string // --cpuprofile file; "" for none
-	Metrics    string // --metrics, [HOST]:PORT, an IP in canonical form; "" for none
-	// MetricsFromHost serves Metrics in the namespace the daemon started
-	// in rather than NetNS (--metrics-from-host).
-	MetricsFromHost bool
-	PCAP            string              // --pcap file; "" for none
-	Impair          tundev.ImpairConfig // --impair; inactive by default
-	TCP             tcp.Config          // the engine's policies
-	Limits          Limits              // the stack's rate limits
+	Engine     string              // EngineNative or EngineGVisor
+	CPUProfile string              // --cpuprofile file; "" for none
+	Metrics    string              // --metrics, [HOST]:PORT, an IP in canonical form; "" for none
+	PCAP       string              // --pcap file; "" for none
+	Impair     tundev.ImpairConfig // --impair; inactive by default
+	TCP        tcp.Config          // the engine's policies
+	Limits     Limits              // the stack's rate limits
 	// FragMemory and FragTimeout bound IP reassembly as stack.Options
 	// says: a negative FragMemory turns it off.
 	FragMemory  int
 	FragTimeout time.Duration
 	Listen      ListenConfig // listen queues and SYN cookies
 	Memory      MemoryConfig // buffer budget, connection limits
+	// MetricsFromHost serves Metrics in the namespace the daemon started
+	// in rather than NetNS (--metrics-from-host).
+	MetricsFromHost bool
 }
 
 // StackAddrs are the stack's own addresses.

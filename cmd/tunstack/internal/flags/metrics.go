@@ -15,6 +15,20 @@ import (
 	"github.com/tunstack/tunstack/cmd/tunstack/internal/usage"
 )
 
+// metricsConfig checks --metrics and --metrics-from-host: the address to
+// listen on ("" for none) and whether to listen in the namespace up
+// started in. netns is --netns, kernel the device's addresses.
+func (f *Up) metricsConfig(netns string, kernel []netip.Prefix) (string, bool, error) {
+	if f.metrics == "" {
+		if f.metricsFromHost {
+			return "", false, usage.Errorf("--metrics-from-host says where --metrics listens: give --metrics too, like --metrics 127.0.0.1:9100")
+		}
+		return "", false, nil
+	}
+	addr, err := parseMetricsAddr(f.metrics, f.metricsFromHost, netns, kernel)
+	return addr, f.metricsFromHost && err == nil, err
+}
+
 // parseMetricsAddr checks --metrics: [HOST]:PORT, HOST empty (every
 // address), an IP literal or a name, PORT 1-65535. An IP literal comes
 // back in its canonical form. fromHost is --metrics-from-host and netns

@@ -27,15 +27,15 @@ type Up struct {
 	engine     string
 	cpuProfile string
 	metrics    string
+	pcap       string
+	impair     []string
+	tcp        tcpFlags
+	limits     limitFlags  // limits.go
+	frag       fragFlags   // frag.go
+	listen     listenFlags // listen.go
+	mem        memFlags    // memory.go
 	// metricsFromHost serves --metrics in the namespace up started in.
 	metricsFromHost bool
-	pcap            string
-	impair          []string
-	tcp             tcpFlags
-	limits          limitFlags  // limits.go
-	frag            fragFlags   // frag.go
-	listen          listenFlags // listen.go
-	mem             memFlags    // memory.go
 }
 
 // Register adds the flags of `up`.
@@ -111,13 +111,8 @@ func (f *Up) Config() (daemon.Config, error) {
 		return daemon.Config{}, err
 	}
 	cfg.CPUProfile = f.cpuProfile
-	if f.metrics != "" {
-		if cfg.Metrics, err = parseMetricsAddr(f.metrics, f.metricsFromHost, cfg.NetNS, cfg.KernelPrefixes()); err != nil {
-			return daemon.Config{}, err
-		}
-		cfg.MetricsFromHost = f.metricsFromHost
-	} else if f.metricsFromHost {
-		return daemon.Config{}, usage.Errorf("--metrics-from-host says where --metrics listens: give --metrics too, like --metrics 127.0.0.1:9100")
+	if cfg.Metrics, cfg.MetricsFromHost, err = f.metricsConfig(cfg.NetNS, cfg.KernelPrefixes()); err != nil { // metrics.go
+		return daemon.Config{}, err
 	}
 	cfg.PCAP = f.pcap
 	if cfg.Impair, err = parseImpair(f.impair); err != nil {
