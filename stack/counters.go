@@ -15,11 +15,17 @@ import (
 type Counters struct {
 	PacketsIn   uint64 // IP packets read from the link
 	PacketsOut  uint64 // IP packets written to the link
+	BytesIn     uint64 // bytes of the IP packets read from the link
+	BytesOut    uint64 // bytes of the IP packets written to the link
 	SegmentsIn  uint64 // TCP segments handed to a connection or a listener
 	SegmentsOut uint64 // TCP segments sent, RSTs for closed ports included
 	RSTsSent    uint64 // RST segments sent, by the engine or for closed ports
 	EchoReplies uint64 // ICMP and ICMPv6 echo replies sent
 	EventsLost  uint64 // events a slow subscriber did not take
+	// PayloadIn and PayloadOut count the TCP payload bytes of the
+	// segments in SegmentsIn and SegmentsOut: retransmitted and
+	// duplicate data included, as the segment counters do.
+	PayloadIn, PayloadOut uint64
 	// Drops counts discarded packets and segments by reason: the wire
 	// error codes ("ip-bad-checksum", "tcp-bad-data-offset", ...),
 	// "not-our-address", "martian-source-loopback" and the other
@@ -174,7 +180,9 @@ func (r *reasonCounts) load(why tcp.Reason) uint64 {
 // atomic; on the hot path a segment costs one or two atomic adds.
 type counters struct {
 	packetsIn, packetsOut atomic.Uint64
+	bytesIn, bytesOut     atomic.Uint64
 	segmentsIn            atomic.Uint64
+	payloadIn, payloadOut atomic.Uint64
 	echoReplies           atomic.Uint64
 
 	sent        reasonCounts             // segments sent, by why they were sent
@@ -212,8 +220,9 @@ func (c *counters) dropN(reason string, n uint64) {
 }
 
 // segmentSent counts a TCP segment the stack put into the output batch.
-func (c *counters) segmentSent(flags tcp.Flags, why tcp.Reason) {
+func (c *counters) segmentSent(flags tcp.Flags, payload int, why tcp.Reason) {
 	c.sent.add(why)
+	c.payloadOut.Add(uint64(payload))
 	if flags.Has(tcp.FlagRST) {
 		c.rstsSent.add(why)
 	}
@@ -238,6 +247,10 @@ func (c *counters) snapshot() Counters {
 	out := Counters{
 		PacketsIn:    c.packetsIn.Load(),
 		PacketsOut:   c.packetsOut.Load(),
+		BytesIn:      c.bytesIn.Load(),
+		BytesOut:     c.bytesOut.Load(),
+		PayloadIn:    c.payloadIn.Load(),
+		PayloadOut:   c.payloadOut.Load(),
 		SegmentsIn:   c.segmentsIn.Load(),
 		EchoReplies:  c.echoReplies.Load(),
 		Drops:        make(map[string]uint64),

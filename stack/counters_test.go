@@ -200,7 +200,7 @@ func TestDropCountingTakesNoLockForKnownCodes(t *testing.T) {
 		c.drop(wire.ErrBadTCPChecksum.Code())
 		c.drop(dropNoListener)
 		c.engineDrop(tcp.ReasonRSTOutsideWindow)
-		c.segmentSent(tcp.FlagRST|tcp.FlagACK, tcp.ReasonClosedRST)
+		c.segmentSent(tcp.FlagRST|tcp.FlagACK, 0, tcp.ReasonClosedRST)
 		c.stateChange(tcp.Listen, tcp.SynReceived)
 	})
 	if allocs != 0 {

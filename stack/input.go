@@ -11,6 +11,7 @@ import (
 // counted and dropped; nothing in it can make the loop fail.
 func (s *Stack) input(b []byte) {
 	s.counters.packetsIn.Add(1)
+	s.counters.bytesIn.Add(uint64(len(b)))
 	s.inputIP(b, false)
 }
 
@@ -89,6 +90,7 @@ func (s *Stack) inputTCP(p *wire.Packet) {
 		Remote: netip.AddrPortFrom(p.Src, seg.SrcPort),
 	}
 	s.counters.segmentsIn.Add(1)
+	s.counters.payloadIn.Add(uint64(len(seg.Payload)))
 	c, ok := s.conns[id]
 	if s.events.wants(EventSegmentIn) {
 		ev := segmentEvent(s.now, EventSegmentIn, id, c, s.inboundState(id, c), seg, tcp.ReasonNone)

@@ -252,6 +252,11 @@ func (s *Stack) write(b *outBatch) {
 	pkts := b.packets()
 	n, err := s.link.Write(pkts, Headroom)
 	s.counters.packetsOut.Add(uint64(max(n, 0)))
+	var bytes int
+	for _, p := range pkts[:min(max(n, 0), len(pkts))] {
+		bytes += len(p) - Headroom
+	}
+	s.counters.bytesOut.Add(uint64(bytes))
 	if err != nil {
 		s.counters.dropN(dropLinkWrite, uint64(len(pkts)-max(n, 0)))
 		s.log.Error("link write", "packets", len(pkts), "written", n, "err", err)

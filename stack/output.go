@@ -150,7 +150,7 @@ func (s *Stack) sendTCP(src, dst netip.Addr, seg *tcp.Segment, why tcp.Reason) b
 		return false
 	}
 	s.out.commit(n)
-	s.counters.segmentSent(seg.Flags, why)
+	s.counters.segmentSent(seg.Flags, len(seg.Payload), why)
 	s.capture.noteSent(s.out.n-1, why)
 	return true
 }

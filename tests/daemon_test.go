@@ -111,11 +111,17 @@ func startDaemon(t *testing.T, extra ...string) *daemon {
 // testkit.NamespaceName), after the daemon has stopped.
 func startDaemonIn(t *testing.T, ns string, extra ...string) *daemon {
 	t.Helper()
-	bin := tunstackBinary(t)
+	return startDaemonVia(t, nil, ns, extra...)
+}
+
+// startDaemonVia is startDaemonIn with the command run through prefix
+// (like ip netns exec OTHER), which must exec it in the end.
+func startDaemonVia(t *testing.T, prefix []string, ns string, extra ...string) *daemon {
+	t.Helper()
 	control := filepath.Join(testkit.ShortTempDir(t), "ctl.sock")
-	args := append([]string{"up", "--netns", ns, "--control", control}, extra...)
+	args := append(append(append([]string{}, prefix...), tunstackBinary(t), "up", "--netns", ns, "--control", control), extra...)
 	d := &daemon{ns: ns, control: control}
-	d.process = startProcess(t, nil, bin, args...)
+	d.process = startProcess(t, nil, args[0], args[1:]...)
 	t.Cleanup(func() {
 		if !d.exited() {
 			d.cmd.Process.Signal(syscall.SIGTERM)
@@ -124,7 +130,7 @@ func startDaemonIn(t *testing.T, ns string, extra ...string) *daemon {
 			}
 		}
 		if t.Failed() {
-			t.Logf("tunstack %s\n%s", strings.Join(args, " "), d.output())
+			t.Logf("%s\n%s", strings.Join(args, " "), d.output())
 		}
 	})
 	testkit.WaitFor(t, startTimeout, "the daemon's control socket", func() (bool, string) {

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/tunstack/tunstack/cmd/tunstack/internal/control"
 	"github.com/tunstack/tunstack/cmd/tunstack/internal/usage"
+	"github.com/tunstack/tunstack/cmd/tunstack/internal/version"
 )
 
 // Exit codes.
@@ -88,6 +89,7 @@ func (c *cli) rootCommand() *cobra.Command {
 stack, on a TUN device that the kernel routes to. Start with 'sudo tunstack demo'.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       version.Get().String(), // --version, as `tunstack version`
 		// A bare "tunstack" or "tunstack nosuchcommand" is a usage error.
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 0 {
@@ -99,10 +101,11 @@ stack, on a TUN device that the kernel routes to. Start with 'sudo tunstack demo
 			return usage.Errorf("missing command: one of up, dial, ss, trace, demo, bench (see 'tunstack --help')")
 		},
 	}
+	root.SetVersionTemplate("{{.Version}}\n")
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
 		return usage.Wrap(err)
 	})
-	root.AddCommand(c.upCommand(), c.dialCommand(), c.demoCommand(), c.benchCommand(), c.ssCommand(), c.traceCommand())
+	root.AddCommand(c.upCommand(), c.dialCommand(), c.demoCommand(), c.benchCommand(), c.ssCommand(), c.traceCommand(), c.versionCommand())
 	return root
 }
 

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/tunstack/tunstack/cmd/tunstack/internal/daemon"
 	"github.com/tunstack/tunstack/cmd/tunstack/internal/flags"
+	"github.com/tunstack/tunstack/cmd/tunstack/internal/sdnotify"
 )
 
 func (c *cli) upCommand() *cobra.Command {
@@ -44,6 +45,7 @@ func (c *cli) up(ctx context.Context, cfg daemon.Config, log *slog.Logger) error
 		return err
 	}
 	fmt.Fprintln(c.stdout, d.ReadyLine())
+	sdnotify.Send(log, sdnotify.Ready+"\nSTATUS="+d.ReadyLine()) // the device is up and serving
 	var loopErr error
 	select {
 	case <-ctx.Done():
@@ -55,6 +57,7 @@ func (c *cli) up(ctx context.Context, cfg daemon.Config, log *slog.Logger) error
 		}
 		log.Error("shutting down", "cause", loopErr)
 	}
+	sdnotify.Send(log, sdnotify.Stopping)
 	stopErr := d.Stop()
 	if loopErr != nil {
 		return loopErr

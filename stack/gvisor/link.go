@@ -48,6 +48,7 @@ type linkEndpoint struct {
 	writing bool     // a caller is writing: others only queue
 
 	packetsIn, packetsOut atomic.Uint64
+	bytesIn, bytesOut     atomic.Uint64
 	readErrors            atomic.Uint64
 	writeErrors           atomic.Uint64 // packets the link refused
 	unknownProtocol       atomic.Uint64
@@ -93,6 +94,7 @@ func (e *linkEndpoint) readLoop() error {
 // deliver hands one IP packet to gVisor, which copies it.
 func (e *linkEndpoint) deliver(packet []byte) {
 	e.packetsIn.Add(1)
+	e.bytesIn.Add(uint64(len(packet)))
 	var proto tcpip.NetworkProtocolNumber
 	switch header.IPVersion(packet) {
 	case header.IPv4Version:
@@ -138,6 +140,9 @@ func (e *linkEndpoint) WritePackets(pkts gstack.PacketBufferList) (int, tcpip.Er
 			e.log.Debug("link write", "packets", len(batch), "err", err)
 		} else {
 			e.packetsOut.Add(uint64(len(batch)))
+			for _, b := range batch {
+				e.bytesOut.Add(uint64(len(b) - stack.Headroom))
+			}
 		}
 		e.writeMu.Lock()
 		for i, b := range batch {

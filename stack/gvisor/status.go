@@ -55,6 +55,8 @@ func (s *Stack) Counters() stack.Counters {
 	return stack.Counters{
 		PacketsIn:   s.link.packetsIn.Load(),
 		PacketsOut:  s.link.packetsOut.Load(),
+		BytesIn:     s.link.bytesIn.Load(),
+		BytesOut:    s.link.bytesOut.Load(),
 		SegmentsIn:  st.TCP.ValidSegmentsReceived.Value(),
 		SegmentsOut: st.TCP.SegmentsSent.Value(),
 		RSTsSent:    st.TCP.ResetsSent.Value(),

@@ -10,7 +10,8 @@ import (
 
 // The one encoding of TCP states, flags and reasons for everything the
 // command line writes and reads: the JSON of the protocol, the filters of
-// ss and trace, and the labels of the metrics. States are written by
+// ss and trace, and the labels of the metrics (which package metrics
+// writes in lowercase snake case, "syn_received"). States are written by
 // their RFC 9293 names ("SYN-RECEIVED", tcp.State.String), flags as
 // "SYN|ACK" (tcp.Flags.String), reasons by their codes (tcp.Reason.Code);
 // the functions here read them back.

@@ -30,7 +30,7 @@ type Config struct {
 	Log        LogConfig
 	Engine     string              // EngineNative or EngineGVisor
 	CPUProfile string              // --cpuprofile file; "" for none
-	Metrics    string              // --metrics, canonical IP:PORT; "" for none
+	Metrics    string              // --metrics, [HOST]:PORT, an IP in canonical form; "" for none
 	PCAP       string              // --pcap file; "" for none
 	Impair     tundev.ImpairConfig // --impair; inactive by default
 	TCP        tcp.Config          // the engine's policies
@@ -41,6 +41,9 @@ type Config struct {
 	FragTimeout time.Duration
 	Listen      ListenConfig // listen queues and SYN cookies
 	Memory      MemoryConfig // buffer budget, connection limits
+	// MetricsFromHost serves Metrics in the namespace the daemon started
+	// in rather than NetNS (--metrics-from-host).
+	MetricsFromHost bool
 }
 
 // StackAddrs are the stack's own addresses.

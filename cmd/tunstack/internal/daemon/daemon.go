@@ -301,7 +301,11 @@ func (d *Daemon) startMetrics() error {
 	if d.capture != nil {
 		lost = d.capture.Lost
 	}
-	m, err := metrics.Serve(d.cfg.Metrics, d.cfg.NetNS, metrics.NewCollector(d.stack.Counters, lost), d.log)
+	netns := d.cfg.NetNS
+	if d.cfg.MetricsFromHost {
+		netns = "" // the namespace the daemon started in
+	}
+	m, err := metrics.Serve(d.cfg.Metrics, netns, metrics.NewCollector(d.stack.Counters, lost), d.log)
 	if err != nil {
 		return err
 	}

@@ -34,6 +34,8 @@ type Up struct {
 	frag       fragFlags   // frag.go
 	listen     listenFlags // listen.go
 	mem        memFlags    // memory.go
+	// metricsFromHost serves --metrics in the namespace up started in.
+	metricsFromHost bool
 }
 
 // Register adds the flags of `up`.
@@ -48,7 +50,8 @@ func (f *Up) Register(fs *pflag.FlagSet) {
 	fs.DurationVar(&f.MSL, "msl", 0, "maximum segment lifetime; TIME-WAIT lasts 2*MSL (default 30s)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
-	fs.StringVar(&f.metrics, "metrics", "", "serve Prometheus metrics on http://ADDR/metrics, ADDR on the kernel's side of the device (like 10.77.0.1:9100)")
+	fs.StringVar(&f.metrics, "metrics", "", "serve Prometheus metrics on http://ADDR/metrics, ADDR any listen address (:9100, 127.0.0.1:9100, [::1]:9100) in the device's namespace")
+	fs.BoolVar(&f.metricsFromHost, "metrics-from-host", false, "listen for --metrics in the namespace tunstack is started in, not the device's (--netns): a Prometheus on the host can scrape it")
 	fs.StringVar(&f.pcap, "pcap", "", "write every packet crossing the device to FILE (pcapng, with why each drop happened as a packet comment)")
 	fs.StringArrayVar(&f.impair, "impair", nil, impairFlagHelp)
 	fs.StringVar(&f.engine, "engine", daemon.EngineNative, "TCP/IP engine: native (tunstack's) or gvisor (gVisor's netstack, for comparison)")
@@ -108,10 +111,8 @@ func (f *Up) Config() (daemon.Config, error) {
 		return daemon.Config{}, err
 	}
 	cfg.CPUProfile = f.cpuProfile
-	if f.metrics != "" {
-		if cfg.Metrics, err = parseMetricsAddr(f.metrics, cfg.KernelPrefixes()); err != nil {
-			return daemon.Config{}, err
-		}
+	if cfg.Metrics, cfg.MetricsFromHost, err = f.metricsConfig(cfg.NetNS, cfg.KernelPrefixes()); err != nil { // metrics.go
+		return daemon.Config{}, err
 	}
 	cfg.PCAP = f.pcap
 	if cfg.Impair, err = parseImpair(f.impair); err != nil {

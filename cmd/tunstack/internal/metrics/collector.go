@@ -48,6 +48,14 @@ func NewCollector(counters func() stack.Counters, captureLost func() uint64) *Co
 				func(c *stack.Counters) uint64 { return c.PacketsIn }),
 			counter("tunstack_packets_out_total", "IP packets written to the TUN device.",
 				func(c *stack.Counters) uint64 { return c.PacketsOut }),
+			counter("tunstack_bytes_in_total", "Bytes of the IP packets read from the TUN device.",
+				func(c *stack.Counters) uint64 { return c.BytesIn }),
+			counter("tunstack_bytes_out_total", "Bytes of the IP packets written to the TUN device.",
+				func(c *stack.Counters) uint64 { return c.BytesOut }),
+			counter("tunstack_tcp_payload_bytes_in_total", "TCP payload bytes of the segments received, retransmitted and duplicate data included (native engine only).",
+				func(c *stack.Counters) uint64 { return c.PayloadIn }),
+			counter("tunstack_tcp_payload_bytes_out_total", "TCP payload bytes of the segments sent, retransmissions included (native engine only).",
+				func(c *stack.Counters) uint64 { return c.PayloadOut }),
 			counter("tunstack_icmp_echo_replies_total", "ICMP and ICMPv6 echo replies sent.",
 				func(c *stack.Counters) uint64 { return c.EchoReplies }),
 			counter("tunstack_events_lost_total", "Trace events a slow subscriber did not take.",
@@ -78,30 +86,26 @@ func NewCollector(counters func() stack.Counters, captureLost func() uint64) *Co
 				func(c *stack.Counters) uint64 { return mib(c).InSegs }),
 			counter("tunstack_tcp_out_segs_total", "TCP-MIB tcpOutSegs: segments sent, except those with only retransmitted octets (RFC 4022).",
 				func(c *stack.Counters) uint64 { return mib(c).OutSegs }),
-			counter("tunstack_tcp_retrans_segs_total", "TCP-MIB tcpRetransSegs: segments sent containing previously sent octets (RFC 4022).",
-				func(c *stack.Counters) uint64 { return mib(c).RetransSegs }),
 			counter("tunstack_tcp_in_errs_total", "TCP-MIB tcpInErrs: segments received in error: bad checksum, bad header (RFC 4022).",
 				func(c *stack.Counters) uint64 { return mib(c).InErrs }),
-			counter("tunstack_tcp_out_rsts_total", "TCP-MIB tcpOutRsts: segments sent with the RST flag (RFC 4022).",
-				func(c *stack.Counters) uint64 { return mib(c).OutRsts }),
 		}, memoryScalars()...), // memory.go
 		drops: prometheus.NewDesc("tunstack_tcp_drops_total",
-			`TCP segments dropped, by reason: "tcp-*" malformed, "no-listener", "syn-queue-full", "accept-queue-full", "build:*", "engine:<code>" discarded by the engine.`,
+			`TCP segments dropped, by reason: "tcp_*" malformed, "no_listener", "syn_queue_full", "accept_queue_full", "conn_limit", "peer_conn_limit", "build_*", "engine_<code>" discarded by the engine.`,
 			[]string{"reason"}, nil),
 		ipDrops: prometheus.NewDesc("tunstack_ip_drops_total",
-			`Packets dropped before TCP, by reason: "ip-*", "icmp-*", "not-our-address", "martian-*", "frag-*" (IP fragments), "unknown-protocol", "link-read", "link-write".`,
+			`Packets dropped before TCP, by reason: "ip_*", "icmp_*", "not_our_address", "martian_*", "frag_*" (IP fragments), "unknown_protocol", "link_read", "link_write".`,
 			[]string{"reason"}, nil),
 		retransmits: prometheus.NewDesc("tunstack_tcp_retransmits_total",
-			"TCP segments sent again, by kind: syn, syn-ack, data, fin, fast (fast retransmit), probe (zero-window probe).",
+			"TCP segments sent again, by kind: syn, syn_ack, data, fin, fast (fast retransmit), tlp (tail loss probe), probe (zero-window probe). TCP-MIB tcpRetransSegs (RFC 4022) is the sum without probe.",
 			[]string{"kind"}, nil),
 		rsts: prometheus.NewDesc("tunstack_tcp_rsts_sent_total",
-			`RST segments sent, by the reason code of the decision ("closed-rst" for a closed port).`,
+			`RST segments sent, by the reason code of the decision ("closed_rst" for a closed port). TCP-MIB tcpOutRsts (RFC 4022) is the sum.`,
 			[]string{"reason"}, nil),
 		rateLimited: prometheus.NewDesc("tunstack_rate_limited_total",
-			`Answers held back, by the flag of the limit that held them: "invalid-ratelimit" and "challenge-ack-limit" (ACKs to unacceptable segments, per connection and stack-wide), "rst-ratelimit" (RSTs for closed ports), "icmp-ratelimit" (echo replies).`,
+			`Answers held back, by the flag of the limit that held them: "invalid_ratelimit" and "challenge_ack_limit" (ACKs to unacceptable segments, per connection and stack-wide), "rst_ratelimit" (RSTs for closed ports), "icmp_ratelimit" (echo replies).`,
 			[]string{"limit"}, nil),
 		connections: prometheus.NewDesc("tunstack_tcp_connections",
-			"TCP connections in each state now; each listener counts once in LISTEN.",
+			"TCP connections in each state now (syn_sent, syn_received, established, fin_wait_1, ..., time_wait); each listener counts once in listen.",
 			[]string{"state"}, nil),
 		captureLostD: prometheus.NewDesc("tunstack_pcap_lost_total",
 			"Packets missing from the --pcap file because the disk fell behind.", nil, nil),
@@ -137,19 +141,25 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		if isTCPDrop(reason) {
 			desc = c.drops
 		}
-		ch <- prometheus.MustNewConstMetric(desc, prometheus.CounterValue, float64(n), reason)
+		ch <- prometheus.MustNewConstMetric(desc, prometheus.CounterValue, float64(n), LabelValue(reason))
 	}
 	for _, kind := range stack.RetransmitKinds {
-		ch <- prometheus.MustNewConstMetric(c.retransmits, prometheus.CounterValue, float64(counters.Retransmits[kind]), kind)
+		ch <- prometheus.MustNewConstMetric(c.retransmits, prometheus.CounterValue, float64(counters.Retransmits[kind]), LabelValue(kind))
 	}
+	var byReason uint64
 	for reason, n := range counters.RSTsByReason {
-		ch <- prometheus.MustNewConstMetric(c.rsts, prometheus.CounterValue, float64(n), reason)
+		ch <- prometheus.MustNewConstMetric(c.rsts, prometheus.CounterValue, float64(n), LabelValue(reason))
+		byReason += n
+	}
+	if counters.RSTsSent > byReason {
+		// gVisor counts RSTs without reasons: the sum stays tcpOutRsts.
+		ch <- prometheus.MustNewConstMetric(c.rsts, prometheus.CounterValue, float64(counters.RSTsSent-byReason), "other")
 	}
 	for _, limit := range stack.RateLimits {
-		ch <- prometheus.MustNewConstMetric(c.rateLimited, prometheus.CounterValue, float64(counters.RateLimited[limit]), limit)
+		ch <- prometheus.MustNewConstMetric(c.rateLimited, prometheus.CounterValue, float64(counters.RateLimited[limit]), LabelValue(limit))
 	}
 	for _, st := range control.ConnectionStates {
-		ch <- prometheus.MustNewConstMetric(c.connections, prometheus.GaugeValue, float64(counters.States[st]), st.String())
+		ch <- prometheus.MustNewConstMetric(c.connections, prometheus.GaugeValue, float64(counters.States[st]), LabelValue(st.String()))
 	}
 	c.frag.collect(ch, &counters)
 	if c.captureLost != nil {

@@ -8,7 +8,7 @@ import (
 
 // fragMetrics are the metrics of IP reassembly, read from the stack
 // collector's snapshot. The fragments dropped are in
-// tunstack_ip_drops_total with the others, under "frag-*" reasons.
+// tunstack_ip_drops_total with the others, under "frag_*" reasons.
 type fragMetrics struct {
 	scalars   []scalarMetric
 	discarded *prometheus.Desc
@@ -40,7 +40,7 @@ func newFragMetrics() fragMetrics {
 				func(c *stack.FragCounters) uint64 { return c.Memory }),
 		},
 		discarded: prometheus.NewDesc("tunstack_ip_frag_discarded_total",
-			`IP datagrams given up before they were complete, by reason: "frag-overlap" (RFC 5722), "frag-too-big", "frag-inconsistent", "frag-too-many", "frag-timeout", "frag-evicted" (--frag-memory).`,
+			`IP datagrams given up before they were complete, by reason: "frag_overlap" (RFC 5722), "frag_too_big", "frag_inconsistent", "frag_too_many", "frag_timeout", "frag_evicted" (--frag-memory).`,
 			[]string{"reason"}, nil),
 	}
 }
@@ -57,6 +57,6 @@ func (m *fragMetrics) collect(ch chan<- prometheus.Metric, c *stack.Counters) {
 		ch <- prometheus.MustNewConstMetric(s.desc, s.kind, float64(s.value(c)))
 	}
 	for reason, n := range c.Fragments.Discarded {
-		ch <- prometheus.MustNewConstMetric(m.discarded, prometheus.CounterValue, float64(n), reason)
+		ch <- prometheus.MustNewConstMetric(m.discarded, prometheus.CounterValue, float64(n), LabelValue(reason))
 	}
 }

@@ -6,8 +6,10 @@ import (
 	"github.com/tunstack/tunstack/stack"
 )
 
-// memoryScalars are the metrics of the buffer budget and the connection
-// limits (stack.MemoryCounters).
+// memoryScalars are the metrics of the buffer budget (stack.MemoryCounters).
+// The segments and SYNs the bounds dropped are in tunstack_tcp_drops_total,
+// under the reasons engine_rcv_budget, engine_ooo_limit, conn_limit and
+// peer_conn_limit, and nowhere else: one name per counter.
 func memoryScalars() []scalarMetric {
 	gauge := func(name, help string, value func(m *stack.MemoryCounters) int64) scalarMetric {
 		return scalarMetric{prometheus.NewDesc(name, help, nil, nil), prometheus.GaugeValue,
@@ -32,13 +34,5 @@ func memoryScalars() []scalarMetric {
 			func(m *stack.MemoryCounters) uint64 { return m.AutotuneHeld }),
 		counter("tunstack_tcp_budget_writers_blocked_total", "Writes that waited because the buffer budget held their connection's queue below its size.",
 			func(m *stack.MemoryCounters) uint64 { return m.WritersBlocked }),
-		counter("tunstack_tcp_budget_recv_drops_total", "Segments in the window dropped because the buffer budget had no room for their data.",
-			func(m *stack.MemoryCounters) uint64 { return m.RecvBudgetDrops }),
-		counter("tunstack_tcp_ooo_drops_total", "Out-of-order segments dropped over the per-connection bound of out-of-order blocks.",
-			func(m *stack.MemoryCounters) uint64 { return m.OOODrops }),
-		counter("tunstack_tcp_conn_limit_drops_total", "SYNs dropped because --max-conns connections were open.",
-			func(m *stack.MemoryCounters) uint64 { return m.ConnLimitDrops }),
-		counter("tunstack_tcp_peer_conn_limit_drops_total", "SYNs dropped because their peer had --max-conns-per-peer connections open.",
-			func(m *stack.MemoryCounters) uint64 { return m.PeerConnLimitDrops }),
 	}
 }

@@ -9,7 +9,7 @@ import (
 // memoryCounters are counters of the memory bounds, each with its own value.
 func memoryCounters() stack.Counters {
 	return stack.Counters{
-		Drops: map[string]uint64{"conn-limit": 7, "peer-conn-limit": 8},
+		Drops: map[string]uint64{"conn-limit": 7, "peer-conn-limit": 8, "engine:rcv-budget": 5, "engine:ooo-limit": 6},
 		Memory: stack.MemoryCounters{
 			BudgetLimit: 128 << 20, BudgetInUse: 1 << 20, BudgetPeak: 100 << 20,
 			WindowClamps: 1, SendClamps: 2, AutotuneHeld: 3, WritersBlocked: 4,
@@ -29,12 +29,10 @@ func TestMetricsOfTheMemoryBounds(t *testing.T) {
 		"tunstack_tcp_budget_send_clamps_total 2",
 		"tunstack_tcp_budget_autotune_held_total 3",
 		"tunstack_tcp_budget_writers_blocked_total 4",
-		"tunstack_tcp_budget_recv_drops_total 5",
-		"tunstack_tcp_ooo_drops_total 6",
-		"tunstack_tcp_conn_limit_drops_total 7",
-		"tunstack_tcp_peer_conn_limit_drops_total 8",
-		`tunstack_tcp_drops_total{reason="conn-limit"} 7`,
-		`tunstack_tcp_drops_total{reason="peer-conn-limit"} 8`,
+		`tunstack_tcp_drops_total{reason="conn_limit"} 7`,
+		`tunstack_tcp_drops_total{reason="peer_conn_limit"} 8`,
+		`tunstack_tcp_drops_total{reason="engine_rcv_budget"} 5`,
+		`tunstack_tcp_drops_total{reason="engine_ooo_limit"} 6`,
 	} {
 		if !lines[want] {
 			t.Errorf("/metrics lacks %q", want)
