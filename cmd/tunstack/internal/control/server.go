@@ -82,15 +82,17 @@ type Server struct {
 	ctx    context.Context // canceled by close: ends dials in progress
 	cancel context.CancelFunc
 
-	mu     sync.Mutex
-	active map[net.Conn]struct{}
+	mu sync.Mutex
+	// active are the sessions; true for a dial session that relays,
+	// which ends itself when ctx ends, telling its client why.
+	active map[net.Conn]bool
 	wg     sync.WaitGroup
 }
 
 // NewServer serves backend on ln once Serve is called.
 func NewServer(ln *net.UnixListener, backend Backend, log *slog.Logger) *Server {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Server{ln: ln, backend: backend, log: log, ctx: ctx, cancel: cancel, active: map[net.Conn]struct{}{}}
+	return &Server{ln: ln, backend: backend, log: log, ctx: ctx, cancel: cancel, active: map[net.Conn]bool{}}
 }
 
 // Serve accepts connections until Close.
@@ -123,7 +125,7 @@ func (s *Server) track(conn net.Conn) bool {
 	if s.active == nil {
 		return false
 	}
-	s.active[conn] = struct{}{}
+	s.active[conn] = false
 	s.wg.Add(1) // under mu, so never after close has begun waiting
 	return true
 }
@@ -135,14 +137,30 @@ func (s *Server) untrack(conn net.Conn) {
 	delete(s.active, conn)
 }
 
-// Close stops accepting, ends every session (dial proxies, event streams)
-// and waits for their goroutines. It does not remove the socket file.
+// relaying marks conn as a dial session that relays: Close leaves it to
+// end itself. It reports false once Close has begun.
+func (s *Server) relaying(conn net.Conn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.active == nil {
+		return false
+	}
+	s.active[conn] = true
+	return true
+}
+
+// Close stops accepting, ends every session (dial proxies, telling their
+// clients why; event streams) and waits for their goroutines. A dial
+// session's connection is closed, not reset: resetting is up to the
+// stack's shutdown. It does not remove the socket file.
 func (s *Server) Close() {
 	s.ln.Close()
 	s.cancel()
 	s.mu.Lock()
-	for conn := range s.active {
-		conn.Close()
+	for conn, relaying := range s.active {
+		if !relaying {
+			conn.Close()
+		}
 	}
 	s.active = nil
 	s.mu.Unlock()
