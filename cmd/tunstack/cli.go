@@ -26,6 +26,9 @@ type cli struct {
 	stdout, stderr io.Writer
 	// capabilities reports the process's effective capabilities.
 	capabilities func() (capabilitySet, error)
+	// secondSignal, if not nil, returns a channel that a second SIGINT or
+	// SIGTERM closes (signals.go): up then resets what is still open.
+	secondSignal func() <-chan struct{}
 }
 
 func newCLI(stdin io.Reader, stdout, stderr io.Writer) *cli {

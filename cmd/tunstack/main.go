@@ -19,20 +19,11 @@
 // carries only the addresses it is given.
 package main
 
-import (
-	"context"
-	"os"
-	"os/signal"
-	"syscall"
-)
+import "os"
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	go func() {
-		// After the first signal, give the default action back so that a
-		// second Ctrl-C ends a shutdown that hangs.
-		<-ctx.Done()
-		stop()
-	}()
-	os.Exit(newCLI(os.Stdin, os.Stdout, os.Stderr).run(ctx, os.Args[1:]))
+	in := notifyInterrupts()
+	c := newCLI(os.Stdin, os.Stdout, os.Stderr)
+	c.secondSignal = in.claim
+	os.Exit(c.run(in.ctx, os.Args[1:]))
 }

@@ -18,8 +18,9 @@ func (c *cli) upCommand() *cobra.Command {
 		Short: "Run the stack on a TUN device, in the foreground",
 		Long: `up creates the TUN device, gives the kernel its side of the link, and answers
 for the stack's addresses with tunstack's own TCP/IP stack and built-in services
-until SIGINT or SIGTERM. Open connections are then closed with FIN and the
-device (and the namespace, if up created it) is removed.`,
+until SIGINT or SIGTERM. Open connections are then closed with FIN, those
+still open after --shutdown-grace are reset (at once on a second signal), and
+the device (and the namespace, if up created it) is removed.`,
 		Example: "  sudo tunstack up\n  sudo tunstack up --netns lab --serve http:8080,echo:7",
 		Args:    exactArgs(0, "no arguments"),
 		RunE: body(func(cmd *cobra.Command, args []string) error {
@@ -39,6 +40,10 @@ device (and the namespace, if up created it) is removed.`,
 
 // up runs the daemon until ctx is done (a signal) or the stack fails.
 func (c *cli) up(ctx context.Context, cfg daemon.Config, log *slog.Logger) error {
+	var force <-chan struct{} // a second signal: reset at once
+	if c.secondSignal != nil {
+		force = c.secondSignal()
+	}
 	d, err := daemon.Start(cfg, log, "tunstack up", nil)
 	if err != nil {
 		return err
@@ -47,7 +52,7 @@ func (c *cli) up(ctx context.Context, cfg daemon.Config, log *slog.Logger) error
 	var loopErr error
 	select {
 	case <-ctx.Done():
-		log.Info("shutting down", "cause", context.Cause(ctx))
+		log.Info("shutting down", "cause", context.Cause(ctx), "grace", cfg.ShutdownGrace)
 	case <-d.Failed():
 		loopErr = errors.New("the stack stopped unexpectedly")
 		if d.Err() != nil {
@@ -55,13 +60,13 @@ func (c *cli) up(ctx context.Context, cfg daemon.Config, log *slog.Logger) error
 		}
 		log.Error("shutting down", "cause", loopErr)
 	}
-	stopErr := d.Stop()
+	report, stopErr := d.Shutdown(force)
 	if loopErr != nil {
 		return loopErr
 	}
 	if stopErr != nil {
 		return stopErr
 	}
-	log.Info("stopped")
+	log.Info("stopped", "closed", report.Closed, "reset", report.Reset)
 	return nil
 }

@@ -41,6 +41,10 @@ type Config struct {
 	FragTimeout time.Duration
 	Listen      ListenConfig // listen queues and SYN cookies
 	Memory      MemoryConfig // buffer budget, connection limits
+	// ShutdownGrace is how long connections get to close with FIN when
+	// the daemon stops before those still open are reset; 0 resets them
+	// at once (--shutdown-grace).
+	ShutdownGrace time.Duration
 }
 
 // StackAddrs are the stack's own addresses.

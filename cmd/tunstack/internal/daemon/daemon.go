@@ -31,13 +31,9 @@ import (
 	"github.com/tunstack/tunstack/tundev"
 )
 
-// Shutdown budgets.
-const (
-	// shutdownBudget is how long open connections get to close with FIN.
-	shutdownBudget = time.Second
-	// loopStopBudget is how long the event loop gets to return after that.
-	loopStopBudget = 2 * time.Second
-)
+// loopStopBudget is how long the event loop gets to return after the
+// connections are closed (shutdown.go).
+const loopStopBudget = 2 * time.Second
 
 // logEventsBuffer holds the events the log has not taken yet.
 const logEventsBuffer = 1024
@@ -64,6 +60,7 @@ type Daemon struct {
 	logging   sync.WaitGroup
 	stopOnce  sync.Once
 	stopError error
+	report    ShutdownReport // how the connections ended, once stopped
 	// stopProfile ends --cpuprofile's profile; nil without one.
 	stopProfile func() error
 	// stopRelease ends the memory releaser (memrelease.go); nil with
@@ -200,16 +197,17 @@ func (d *Daemon) ReadyLine() string {
 }
 
 // Stop ends everything Start began, newest first: the control
-// sessions, the services, the connections (closed with FIN within
-// shutdownBudget), the event loop, the device (and the namespace if it was
-// created for it), and last the control socket, so that its disappearance
-// means the daemon is gone. It may be called more than once.
+// sessions, the services, the connections (closed with FIN, and reset if
+// still open after Config.ShutdownGrace), the event loop, the device (and
+// the namespace if it was created for it), and last the control socket,
+// so that its disappearance means the daemon is gone. It may be called
+// more than once; Shutdown is Stop with a way to cut the grace short.
 func (d *Daemon) Stop() error {
-	d.stopOnce.Do(func() { d.stopError = d.stopNow() })
-	return d.stopError
+	_, err := d.Shutdown(nil)
+	return err
 }
 
-func (d *Daemon) stopNow() error {
+func (d *Daemon) stopNow(force <-chan struct{}) error {
 	var errs []error
 	if d.control != nil {
 		d.control.Close()
@@ -222,11 +220,7 @@ func (d *Daemon) stopNow() error {
 		ln.Close()
 	}
 	if d.stack != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), shutdownBudget)
-		if err := d.stack.Shutdown(ctx); err != nil {
-			d.log.Warn("connections did not all close in time", "budget", shutdownBudget, "err", err)
-		}
-		cancel()
+		d.report = d.closeConnections(force)
 	}
 	if d.stopLoop != nil {
 		d.stopLoop()
