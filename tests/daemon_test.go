@@ -111,8 +111,13 @@ func startDaemon(t *testing.T, extra ...string) *daemon {
 // testkit.NamespaceName), after the daemon has stopped.
 func startDaemonIn(t *testing.T, ns string, extra ...string) *daemon {
 	t.Helper()
+	return startDaemonAt(t, ns, filepath.Join(testkit.ShortTempDir(t), "ctl.sock"), extra...)
+}
+
+// startDaemonAt is startDaemonIn with the control socket at control.
+func startDaemonAt(t *testing.T, ns, control string, extra ...string) *daemon {
+	t.Helper()
 	bin := tunstackBinary(t)
-	control := filepath.Join(testkit.ShortTempDir(t), "ctl.sock")
 	args := append([]string{"up", "--netns", ns, "--control", control}, extra...)
 	d := &daemon{ns: ns, control: control}
 	d.process = startProcess(t, nil, bin, args...)

@@ -160,12 +160,10 @@ const (
 // one packet arrives or the device is closed.
 func (d *Device) Read(bufs [][]byte, sizes []int, offset int) (int, error) {
 	n, err := d.tun.Read(bufs, sizes, offset)
-	if err != nil && d.closed.Load() {
-		// After Close, wireguard may report its link monitor's
-		// shutdown rather than the closed file.
-		return n, os.ErrClosed
+	if err != nil {
+		return n, d.readError(err) // removed.go
 	}
-	return n, err
+	return n, nil
 }
 
 // ReadChecksummed is Read that also reports whether the TCP and UDP

@@ -99,13 +99,13 @@ stack, on a TUN device that the kernel routes to. Start with 'sudo tunstack demo
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return usage.Errorf("missing command: one of up, dial, ss, trace, demo, bench (see 'tunstack --help')")
+			return usage.Errorf("missing command: one of up, dial, ss, trace, demo, bench, cleanup (see 'tunstack --help')")
 		},
 	}
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
 		return usage.Wrap(err)
 	})
-	root.AddCommand(c.upCommand(), c.dialCommand(), c.demoCommand(), c.benchCommand(), c.ssCommand(), c.traceCommand())
+	root.AddCommand(c.upCommand(), c.dialCommand(), c.demoCommand(), c.benchCommand(), c.ssCommand(), c.traceCommand(), c.cleanupCommand())
 	return root
 }
 

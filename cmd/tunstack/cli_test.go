@@ -73,7 +73,7 @@ func TestExitCodes(t *testing.T) {
 		{"unknown command", noCapabilities, []string{"upp"}, exitUsage,
 			`tunstack: unknown command "upp" for "tunstack"`, 1},
 		{"no command", noCapabilities, nil, exitUsage,
-			"tunstack: missing command: one of up, dial, ss, trace, demo, bench (see 'tunstack --help')", 1},
+			"tunstack: missing command: one of up, dial, ss, trace, demo, bench, cleanup (see 'tunstack --help')", 1},
 		{"dial without target", noCapabilities, []string{"dial"}, exitUsage,
 			"tunstack: tunstack dial takes one HOST:PORT; got: none", 1},
 		{"dial a name", noCapabilities, []string{"dial", "localhost:80"}, exitUsage,

@@ -7,6 +7,7 @@
 //	tunstack trace   segments, state changes and drops live, with their RFC rule
 //	tunstack demo    TCP's states on both ends of real connections, in a private namespace
 //	tunstack bench   tunstack's engine against gVisor's netstack, side by side
+//	tunstack cleanup remove what daemons that died left behind
 //
 // This package holds the commands and their wiring only; what they use
 // lives under internal/: the flags (flags), the daemon that plugs tundev

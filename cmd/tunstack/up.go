@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 
@@ -53,12 +52,15 @@ func (c *cli) up(ctx context.Context, cfg daemon.Config, log *slog.Logger) error
 	select {
 	case <-ctx.Done():
 		log.Info("shutting down", "cause", context.Cause(ctx), "grace", cfg.ShutdownGrace)
-	case <-d.Failed():
-		loopErr = errors.New("the stack stopped unexpectedly")
-		if d.Err() != nil {
-			loopErr = fmt.Errorf("the stack stopped: %w", d.Err())
+	case <-d.Done():
+		if cause := d.Cause(); daemon.Expected(cause) {
+			// Someone removed the device or the control socket: the
+			// daemon cannot serve, and stopping is the answer.
+			log.Warn("shutting down", "cause", cause)
+		} else {
+			loopErr = fmt.Errorf("the stack stopped: %w", cause)
+			log.Error("shutting down", "cause", loopErr)
 		}
-		log.Error("shutting down", "cause", loopErr)
 	}
 	report, stopErr := d.Shutdown(force)
 	if loopErr != nil {

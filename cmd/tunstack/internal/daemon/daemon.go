@@ -17,12 +17,12 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
-	"os"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/tunstack/tunstack/cmd/tunstack/internal/control"
+	"github.com/tunstack/tunstack/cmd/tunstack/internal/lifecycle"
 	"github.com/tunstack/tunstack/cmd/tunstack/internal/metrics"
 	"github.com/tunstack/tunstack/cmd/tunstack/internal/services"
 	"github.com/tunstack/tunstack/cmd/tunstack/internal/usage"
@@ -61,6 +61,10 @@ type Daemon struct {
 	stopOnce  sync.Once
 	stopError error
 	report    ShutdownReport // how the connections ended, once stopped
+	// record is what the daemon recorded of what it made (ownership.go);
+	// nil if it recorded nothing.
+	record *lifecycle.Record
+	watch  watcher // when to stop on its own (watch.go)
 	// stopProfile ends --cpuprofile's profile; nil without one.
 	stopProfile func() error
 	// stopRelease ends the memory releaser (memrelease.go); nil with
@@ -74,7 +78,8 @@ type Daemon struct {
 // the demo's link. On failure Start undoes what it did. invokedAs is the
 // command the user ran, for hints ("tunstack up").
 func Start(cfg Config, log *slog.Logger, invokedAs string, wrap func(stack.Link) stack.Link) (_ *Daemon, err error) {
-	d := &Daemon{cfg: cfg, log: log, loopDone: make(chan struct{})}
+	d := &Daemon{cfg: cfg, log: log, loopDone: make(chan struct{}),
+		watch: watcher{done: make(chan struct{}), unwatch: make(chan struct{})}}
 	defer func() {
 		if err != nil {
 			d.Stop()
@@ -87,11 +92,13 @@ func Start(cfg Config, log *slog.Logger, invokedAs string, wrap func(stack.Link)
 		}
 	}
 
+	d.removeStale()
 	dev, err := tundev.Open(tundev.Config{Name: cfg.Dev, MTU: cfg.MTU, Addrs: cfg.KernelPrefixes(), NetNS: cfg.NetNS})
 	if err != nil {
 		return nil, deviceError(cfg, err, invokedAs)
 	}
 	d.dev = dev
+	d.recordOwnership()
 	log.Info("device up", "dev", dev.Name(), "netns", dev.NetNS(), "mtu", cfg.MTU,
 		"kernel", prefixList(cfg.KernelPrefixes()), "stack", addrList(cfg.StackAddrs()))
 
@@ -156,6 +163,7 @@ func Start(cfg Config, log *slog.Logger, invokedAs string, wrap func(stack.Link)
 	}
 	d.control = control.NewServer(ln, control.StackBackend{Stack: st, Held: services.Held}, log)
 	go d.control.Serve()
+	d.startWatch()
 	return d, nil
 }
 
@@ -209,6 +217,7 @@ func (d *Daemon) Stop() error {
 
 func (d *Daemon) stopNow(force <-chan struct{}) error {
 	var errs []error
+	d.stopWatching()
 	if d.control != nil {
 		d.control.Close()
 	}
@@ -226,7 +235,7 @@ func (d *Daemon) stopNow(force <-chan struct{}) error {
 		d.stopLoop()
 		select {
 		case <-d.loopDone:
-			if d.loopErr != nil && !errors.Is(d.loopErr, context.Canceled) {
+			if d.loopErr != nil && !errors.Is(d.loopErr, context.Canceled) && !Expected(d.loopErr) {
 				d.log.Warn("event loop", "err", d.loopErr)
 			}
 		case <-time.After(loopStopBudget):
@@ -249,10 +258,11 @@ func (d *Daemon) stopNow(force <-chan struct{}) error {
 		errs = append(errs, d.stopProfile())
 	}
 	if d.control != nil {
-		if err := os.Remove(d.cfg.Control); err != nil && !errors.Is(err, os.ErrNotExist) {
+		if err := d.removeControlSocket(); err != nil {
 			errs = append(errs, fmt.Errorf("removing control socket: %w", err))
 		}
 	}
+	d.forgetOwnership()
 	return errors.Join(errs...)
 }
 
