@@ -43,17 +43,11 @@ var (
 // by its owner only. A socket left behind by a daemon that died is
 // replaced; one that a live daemon answers on is not.
 func Listen(path string) (*net.UnixListener, error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return nil, fmt.Errorf("control socket %s: %w", path, err)
+	stale, err := CheckPath(path)
+	if err != nil {
+		return nil, err
 	}
-	if info, err := os.Lstat(path); err == nil {
-		if info.Mode().Type() != os.ModeSocket {
-			return nil, fmt.Errorf("control socket %s: %w", path, ErrNotSocket)
-		}
-		if conn, err := net.DialTimeout("unix", path, time.Second); err == nil {
-			conn.Close()
-			return nil, fmt.Errorf("control socket %s: %w", path, ErrDaemonRunning)
-		}
+	if stale {
 		if err := os.Remove(path); err != nil {
 			return nil, fmt.Errorf("control socket %s: removing stale socket: %w", path, err)
 		}
@@ -71,6 +65,30 @@ func Listen(path string) (*net.UnixListener, error) {
 		return nil, fmt.Errorf("control socket %s: %w", path, err)
 	}
 	return ln, nil
+}
+
+// CheckPath checks, before a daemon creates anything, that it can listen
+// at path: the directory exists or can be made, and the path is free or
+// holds a socket nobody answers on (stale: Listen replaces it).
+func CheckPath(path string) (stale bool, err error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return false, fmt.Errorf("control socket %s: %w", path, err)
+	}
+	info, err := os.Lstat(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("control socket %s: %w", path, err)
+	}
+	if info.Mode().Type() != os.ModeSocket {
+		return false, fmt.Errorf("control socket %s: %w", path, ErrNotSocket)
+	}
+	if conn, err := net.DialTimeout("unix", path, time.Second); err == nil {
+		conn.Close()
+		return false, fmt.Errorf("control socket %s: %w", path, ErrDaemonRunning)
+	}
+	return true, nil
 }
 
 // Server answers requests on the control socket.

@@ -93,6 +93,12 @@ func Start(cfg Config, log *slog.Logger, invokedAs string, wrap func(stack.Link)
 	}
 
 	d.removeStale()
+	if err := checkBeforeDevice(cfg); err != nil {
+		return nil, err
+	}
+	if d.capture, err = openCapture(cfg); err != nil {
+		return nil, err
+	}
 	dev, err := tundev.Open(tundev.Config{Name: cfg.Dev, MTU: cfg.MTU, Addrs: cfg.KernelPrefixes(), NetNS: cfg.NetNS})
 	if err != nil {
 		return nil, deviceError(cfg, err, invokedAs)
@@ -102,9 +108,6 @@ func Start(cfg Config, log *slog.Logger, invokedAs string, wrap func(stack.Link)
 	log.Info("device up", "dev", dev.Name(), "netns", dev.NetNS(), "mtu", cfg.MTU,
 		"kernel", prefixList(cfg.KernelPrefixes()), "stack", addrList(cfg.StackAddrs()))
 
-	if d.capture, err = openCapture(cfg); err != nil {
-		return nil, err
-	}
 	link, err := d.impairLink(dev)
 	if err != nil {
 		return nil, err
@@ -155,11 +158,8 @@ func Start(cfg Config, log *slog.Logger, invokedAs string, wrap func(stack.Link)
 	}
 
 	ln, err := control.Listen(cfg.Control)
-	if errors.Is(err, control.ErrDaemonRunning) {
-		return nil, usage.Errorf("%w: pick another --control", err)
-	}
 	if err != nil {
-		return nil, err
+		return nil, controlError(err)
 	}
 	d.control = control.NewServer(ln, control.StackBackend{Stack: st, Held: services.Held}, log)
 	go d.control.Serve()
@@ -270,6 +270,8 @@ func (d *Daemon) stopNow(force <-chan struct{}) error {
 // should see, as a usage error where the command line must change.
 func deviceError(cfg Config, err error, invokedAs string) error {
 	switch {
+	case errors.Is(err, tundev.ErrTUNAccess):
+		return err // says what to change: the file's mode
 	case errors.Is(err, tundev.ErrPermission):
 		return usage.RunAsRoot(usage.ErrNeedNetAdmin, invokedAs)
 	case errors.Is(err, tundev.ErrDeviceBusy):
