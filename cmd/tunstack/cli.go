@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/tunstack/tunstack/cmd/tunstack/internal/control"
+	"github.com/tunstack/tunstack/cmd/tunstack/internal/flags"
 	"github.com/tunstack/tunstack/cmd/tunstack/internal/usage"
 )
 
@@ -103,10 +104,21 @@ stack, on a TUN device that the kernel routes to. Start with 'sudo tunstack demo
 		},
 	}
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
-		return usage.Wrap(err)
+		return usage.Wrap(flags.ValueError(err))
 	})
 	root.AddCommand(c.upCommand(), c.dialCommand(), c.demoCommand(), c.benchCommand(), c.ssCommand(), c.traceCommand(), c.cleanupCommand())
+	refuseRepeats(root)
 	return root
+}
+
+// refuseRepeats makes every single-valued flag of cmd and its
+// subcommands refuse to be given twice (flags.RefuseRepeats).
+func refuseRepeats(cmd *cobra.Command) {
+	flags.RefuseRepeats(cmd.Flags())
+	flags.RefuseRepeats(cmd.PersistentFlags())
+	for _, sub := range cmd.Commands() {
+		refuseRepeats(sub)
+	}
 }
 
 // exactArgs is cobra.ExactArgs as a usage error.
