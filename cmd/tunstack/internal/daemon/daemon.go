@@ -279,6 +279,10 @@ func deviceError(cfg Config, err error, invokedAs string) error {
 	case errors.Is(err, tundev.ErrInvalidConfig):
 		return usage.Wrap(err)
 	}
+	var conflict *tundev.RouteConflictError
+	if errors.As(err, &conflict) {
+		return routeConflictError(cfg, conflict)
+	}
 	return err
 }
 

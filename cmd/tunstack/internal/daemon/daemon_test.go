@@ -39,6 +39,10 @@ func TestDeviceErrors(t *testing.T) {
 		{tundev.ErrDeviceBusy, "device tunstack0 is in use (another tunstack up, or an existing link of that name): pick another --dev", true},
 		{fmt.Errorf("mtu 70000: %w", tundev.ErrInvalidConfig), "mtu 70000: " + tundev.ErrInvalidConfig.Error(), true},
 		{errors.New("netlink: no buffer space"), "netlink: no buffer space", false},
+		{fmt.Errorf("opening: %w", &tundev.RouteConflictError{Prefix: netip.MustParsePrefix("10.77.0.1/24"), Route: "10.77.0.0/24 dev tunstack1 proto kernel"}),
+			"--addr 10.77.0.1/24 overlaps the route 10.77.0.0/24 dev tunstack1 proto kernel already in this namespace: pick another --addr and --ip, or remove that route", true},
+		{&tundev.RouteConflictError{Prefix: netip.MustParsePrefix("fd00:77::1/64"), Route: "fd00::/8 via fd00:1::1 dev eth0"},
+			"--addr6 fd00:77::1/64 overlaps the route fd00::/8 via fd00:1::1 dev eth0 already in this namespace: pick another --addr6 and --ip6, or remove that route", true},
 	} {
 		err := deviceError(cfg, tt.err, "tunstack up")
 		if err.Error() != tt.want || usage.Is(err) != tt.usage {

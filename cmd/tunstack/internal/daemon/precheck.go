@@ -5,6 +5,7 @@ import (
 
 	"github.com/tunstack/tunstack/cmd/tunstack/internal/control"
 	"github.com/tunstack/tunstack/cmd/tunstack/internal/usage"
+	"github.com/tunstack/tunstack/tundev"
 )
 
 // checkBeforeDevice checks what can be checked before the device is
@@ -25,4 +26,19 @@ func controlError(err error) error {
 		return usage.Errorf("%w: pick another --control", err)
 	}
 	return err
+}
+
+// routeConflictError names the flag whose prefix overlaps a route of the
+// namespace, and the route.
+func routeConflictError(cfg Config, e *tundev.RouteConflictError) error {
+	flag, ipFlag := "--addr", "--ip"
+	if e.Prefix.Addr().Is6() {
+		flag, ipFlag = "--addr6", "--ip6"
+	}
+	where := "this namespace"
+	if cfg.NetNS != "" {
+		where = "namespace " + cfg.NetNS
+	}
+	return usage.Errorf("%s %v overlaps the route %s already in %s: pick another %s and %s, or remove that route",
+		flag, e.Prefix, e.Route, where, flag, ipFlag)
 }
