@@ -23,6 +23,7 @@ declare -A needed=(
 	[ss]=iproute2
 	[ping]=iputils-ping
 	[setpriv]=util-linux
+	[unshare]=util-linux # a private mount namespace for the /dev/net/tun access test
 	[nft]=nftables # kernel-side loss in the impairment test
 	[gcc]=gcc # the race detector needs cgo
 	[tshark]=tshark # reads the daemon's --pcap files
