@@ -118,7 +118,19 @@ func startDaemonIn(t *testing.T, ns string, extra ...string) *daemon {
 // (like ip netns exec OTHER), which must exec it in the end.
 func startDaemonVia(t *testing.T, prefix []string, ns string, extra ...string) *daemon {
 	t.Helper()
-	control := filepath.Join(testkit.ShortTempDir(t), "ctl.sock")
+	return startDaemonWith(t, prefix, ns, filepath.Join(testkit.ShortTempDir(t), "ctl.sock"), extra...)
+}
+
+// startDaemonAt is startDaemonIn with the control socket at control.
+func startDaemonAt(t *testing.T, ns, control string, extra ...string) *daemon {
+	t.Helper()
+	return startDaemonWith(t, nil, ns, control, extra...)
+}
+
+// startDaemonWith starts `tunstack up` in ns with its control socket at
+// control, run through prefix (none: the binary itself).
+func startDaemonWith(t *testing.T, prefix []string, ns, control string, extra ...string) *daemon {
+	t.Helper()
 	args := append(append(append([]string{}, prefix...), tunstackBinary(t), "up", "--netns", ns, "--control", control), extra...)
 	d := &daemon{ns: ns, control: control}
 	d.process = startProcess(t, nil, args[0], args[1:]...)

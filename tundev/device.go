@@ -52,7 +52,8 @@ type Device struct {
 // absent), with the kernel side's addresses and MTU set and the link up. It
 // needs CAP_NET_ADMIN, and CAP_SYS_ADMIN for a namespace; without them it
 // fails with ErrPermission. It fails with ErrDeviceBusy if the name is
-// taken and with ErrNoTUN if the kernel has no TUN driver. When it fails it
+// taken, with ErrRouteConflict if an address's prefix overlaps a route the
+// namespace has, and with ErrNoTUN if the kernel has no TUN driver. When it fails it
 // leaves nothing behind: no descriptor, device or namespace.
 func Open(cfg Config) (dev *Device, err error) {
 	cfg, err = cfg.withDefaults()
@@ -85,6 +86,9 @@ func Open(cfg Config) (dev *Device, err error) {
 	undo = append(undo, func() error { h.Close(); return nil })
 
 	if err := checkNameFree(h, cfg.Name); err != nil {
+		return nil, err
+	}
+	if err := checkRoutesFree(h, cfg.Addrs); err != nil {
 		return nil, err
 	}
 
@@ -160,12 +164,10 @@ const (
 // one packet arrives or the device is closed.
 func (d *Device) Read(bufs [][]byte, sizes []int, offset int) (int, error) {
 	n, err := d.tun.Read(bufs, sizes, offset)
-	if err != nil && d.closed.Load() {
-		// After Close, wireguard may report its link monitor's
-		// shutdown rather than the closed file.
-		return n, os.ErrClosed
+	if err != nil {
+		return n, d.readError(err) // removed.go
 	}
-	return n, err
+	return n, nil
 }
 
 // ReadChecksummed is Read that also reports whether the TCP and UDP

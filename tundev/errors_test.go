@@ -2,6 +2,9 @@ package tundev
 
 import (
 	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -38,5 +41,26 @@ func TestNamespacePermissionNamesCapability(t *testing.T) {
 	want := "creating network namespace x: operation not permitted (need CAP_SYS_ADMIN: run as root or with sudo)"
 	if !errors.Is(err, ErrPermission) || err.Error() != want {
 		t.Errorf("netnsError = %q (ErrPermission: %v), want %q", err, errors.Is(err, ErrPermission), want)
+	}
+}
+
+// TestTUNOpenAccessDenied: EACCES opening the clone device names the
+// file, its mode and the fix, and is not taken for a missing capability.
+func TestTUNOpenAccessDenied(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "tun")
+	if err := os.WriteFile(path, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	err := tunOpenError("tunstack0", path, unix.EACCES)
+	if !errors.Is(err, ErrTUNAccess) || errors.Is(err, ErrPermission) {
+		t.Errorf("tunOpenError(EACCES) = %v: want ErrTUNAccess, not ErrPermission", err)
+	}
+	want := fmt.Sprintf("creating TUN device tunstack0: cannot open %s (mode -rw-------, owner uid %d): permission denied: "+
+		"this user may not read and write it (it is usually crw-rw-rw-: sudo chmod 0666 %s), or run as root", path, os.Getuid(), path)
+	if err.Error() != want {
+		t.Errorf("message = %q\n         want %q", err, want)
+	}
+	if err := tunOpenError("tunstack0", path, unix.ENOENT); !errors.Is(err, ErrNoTUN) {
+		t.Errorf("tunOpenError(ENOENT) = %v, want ErrNoTUN", err)
 	}
 }

@@ -24,7 +24,7 @@ var tunClonePath = "/dev/net/tun"
 func createTUN(name string, mtu int) (tun.Device, error) {
 	fd, err := unix.Open(tunClonePath, unix.O_RDWR|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return nil, tunCreateError(name, err)
+		return nil, tunOpenError(name, tunClonePath, err)
 	}
 	ifr, err := unix.NewIfreq(name)
 	if err == nil {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/tunstack/tunstack/cmd/tunstack/internal/control"
+	"github.com/tunstack/tunstack/cmd/tunstack/internal/flags"
 	"github.com/tunstack/tunstack/cmd/tunstack/internal/usage"
 	"github.com/tunstack/tunstack/cmd/tunstack/internal/version"
 )
@@ -27,6 +28,9 @@ type cli struct {
 	stdout, stderr io.Writer
 	// capabilities reports the process's effective capabilities.
 	capabilities func() (capabilitySet, error)
+	// secondSignal, if not nil, returns a channel that a second SIGINT or
+	// SIGTERM closes (signals.go): up then resets what is still open.
+	secondSignal func() <-chan struct{}
 }
 
 func newCLI(stdin io.Reader, stdout, stderr io.Writer) *cli {
@@ -98,15 +102,26 @@ stack, on a TUN device that the kernel routes to. Start with 'sudo tunstack demo
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return usage.Errorf("missing command: one of up, dial, ss, trace, demo, bench (see 'tunstack --help')")
+			return usage.Errorf("missing command: one of up, dial, ss, trace, demo, bench, cleanup (see 'tunstack --help')")
 		},
 	}
 	root.SetVersionTemplate("{{.Version}}\n")
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
-		return usage.Wrap(err)
+		return usage.Wrap(flags.ValueError(err))
 	})
-	root.AddCommand(c.upCommand(), c.dialCommand(), c.demoCommand(), c.benchCommand(), c.ssCommand(), c.traceCommand(), c.versionCommand())
+	root.AddCommand(c.upCommand(), c.dialCommand(), c.demoCommand(), c.benchCommand(), c.ssCommand(), c.traceCommand(), c.versionCommand(), c.cleanupCommand())
+	refuseRepeats(root)
 	return root
+}
+
+// refuseRepeats makes every single-valued flag of cmd and its
+// subcommands refuse to be given twice (flags.RefuseRepeats).
+func refuseRepeats(cmd *cobra.Command) {
+	flags.RefuseRepeats(cmd.Flags())
+	flags.RefuseRepeats(cmd.PersistentFlags())
+	for _, sub := range cmd.Commands() {
+		refuseRepeats(sub)
+	}
 }
 
 // exactArgs is cobra.ExactArgs as a usage error.

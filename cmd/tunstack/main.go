@@ -7,6 +7,7 @@
 //	tunstack trace   segments, state changes and drops live, with their RFC rule
 //	tunstack demo    TCP's states on both ends of real connections, in a private namespace
 //	tunstack bench   tunstack's engine against gVisor's netstack, side by side
+//	tunstack cleanup remove what daemons that died left behind
 //
 // This package holds the commands and their wiring only; what they use
 // lives under internal/: the flags (flags), the daemon that plugs tundev
@@ -19,20 +20,11 @@
 // carries only the addresses it is given.
 package main
 
-import (
-	"context"
-	"os"
-	"os/signal"
-	"syscall"
-)
+import "os"
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	go func() {
-		// After the first signal, give the default action back so that a
-		// second Ctrl-C ends a shutdown that hangs.
-		<-ctx.Done()
-		stop()
-	}()
-	os.Exit(newCLI(os.Stdin, os.Stdout, os.Stderr).run(ctx, os.Args[1:]))
+	in := notifyInterrupts()
+	c := newCLI(os.Stdin, os.Stdout, os.Stderr)
+	c.secondSignal = in.claim
+	os.Exit(c.run(in.ctx, os.Args[1:]))
 }

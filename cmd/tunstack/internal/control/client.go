@@ -8,7 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -119,41 +119,77 @@ func FetchStatus(ctx context.Context, path string) (Reply, error) {
 var ErrInterrupted = errors.New("interrupted")
 
 // Relay copies in to a dial session, then half-closes it, while it copies
-// the session to out, until both directions are done or ctx ends.
+// the session to out, until both directions are done or ctx ends. It
+// returns at once, without waiting for in, when the daemon ends the
+// session: a *SessionEnded that says why, or ErrDaemonClosed.
 func (s *Session) Relay(ctx context.Context, in io.Reader, out io.Writer) error {
 	var (
-		wg       sync.WaitGroup
-		sendErr  error
-		recvErr  error
-		bothDone = make(chan struct{})
+		sent     atomic.Bool // in is done and the session half-closed
+		sendErr  = make(chan error, 1)
+		recvErr  = make(chan error, 1)
+		finished = false
 	)
-	wg.Add(2)
 	go func() {
-		defer wg.Done()
-		if _, err := io.Copy(s.conn, in); err != nil {
-			sendErr = err
-			return
+		_, err := io.Copy(s.conn, in)
+		if err == nil {
+			sent.Store(true)
+			err = s.conn.CloseWrite()
 		}
-		sendErr = s.conn.CloseWrite()
+		sendErr <- err
 	}()
 	go func() {
-		defer wg.Done()
-		_, recvErr = io.Copy(out, s.Reader)
+		err := readFrames(s.Reader, out)
+		if err == nil {
+			// The peer's FIN: the daemon closes the session once this
+			// side is done too, or ends it with a reason first.
+			err = afterFIN(s.Reader)
+			if err == nil && !sent.Load() {
+				err = ErrDaemonClosed
+			}
+		}
+		recvErr <- err
 	}()
-	go func() {
-		wg.Wait()
-		close(bothDone)
-	}()
-	select {
-	case <-bothDone:
-	case <-ctx.Done():
-		return ErrInterrupted
-	}
-	if recvErr != nil {
-		return fmt.Errorf("receiving: %w", recvErr)
+	for !finished {
+		select {
+		case err := <-recvErr:
+			if err != nil {
+				return err
+			}
+			finished = true
+		case err := <-sendErr:
+			if err != nil {
+				return s.sendFailed(err, recvErr)
+			}
+			sendErr = nil // wait for the other direction
+		case <-ctx.Done():
+			return ErrInterrupted
+		}
 	}
 	if sendErr != nil {
-		return fmt.Errorf("sending: connection closed: %w", sendErr)
+		// Received everything and the daemon closed the session: the
+		// sending side ended with it.
+		select {
+		case err := <-sendErr:
+			if err != nil {
+				return fmt.Errorf("sending: connection closed: %w", err)
+			}
+		case <-ctx.Done():
+			return ErrInterrupted
+		}
 	}
 	return nil
+}
+
+// sendFailed is the error of a session whose sending side failed: the
+// reason the daemon gave, which it sends before it closes the session and
+// which may still be on its way, or else the send's own error.
+func (s *Session) sendFailed(err error, recvErr <-chan error) error {
+	select {
+	case r := <-recvErr:
+		if r != nil {
+			return r
+		}
+	case <-time.After(time.Second):
+	}
+	return fmt.Errorf("sending: connection closed: %w", err)
 }

@@ -28,11 +28,13 @@
 //   - dial: an active open from the stack to addr (an IP literal and a
 //     port), giving up after timeout (a Go duration, default 10s). After a
 //     successful reply the unix connection carries the TCP byte stream both
-//     ways. A client's shutdown(SHUT_WR) becomes the stack connection's
-//     CloseWrite, which sends FIN; the peer's FIN (EOF on the stack
-//     connection) becomes shutdown(SHUT_WR) on the daemon's side of the
-//     unix connection. When both directions are done the daemon closes both
-//     ends. A reset closes the unix connection at once.
+//     ways: plain from the client, framed from the daemon (frame.go), so
+//     that the end says how the connection ended. A client's
+//     shutdown(SHUT_WR) becomes the stack connection's CloseWrite, which
+//     sends FIN; the peer's FIN (EOF on the stack connection) becomes a FIN
+//     frame. When both directions are done the daemon closes both ends. A
+//     reset, or the daemon shutting down, ends the session with a frame
+//     that says why, and the daemon closes it.
 //   - status: one reply with the stack's counters and its connections:
 //     {"ok":true,"counters":{...},"connections":[{"local":...,"remote":...,
 //     "state":"ESTABLISHED","states":["LISTEN",...],...}]} (see ConnStatus

@@ -43,17 +43,11 @@ var (
 // by its owner only. A socket left behind by a daemon that died is
 // replaced; one that a live daemon answers on is not.
 func Listen(path string) (*net.UnixListener, error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return nil, fmt.Errorf("control socket %s: %w", path, err)
+	stale, err := CheckPath(path)
+	if err != nil {
+		return nil, err
 	}
-	if info, err := os.Lstat(path); err == nil {
-		if info.Mode().Type() != os.ModeSocket {
-			return nil, fmt.Errorf("control socket %s: %w", path, ErrNotSocket)
-		}
-		if conn, err := net.DialTimeout("unix", path, time.Second); err == nil {
-			conn.Close()
-			return nil, fmt.Errorf("control socket %s: %w", path, ErrDaemonRunning)
-		}
+	if stale {
 		if err := os.Remove(path); err != nil {
 			return nil, fmt.Errorf("control socket %s: removing stale socket: %w", path, err)
 		}
@@ -73,6 +67,30 @@ func Listen(path string) (*net.UnixListener, error) {
 	return ln, nil
 }
 
+// CheckPath checks, before a daemon creates anything, that it can listen
+// at path: the directory exists or can be made, and the path is free or
+// holds a socket nobody answers on (stale: Listen replaces it).
+func CheckPath(path string) (stale bool, err error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return false, fmt.Errorf("control socket %s: %w", path, err)
+	}
+	info, err := os.Lstat(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("control socket %s: %w", path, err)
+	}
+	if info.Mode().Type() != os.ModeSocket {
+		return false, fmt.Errorf("control socket %s: %w", path, ErrNotSocket)
+	}
+	if conn, err := net.DialTimeout("unix", path, time.Second); err == nil {
+		conn.Close()
+		return false, fmt.Errorf("control socket %s: %w", path, ErrDaemonRunning)
+	}
+	return true, nil
+}
+
 // Server answers requests on the control socket.
 type Server struct {
 	ln      *net.UnixListener
@@ -82,15 +100,17 @@ type Server struct {
 	ctx    context.Context // canceled by close: ends dials in progress
 	cancel context.CancelFunc
 
-	mu     sync.Mutex
-	active map[net.Conn]struct{}
+	mu sync.Mutex
+	// active are the sessions; true for a dial session that relays,
+	// which ends itself when ctx ends, telling its client why.
+	active map[net.Conn]bool
 	wg     sync.WaitGroup
 }
 
 // NewServer serves backend on ln once Serve is called.
 func NewServer(ln *net.UnixListener, backend Backend, log *slog.Logger) *Server {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Server{ln: ln, backend: backend, log: log, ctx: ctx, cancel: cancel, active: map[net.Conn]struct{}{}}
+	return &Server{ln: ln, backend: backend, log: log, ctx: ctx, cancel: cancel, active: map[net.Conn]bool{}}
 }
 
 // Serve accepts connections until Close.
@@ -123,7 +143,7 @@ func (s *Server) track(conn net.Conn) bool {
 	if s.active == nil {
 		return false
 	}
-	s.active[conn] = struct{}{}
+	s.active[conn] = false
 	s.wg.Add(1) // under mu, so never after close has begun waiting
 	return true
 }
@@ -135,14 +155,30 @@ func (s *Server) untrack(conn net.Conn) {
 	delete(s.active, conn)
 }
 
-// Close stops accepting, ends every session (dial proxies, event streams)
-// and waits for their goroutines. It does not remove the socket file.
+// relaying marks conn as a dial session that relays: Close leaves it to
+// end itself. It reports false once Close has begun.
+func (s *Server) relaying(conn net.Conn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.active == nil {
+		return false
+	}
+	s.active[conn] = true
+	return true
+}
+
+// Close stops accepting, ends every session (dial proxies, telling their
+// clients why; event streams) and waits for their goroutines. A dial
+// session's connection is closed, not reset: resetting is up to the
+// stack's shutdown. It does not remove the socket file.
 func (s *Server) Close() {
 	s.ln.Close()
 	s.cancel()
 	s.mu.Lock()
-	for conn := range s.active {
-		conn.Close()
+	for conn, relaying := range s.active {
+		if !relaying {
+			conn.Close()
+		}
 	}
 	s.active = nil
 	s.mu.Unlock()

@@ -51,11 +51,15 @@ func (s *Server) dial(client *net.UnixConn, r *bufio.Reader, req Request) {
 		return
 	}
 	defer conn.Close()
+	if !s.relaying(client) {
+		writeReply(client, Reply{Error: reasonShutdown})
+		return
+	}
 	if err := writeReply(client, Reply{OK: true, Local: conn.LocalAddr().String(), Remote: conn.RemoteAddr().String()}); err != nil {
 		return
 	}
 	s.log.Debug("control dial connected", "local", conn.LocalAddr(), "remote", conn.RemoteAddr())
-	relay(client, r, conn)
+	relay(s.ctx, client, r, conn)
 }
 
 // halfCloser is a connection whose sending side can be shut on its own.
@@ -63,44 +67,72 @@ type halfCloser interface {
 	CloseWrite() error
 }
 
+// Why a session ends when the daemon stops.
+const reasonShutdown = "the daemon is shutting down"
+
 // relay copies in both directions between the client (whose buffered
-// reader is clientIn) and the stack connection. EOF in one direction
-// becomes CloseWrite on the other side; an error in either ends both.
-func relay(client *net.UnixConn, clientIn io.Reader, conn net.Conn) {
+// reader is clientIn) and the stack connection, until both are done or
+// ctx (the server's) ends. The client's EOF becomes CloseWrite on the
+// connection, the connection's EOF a FIN frame (frame.go); an error in
+// either direction, or the server closing, ends the session with a frame
+// that says why and closes both ends. The connection is closed, not
+// reset: a daemon that shuts down resets what is still open after its
+// grace period.
+func relay(ctx context.Context, client *net.UnixConn, clientIn io.Reader, conn net.Conn) {
+	w := &frameWriter{client: client}
 	var once sync.Once
-	abort := func() {
+	end := func(reason string) {
+		w.end(reason)
 		once.Do(func() {
 			client.Close()
 			conn.Close()
 		})
 	}
+	stop := context.AfterFunc(ctx, func() { end(reasonShutdown) })
+	defer stop()
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
 		if _, err := io.Copy(conn, clientIn); err != nil {
-			abort()
+			end(dialErrorText(err))
 			return
 		}
-		if hc, ok := conn.(halfCloser); ok {
-			if hc.CloseWrite() == nil {
-				return
-			}
+		hc, ok := conn.(halfCloser)
+		if !ok {
+			end("cannot half-close the connection")
+			return
 		}
-		abort()
+		if err := hc.CloseWrite(); err != nil {
+			end(dialErrorText(err))
+		}
 	}()
 	go func() {
 		defer wg.Done()
-		if _, err := io.Copy(client, conn); err != nil {
-			abort()
-			return
-		}
-		if client.CloseWrite() != nil {
-			abort()
+		buf := make([]byte, 32<<10)
+		for {
+			n, err := conn.Read(buf)
+			if n > 0 && w.write(frameData, buf[:n]) != nil {
+				end("the client went away")
+				return
+			}
+			if errors.Is(err, io.EOF) {
+				if w.write(frameFIN, nil) != nil {
+					end("the client went away")
+				}
+				return
+			}
+			if err != nil {
+				end(dialErrorText(err))
+				return
+			}
 		}
 	}()
 	wg.Wait()
-	abort()
+	once.Do(func() {
+		client.Close()
+		conn.Close()
+	})
 }
 
 // dialErrorText turns a dial error into the phrase connect(2) would give,

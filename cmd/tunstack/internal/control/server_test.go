@@ -3,7 +3,6 @@ package control_test
 import (
 	"bufio"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -41,37 +40,6 @@ func request(t *testing.T, path, line string) (*net.UnixConn, *bufio.Reader, con
 		t.Fatalf("reply %q: %v", reply, err)
 	}
 	return conn, r, parsed
-}
-
-// TestControlDialHalfClose checks the byte stream both ways and that each
-// side's half-close reaches the other: the peer reads to EOF before it
-// answers, and the client reads the answer to EOF.
-func TestControlDialHalfClose(t *testing.T) {
-	path, _, _ := clitest.StartFakeControl(t, func(conn net.Conn) {
-		got, err := io.ReadAll(conn) // ends only with the client's FIN
-		if err != nil {
-			return
-		}
-		fmt.Fprintf(conn, "got %q", got)
-		conn.(*net.TCPConn).CloseWrite()
-	})
-	conn, r, reply := request(t, path, `{"op":"dial","addr":"10.77.0.1:9000","timeout":"5s"}`)
-	if !reply.OK || reply.Error != "" || reply.Local == "" {
-		t.Fatalf("dial reply = %+v, want ok with a local address", reply)
-	}
-	if _, err := io.WriteString(conn, "hello"); err != nil {
-		t.Fatal(err)
-	}
-	if err := conn.CloseWrite(); err != nil {
-		t.Fatal(err)
-	}
-	got, err := io.ReadAll(r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := `got "hello"`; string(got) != want {
-		t.Errorf("read %q, want %q", got, want)
-	}
 }
 
 func TestControlDialErrors(t *testing.T) {
@@ -161,49 +129,6 @@ func TestControlEvents(t *testing.T) {
 	case <-backend.Unsubscribed:
 	case <-time.After(5 * time.Second):
 		t.Fatal("the events stream did not unsubscribe after the client hung up")
-	}
-}
-
-// TestControlCloseEndsSessions checks that stopping the server ends a
-// dial session in progress and an event stream.
-func TestControlCloseEndsSessions(t *testing.T) {
-	peerDone := make(chan struct{})
-	path, _, server := clitest.StartFakeControl(t, func(conn net.Conn) {
-		io.Copy(io.Discard, conn)
-		close(peerDone)
-	})
-	dialConn, dialReader, reply := request(t, path, `{"op":"dial","addr":"10.77.0.1:9000"}`)
-	if !reply.OK {
-		t.Fatalf("dial reply = %+v", reply)
-	}
-	eventsConn, eventsReader, reply := request(t, path, `{"op":"events"}`)
-	if !reply.OK {
-		t.Fatalf("events reply = %+v", reply)
-	}
-	closed := make(chan struct{})
-	go func() {
-		server.Close()
-		close(closed)
-	}()
-	select {
-	case <-closed:
-	case <-time.After(5 * time.Second):
-		t.Fatal("close did not return")
-	}
-	for name, r := range map[string]io.Reader{"dial": dialReader, "events": eventsReader} {
-		if _, err := io.ReadAll(r); err != nil && !errors.Is(err, net.ErrClosed) {
-			t.Logf("%s session: %v", name, err)
-		}
-	}
-	select {
-	case <-peerDone:
-	case <-time.After(5 * time.Second):
-		t.Error("the dialed connection was not closed")
-	}
-	dialConn.Close()
-	eventsConn.Close()
-	if _, err := net.Dial("unix", path); err == nil {
-		t.Error("the socket still accepts connections after close")
 	}
 }
 

@@ -3,11 +3,11 @@ package control_test
 import (
 	"bytes"
 	"context"
-	"io"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/tunstack/tunstack/cmd/tunstack/internal/clitest"
 	"github.com/tunstack/tunstack/cmd/tunstack/internal/control"
@@ -48,30 +48,27 @@ func TestControlOverRealStack(t *testing.T) {
 		}
 	}()
 
-	conn, r, reply := request(t, path, `{"op":"dial","addr":"10.77.0.1:9000","timeout":"5s"}`)
-	if !reply.OK {
-		t.Fatalf("dial reply = %+v", reply)
+	session, err := control.Open(context.Background(), path, control.Request{Op: control.OpDial, Addr: "10.77.0.1:9000", Timeout: "5s"}, 10*time.Second)
+	if err != nil {
+		t.Fatalf("dial: %v", err)
 	}
-	if reply.Remote != "10.77.0.1:9000" {
-		t.Errorf("reply remote = %q", reply.Remote)
+	defer session.Close()
+	if session.Reply.Remote != "10.77.0.1:9000" {
+		t.Errorf("reply remote = %q", session.Reply.Remote)
 	}
 	payload := make([]byte, 100_000)
 	for i := range payload {
 		payload[i] = byte(i)
 	}
-	go func() {
-		conn.Write(payload)
-		conn.CloseWrite()
-	}()
-	got, err := io.ReadAll(r)
-	if err != nil {
+	var got bytes.Buffer
+	if err := session.Relay(context.Background(), bytes.NewReader(payload), &got); err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(got, payload) {
-		t.Fatalf("echo returned %d bytes, sent %d", len(got), len(payload))
+	if !bytes.Equal(got.Bytes(), payload) {
+		t.Fatalf("echo returned %d bytes, sent %d", got.Len(), len(payload))
 	}
 
-	_, _, reply = request(t, path, `{"op":"dial","addr":"10.77.0.1:9","timeout":"5s"}`)
+	_, _, reply := request(t, path, `{"op":"dial","addr":"10.77.0.1:9","timeout":"5s"}`)
 	if reply.Error != "connection refused" {
 		t.Errorf("dial to a closed port: reply %+v, want connection refused", reply)
 	}

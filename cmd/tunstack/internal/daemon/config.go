@@ -44,6 +44,10 @@ type Config struct {
 	// MetricsFromHost serves Metrics in the namespace the daemon started
 	// in rather than NetNS (--metrics-from-host).
 	MetricsFromHost bool
+	// ShutdownGrace is how long connections get to close with FIN when
+	// the daemon stops before those still open are reset; 0 resets them
+	// at once (--shutdown-grace).
+	ShutdownGrace time.Duration
 }
 
 // StackAddrs are the stack's own addresses.

@@ -17,12 +17,12 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
-	"os"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/tunstack/tunstack/cmd/tunstack/internal/control"
+	"github.com/tunstack/tunstack/cmd/tunstack/internal/lifecycle"
 	"github.com/tunstack/tunstack/cmd/tunstack/internal/metrics"
 	"github.com/tunstack/tunstack/cmd/tunstack/internal/services"
 	"github.com/tunstack/tunstack/cmd/tunstack/internal/usage"
@@ -31,13 +31,9 @@ import (
 	"github.com/tunstack/tunstack/tundev"
 )
 
-// Shutdown budgets.
-const (
-	// shutdownBudget is how long open connections get to close with FIN.
-	shutdownBudget = time.Second
-	// loopStopBudget is how long the event loop gets to return after that.
-	loopStopBudget = 2 * time.Second
-)
+// loopStopBudget is how long the event loop gets to return after the
+// connections are closed (shutdown.go).
+const loopStopBudget = 2 * time.Second
 
 // logEventsBuffer holds the events the log has not taken yet.
 const logEventsBuffer = 1024
@@ -64,6 +60,11 @@ type Daemon struct {
 	logging   sync.WaitGroup
 	stopOnce  sync.Once
 	stopError error
+	report    ShutdownReport // how the connections ended, once stopped
+	// record is what the daemon recorded of what it made (ownership.go);
+	// nil if it recorded nothing.
+	record *lifecycle.Record
+	watch  watcher // when to stop on its own (watch.go)
 	// stopProfile ends --cpuprofile's profile; nil without one.
 	stopProfile func() error
 	// stopRelease ends the memory releaser (memrelease.go); nil with
@@ -77,7 +78,8 @@ type Daemon struct {
 // the demo's link. On failure Start undoes what it did. invokedAs is the
 // command the user ran, for hints ("tunstack up").
 func Start(cfg Config, log *slog.Logger, invokedAs string, wrap func(stack.Link) stack.Link) (_ *Daemon, err error) {
-	d := &Daemon{cfg: cfg, log: log, loopDone: make(chan struct{})}
+	d := &Daemon{cfg: cfg, log: log, loopDone: make(chan struct{}),
+		watch: watcher{done: make(chan struct{}), unwatch: make(chan struct{})}}
 	defer func() {
 		if err != nil {
 			d.Stop()
@@ -90,17 +92,22 @@ func Start(cfg Config, log *slog.Logger, invokedAs string, wrap func(stack.Link)
 		}
 	}
 
+	d.removeStale()
+	if err := checkBeforeDevice(cfg); err != nil {
+		return nil, err
+	}
+	if d.capture, err = openCapture(cfg); err != nil {
+		return nil, err
+	}
 	dev, err := tundev.Open(tundev.Config{Name: cfg.Dev, MTU: cfg.MTU, Addrs: cfg.KernelPrefixes(), NetNS: cfg.NetNS})
 	if err != nil {
 		return nil, deviceError(cfg, err, invokedAs)
 	}
 	d.dev = dev
+	d.recordOwnership()
 	log.Info("device up", "dev", dev.Name(), "netns", dev.NetNS(), "mtu", cfg.MTU,
 		"kernel", prefixList(cfg.KernelPrefixes()), "stack", addrList(cfg.StackAddrs()))
 
-	if d.capture, err = openCapture(cfg); err != nil {
-		return nil, err
-	}
 	link, err := d.impairLink(dev)
 	if err != nil {
 		return nil, err
@@ -151,14 +158,12 @@ func Start(cfg Config, log *slog.Logger, invokedAs string, wrap func(stack.Link)
 	}
 
 	ln, err := control.Listen(cfg.Control)
-	if errors.Is(err, control.ErrDaemonRunning) {
-		return nil, usage.Errorf("%w: pick another --control", err)
-	}
 	if err != nil {
-		return nil, err
+		return nil, controlError(err)
 	}
 	d.control = control.NewServer(ln, control.StackBackend{Stack: st, Held: services.Held}, log)
 	go d.control.Serve()
+	d.startWatch()
 	return d, nil
 }
 
@@ -200,17 +205,19 @@ func (d *Daemon) ReadyLine() string {
 }
 
 // Stop ends everything Start began, newest first: the control
-// sessions, the services, the connections (closed with FIN within
-// shutdownBudget), the event loop, the device (and the namespace if it was
-// created for it), and last the control socket, so that its disappearance
-// means the daemon is gone. It may be called more than once.
+// sessions, the services, the connections (closed with FIN, and reset if
+// still open after Config.ShutdownGrace), the event loop, the device (and
+// the namespace if it was created for it), and last the control socket,
+// so that its disappearance means the daemon is gone. It may be called
+// more than once; Shutdown is Stop with a way to cut the grace short.
 func (d *Daemon) Stop() error {
-	d.stopOnce.Do(func() { d.stopError = d.stopNow() })
-	return d.stopError
+	_, err := d.Shutdown(nil)
+	return err
 }
 
-func (d *Daemon) stopNow() error {
+func (d *Daemon) stopNow(force <-chan struct{}) error {
 	var errs []error
+	d.stopWatching()
 	if d.control != nil {
 		d.control.Close()
 	}
@@ -222,17 +229,13 @@ func (d *Daemon) stopNow() error {
 		ln.Close()
 	}
 	if d.stack != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), shutdownBudget)
-		if err := d.stack.Shutdown(ctx); err != nil {
-			d.log.Warn("connections did not all close in time", "budget", shutdownBudget, "err", err)
-		}
-		cancel()
+		d.report = d.closeConnections(force)
 	}
 	if d.stopLoop != nil {
 		d.stopLoop()
 		select {
 		case <-d.loopDone:
-			if d.loopErr != nil && !errors.Is(d.loopErr, context.Canceled) {
+			if d.loopErr != nil && !errors.Is(d.loopErr, context.Canceled) && !Expected(d.loopErr) {
 				d.log.Warn("event loop", "err", d.loopErr)
 			}
 		case <-time.After(loopStopBudget):
@@ -255,10 +258,11 @@ func (d *Daemon) stopNow() error {
 		errs = append(errs, d.stopProfile())
 	}
 	if d.control != nil {
-		if err := os.Remove(d.cfg.Control); err != nil && !errors.Is(err, os.ErrNotExist) {
+		if err := d.removeControlSocket(); err != nil {
 			errs = append(errs, fmt.Errorf("removing control socket: %w", err))
 		}
 	}
+	d.forgetOwnership()
 	return errors.Join(errs...)
 }
 
@@ -266,12 +270,18 @@ func (d *Daemon) stopNow() error {
 // should see, as a usage error where the command line must change.
 func deviceError(cfg Config, err error, invokedAs string) error {
 	switch {
+	case errors.Is(err, tundev.ErrTUNAccess):
+		return err // says what to change: the file's mode
 	case errors.Is(err, tundev.ErrPermission):
 		return usage.RunAsRoot(usage.ErrNeedNetAdmin, invokedAs)
 	case errors.Is(err, tundev.ErrDeviceBusy):
 		return usage.Errorf("device %s is in use (another tunstack up, or an existing link of that name): pick another --dev", cfg.Dev)
 	case errors.Is(err, tundev.ErrInvalidConfig):
 		return usage.Wrap(err)
+	}
+	var conflict *tundev.RouteConflictError
+	if errors.As(err, &conflict) {
+		return routeConflictError(cfg, conflict)
 	}
 	return err
 }

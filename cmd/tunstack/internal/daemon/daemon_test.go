@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -38,6 +39,10 @@ func TestDeviceErrors(t *testing.T) {
 		{tundev.ErrDeviceBusy, "device tunstack0 is in use (another tunstack up, or an existing link of that name): pick another --dev", true},
 		{fmt.Errorf("mtu 70000: %w", tundev.ErrInvalidConfig), "mtu 70000: " + tundev.ErrInvalidConfig.Error(), true},
 		{errors.New("netlink: no buffer space"), "netlink: no buffer space", false},
+		{fmt.Errorf("opening: %w", &tundev.RouteConflictError{Prefix: netip.MustParsePrefix("10.77.0.1/24"), Route: "10.77.0.0/24 dev tunstack1 proto kernel"}),
+			"--addr 10.77.0.1/24 overlaps the route 10.77.0.0/24 dev tunstack1 proto kernel already in this namespace: pick another --addr and --ip, or remove that route", true},
+		{&tundev.RouteConflictError{Prefix: netip.MustParsePrefix("fd00:77::1/64"), Route: "fd00::/8 via fd00:1::1 dev eth0"},
+			"--addr6 fd00:77::1/64 overlaps the route fd00::/8 via fd00:1::1 dev eth0 already in this namespace: pick another --addr6 and --ip6, or remove that route", true},
 	} {
 		err := deviceError(cfg, tt.err, "tunstack up")
 		if err.Error() != tt.want || usage.Is(err) != tt.usage {
@@ -46,24 +51,48 @@ func TestDeviceErrors(t *testing.T) {
 	}
 }
 
-// TestStartUndoesWhatItDid: a Start that fails after it made the
-// namespace and the device (here at the --pcap file) removes them again
-// and leaves no control socket.
-func TestStartUndoesWhatItDid(t *testing.T) {
+// TestStartChecksBeforeDevice: a --pcap file that cannot be created and
+// a control socket another daemon answers on are refused before the
+// namespace and the device are made: nothing is left, and the device was
+// never up.
+func TestStartChecksBeforeDevice(t *testing.T) {
 	testkit.RequireRoot(t)
-	ns := clitest.NetNS(t)
 	dir := testkit.ShortTempDir(t)
-	cfg := testConfig(ns, filepath.Join(dir, "ctl.sock"))
-	cfg.PCAP = filepath.Join(dir, "no-such-dir", "x.pcapng")
-	_, err := Start(cfg, slog.New(slog.DiscardHandler), "tunstack up", nil)
-	if err == nil || !usage.Is(err) || !strings.HasPrefix(err.Error(), "--pcap "+cfg.PCAP+": ") {
-		t.Fatalf("Start with a --pcap in a missing directory = %v, want a usage error about --pcap", err)
+	taken := filepath.Join(dir, "taken.sock")
+	ln, err := net.Listen("unix", taken)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if _, err := os.Stat("/run/netns/" + ns); err == nil {
-		t.Errorf("namespace %s left behind", ns)
-	}
-	if _, err := os.Stat(cfg.Control); err == nil {
-		t.Error("control socket left behind")
+	defer ln.Close()
+	for _, tt := range []struct {
+		name   string
+		change func(*Config)
+		want   string
+	}{
+		{"pcap", func(c *Config) { c.PCAP = filepath.Join(dir, "no-such-dir", "x.pcapng") }, "--pcap " + filepath.Join(dir, "no-such-dir", "x.pcapng") + ": "},
+		{"control", func(c *Config) { c.Control = taken }, "control socket " + taken + ": another daemon is listening on it: pick another --control"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ns := clitest.NetNS(t)
+			cfg := testConfig(ns, filepath.Join(dir, tt.name+".sock"))
+			tt.change(&cfg)
+			var logged testkit.Buffer
+			_, err := Start(cfg, slog.New(slog.NewTextHandler(&logged, nil)), "tunstack up", nil)
+			if err == nil || !usage.Is(err) || !strings.HasPrefix(err.Error(), tt.want) {
+				t.Fatalf("Start = %v, want a usage error starting %q", err, tt.want)
+			}
+			if strings.Contains(logged.String(), "device up") {
+				t.Errorf("the device was up before the error:\n%s", logged.String())
+			}
+			if testkit.NamespaceExists(ns) {
+				t.Errorf("namespace %s left behind", ns)
+			}
+			if tt.name != "control" {
+				if _, err := os.Stat(cfg.Control); err == nil {
+					t.Error("control socket left behind")
+				}
+			}
+		})
 	}
 }
 

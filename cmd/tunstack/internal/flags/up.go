@@ -36,6 +36,7 @@ type Up struct {
 	mem        memFlags    // memory.go
 	// metricsFromHost serves --metrics in the namespace up started in.
 	metricsFromHost bool
+	grace      time.Duration
 }
 
 // Register adds the flags of `up`.
@@ -56,6 +57,7 @@ func (f *Up) Register(fs *pflag.FlagSet) {
 	fs.StringArrayVar(&f.impair, "impair", nil, impairFlagHelp)
 	fs.StringVar(&f.engine, "engine", daemon.EngineNative, "TCP/IP engine: native (tunstack's) or gvisor (gVisor's netstack, for comparison)")
 	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile (go tool pprof) of the daemon to this file")
+	fs.DurationVar(&f.grace, "shutdown-grace", daemon.DefaultShutdownGrace, "on SIGINT or SIGTERM, how long connections get to close with FIN before those still open are reset (0: reset at once; a second signal cuts it short)")
 	f.tcp.register(fs)
 	f.limits.register(fs)
 	f.frag.register(fs)
@@ -101,6 +103,10 @@ func (f *Up) Config() (daemon.Config, error) {
 	if f.MSL < 0 {
 		return daemon.Config{}, usage.Errorf("--msl %v: must not be negative", f.MSL)
 	}
+	if f.grace < 0 {
+		return daemon.Config{}, usage.Errorf("--shutdown-grace %v: must not be negative", f.grace)
+	}
+	cfg.ShutdownGrace = f.grace
 	if cfg.Services, err = parseServe(f.serve); err != nil {
 		return daemon.Config{}, err
 	}

@@ -42,9 +42,10 @@ func TestUpFlagsDefaults(t *testing.T) {
 			MinRTO: tcp.DefaultMinRTO, MaxRTO: tcp.DefaultMaxRTO, SynRetries: tcp.DefaultSynRetries,
 			Congestion: tcp.CUBIC, InvalidRateLimit: 500 * time.Millisecond,
 		},
-		Limits: daemon.Limits{ChallengeACKLimit: 1000, RSTRateLimit: 1000, ICMPRateLimit: 1000},
-		Listen: daemon.ListenConfig{Backlog: 4096, SynBacklog: 1024, SynCookies: stack.SynCookiesAuto},
-		Memory: daemon.MemoryConfig{BufferBudget: 512 << 20},
+		Limits:        daemon.Limits{ChallengeACKLimit: 1000, RSTRateLimit: 1000, ICMPRateLimit: 1000},
+		Listen:        daemon.ListenConfig{Backlog: 4096, SynBacklog: 1024, SynCookies: stack.SynCookiesAuto},
+		Memory:        daemon.MemoryConfig{BufferBudget: 512 << 20},
+		ShutdownGrace: 3 * time.Second,
 	}
 	if diff := cmp.Diff(want, cfg, cmpopts.IgnoreFields(tcp.Config{}, "ISN"), cmpopts.IgnoreUnexported(tcp.Config{}), cmp.Comparer(func(a, b netip.Prefix) bool { return a == b }), cmp.Comparer(func(a, b netip.Addr) bool { return a == b })); diff != "" {
 		t.Errorf("default config (-want +got):\n%s", diff)
@@ -113,6 +114,12 @@ func TestUpFlagsConfig(t *testing.T) {
 		{name: "mtu too small for ipv6", change: func(f *Up) { f.mtu = 1000 }, wantErr: "--mtu 1000: must be between 1280 and 65535"},
 		{name: "mtu too big", change: func(f *Up) { f.mtu = 70000 }, wantErr: "--mtu 70000"},
 		{name: "negative msl", change: func(f *Up) { f.MSL = -time.Second }, wantErr: "--msl"},
+		{name: "shutdown grace", change: func(f *Up) { f.grace = 0 }, check: func(t *testing.T, cfg daemon.Config) {
+			if cfg.ShutdownGrace != 0 {
+				t.Errorf("shutdown grace %v, want 0", cfg.ShutdownGrace)
+			}
+		}},
+		{name: "negative shutdown grace", change: func(f *Up) { f.grace = -time.Second }, wantErr: "--shutdown-grace -1s: must not be negative"},
 		{name: "unknown service", change: func(f *Up) { f.serve = "http:80,ftp:21" }, wantErr: `unknown service "ftp"`},
 		{name: "bad log level", change: func(f *Up) { f.logLevel = "loud" }, wantErr: `--log-level "loud"`},
 		{name: "bad log format", change: func(f *Up) { f.logFormat = "xml" }, wantErr: `--log-format "xml"`},
