@@ -36,7 +36,7 @@ type Up struct {
 	mem        memFlags    // memory.go
 	// metricsFromHost serves --metrics in the namespace up started in.
 	metricsFromHost bool
-	grace      time.Duration
+	grace           time.Duration
 }
 
 // Register adds the flags of `up`.
