@@ -59,8 +59,11 @@ type Stack struct {
 	memory     memoryCounters // what the budget does not count itself
 	connLimits connLimits     // Options.MaxConns, MaxConnsPerPeer (connlimits.go)
 	events     fanout
-	capture    capture   // Options.Capture's loop side
-	frags      fragments // IP reassembly; loop-owned
+	capture    capture                  // Options.Capture's loop side
+	frags      fragments                // IP reassembly; loop-owned
+	udp        udpTable                 // UDP sockets (udp.go)
+	udpOut     udpSendQueue             // datagrams written, not sent yet (udp_send.go)
+	udpForward func(*UDPForwardRequest) // Options.UDPForward (udp_forward.go)
 
 	// requests carries calls into the loop (Dial, Connections).
 	requests chan func()
@@ -140,6 +143,7 @@ func New(link Link, opts Options) (*Stack, error) {
 	s.env = tcp.NewEnv(s.hooks, s.hooks, s.mem)
 	s.limits = newAnswerLimits(&opts)
 	s.capture.to = opts.Capture
+	s.udpForward = opts.UDPForward
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -191,6 +195,7 @@ func (s *Stack) Counters() Counters {
 	c := s.counters.snapshot()
 	c.EventsLost = s.events.lost.Load()
 	c.Memory = s.memoryCounters()
+	c.UDP.Sockets = uint64(len(s.udp.sockets()))
 	s.addCensus(&c)
 	return c
 }
