@@ -24,6 +24,7 @@ type Collector struct {
 	connections  *prometheus.Desc
 	captureLostD *prometheus.Desc
 	frag         fragMetrics // frag.go
+	udp          udpMetrics  // udp.go
 }
 
 // scalarMetric is one unlabelled metric and how to read it.
@@ -89,7 +90,7 @@ func NewCollector(counters func() stack.Counters, captureLost func() uint64) *Co
 			`TCP segments dropped, by reason: "tcp-*" malformed, "no-listener", "syn-queue-full", "accept-queue-full", "build:*", "engine:<code>" discarded by the engine.`,
 			[]string{"reason"}, nil),
 		ipDrops: prometheus.NewDesc("tunstack_ip_drops_total",
-			`Packets dropped before TCP, by reason: "ip-*", "icmp-*", "not-our-address", "martian-*", "frag-*" (IP fragments), "unknown-protocol", "link-read", "link-write".`,
+			`Packets dropped before TCP, by reason: "ip-*", "icmp-*", "not-our-address", "martian-*", "frag-*" (IP fragments), "udp-*" (UDP), "unknown-protocol", "link-read", "link-write".`,
 			[]string{"reason"}, nil),
 		retransmits: prometheus.NewDesc("tunstack_tcp_retransmits_total",
 			"TCP segments sent again, by kind: syn, syn-ack, data, fin, fast (fast retransmit), probe (zero-window probe).",
@@ -106,6 +107,7 @@ func NewCollector(counters func() stack.Counters, captureLost func() uint64) *Co
 		captureLostD: prometheus.NewDesc("tunstack_pcap_lost_total",
 			"Packets missing from the --pcap file because the disk fell behind.", nil, nil),
 		frag: newFragMetrics(),
+		udp:  newUDPMetrics(),
 	}
 }
 
@@ -121,6 +123,7 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.rateLimited
 	ch <- c.connections
 	c.frag.describe(ch)
+	c.udp.describe(ch)
 	if c.captureLost != nil {
 		ch <- c.captureLostD
 	}
@@ -152,6 +155,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(c.connections, prometheus.GaugeValue, float64(counters.States[st]), st.String())
 	}
 	c.frag.collect(ch, &counters)
+	c.udp.collect(ch, &counters)
 	if c.captureLost != nil {
 		ch <- prometheus.MustNewConstMetric(c.captureLostD, prometheus.CounterValue, float64(c.captureLost()))
 	}
