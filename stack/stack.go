@@ -195,7 +195,7 @@ func (s *Stack) Counters() Counters {
 	c := s.counters.snapshot()
 	c.EventsLost = s.events.lost.Load()
 	c.Memory = s.memoryCounters()
-	c.UDP.Sockets = uint64(len(s.udp.sockets()))
+	c.UDP.Sockets = uint64(s.udp.count())
 	s.addCensus(&c)
 	return c
 }

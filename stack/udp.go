@@ -241,6 +241,13 @@ func (t *udpTable) unbind(c *UDPConn) {
 	delete(t.all, c)
 }
 
+// count is how many sockets are open.
+func (t *udpTable) count() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.all)
+}
+
 // sockets returns every open socket.
 func (t *udpTable) sockets() []*UDPConn {
 	t.mu.Lock()

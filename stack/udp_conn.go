@@ -37,6 +37,7 @@ type UDPConn struct {
 	// err is an ICMP error for a connected socket (ECONNREFUSED, ...):
 	// the next Read or Write returns it, once, as Linux's sk_err.
 	err     error
+	drops   uint64 // datagrams the queue had no room for
 	closed  bool
 	stopped bool // the stack's loop has ended
 }
@@ -150,6 +151,7 @@ func (c *UDPConn) Write(p []byte) (int, error) {
 
 // WriteToUDPAddrPort is WriteTo for a netip.AddrPort.
 func (c *UDPConn) WriteToUDPAddrPort(p []byte, to netip.AddrPort) (int, error) {
+	to = netip.AddrPortFrom(to.Addr().Unmap(), to.Port())
 	if c.remote.IsValid() && to != c.remote {
 		return 0, c.opError("write", syscall.EISCONN, to)
 	}
@@ -159,7 +161,6 @@ func (c *UDPConn) WriteToUDPAddrPort(p []byte, to netip.AddrPort) (int, error) {
 // write queues p for the loop to send from the socket's address to to;
 // it waits while the stack's send queue is full.
 func (c *UDPConn) write(p []byte, to netip.AddrPort) (int, error) {
-	to = netip.AddrPortFrom(to.Addr().Unmap(), to.Port())
 	from, err := c.source(to)
 	if err != nil {
 		return 0, c.opError("write", err, to)
@@ -277,14 +278,17 @@ func (c *UDPConn) deliver(from, to netip.AddrPort, payload []byte) string {
 		return dropUDPNoPort // closed between lookup and now
 	}
 	if c.held >= c.limit {
+		c.drops++
 		return dropUDPQueueFull
 	}
 	buf, ok := c.s.mem.Take(0, len(payload), 0, tcp.GrantStore)
 	if !ok {
+		c.drops++
 		return dropUDPBudget
 	}
 	if c.held+cap(buf) > c.limit && c.held > 0 {
 		c.s.mem.Release(buf)
+		c.drops++
 		return dropUDPQueueFull
 	}
 	n := copy(buf, payload)

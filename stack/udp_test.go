@@ -381,3 +381,49 @@ func TestUDPAPIErrors(t *testing.T) {
 		t.Error("udp4 to an IPv6 address: no error")
 	}
 }
+
+func TestUDPSocketsSnapshot(t *testing.T) {
+	s, peer := startScripted(t, Options{})
+	c := listenUDP(t, s, "udp", ":5000")
+	c.SetReadBuffer(512) // one small datagram
+	conn, err := s.DialUDP("udp6", "[fd00:77::1]:53")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	for range 2 {
+		peer.send(testkit.UDPPacket(netip.AddrPortFrom(peerAddr4, 1000), netip.AddrPortFrom(stackAddr4, 5000), []byte("abc")))
+	}
+	ping(t, peer)
+	socks := s.UDPSockets()
+	if len(socks) != 2 {
+		t.Fatalf("UDPSockets = %+v, want 2", socks)
+	}
+	bound, connected := socks[0], socks[1]
+	if bound.Local != netip.MustParseAddrPort("[::]:5000") || bound.Remote.IsValid() || bound.RecvQueue != 3 || bound.Datagrams != 1 || bound.Drops != 1 {
+		t.Errorf("bound socket %+v, want [::]:5000 with 3 bytes in 1 datagram and 1 drop", bound)
+	}
+	if connected.Local.Addr() != stackAddr6 || connected.Remote != netip.MustParseAddrPort("[fd00:77::1]:53") {
+		t.Errorf("connected socket %+v", connected)
+	}
+	conn.Close()
+	if n := len(s.UDPSockets()); n != 1 {
+		t.Errorf("%d sockets after one closed, want 1", n)
+	}
+}
+
+// TestUDPNoAnswerForMartians: a datagram to a closed port from a martian
+// source, or to the broadcast address, draws nothing (RFC 1122 §3.2.2,
+// RFC 1812 §4.3.2.7).
+func TestUDPNoAnswerForMartians(t *testing.T) {
+	s, peer := startScripted(t, Options{})
+	closed := netip.AddrPortFrom(stackAddr4, 9999)
+	for _, src := range []string{"240.0.0.1", "127.0.0.1", "0.0.0.0", "224.0.0.1", "10.77.0.2"} {
+		peer.send(testkit.UDPPacket(netip.AddrPortFrom(netip.MustParseAddr(src), 1000), closed, []byte("x")))
+	}
+	peer.send(testkit.UDPPacket(netip.AddrPortFrom(peerAddr4, 1000), netip.MustParseAddrPort("255.255.255.255:9999"), []byte("x")))
+	ping(t, peer) // the echo reply is the first packet out
+	if c := s.Counters(); c.UDP.NoPorts != 0 || c.UDP.PortUnreachables != 0 {
+		t.Errorf("UDP %+v, want nothing counted or answered", c.UDP)
+	}
+}

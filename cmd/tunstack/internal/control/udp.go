@@ -22,3 +22,37 @@ type UDPStatus struct {
 }
 
 func newUDPStatus(c stack.UDPCounters) UDPStatus { return UDPStatus(c) }
+
+// UDPSocket is one UDP socket in a status reply (stack.UDPSocketInfo):
+//
+//	{"local":"[::]:7","recv_q":0,"datagrams":0,"drops":0}
+//	{"local":"10.77.0.2:50123","remote":"10.77.0.1:53","recv_q":12,"datagrams":1,"drops":0}
+type UDPSocket struct {
+	Local     string `json:"local"`
+	Remote    string `json:"remote,omitempty"` // a connected socket's
+	RecvQ     int    `json:"recv_q"`           // bytes waiting to be read
+	Datagrams int    `json:"datagrams"`        // datagrams waiting to be read
+	Drops     uint64 `json:"drops"`            // datagrams the receive queue had no room for
+}
+
+// udpStack is a Stack with UDP sockets: tunstack's own engine.
+type udpStack interface {
+	UDPSockets() []stack.UDPSocketInfo
+}
+
+// udpSockets lists st's UDP sockets; none for an engine without UDP.
+func udpSockets(st Stack) []UDPSocket {
+	us, ok := st.(udpStack)
+	if !ok {
+		return nil
+	}
+	infos := us.UDPSockets()
+	out := make([]UDPSocket, len(infos))
+	for i, info := range infos {
+		out[i] = UDPSocket{Local: info.Local.String(), RecvQ: info.RecvQueue, Datagrams: info.Datagrams, Drops: info.Drops}
+		if info.Remote.IsValid() {
+			out[i].Remote = info.Remote.String()
+		}
+	}
+	return out
+}
