@@ -59,11 +59,14 @@ type Stack struct {
 	memory     memoryCounters // what the budget does not count itself
 	connLimits connLimits     // Options.MaxConns, MaxConnsPerPeer (connlimits.go)
 	events     fanout
-	capture    capture                  // Options.Capture's loop side
-	frags      fragments                // IP reassembly; loop-owned
-	udp        udpTable                 // UDP sockets (udp.go)
-	udpOut     udpSendQueue             // datagrams written, not sent yet (udp_send.go)
-	udpForward func(*UDPForwardRequest) // Options.UDPForward (udp_forward.go)
+	capture    capture   // Options.Capture's loop side
+	frags      fragments // IP reassembly; loop-owned
+
+	// UDP: the sockets (udp.go), the datagrams written and not sent yet
+	// (udp_send.go), Options.UDPForward (udp_forward.go).
+	udp        udpTable
+	udpOut     udpSendQueue
+	udpForward func(*UDPForwardRequest)
 
 	// requests carries calls into the loop (Dial, Connections).
 	requests chan func()

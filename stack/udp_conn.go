@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tunstack/tunstack/stack/tcp"
+	"github.com/tunstack/tunstack/stack/wire"
 )
 
 // UDPConn is a UDP socket of the stack: a net.PacketConn, and a net.Conn
@@ -165,7 +166,7 @@ func (c *UDPConn) write(p []byte, to netip.AddrPort) (int, error) {
 	if err != nil {
 		return 0, c.opError("write", err, to)
 	}
-	if max := maxUDPPayload(to.Addr()); len(p) > max {
+	if len(p) > maxUDPPayload(to.Addr()) {
 		return 0, c.opError("write", syscall.EMSGSIZE, to)
 	}
 	c.mu.Lock()
@@ -207,11 +208,12 @@ func (c *UDPConn) source(to netip.AddrPort) (netip.AddrPort, error) {
 	return netip.AddrPort{}, syscall.EAFNOSUPPORT
 }
 
+// maxUDPPayload is the most data a datagram to to can carry.
 func maxUDPPayload(to netip.Addr) int {
 	if to.Is4() {
-		return 0xffff - 20 - 8
+		return wire.MaxUDPPayload4
 	}
-	return 0xffff - 8
+	return wire.MaxUDPPayload6
 }
 
 // Close unbinds the socket: datagrams for it draw a port unreachable from
