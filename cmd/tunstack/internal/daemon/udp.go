@@ -5,18 +5,23 @@ import (
 	"net"
 
 	"github.com/tunstack/tunstack/cmd/tunstack/internal/services"
+	"github.com/tunstack/tunstack/stack"
+	"github.com/tunstack/tunstack/stack/gvisor"
 )
 
-// packetEngine is an Engine with UDP sockets: tunstack's own. The gVisor
-// adapter has none, so it serves no UDP service.
+// packetEngine is an Engine with UDP sockets: both engines are.
 type packetEngine interface {
 	ListenPacket(network, address string) (net.PacketConn, error)
 }
 
+var (
+	_ packetEngine = (*stack.Stack)(nil)
+	_ packetEngine = (*gvisor.Stack)(nil)
+)
+
 // startPacketService opens the UDP service's socket on its port on all of
 // the stack's addresses and serves there until the socket closes. An
-// engine without UDP skips it with a warning, so that the default --serve
-// works with --engine gvisor too.
+// engine without UDP (neither of today's) would skip it with a warning.
 func (d *Daemon) startPacketService(svc services.Spec) error {
 	pe, ok := d.stack.(packetEngine)
 	if !ok {
