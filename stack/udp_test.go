@@ -427,3 +427,51 @@ func TestUDPNoAnswerForMartians(t *testing.T) {
 		t.Errorf("UDP %+v, want nothing counted or answered", c.UDP)
 	}
 }
+
+// TestUDPSendQueueIsBounded: datagrams written wait for the loop in a
+// queue of udpSendQueueLimit bytes; beyond it a write waits, up to its
+// deadline. The loop, once it runs, sends them all.
+func TestUDPSendQueueIsBounded(t *testing.T) {
+	a, peer := newMemLinkPair()
+	st, err := New(a, stackOptions(stackAddr4))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := st.ListenUDP("udp4", ":5000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	to := net.UDPAddrFromAddrPort(netip.AddrPortFrom(peerAddr4, 9))
+	big := make([]byte, 60000) // 64 KiB of storage each
+	fit := udpSendQueueLimit / (64 << 10)
+	for i := range fit {
+		if _, err := c.WriteTo(big, to); err != nil {
+			t.Fatalf("write %d of %d: %v", i+1, fit, err)
+		}
+	}
+	c.SetWriteDeadline(time.Now().Add(20 * time.Millisecond))
+	if _, err := c.WriteTo(big, to); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("a write past the queue's bound: %v, want the deadline", err)
+	}
+	if got := st.BufferInUse(); got != int64(fit*(64<<10)) {
+		t.Errorf("budget in use %d, want the queue's %d", got, fit*(64<<10))
+	}
+	r := &running{Stack: st, runErr: make(chan error, 1)}
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { r.runErr <- st.Run(ctx) }()
+	defer func() { cancel(); <-r.runErr; a.Close() }()
+	c.SetWriteDeadline(time.Time{})
+	if _, err := c.WriteTo([]byte("last"), to); err != nil { // wakes the loop
+		t.Fatal(err)
+	}
+	fragments := 0
+	for fragments < fit*41+1 { // 60,008 bytes in fragments of 1,480
+		peer.recv(t, testTimeout)
+		fragments++
+	}
+	testkit.Eventually(t, "the queue's storage given back", func() bool { return st.BufferInUse() == 0 })
+	if n := st.Counters().UDP.OutDatagrams; n != uint64(fit+1) {
+		t.Errorf("OutDatagrams = %d, want %d", n, fit+1)
+	}
+}
