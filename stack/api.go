@@ -152,7 +152,8 @@ type Options struct {
 	// icmp_msgs_per_sec and icmp_msgs_burst. Default 1000; negative: no
 	// limit.
 	RSTRateLimit int
-	// ICMPRateLimit bounds ICMP and ICMPv6 echo replies the same way.
+	// ICMPRateLimit bounds ICMP and ICMPv6 echo replies and errors (UDP's
+	// port unreachables, reassembly time-outs) the same way.
 	// Default 1000; negative: no limit.
 	ICMPRateLimit int
 	// Capture, if set, sees every packet read from or written to the
@@ -181,4 +182,9 @@ type Options struct {
 	// counted. MaxConnsPerPeer does the same per peer (an IPv4 address,
 	// an IPv6 /64). Zero: no limit.
 	MaxConns, MaxConnsPerPeer int
+	// UDPForward, if set, is offered on the loop the first UDP datagram
+	// of each flow to an address that is not the stack's, and may accept
+	// the flow as a socket of its own (a gateway; udp_forward.go). Nil:
+	// such datagrams are dropped as "not-our-address".
+	UDPForward func(*UDPForwardRequest)
 }

@@ -2,6 +2,7 @@ package stack
 
 import (
 	"io"
+	"strconv"
 	"testing"
 )
 
@@ -46,4 +47,40 @@ func BenchmarkStackToStack(b *testing.B) {
 	b.StopTimer()
 	b.ReportMetric(float64(a.dropped.Load()+c.dropped.Load()), "link-drops")
 	conn.Close()
+}
+
+// BenchmarkUDPRoundTrip measures UDP request and answer between two
+// stacks over the in-memory link: a connected socket on one, the echo
+// service on the other; one datagram in flight at a time.
+func BenchmarkUDPRoundTrip(b *testing.B) {
+	for _, size := range []int{64, 1400} {
+		b.Run(strconv.Itoa(size), func(b *testing.B) {
+			a, c := newMemLinkPair()
+			client := startStack(b, a, stackOptions(peerAddr4))
+			server := startStack(b, c, stackOptions(stackAddr4))
+			pc, err := server.ListenPacket("udp", ":7")
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer pc.Close()
+			go ServeUDPEcho(pc)
+			conn, err := client.DialUDP("udp", "10.77.0.2:7")
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer conn.Close()
+			msg, buf := make([]byte, size), make([]byte, 2048)
+			b.SetBytes(int64(size))
+			b.ReportAllocs()
+			b.ResetTimer()
+			for range b.N {
+				if _, err := conn.Write(msg); err != nil {
+					b.Fatal(err)
+				}
+				if _, err := conn.Read(buf); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }

@@ -30,6 +30,8 @@ type Counters struct {
 	// error codes ("ip-bad-checksum", "tcp-bad-data-offset", ...),
 	// "not-our-address", "martian-source-loopback" and the other
 	// "martian-*" (martian.go), "icmp-ratelimit", "unknown-protocol",
+	// "udp-no-port" (answered with port unreachable), "udp-receive-queue-full",
+	// "udp-budget", "udp-not-forwarded" and the wire's "udp-*" (udp_input.go),
 	// "no-listener" (answered with RST), "syn-queue-full" and
 	// "accept-queue-full" (a listener's queue was full, listen_queue.go),
 	// "link-write" (the link refused a batch), "link-read" (a Read failed but the
@@ -80,6 +82,8 @@ type Counters struct {
 	// Memory is what the buffer budget and the connection limits did
 	// (memory.go).
 	Memory MemoryCounters
+	// UDP counts datagrams (udp_counters.go).
+	UDP UDPCounters
 }
 
 // Retransmission kinds, the keys of Counters.Retransmits.
@@ -132,12 +136,14 @@ var knownDrops = func() []string {
 		wire.ErrTruncated, wire.ErrBadVersion, wire.ErrBadHeaderLength, wire.ErrBadIPChecksum,
 		wire.ErrBadLength, wire.ErrFragment, wire.ErrRoutingHeader, wire.ErrWrongProtocol,
 		wire.ErrTCPTruncated, wire.ErrBadTCPChecksum, wire.ErrBadDataOffset, wire.ErrBadOptions,
+		wire.ErrUDPTruncated, wire.ErrBadUDPLength, wire.ErrBadUDPChecksum, wire.ErrUDPZeroChecksum,
 		wire.ErrICMPTruncated, wire.ErrBadICMPChecksum, wire.ErrBadICMPOriginal, wire.ErrNotEchoRequest,
 		wire.ErrBadAddress, wire.ErrBufferTooSmall, wire.ErrPacketTooLong,
 	} {
 		codes = append(codes, e.Code())
 	}
 	codes = append(codes, ownDrops...) // martian.go
+	codes = append(codes, udpDrops...) // udp_input.go
 	for _, why := range ipfrag.DropReasons() {
 		codes = append(codes, why.Code())
 	}
@@ -194,6 +200,7 @@ type counters struct {
 	activeOpens, passiveOpens, attemptFails, estabResets atomic.Uint64
 
 	frag fragCounters
+	udp  udpCounters
 	// Listen queues (listen_queue.go); cookies sent and rejected are
 	// counted by reason in sent and engineDrops.
 	synCookiesValidated, synQueueOverflows, acceptQueueOverflows atomic.Uint64
@@ -257,6 +264,7 @@ func (c *counters) snapshot() Counters {
 		Retransmits:  make(map[string]uint64, len(RetransmitKinds)),
 		RSTsByReason: make(map[string]uint64),
 		Fragments:    c.frag.snapshot(),
+		UDP:          c.udp.snapshot(),
 	}
 	for code, i := range knownDropSlot {
 		if n := c.drops[i].Load(); n > 0 {

@@ -16,8 +16,16 @@ import (
 // 49152–65535, and returns once it is established. Failures are
 // *net.OpError values wrapping tcp.ErrConnectionRefused, tcp.ErrTimedOut
 // or ctx's error, so errors.Is(err, syscall.ECONNREFUSED) works. Called
-// before Run, it waits for the loop to start (or for ctx).
+// before Run, it waits for the loop to start (or for ctx). For "udp",
+// "udp4" and "udp6" it returns DialUDP's connected *UDPConn at once.
 func (s *Stack) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
+	if sockaddr.IsUDP(network) { // "udp", "udp4", "udp6": a connected UDP socket (udp.go)
+		c, err := s.DialUDP(network, address)
+		if err != nil {
+			return nil, err
+		}
+		return c, nil
+	}
 	remote, err := sockaddr.Dial(network, address)
 	if err != nil {
 		return nil, &net.OpError{Op: "dial", Net: network, Err: err}

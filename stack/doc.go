@@ -5,9 +5,12 @@
 // they quote (RFC 9293 §3.9.1: PMTU discovery, hard and soft errors),
 // demultiplexes TCP segments to connections by 4-tuple and to listeners
 // by local address, runs the sans-IO engine of stack/tcp, and writes what
-// the engine sends back to the link in batches. Applications use it
-// through net.Listener and net.Conn (Listen, DialContext), and the
-// built-in services (HTTP, echo, discard) run on those. A listener bounds
+// the engine sends back to the link in batches. Beside TCP it carries UDP
+// (udp.go): sockets with bounded receive queues, ICMP port unreachables
+// for closed ports, a hook for a gateway (udp_forward.go). Applications
+// use it through net.Listener, net.Conn and net.PacketConn (Listen,
+// DialContext, ListenPacket), and the built-in services (HTTP, echo,
+// discard, UDP echo) run on those. A listener bounds
 // its half-open and accept queues apart and answers SYNs with SYN cookies
 // (RFC 4987) once the first is full (listen_queue.go); a connection in
 // TIME-WAIT with nothing left to read shrinks to the engine's compact
@@ -28,12 +31,13 @@
 // they talk to the loop through per-connection byte queues and wakeups
 // (conn.go, conn_loop.go).
 //
-// The stack fragments only echo replies larger than the MTU, as TCP's MSS
-// keeps every segment within it.
+// The stack fragments only echo replies and UDP datagrams larger than the
+// MTU, as TCP's MSS keeps every segment within it.
 //
-// What it does not do: UDP, IP options (skipped), routing (every packet
-// goes back out of the one link), sending ICMP errors other than
-// reassembly time-outs, loopback of packets sent to its own addresses,
+// What it does not do: UDP broadcast and multicast, IP options (skipped),
+// routing (every packet goes back out of the one link), sending ICMP
+// errors other than UDP's port unreachables and reassembly time-outs,
+// loopback of packets sent to its own addresses,
 // and more than one loop (no sharding across TUN queues yet). It never
 // imports tundev: any Link will do.
 package stack

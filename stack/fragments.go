@@ -11,8 +11,9 @@ import (
 
 // IP fragments are reassembled by stack/ipfrag; a datagram made whole goes
 // through input like any packet read from the link. The stack sends no
-// fragments of its own but one kind: an echo reply to an echo request
-// that came in fragments and so is larger than the link's MTU. TCP needs
+// fragments of its own but two kinds: an echo reply to an echo request
+// that came in fragments and so is larger than the link's MTU, and a UDP
+// datagram larger than the MTU (udp_send.go). TCP needs
 // none, since its MSS is derived from the MTU and PMTU discovery lowers it
 // (IPv4 segments go out with DF set).
 
@@ -57,7 +58,7 @@ func (s *Stack) inputFragment(b []byte, nested bool) {
 		s.dropPacket(wire.DropReason(err))
 		return
 	}
-	if !s.isLocal(f.Dst) {
+	if !s.isLocal(f.Dst) && !s.takesDestination(f.Dst, f.Protocol) {
 		s.dropPacket(dropNotOurAddress)
 		return
 	}
@@ -159,42 +160,59 @@ func (s *Stack) sendEchoReplyFragmented(p *wire.Packet) {
 		s.dropPacketOf(p, dropICMPRateLimit)
 		return
 	}
-	if s.frags.scratch == nil {
-		s.frags.scratch = make([]byte, wire.IPv6HeaderLen+maxPacket)
+	scratch := s.fragScratch()
+	n, err := wire.EchoReply(scratch, p)
+	if err == nil {
+		err = s.sendFragments(scratch[:n])
 	}
-	n, err := wire.EchoReply(s.frags.scratch, p)
 	if err != nil {
 		s.dropPacket(wire.DropReason(err))
 		return
 	}
-	reply := s.frags.scratch[:n]
+	s.counters.echoReplies.Add(1)
+}
+
+// fragScratch is a buffer for a whole packet before sendFragments cuts
+// it; allocated on first use.
+func (s *Stack) fragScratch() []byte {
+	if s.frags.scratch == nil {
+		s.frags.scratch = make([]byte, wire.IPv6HeaderLen+maxPacket)
+	}
+	return s.frags.scratch
+}
+
+// sendFragments puts the IP packet pkt, larger than the link's MTU, into
+// the output batch in fragments of at most the MTU.
+func (s *Stack) sendFragments(pkt []byte) error {
 	// RFC 791 §3.2: every fragment but the last carries a multiple of 8
 	// bytes. IPv6 puts an 8-byte fragment header in each (RFC 8200 §4.5).
 	headerLen, chunk := wire.IPv4HeaderLen, s.frags.mtu-wire.IPv4HeaderLen
-	if p.Version == 6 {
+	if pkt[0]>>4 == 6 {
 		headerLen, chunk = wire.IPv6HeaderLen, s.frags.mtu-wire.IPv6HeaderLen-8
 	}
 	chunk &^= 7
-	// RFC 6864 §4.2 and RFC 7739: an identification that others cannot
-	// predict, fresh for each datagram.
-	id := rand.Uint32()
-	payloadLen := n - headerLen
+	id := newFragmentID()
+	payloadLen := len(pkt) - headerLen
 	for from := 0; from < payloadLen; from += chunk {
 		to := min(from+chunk, payloadLen)
 		if s.out.n >= outBatchLimit {
 			s.flush()
 		}
 		buf := s.out.next(s.frags.mtu)
-		m, err := wire.BuildFragment(buf[Headroom:], reply, id, from, to, to < payloadLen)
+		m, err := wire.BuildFragment(buf[Headroom:], pkt, id, from, to, to < payloadLen)
 		if err != nil {
-			s.dropPacket(wire.DropReason(err))
-			return
+			return err
 		}
 		s.out.commit(m)
+		s.counters.frag.fragmentsOut.Add(1)
 	}
-	s.counters.echoReplies.Add(1)
-	s.counters.frag.fragmentsOut.Add(uint64((payloadLen + chunk - 1) / chunk))
+	return nil
 }
+
+// newFragmentID is an identification for a datagram sent in fragments:
+// RFC 6864 §4.2 and RFC 7739 ask for one that others cannot predict,
+// fresh for each datagram.
+func newFragmentID() uint32 { return rand.Uint32() }
 
 // FragCounters counts IP reassembly, with RFC 4293's IP-MIB names where
 // one exists. The fragments dropped are also in Counters.Drops, under the
@@ -212,7 +230,7 @@ type FragCounters struct {
 	// messages sent, TimeExceededLimited those the rate limit held back.
 	TimeExceeded, TimeExceededLimited uint64
 	// FragmentsOut counts the fragments the stack sent: echo replies
-	// larger than the MTU (ipSystemStatsOutFragCreates).
+	// and UDP datagrams larger than the MTU (ipSystemStatsOutFragCreates).
 	FragmentsOut uint64
 	// Pending is the incomplete datagrams held when the snapshot was
 	// taken, Memory the bytes charged to them (bounded by

@@ -2,6 +2,7 @@ package stack
 
 import (
 	"encoding/binary"
+	"net/netip"
 	"testing"
 
 	"github.com/tunstack/tunstack/stack/tcp"
@@ -107,5 +108,10 @@ func packetSeeds(h *fuzzHost) [][]byte {
 		record(1, hbh), record(1, opts4), record(1, frag4), record(1, frag6),
 		record(0, frags4...), record(0, frags6...), record(0, overlap...), record(0xfc, frags4[0]),
 		record(0x1d, data4), record(0xfd, fin4)) // with time passing after them
+	// UDP to a closed port (a port unreachable), over IPv4 and IPv6, and
+	// one in fragments.
+	udp4 := testkit.UDPPacket(netip.AddrPortFrom(peerAddr4, 5353), netip.AddrPortFrom(stackAddr4, 53), []byte("a query"))
+	udp6 := testkit.UDPPacket(netip.AddrPortFrom(peerAddr6, 5353), netip.AddrPortFrom(stackAddr6, 53), []byte("a query"))
+	seeds = append(seeds, record(1, udp4, udp6), record(0, testkit.Fragments(udp4, 10, 8)...))
 	return seeds
 }

@@ -15,6 +15,10 @@ func (s *Stack) inputICMPError(p *wire.Packet) bool {
 		return false
 	}
 	o := &m.Original
+	if o.Protocol == wire.ProtoUDP && o.HasPorts {
+		s.inputUDPICMPError(p.Version, &m) // udp_input.go
+		return true
+	}
 	if o.Protocol != wire.ProtoTCP || !o.HasPorts {
 		s.dropPacket(dropICMPNoConnection)
 		return true

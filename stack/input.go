@@ -35,6 +35,8 @@ func (s *Stack) inputIP(b []byte, reassembled bool) {
 	switch {
 	case p.Protocol == wire.ProtoTCP:
 		s.inputTCP(&p)
+	case p.Protocol == wire.ProtoUDP:
+		s.inputUDP(&p) // udp_input.go
 	case p.Version == 4 && p.Protocol == wire.ProtoICMPv4,
 		p.Version == 6 && p.Protocol == wire.ProtoICMPv6:
 		s.inputICMP(&p)

@@ -230,6 +230,7 @@ func (s *Stack) serviceDirty() {
 	for _, c := range dirty {
 		s.service(c)
 	}
+	s.sendQueuedUDP()
 }
 
 // flush sends every packet produced in this iteration to the link in one
@@ -304,6 +305,7 @@ func (s *Stack) finish() {
 	s.stopWriter()
 	close(s.stopped)
 	s.closeListeners()
+	s.stopUDP()
 	for _, c := range s.conns {
 		c.stackStopped()
 		c.readDeadline.stop()

@@ -55,8 +55,11 @@ func TestMalformedPacketsAreCountedAndDropped(t *testing.T) {
 		{"not our address", func(t *testing.T) []byte {
 			return tcpPacket(peerPort, netip.MustParseAddrPort("10.77.0.99:80"), tcp.Segment{Flags: tcp.FlagSYN})
 		}, dropNotOurAddress},
-		{"UDP", func(t *testing.T) []byte {
+		{"UDP with a length of 0", func(t *testing.T) []byte {
 			return testkit.IPPacket(peerAddr4, stackAddr4, 17, make([]byte, 8))
+		}, "udp-bad-length"},
+		{"neither TCP, UDP nor ICMP", func(t *testing.T) []byte {
+			return testkit.IPPacket(peerAddr4, stackAddr4, 132, make([]byte, 8)) // SCTP
 		}, dropUnknownProtocol},
 		{"ICMP that is not an echo request", func(t *testing.T) []byte {
 			p := testkit.EchoRequest(peerAddr4, stackAddr4, 1, 1, nil)

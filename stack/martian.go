@@ -57,7 +57,7 @@ func (s *Stack) refuse(p *wire.Packet) string {
 			return dropMartianDestBroadcast
 		}
 	}
-	if !s.isLocal(p.Dst) {
+	if !s.isLocal(p.Dst) && !s.takesDestination(p.Dst, p.Protocol) {
 		return dropNotOurAddress
 	}
 	return s.martianSource(p.Src)
@@ -99,7 +99,11 @@ func (s *Stack) dropPacketOf(p *wire.Packet, reason string) {
 // for each of its own reasons.
 var dropTexts = map[string]string{
 	dropNotOurAddress:            "not addressed to the stack",
-	dropUnknownProtocol:          "neither TCP nor ICMP",
+	dropUnknownProtocol:          "neither TCP, UDP nor ICMP",
+	dropUDPNoPort:                "RFC 1122 §4.1.3.1: UDP to a port no socket is bound to: answer with port unreachable",
+	dropUDPQueueFull:             "the UDP socket's receive queue is full",
+	dropUDPBudget:                "the buffer budget has no room for the UDP datagram",
+	dropUDPNotForwarded:          "UDP to an address not the stack's that the gateway did not take",
 	dropNoListener:               "RFC 9293 §3.10.7.1: no connection or listener: answer with RST",
 	dropSynQueueFull:             "the listener's half-open queue is full and SYN cookies are off: SYN dropped",
 	dropAcceptQueueFull:          "the listener's accept queue is full: SYN or cookie ACK dropped until the application accepts",

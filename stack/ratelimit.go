@@ -14,8 +14,9 @@ import (
 //   - a challenge-ACK budget per second across all connections (RFC 5961
 //     §7), randomised as Linux's since CVE-2016-5696;
 //   - token buckets for the RSTs that answer segments no connection takes
-//     and for ICMP echo replies (Linux's icmp_msgs_per_sec and
-//     icmp_msgs_burst: 1000 a second, bursts of 50).
+//     and for ICMP echo replies and errors, UDP's port unreachables
+//     included (Linux's icmp_msgs_per_sec and icmp_msgs_burst: 1000 a
+//     second, bursts of 50).
 //
 // The engine asks through tcp.AnswerBudget, which the stack's engineHooks
 // implement, so tcp.Config stays read-only shared state.
@@ -151,6 +152,6 @@ func (c *counters) rateLimited() map[string]uint64 {
 		"invalid-ratelimit":   c.engineDrops.load(tcp.ReasonInvalidRateLimited),
 		"challenge-ack-limit": c.engineDrops.load(tcp.ReasonChallengeACKLimit),
 		"rst-ratelimit":       c.engineDrops.load(tcp.ReasonRSTRateLimited),
-		"icmp-ratelimit":      c.drops[knownDropSlot[dropICMPRateLimit]].Load() + c.frag.timeExceededLimited.Load(),
+		"icmp-ratelimit":      c.drops[knownDropSlot[dropICMPRateLimit]].Load() + c.frag.timeExceededLimited.Load() + c.udp.unreachLimited.Load(),
 	}
 }

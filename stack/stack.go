@@ -62,6 +62,12 @@ type Stack struct {
 	capture    capture   // Options.Capture's loop side
 	frags      fragments // IP reassembly; loop-owned
 
+	// UDP: the sockets (udp.go), the datagrams written and not sent yet
+	// (udp_send.go), Options.UDPForward (udp_forward.go).
+	udp        udpTable
+	udpOut     udpSendQueue
+	udpForward func(*UDPForwardRequest)
+
 	// requests carries calls into the loop (Dial, Connections).
 	requests chan func()
 	// wake tells the loop that applications touched connections in dirty.
@@ -140,6 +146,7 @@ func New(link Link, opts Options) (*Stack, error) {
 	s.env = tcp.NewEnv(s.hooks, s.hooks, s.mem)
 	s.limits = newAnswerLimits(&opts)
 	s.capture.to = opts.Capture
+	s.udpForward = opts.UDPForward
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -191,6 +198,7 @@ func (s *Stack) Counters() Counters {
 	c := s.counters.snapshot()
 	c.EventsLost = s.events.lost.Load()
 	c.Memory = s.memoryCounters()
+	c.UDP.Sockets = uint64(s.udp.count())
 	s.addCensus(&c)
 	return c
 }

@@ -61,7 +61,7 @@ func TestExitCodes(t *testing.T) {
 		{"bad ip", noCapabilities, []string{"up", "--ip", "10.77.1.2"}, exitUsage,
 			"tunstack: --ip 10.77.1.2 is outside --addr 10.77.0.1/24: the kernel would not route it to the device", 1},
 		{"bad serve", noCapabilities, []string{"up", "--serve", "http:80,gopher:70"}, exitUsage,
-			`tunstack: --serve "http:80,gopher:70": unknown service "gopher" (known: http, echo, discard, source, oneshot, hold)`, 1},
+			`tunstack: --serve "http:80,gopher:70": unknown service "gopher" (known: http, echo, discard, udp-echo, source, oneshot, hold)`, 1},
 		{"bad serve port", noCapabilities, []string{"up", "--serve", "http:99999"}, exitUsage,
 			`tunstack: --serve "http:99999": bad port "99999" for http (want 1-65535)`, 1},
 		{"bad mtu type", noCapabilities, []string{"up", "--mtu", "big"}, exitUsage,

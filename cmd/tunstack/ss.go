@@ -13,6 +13,7 @@ import (
 type ssFlags struct {
 	device flags.Device
 	ss.Options
+	udp bool // -u: UDP sockets instead of TCP connections
 }
 
 func (c *cli) ssCommand() *cobra.Command {
@@ -60,14 +61,20 @@ source (src, sport, --sport) is the stack's end and the destination (dst,
 dport, --dport) the peer's.
 
 --stuck lists the connections that have stayed longer than --min-age in
-SYN-RECEIVED, FIN-WAIT-2, CLOSE-WAIT or LAST-ACK, and what each waits for.`,
+SYN-RECEIVED, FIN-WAIT-2, CLOSE-WAIT or LAST-ACK, and what each waits for.
+
+-u lists UDP sockets instead, as ss -uan does: connected ones (ESTAB), with
+-a the unconnected ones (UNCONN) too, with -l those only; each with the
+bytes and datagrams waiting to be read and the datagrams its full receive
+queue dropped.`,
 		Example: `  sudo tunstack ss
   sudo tunstack ss -tni
   sudo tunstack ss -tan state time-wait
   sudo tunstack ss -o state established '( dport = :80 or sport = :80 )'
   sudo tunstack ss sport gt :1024 and dst 10.77.0.1
   sudo tunstack ss -s established --sport 80 --json
-  sudo tunstack ss --stuck --min-age 30s`,
+  sudo tunstack ss --stuck --min-age 30s
+  sudo tunstack ss -ua`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			return usage.Wrap(o.AddFilter(args))
 		},
@@ -88,6 +95,9 @@ SYN-RECEIVED, FIN-WAIT-2, CLOSE-WAIT or LAST-ACK, and what each waits for.`,
 			if err := controlError(err, "tunstack ss"); err != nil {
 				return err
 			}
+			if o.udp {
+				return o.PrintUDP(c.stdout, status.UDPSockets)
+			}
 			return o.Print(c.stdout, status.Connections, matcher)
 		}),
 	}
@@ -107,6 +117,7 @@ SYN-RECEIVED, FIN-WAIT-2, CLOSE-WAIT or LAST-ACK, and what each waits for.`,
 	fs.BoolVarP(&o.IPv6, "ipv6", "6", false, "only IPv6 connections")
 	registerEndFlags(fs, &o.Ends)
 	fs.BoolVar(&o.JSON, "json", false, "print a JSON array, one object per connection")
+	fs.BoolVarP(&o.udp, "udp", "u", false, "list UDP sockets (connected ones; with -a all, with -l unconnected ones)")
 	fs.BoolVar(&o.Stuck, "stuck", false, "only connections stuck in SYN-RECEIVED, FIN-WAIT-2, CLOSE-WAIT or LAST-ACK, and what they wait for")
 	fs.DurationVar(&o.MinAge, "min-age", ss.DefaultStuckAge, "with --stuck: how long in the state makes a connection stuck")
 	return cmd

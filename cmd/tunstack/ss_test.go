@@ -121,3 +121,33 @@ func TestSSUsageErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestSSUDPOverRealStack: ss -ua lists a real stack's UDP sockets, with
+// the datagram that waits to be read.
+func TestSSUDPOverRealStack(t *testing.T) {
+	pair := clitest.NewStackPair(t)
+	pc, err := pair.Ours.ListenPacket("udp", ":7")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	conn, err := pair.Peer.DialUDP("udp", "10.77.0.2:7")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.Write([]byte("unread"))
+	path, _ := clitest.ServeControl(t, control.StackBackend{Stack: pair.Ours})
+	var out string
+	testkit.Eventually(t, "the datagram waiting on the socket", func() bool {
+		code, stdout, errOut := runCLI(t, noCapabilities, nil, "ss", "--control", path, "-ua")
+		if code != exitOK {
+			t.Fatalf("ss -ua exited %d: %s", code, errOut)
+		}
+		out = stdout
+		return strings.Contains(out, "datagrams:1")
+	})
+	if !strings.Contains(out, "UNCONN") || !strings.Contains(out, "0.0.0.0:7") || !strings.Contains(out, " 6 ") {
+		t.Errorf("ss -ua printed\n%s\nwant 0.0.0.0:7 UNCONN with 6 bytes in Recv-Q", out)
+	}
+}

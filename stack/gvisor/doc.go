@@ -1,11 +1,12 @@
 // Package gvisor runs gVisor's netstack (gvisor.dev/gvisor/pkg/tcpip) on a
 // stack.Link, behind the same methods as *stack.Stack: Run, Listen,
-// DialContext, Shutdown, Connections, Counters and Subscribe. It lets the
+// ListenPacket, DialContext, Shutdown, Connections, Counters and
+// Subscribe. It lets the
 // daemon answer with either TCP/IP implementation, tunstack's or gVisor's,
 // on the same TUN code and services (`tunstack up --engine gvisor`), so
 // that integration tests and benchmarks compare the two side by side.
 //
-// The adapter gives gVisor IPv4, IPv6, ICMP and TCP, the stack's addresses
+// The adapter gives gVisor IPv4, IPv6, ICMP, TCP and UDP, the stack's addresses
 // and a default route per family over one NIC whose link endpoint reads
 // batches from the Link and writes what gVisor sends in batches. gVisor
 // answers ICMP echo itself. Its options follow tunstack's defaults where
@@ -15,6 +16,7 @@
 // What it does not do: it records no events (Subscribe's channel never
 // carries one), it knows no state history (ConnInfo.States holds the
 // current state only), and Connections and Counters fill only the fields
-// gVisor exposes. The stack package must not import this one: the
+// gVisor exposes; DialContext is TCP's only (ListenPacket opens UDP
+// sockets). The stack package must not import this one: the
 // dependency points from here to stack.
 package gvisor

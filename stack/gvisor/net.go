@@ -34,30 +34,9 @@ func (s *Stack) Listen(network, address string) (net.Listener, error) {
 	if err != nil {
 		return nil, opErr(err)
 	}
-	bind := tcpip.FullAddress{Port: la.Port}
-	var proto tcpip.NetworkProtocolNumber
-	v6only := false
-	if a := la.Addr; !a.IsValid() {
-		has4, has6 := s.hasFamily(true), s.hasFamily(false)
-		switch {
-		case la.Want6 && has6:
-			proto, v6only = ipv6.ProtocolNumber, !(la.Want4 && has4)
-		case la.Want4 && has4:
-			proto = ipv4.ProtocolNumber
-		default:
-			return nil, opErr(stack.ErrNoAddress)
-		}
-	} else {
-		if !a.IsUnspecified() && !s.isLocal(a) {
-			return nil, opErr(syscall.EADDRNOTAVAIL)
-		}
-		proto, v6only = ipv4.ProtocolNumber, a.Is6()
-		if a.Is6() {
-			proto = ipv6.ProtocolNumber
-		}
-		if !a.IsUnspecified() {
-			bind.Addr = tcpipAddr(a)
-		}
+	bind, proto, v6only, err := s.bindAddress(la)
+	if err != nil {
+		return nil, opErr(err)
 	}
 	var wq waiter.Queue
 	ep, tcpErr := s.gv.NewEndpoint(gtcp.ProtocolNumber, proto, &wq)
@@ -148,6 +127,36 @@ func (s *Stack) DialContext(ctx context.Context, network, address string) (net.C
 		return nil, fail(errnoOf(tcpErr))
 	}
 	return gonet.NewTCPConn(&wq, ep), nil
+}
+
+// bindAddress is where an endpoint listening on la binds, of which
+// network protocol, and whether an IPv6 one takes IPv6 only: "tcp" or
+// "udp" on every address is one dual-stack IPv6 endpoint when the stack
+// has both families.
+func (s *Stack) bindAddress(la sockaddr.ListenAddr) (bind tcpip.FullAddress, proto tcpip.NetworkProtocolNumber, v6only bool, err error) {
+	bind = tcpip.FullAddress{Port: la.Port}
+	a := la.Addr
+	if !a.IsValid() {
+		has4, has6 := s.hasFamily(true), s.hasFamily(false)
+		switch {
+		case la.Want6 && has6:
+			return bind, ipv6.ProtocolNumber, !(la.Want4 && has4), nil
+		case la.Want4 && has4:
+			return bind, ipv4.ProtocolNumber, false, nil
+		}
+		return bind, 0, false, stack.ErrNoAddress
+	}
+	if !a.IsUnspecified() && !s.isLocal(a) {
+		return bind, 0, false, syscall.EADDRNOTAVAIL
+	}
+	proto, v6only = ipv4.ProtocolNumber, a.Is6()
+	if a.Is6() {
+		proto = ipv6.ProtocolNumber
+	}
+	if !a.IsUnspecified() {
+		bind.Addr = tcpipAddr(a)
+	}
+	return bind, proto, v6only, nil
 }
 
 func (s *Stack) hasFamily(v4 bool) bool {

@@ -19,7 +19,9 @@ import (
 // of their own ("gvisor:..."), when not zero; Retransmits has fast
 // retransmits and puts all others under "data"; the SYN cookie counters
 // are gVisor's ListenOverflowSynCookie*, and its listen overflows stay
-// among the drops; ChallengeACKs,
+// among the drops; UDP's PortUnreachables counts every destination
+// unreachable gVisor sent, and its ICMPErrors and Sockets stay zero;
+// ChallengeACKs,
 // RSTsByReason and EventsLost stay zero.
 func (s *Stack) Counters() stack.Counters {
 	st := s.gv.Stats()
@@ -64,6 +66,16 @@ func (s *Stack) Counters() stack.Counters {
 		Drops:       drops,
 		Retransmits: retransmits,
 		States:      states,
+
+		UDP: stack.UDPCounters{
+			InDatagrams:      st.UDP.PacketsReceived.Value(),
+			NoPorts:          st.UDP.UnknownPortErrors.Value(),
+			InErrors:         st.UDP.MalformedPacketsReceived.Value() + st.UDP.ChecksumErrors.Value() + st.UDP.ReceiveBufferErrors.Value(),
+			OutDatagrams:     st.UDP.PacketsSent.Value(),
+			RcvbufErrors:     st.UDP.ReceiveBufferErrors.Value(),
+			InCsumErrors:     st.UDP.ChecksumErrors.Value(),
+			PortUnreachables: st.ICMP.V4.PacketsSent.DstUnreachable.Value() + st.ICMP.V6.PacketsSent.DstUnreachable.Value(),
+		},
 
 		SynCookiesSent:      st.TCP.ListenOverflowSynCookieSent.Value(),
 		SynCookiesValidated: st.TCP.ListenOverflowSynCookieRcvd.Value(),

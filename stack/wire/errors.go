@@ -14,7 +14,7 @@ func (e *Error) Error() string { return e.text }
 // Code is the error's counter label, for example "tcp-bad-checksum".
 func (e *Error) Code() string { return e.code }
 
-// The errors, grouped by layer: IP, TCP, ICMP, then those of the builders.
+// The errors, grouped by layer: IP, TCP, UDP, ICMP, then those of the builders.
 var (
 	ErrTruncated       = &Error{"ip-truncated", "packet ends inside its IP header"}
 	ErrBadVersion      = &Error{"ip-bad-version", "IP version is neither 4 nor 6"}
@@ -30,6 +30,11 @@ var (
 	ErrBadTCPChecksum = &Error{"tcp-bad-checksum", "TCP checksum mismatch"}
 	ErrBadDataOffset  = &Error{"tcp-bad-data-offset", "TCP data offset below 5 or past the segment"}
 	ErrBadOptions     = &Error{"tcp-bad-options", "malformed TCP option length"}
+
+	ErrUDPTruncated    = &Error{"udp-truncated", "UDP datagram shorter than its header"}
+	ErrBadUDPLength    = &Error{"udp-bad-length", "UDP length field below 8 or past the packet"}
+	ErrBadUDPChecksum  = &Error{"udp-bad-checksum", "UDP checksum mismatch"}
+	ErrUDPZeroChecksum = &Error{"udp-zero-checksum", "IPv6 UDP datagram without a checksum (RFC 8200 §8.1)"}
 
 	ErrICMPTruncated   = &Error{"icmp-truncated", "ICMP message shorter than its header"}
 	ErrBadICMPChecksum = &Error{"icmp-bad-checksum", "ICMP checksum mismatch"}

@@ -3,6 +3,7 @@ package wire
 import (
 	"bytes"
 	"encoding/binary"
+	"net/netip"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -23,7 +24,57 @@ func seedPackets(f *testing.F) [][]byte {
 	echo6 := make([]byte, IPv6HeaderLen+12)
 	writeIPHeader(echo6, host6, stack6, ProtoICMPv6, 0, 12)
 	echo6[IPv6HeaderLen] = ICMPv6EchoRequest
-	return append(seeds, echo4, echo6, []byte{0x46}, []byte{0x60})
+	udp4 := make([]byte, 100)
+	n4, _ := BuildUDP(udp4, netip.AddrPortFrom(host4, 5353), netip.AddrPortFrom(stack4, 53), []byte("query"))
+	udp6 := make([]byte, 100)
+	n6, _ := BuildUDP(udp6, netip.AddrPortFrom(host6, 5353), netip.AddrPortFrom(stack6, 53), []byte("query"))
+	return append(seeds, echo4, echo6, udp4[:n4], udp6[:n6], []byte{0x46}, []byte{0x60})
+}
+
+func FuzzParseUDP(f *testing.F) {
+	for _, s := range seedPackets(f) {
+		f.Add(s, true)
+	}
+	buf := make([]byte, 65536+IPv6HeaderLen)
+	f.Fuzz(func(t *testing.T, b []byte, fix bool) {
+		if fix {
+			testkit.FixChecksums(b)
+		}
+		p, err := ParseIP(b)
+		if err != nil {
+			return
+		}
+		var d UDP
+		if err := ParseUDP(&p, &d); err != nil {
+			if DropReason(err) == "other" {
+				t.Fatalf("error without a drop reason: %v", err)
+			}
+			return
+		}
+		if p.Version == 6 && binary.BigEndian.Uint16(p.Payload[6:8]) == 0 {
+			t.Fatal("took an IPv6 datagram without a checksum")
+		}
+		// What we parsed, we can build, and parse back the same.
+		src, dst := netip.AddrPortFrom(p.Src, d.SrcPort), netip.AddrPortFrom(p.Dst, d.DstPort)
+		n, err := BuildUDP(buf, src, dst, d.Payload)
+		if err == ErrBadAddress || err == ErrPacketTooLong {
+			return // parsing does not judge addresses; the stack does
+		}
+		if err != nil {
+			t.Fatalf("BuildUDP of a parsed datagram: %v", err)
+		}
+		q, err := ParseIP(buf[:n])
+		if err != nil {
+			t.Fatalf("ParseIP of a rebuilt datagram: %v", err)
+		}
+		var again UDP
+		if err := ParseUDP(&q, &again); err != nil {
+			t.Fatalf("ParseUDP of a rebuilt datagram: %v", err)
+		}
+		if again.SrcPort != d.SrcPort || again.DstPort != d.DstPort || !bytes.Equal(again.Payload, d.Payload) {
+			t.Fatalf("rebuilt datagram differs: %d->%d %q, parsed %d->%d %q", again.SrcPort, again.DstPort, again.Payload, d.SrcPort, d.DstPort, d.Payload)
+		}
+	})
 }
 
 func FuzzParseIP(f *testing.F) {

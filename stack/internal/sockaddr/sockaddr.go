@@ -2,7 +2,7 @@
 // package's Listen and Dial calls the way both TCP/IP implementations of
 // tunstack (the native stack and the gVisor adapter) accept them: IP
 // literals only. It does no name lookup and knows no network but tcp,
-// tcp4 and tcp6.
+// tcp4 and tcp6, and udp, udp4 and udp6 for UDP's calls (udp.go).
 package sockaddr
 
 import (
@@ -32,7 +32,11 @@ func Families(network string) (want4, want6 bool, err error) {
 // Dial parses the "ip:port" of a Dial on network: a unicast address of a
 // family the network allows, IPv4-mapped addresses unmapped, a port above 0.
 func Dial(network, address string) (netip.AddrPort, error) {
-	want4, want6, host, port, err := split(network, address)
+	return dial(Families, network, address)
+}
+
+func dial(families func(string) (bool, bool, error), network, address string) (netip.AddrPort, error) {
+	want4, want6, host, port, err := split(families, network, address)
 	if err != nil {
 		return netip.AddrPort{}, err
 	}
@@ -65,7 +69,11 @@ type ListenAddr struct {
 // may be unspecified. Whether it is one of the stack's addresses is the
 // stack's to say.
 func Listen(network, address string) (ListenAddr, error) {
-	want4, want6, host, port, err := split(network, address)
+	return listen(Families, network, address)
+}
+
+func listen(families func(string) (bool, bool, error), network, address string) (ListenAddr, error) {
+	want4, want6, host, port, err := split(families, network, address)
 	if err != nil {
 		return ListenAddr{}, err
 	}
@@ -87,8 +95,8 @@ func Listen(network, address string) (ListenAddr, error) {
 
 // split checks the network name and splits "host:port" into the host and
 // a 16-bit port.
-func split(network, address string) (want4, want6 bool, host string, port uint16, err error) {
-	if want4, want6, err = Families(network); err != nil {
+func split(families func(string) (bool, bool, error), network, address string) (want4, want6 bool, host string, port uint16, err error) {
+	if want4, want6, err = families(network); err != nil {
 		return false, false, "", 0, err
 	}
 	host, portText, err := net.SplitHostPort(address)

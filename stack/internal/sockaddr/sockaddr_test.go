@@ -62,3 +62,24 @@ func TestListen(t *testing.T) {
 		}
 	}
 }
+
+func TestUDPNames(t *testing.T) {
+	if _, err := DialUDP("udp6", "[fd00:77::1]:53"); err != nil {
+		t.Errorf("DialUDP udp6: %v", err)
+	}
+	if _, err := DialUDP("udp4", "[fd00:77::1]:53"); err == nil {
+		t.Error("DialUDP udp4 to an IPv6 address: no error")
+	}
+	if _, err := Dial("udp", "10.77.0.1:53"); err == nil {
+		t.Error(`TCP's Dial took "udp"`)
+	}
+	if _, err := ListenUDP("tcp", ":53"); err == nil {
+		t.Error(`ListenUDP took "tcp"`)
+	}
+	if la, err := ListenUDP("udp", ":7"); err != nil || !la.Want4 || !la.Want6 || la.Port != 7 {
+		t.Errorf("ListenUDP udp :7 = %+v, %v", la, err)
+	}
+	if !IsUDP("udp4") || IsUDP("tcp") {
+		t.Error("IsUDP")
+	}
+}

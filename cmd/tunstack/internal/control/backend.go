@@ -31,5 +31,5 @@ func (b StackBackend) Status() Reply {
 	for i, info := range infos {
 		conns[i] = NewConnStatus(info)
 	}
-	return Reply{Counters: NewCounterStatus(b.Counters()), Connections: conns}
+	return Reply{Counters: NewCounterStatus(b.Counters()), Connections: conns, UDPSockets: udpSockets(b.Stack)}
 }

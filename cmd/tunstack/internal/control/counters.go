@@ -16,6 +16,7 @@ type CounterStatus struct {
 	Drops       map[string]uint64 `json:"drops,omitempty"`
 	TCPStatus                     // TCP-MIB, per-reason counters, states, memory
 	Fragments   FragStatus        `json:"fragments"` // IP reassembly
+	UDP         UDPStatus         `json:"udp"`       // udp.go
 }
 
 // NewCounterStatus is the counters of a status reply.
@@ -31,6 +32,7 @@ func NewCounterStatus(c stack.Counters) *CounterStatus {
 		Drops:       c.Drops,
 		TCPStatus:   newTCPStatus(c),
 		Fragments:   newFragStatus(c.Fragments),
+		UDP:         newUDPStatus(c.UDP),
 	}
 }
 

@@ -42,6 +42,7 @@ type Reply struct {
 	// status
 	Counters    *CounterStatus `json:"counters,omitempty"`
 	Connections []ConnStatus   `json:"connections,omitempty"`
+	UDPSockets  []UDPSocket    `json:"udp_sockets,omitempty"` // udp.go
 }
 
 // ParseDialTarget checks the HOST:PORT of a dial: the stack has no

@@ -139,3 +139,19 @@ func stateNames(events []stack.Event) []string {
 	}
 	return names
 }
+
+// TestStatusListsUDPSockets: a native stack's status carries its UDP
+// sockets.
+func TestStatusListsUDPSockets(t *testing.T) {
+	pair := clitest.NewStackPair(t)
+	pc, err := pair.Ours.ListenPacket("udp", ":7")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	reply := control.StackBackend{Stack: pair.Ours}.Status()
+	want := []control.UDPSocket{{Local: "0.0.0.0:7"}} // the stack has IPv4 only
+	if !slices.Equal(reply.UDPSockets, want) {
+		t.Errorf("UDP sockets %+v, want %+v", reply.UDPSockets, want)
+	}
+}

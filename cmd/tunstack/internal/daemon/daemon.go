@@ -14,8 +14,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
-	"net"
 	"net/netip"
 	"strings"
 	"sync"
@@ -50,7 +50,7 @@ type Daemon struct {
 	loopDone chan struct{} // closed when Run has returned
 	loopErr  error         // valid after loopDone
 
-	services  []net.Listener
+	services  []io.Closer // listeners, and UDP services' sockets (udp.go)
 	serving   sync.WaitGroup
 	control   *control.Server
 	metrics   *metrics.Server  // --metrics (below)
@@ -170,6 +170,9 @@ func Start(cfg Config, log *slog.Logger, invokedAs string, wrap func(stack.Link)
 // startService listens on the service's port on all of the stack's
 // addresses and serves there until the listener closes.
 func (d *Daemon) startService(svc services.Spec) error {
+	if services.Network(svc.Name) == "udp" {
+		return d.startPacketService(svc)
+	}
 	serve := services.Handler(svc.Name)
 	ln, err := d.stack.Listen("tcp", fmt.Sprintf(":%d", svc.Port))
 	if err != nil {

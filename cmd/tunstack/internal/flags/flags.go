@@ -17,6 +17,6 @@ const (
 	DefaultAddr6      = "fd00:77::1/64"
 	DefaultIP6        = "fd00:77::2"
 	DefaultMTU        = 1500
-	DefaultServe      = "http:80,echo:7,discard:9"
+	DefaultServe      = "http:80,echo:7,discard:9,udp-echo:7"
 	DefaultControlDir = "/run/tunstack"
 )

@@ -47,7 +47,7 @@ func (f *Up) Register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.Addr6, "addr6", DefaultAddr6, `kernel-side IPv6 address and prefix ("" turns IPv6 off)`)
 	fs.StringVar(&f.IP6, "ip6", DefaultIP6, "the stack's IPv6 address, inside --addr6's prefix")
 	fs.IntVar(&f.mtu, "mtu", DefaultMTU, "device MTU")
-	fs.StringVar(&f.serve, "serve", DefaultServe, `services as NAME:PORT,... (http, echo, discard; source, oneshot, hold for benchmarks; "" for none)`)
+	fs.StringVar(&f.serve, "serve", DefaultServe, `services as NAME:PORT,... (http, echo, discard, udp-echo; source, oneshot, hold for benchmarks; "" for none)`)
 	fs.DurationVar(&f.MSL, "msl", 0, "maximum segment lifetime; TIME-WAIT lasts 2*MSL (default 30s)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
@@ -193,13 +193,14 @@ func lastAddr(prefix netip.Prefix) netip.Addr {
 }
 
 // parseServe parses --serve: NAME:PORT pairs separated by commas, each
-// port used once. An empty string means no services.
+// port used once per transport (echo:7 and udp-echo:7 share a number). An
+// empty string means no services.
 func parseServe(text string) ([]services.Spec, error) {
 	if strings.TrimSpace(text) == "" {
 		return nil, nil
 	}
 	var specs []services.Spec
-	ports := map[uint16]string{}
+	ports := map[string]string{} // by services.Network and port
 	for _, item := range strings.Split(text, ",") {
 		item = strings.TrimSpace(item)
 		name, portText, ok := strings.Cut(item, ":")
@@ -217,10 +218,11 @@ func parseServe(text string) ([]services.Spec, error) {
 		if err != nil || port == 0 {
 			return nil, usage.Errorf("--serve %q: bad port %q for %s (want 1-65535)", text, portText, name)
 		}
-		if other, taken := ports[uint16(port)]; taken {
+		key := services.Network(name) + strconv.Itoa(int(port))
+		if other, taken := ports[key]; taken {
 			return nil, usage.Errorf("--serve %q: port %d is given to both %s and %s", text, port, other, name)
 		}
-		ports[uint16(port)] = name
+		ports[key] = name
 		specs = append(specs, services.Spec{Name: name, Port: uint16(port)})
 	}
 	return specs, nil

@@ -24,6 +24,7 @@ type Collector struct {
 	connections  *prometheus.Desc
 	captureLostD *prometheus.Desc
 	frag         fragMetrics // frag.go
+	udp          udpMetrics  // udp.go
 }
 
 // scalarMetric is one unlabelled metric and how to read it.
@@ -93,7 +94,7 @@ func NewCollector(counters func() stack.Counters, captureLost func() uint64) *Co
 			`TCP segments dropped, by reason: "tcp_*" malformed, "no_listener", "syn_queue_full", "accept_queue_full", "conn_limit", "peer_conn_limit", "build_*", "engine_<code>" discarded by the engine.`,
 			[]string{"reason"}, nil),
 		ipDrops: prometheus.NewDesc("tunstack_ip_drops_total",
-			`Packets dropped before TCP, by reason: "ip_*", "icmp_*", "not_our_address", "martian_*", "frag_*" (IP fragments), "unknown_protocol", "link_read", "link_write".`,
+			`Packets dropped before TCP, by reason: "ip_*", "icmp_*", "not_our_address", "martian_*", "frag_*" (IP fragments), "udp_*" (UDP), "unknown_protocol", "link_read", "link_write".`,
 			[]string{"reason"}, nil),
 		retransmits: prometheus.NewDesc("tunstack_tcp_retransmits_total",
 			"TCP segments sent again, by kind: syn, syn_ack, data, fin, fast (fast retransmit), tlp (tail loss probe), probe (zero-window probe). TCP-MIB tcpRetransSegs (RFC 4022) is the sum without probe.",
@@ -110,6 +111,7 @@ func NewCollector(counters func() stack.Counters, captureLost func() uint64) *Co
 		captureLostD: prometheus.NewDesc("tunstack_pcap_lost_total",
 			"Packets missing from the --pcap file because the disk fell behind.", nil, nil),
 		frag: newFragMetrics(),
+		udp:  newUDPMetrics(),
 	}
 }
 
@@ -125,6 +127,7 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.rateLimited
 	ch <- c.connections
 	c.frag.describe(ch)
+	c.udp.describe(ch)
 	if c.captureLost != nil {
 		ch <- c.captureLostD
 	}
@@ -162,6 +165,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(c.connections, prometheus.GaugeValue, float64(counters.States[st]), LabelValue(st.String()))
 	}
 	c.frag.collect(ch, &counters)
+	c.udp.collect(ch, &counters)
 	if c.captureLost != nil {
 		ch <- prometheus.MustNewConstMetric(c.captureLostD, prometheus.CounterValue, float64(c.captureLost()))
 	}

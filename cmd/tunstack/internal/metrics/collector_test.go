@@ -49,6 +49,8 @@ func TestMetricsEndpoint(t *testing.T) {
 		States: map[tcp.State]int{tcp.Listen: 6, tcp.TimeWait: 2, tcp.CloseWait: 1},
 		Fragments: stack.FragCounters{Fragments: 12, Reassembled: 4, Atomic: 1, TimeExceeded: 2, TimeExceededLimited: 3,
 			FragmentsOut: 6, Pending: 2, Memory: 3000, Discarded: map[string]uint64{"frag-overlap": 5, "frag-timeout": 0}},
+		UDP: stack.UDPCounters{InDatagrams: 21, NoPorts: 22, InErrors: 23, OutDatagrams: 24, RcvbufErrors: 25,
+			InCsumErrors: 26, PortUnreachables: 27, PortUnreachablesLimited: 28, ICMPErrors: 29, Sockets: 30},
 	}
 	lines, body := scrape(t, NewCollector(func() stack.Counters { return counters }, func() uint64 { return 11 }))
 	for _, want := range []string{
@@ -92,6 +94,17 @@ func TestMetricsEndpoint(t *testing.T) {
 		"tunstack_ip_frag_memory_bytes 3000",
 		`tunstack_ip_frag_discarded_total{reason="frag_overlap"} 5`,
 		`tunstack_ip_frag_discarded_total{reason="frag_timeout"} 0`,
+		"tunstack_udp_in_datagrams_total 21",
+		"tunstack_udp_no_ports_total 22",
+		"tunstack_udp_in_errors_total 23",
+		"tunstack_udp_out_datagrams_total 24",
+		"tunstack_udp_rcvbuf_errors_total 25",
+		"tunstack_udp_in_csum_errors_total 26",
+		"tunstack_udp_port_unreachables_sent_total 27",
+		"tunstack_udp_port_unreachables_limited_total 28",
+		"tunstack_udp_icmp_errors_total 29",
+		"tunstack_udp_sockets 30",
+		"# TYPE tunstack_udp_sockets gauge",
 	} {
 		if !lines[want] {
 			t.Errorf("/metrics lacks %q", want)

@@ -32,7 +32,7 @@ func newFragMetrics() fragMetrics {
 				func(c *stack.FragCounters) uint64 { return c.TimeExceeded }),
 			metric("tunstack_ip_frag_time_exceeded_limited_total", `ICMP "fragment reassembly time exceeded" messages the rate limit held back.`, counter,
 				func(c *stack.FragCounters) uint64 { return c.TimeExceededLimited }),
-			metric("tunstack_ip_frag_fragments_out_total", "IP fragments sent: echo replies larger than the MTU (IP-MIB ipSystemStatsOutFragCreates).", counter,
+			metric("tunstack_ip_frag_fragments_out_total", "IP fragments sent: echo replies and UDP datagrams larger than the MTU (IP-MIB ipSystemStatsOutFragCreates).", counter,
 				func(c *stack.FragCounters) uint64 { return c.FragmentsOut }),
 			metric("tunstack_ip_frag_pending", "Incomplete IP datagrams held now.", gauge,
 				func(c *stack.FragCounters) uint64 { return c.Pending }),

@@ -1,9 +1,9 @@
 // Package services is the daemon's built-in services by the names --serve
 // takes: http, echo and discard (stack.ServeHTTP, ServeEcho and
-// ServeDiscard), and source, oneshot and hold, which `tunstack bench`
-// measures with and anyone can use to measure a stack by hand. Each serves
-// any engine's listener; all but http (net/http's own loop) run on
-// stack.Serve's loop.
+// ServeDiscard), udp-echo on UDP (stack.ServeUDPEcho, udp.go), and source,
+// oneshot and hold, which `tunstack bench` measures with and anyone can
+// use to measure a stack by hand. Each TCP service serves any engine's
+// listener; all but http (net/http's own loop) run on stack.Serve's loop.
 //
 // It parses no flag and opens no listener: the daemon gives each service
 // the listener of its port.
@@ -20,7 +20,7 @@ import (
 )
 
 // Names are the services --serve knows, in the order its help lists them.
-var Names = []string{"http", "echo", "discard", "source", "oneshot", "hold"}
+var Names = []string{"http", "echo", "discard", "udp-echo", "source", "oneshot", "hold"}
 
 // handlers are the services by name.
 var handlers = map[string]func(net.Listener) error{
@@ -32,8 +32,9 @@ var handlers = map[string]func(net.Listener) error{
 	"hold":    ServeHold,
 }
 
-// Handler is the service called name, which serves one listener until it
-// closes and then returns nil; nil for a name not in Names.
+// Handler is the TCP service called name, which serves one listener until
+// it closes and then returns nil; nil for a name not in Names or a UDP
+// service (PacketHandler).
 func Handler(name string) func(net.Listener) error { return handlers[name] }
 
 // Spec is one service on one port.
