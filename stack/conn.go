@@ -262,6 +262,22 @@ func (c *Conn) CloseRead() error {
 	return nil
 }
 
+// Abort resets the connection (RFC 9293 ABORT): queued data is
+// discarded and a RST goes to the peer, as closing a socket with SO_LINGER
+// 0 does. A relay passes on with it a reset from the other side.
+func (c *Conn) Abort() error {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return c.opError("abort", net.ErrClosed)
+	}
+	c.mu.Unlock()
+	c.abortFromStack()
+	c.readDeadline.stop()
+	c.writeDeadline.stop()
+	return nil
+}
+
 // SetDeadline sets the read and write deadlines; see net.Conn.
 func (c *Conn) SetDeadline(t time.Time) error {
 	c.readDeadline.set(t)

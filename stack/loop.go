@@ -230,6 +230,7 @@ func (s *Stack) serviceDirty() {
 	for _, c := range dirty {
 		s.service(c)
 	}
+	s.applyAdmissions()
 }
 
 // flush sends every packet produced in this iteration to the link in one

@@ -1,12 +1,10 @@
 package stack
 
 import (
-	"errors"
 	"net/netip"
 	"time"
 
 	"github.com/tunstack/tunstack/stack/tcp"
-	"github.com/tunstack/tunstack/stack/wire"
 )
 
 // outBatchLimit is how many packets one link.Write carries at most:
@@ -131,25 +129,9 @@ func (o *outBatch) reset() {
 // sendTCP serializes seg from src to dst into the output batch; why is
 // the reason it is sent, for the counters and the capture.
 func (s *Stack) sendTCP(src, dst netip.Addr, seg *tcp.Segment, why tcp.Reason) bool {
-	if s.out.n >= outBatchLimit {
-		s.flush() // bounded: the buffers are 64 KiB each
-	}
-	need := 120 + len(seg.Payload) // IPv6 header, TCP header with options
-	if len(seg.Payload) > 0 {
-		s.out.runs.add(src, dst, seg, need, s.out.size)
-	}
-	buf := s.out.next(need)
-	n, err := wire.BuildTCP(buf[Headroom:], src, dst, seg, wire.DefaultTTL)
-	if errors.Is(err, wire.ErrBufferTooSmall) {
-		buf = s.out.next(maxPacket)
-		n, err = wire.BuildTCP(buf[Headroom:], src, dst, seg, wire.DefaultTTL)
-	}
-	if err != nil {
-		s.counters.drop("build:" + wire.DropReason(err))
-		s.log.Error("building a TCP segment", "src", src, "dst", dst, "seg", seg.String(), "err", err)
+	if !s.buildTCP(src, dst, seg) { // made.go
 		return false
 	}
-	s.out.commit(n)
 	s.counters.segmentSent(seg.Flags, why)
 	s.capture.noteSent(s.out.n-1, why)
 	return true

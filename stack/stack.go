@@ -59,8 +59,9 @@ type Stack struct {
 	memory     memoryCounters // what the budget does not count itself
 	connLimits connLimits     // Options.MaxConns, MaxConnsPerPeer (connlimits.go)
 	events     fanout
-	capture    capture   // Options.Capture's loop side
-	frags      fragments // IP reassembly; loop-owned
+	capture    capture    // Options.Capture's loop side
+	frags      fragments  // IP reassembly; loop-owned
+	admissions admissions // SYNs held for an Admit hook (admission.go)
 
 	// requests carries calls into the loop (Dial, Connections).
 	requests chan func()
