@@ -55,6 +55,7 @@ type Daemon struct {
 	loopErr  error         // valid after loopDone
 
 	services  []net.Listener
+	forwards  forwards // forward.go
 	serving   sync.WaitGroup
 	control   *control.Server
 	metrics   *metrics.Server  // --metrics (below)
@@ -146,6 +147,11 @@ func Start(cfg Config, log *slog.Logger, invokedAs string, wrap func(stack.Link)
 			return nil, err
 		}
 	}
+	for _, spec := range cfg.Forwards {
+		if err := d.AddForward(spec); err != nil {
+			return nil, err
+		}
+	}
 	if err := d.startMetrics(); err != nil {
 		return nil, err
 	}
@@ -221,6 +227,7 @@ func (d *Daemon) stopNow() error {
 	for _, ln := range d.services {
 		ln.Close()
 	}
+	stoppedForwards := d.stopForwards()
 	if d.stack != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), shutdownBudget)
 		if err := d.stack.Shutdown(ctx); err != nil {
@@ -238,6 +245,9 @@ func (d *Daemon) stopNow() error {
 		case <-time.After(loopStopBudget):
 			d.log.Warn("event loop did not stop in time", "budget", loopStopBudget)
 		}
+	}
+	for _, f := range stoppedForwards {
+		f.Wait() // the stack has stopped: every relay ends
 	}
 	d.closeCapture()
 	if d.stopLog != nil {

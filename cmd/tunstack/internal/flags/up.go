@@ -30,10 +30,11 @@ type Up struct {
 	pcap       string
 	impair     []string
 	tcp        tcpFlags
-	limits     limitFlags  // limits.go
-	frag       fragFlags   // frag.go
-	listen     listenFlags // listen.go
-	mem        memFlags    // memory.go
+	limits     limitFlags   // limits.go
+	frag       fragFlags    // frag.go
+	listen     listenFlags  // listen.go
+	mem        memFlags     // memory.go
+	forwards   forwardFlags // forward.go
 }
 
 // Register adds the flags of `up`.
@@ -58,6 +59,7 @@ func (f *Up) Register(fs *pflag.FlagSet) {
 	f.frag.register(fs)
 	f.listen.register(fs)
 	f.mem.register(fs)
+	f.forwards.register(fs)
 }
 
 // DefaultUp are the flags of `up` as a user gets them without any.
@@ -130,6 +132,9 @@ func (f *Up) Config() (daemon.Config, error) {
 		return daemon.Config{}, err
 	}
 	if cfg.Memory, err = f.mem.config(); err != nil {
+		return daemon.Config{}, err
+	}
+	if err := f.forwards.apply(&cfg); err != nil {
 		return daemon.Config{}, err
 	}
 	return cfg, nil
