@@ -48,6 +48,7 @@ type Conn struct {
 	sendClosed   bool // loop: CloseSend or Close called on the engine
 	removed      bool // loop: out of the demultiplexing table
 	inBatch      bool // loop: in Stack.batched
+	acceptHeld   bool // loop: a fault keeps it from Accept for now (accept_hold)
 	dirty        bool // in Stack.dirty; guarded by Stack.dirtyMu
 
 	state       tcp.State // mu: as last published, to notice changes

@@ -89,6 +89,15 @@ func (s *Stack) inputTCP(p *wire.Packet) {
 		Remote: netip.AddrPortFrom(p.Src, seg.SrcPort),
 	}
 	s.counters.segmentsIn.Add(1)
+	if rules := s.faults.Rules(); rules != nil && s.faultInbound(rules, id, seg) {
+		return // faults.go
+	}
+	s.deliverTCP(id, seg)
+}
+
+// deliverTCP hands a segment to its connection, its TIME-WAIT record or
+// its listener, or answers it with RST.
+func (s *Stack) deliverTCP(id tcp.ID, seg *tcp.Segment) {
 	c, ok := s.conns[id]
 	if s.events.wants(EventSegmentIn) {
 		ev := segmentEvent(s.now, EventSegmentIn, id, c, s.inboundState(id, c), seg, tcp.ReasonNone)

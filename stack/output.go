@@ -157,6 +157,9 @@ type engineHooks struct{ s *Stack }
 
 func (h engineHooks) Output(c *tcp.Conn, seg *tcp.Segment, why tcp.Reason) {
 	s := h.s
+	if rules := s.faults.Rules(); rules != nil && s.faultOutbound(rules, c, seg, why) {
+		return // faults.go
+	}
 	id := c.ID()
 	if s.sendTCP(id.Local.Addr(), id.Remote.Addr(), seg, why) && s.events.wants(EventSegmentOut) {
 		s.events.publish(segmentEvent(s.now, EventSegmentOut, id, connOf(c), c.State(), seg, why))

@@ -102,7 +102,7 @@ stack, on a TUN device that the kernel routes to. Start with 'sudo tunstack demo
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
 		return usage.Wrap(err)
 	})
-	root.AddCommand(c.upCommand(), c.dialCommand(), c.demoCommand(), c.benchCommand(), c.ssCommand(), c.traceCommand())
+	root.AddCommand(c.upCommand(), c.dialCommand(), c.demoCommand(), c.benchCommand(), c.ssCommand(), c.traceCommand(), c.faultCommand(), c.forwardCommand())
 	return root
 }
 

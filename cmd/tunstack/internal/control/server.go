@@ -77,6 +77,7 @@ func Listen(path string) (*net.UnixListener, error) {
 type Server struct {
 	ln      *net.UnixListener
 	backend Backend
+	manager Manager // faults and forwards; nil: none (manage.go)
 	log     *slog.Logger
 
 	ctx    context.Context // canceled by close: ends dials in progress
@@ -176,6 +177,8 @@ func (s *Server) handle(conn *net.UnixConn) {
 		s.events(conn, req.Filter)
 	case OpMemstats:
 		s.memstats(conn)
+	case OpFaultAdd, OpFaultList, OpFaultRemove, OpForwardAdd, OpForwardList, OpForwardRm:
+		s.manage(conn, req)
 	default:
 		writeReply(conn, Reply{Error: fmt.Sprintf("unknown op %q (want dial, status or events)", req.Op)})
 	}

@@ -164,6 +164,9 @@ func Start(cfg Config, log *slog.Logger, invokedAs string, wrap func(stack.Link)
 		return nil, err
 	}
 	d.control = control.NewServer(ln, control.StackBackend{Stack: st, Held: services.Held}, log)
+	if native, ok := st.(*stack.Stack); ok {
+		d.control.SetManager(manager{d: d, st: native}) // manage.go
+	}
 	go d.control.Serve()
 	return d, nil
 }
