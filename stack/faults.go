@@ -94,6 +94,8 @@ func (s *Stack) faultOutbound(rules *fault.Rules, c *tcp.Conn, seg *tcp.Segment,
 		off += n
 		if i < len(v.Slices)-1 {
 			piece.Flags = flags &^ (tcp.FlagFIN | tcp.FlagPSH)
+		} else if off < len(payload) {
+			piece.Flags = flags &^ tcp.FlagFIN // cut short (limit_data): the FIN was for the rest
 		}
 		delay := v.Delay + time.Duration(i)*v.Gap
 		for copies := 0; copies <= v.Copies; copies++ {

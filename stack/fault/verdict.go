@@ -46,7 +46,7 @@ func (t *Tracker) Inbound(now time.Time, rules *Rules, id tcp.ID, seg *tcp.Segme
 			}
 		case MSS:
 			// Downstream: the client's MSS option bounds what we send.
-			if syn && !up && (seg.Options.MSS == 0 || int(seg.Options.MSS) > f.Attrs.Size) {
+			if syn && f.Stream.has(false) && (seg.Options.MSS == 0 || int(seg.Options.MSS) > f.Attrs.Size) {
 				seg.Options.MSS = uint16(f.Attrs.Size)
 				v.Changed = true
 				v.act(f)
@@ -137,7 +137,7 @@ func (t *Tracker) Outbound(now time.Time, rules *Rules, id tcp.ID, seg *tcp.Segm
 			}
 		case MSS:
 			// Upstream: our MSS option bounds what the client sends.
-			if synAck && !down && int(seg.Options.MSS) > f.Attrs.Size {
+			if synAck && f.Stream.has(true) && int(seg.Options.MSS) > f.Attrs.Size {
 				seg.Options.MSS = uint16(f.Attrs.Size)
 				v.Changed = true
 				v.act(f)
@@ -191,11 +191,20 @@ func (t *Tracker) Outbound(now time.Time, rules *Rules, id tcp.ID, seg *tcp.Segm
 				t.kill(now, id, ActReset, f)
 			}
 		case LimitData:
-			if down && data && before >= f.Attrs.Bytes {
-				v.Drop = true
-				v.act(f)
-				t.kill(now, id, ActReset, f)
+			if !down || !data || before+int64(len(seg.Payload)) <= f.Attrs.Bytes {
+				break
 			}
+			v.act(f)
+			t.kill(now, id, ActReset, f)
+			if before >= f.Attrs.Bytes {
+				v.Drop = true
+				break
+			}
+			// The segment that crosses the limit leaves cut at it.
+			keep := int(f.Attrs.Bytes - before)
+			v.Slices = []int{keep}
+			st.passedEnd, st.passed = seg.Seq.Add(uint32(keep)), true
+			return v
 		case Slicer:
 			if down && len(seg.Payload) > f.Attrs.Size {
 				v.Slices = t.slices(len(seg.Payload), f.Attrs.Size, f.Attrs.Vary)
