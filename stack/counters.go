@@ -28,8 +28,12 @@ type Counters struct {
 	// "accept-queue-full" (a listener's queue was full, listen_queue.go),
 	// "link-write" (the link refused a batch), "link-read" (a Read failed but the
 	// link lives on),
-	// "build:<wire code>" (a segment could not be serialized) and
-	// "engine:<reason code>" for segments the engine discarded.
+	// "build:<wire code>" (a segment could not be serialized),
+	// "engine:<reason code>" for segments the engine discarded,
+	// "syn-held" (a SYN retransmitted while its first waits for a
+	// listener's Admit hook), "admission-stale", an Admit hook's own
+	// reasons ("forward:backend-unreachable") and "fault:<type>" for
+	// segments a fault dropped (stack/fault).
 	Drops map[string]uint64
 
 	// ChallengeACKs counts the ACKs sent in answer to a RST in the

@@ -121,6 +121,7 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.rateLimited
 	ch <- c.connections
 	c.frag.describe(ch)
+	ch <- faultSegments
 	if c.captureLost != nil {
 		ch <- c.captureLostD
 	}
@@ -152,6 +153,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(c.connections, prometheus.GaugeValue, float64(counters.States[st]), st.String())
 	}
 	c.frag.collect(ch, &counters)
+	collectFaults(ch, &counters) // fault.go
 	if c.captureLost != nil {
 		ch <- prometheus.MustNewConstMetric(c.captureLostD, prometheus.CounterValue, float64(c.captureLost()))
 	}
@@ -160,11 +162,11 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 // isTCPDrop tells the drop reasons of TCP segments from those of packets
 // that never reached TCP.
 func isTCPDrop(reason string) bool {
-	for _, prefix := range []string{"tcp-", "engine:", "build:"} {
+	for _, prefix := range []string{"tcp-", "engine:", "build:", "fault:", "forward:"} {
 		if strings.HasPrefix(reason, prefix) {
 			return true
 		}
 	}
 	return reason == "no-listener" || reason == "syn-queue-full" || reason == "accept-queue-full" ||
-		reason == "conn-limit" || reason == "peer-conn-limit"
+		reason == "conn-limit" || reason == "peer-conn-limit" || reason == "syn-held" || reason == "admission-stale"
 }
