@@ -23,7 +23,8 @@ declare -A needed=(
 	[ss]=iproute2
 	[ping]=iputils-ping
 	[setpriv]=util-linux
-	[nft]=nftables # kernel-side loss in the impairment test
+	[nft]=nftables # kernel-side loss in the impairment test, a silent server behind --forward
+	[python3]=python3 # python3 -m http.server: the real server behind --forward
 	[gcc]=gcc # the race detector needs cgo
 	[tshark]=tshark # reads the daemon's --pcap files
 )

@@ -34,7 +34,9 @@ func mustFault(t *testing.T, typ Type, stream Stream, attrs map[string]string) F
 	return f
 }
 
-func syn() *tcp.Segment { return &tcp.Segment{Flags: tcp.FlagSYN, Seq: 100, Options: tcp.Options{MSS: 1460}} }
+func syn() *tcp.Segment {
+	return &tcp.Segment{Flags: tcp.FlagSYN, Seq: 100, Options: tcp.Options{MSS: 1460}}
+}
 func synAck() *tcp.Segment {
 	return &tcp.Segment{Flags: tcp.FlagSYN | tcp.FlagACK, Seq: 5000, Ack: 101, Window: 65535, Options: tcp.Options{MSS: 1460}}
 }
