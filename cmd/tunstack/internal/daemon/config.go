@@ -43,6 +43,7 @@ type Config struct {
 	Listen      ListenConfig   // listen queues and SYN cookies
 	Memory      MemoryConfig   // buffer budget, connection limits
 	Forwards    []forward.Spec // --forward
+	API         string         // --api, canonical IP:PORT; "" for none
 }
 
 // StackAddrs are the stack's own addresses.

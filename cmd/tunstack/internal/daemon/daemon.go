@@ -25,6 +25,7 @@ import (
 	"github.com/tunstack/tunstack/cmd/tunstack/internal/control"
 	"github.com/tunstack/tunstack/cmd/tunstack/internal/metrics"
 	"github.com/tunstack/tunstack/cmd/tunstack/internal/services"
+	"github.com/tunstack/tunstack/cmd/tunstack/internal/toxiapi"
 	"github.com/tunstack/tunstack/cmd/tunstack/internal/usage"
 	"github.com/tunstack/tunstack/stack"
 	"github.com/tunstack/tunstack/stack/pcap"
@@ -55,7 +56,8 @@ type Daemon struct {
 	loopErr  error         // valid after loopDone
 
 	services  []net.Listener
-	forwards  forwards // forward.go
+	forwards  forwards        // forward.go
+	api       *toxiapi.Server // --api (api.go)
 	serving   sync.WaitGroup
 	control   *control.Server
 	metrics   *metrics.Server  // --metrics (below)
@@ -155,6 +157,9 @@ func Start(cfg Config, log *slog.Logger, invokedAs string, wrap func(stack.Link)
 	if err := d.startMetrics(); err != nil {
 		return nil, err
 	}
+	if err := d.startAPI(); err != nil {
+		return nil, err
+	}
 
 	ln, err := control.Listen(cfg.Control)
 	if errors.Is(err, control.ErrDaemonRunning) {
@@ -224,6 +229,7 @@ func (d *Daemon) stopNow() error {
 		d.control.Close()
 	}
 	d.stopMetrics()
+	d.stopAPI()
 	if d.stopRelease != nil {
 		d.stopRelease()
 	}

@@ -19,27 +19,34 @@ import (
 // is one of the kernel's addresses on the device. It returns the address
 // in its canonical form.
 func parseMetricsAddr(text string, kernel []netip.Prefix) (string, error) {
+	return parseKernelSideAddr("--metrics", "metrics", 9100, text, kernel)
+}
+
+// parseKernelSideAddr checks the IP:PORT of a server the daemon runs on
+// the kernel's side of the device (--metrics, --api): what names the
+// server in errors, example the port of the examples.
+func parseKernelSideAddr(flag, what string, example uint16, text string, kernel []netip.Prefix) (string, error) {
 	var choices []string
 	for _, p := range kernel {
-		choices = append(choices, netip.AddrPortFrom(p.Addr(), 9100).String())
+		choices = append(choices, netip.AddrPortFrom(p.Addr(), example).String())
 	}
 	hint := "the kernel's side of the device, like " + strings.Join(choices, " or ")
 	host, portText, err := net.SplitHostPort(text)
 	if err != nil {
-		return "", usage.Errorf("--metrics %q: want IP:PORT on %s", text, hint)
+		return "", usage.Errorf("%s %q: want IP:PORT on %s", flag, text, hint)
 	}
 	port, err := strconv.ParseUint(portText, 10, 16)
 	if err != nil || port == 0 {
-		return "", usage.Errorf("--metrics %q: bad port %q (want 1-65535)", text, portText)
+		return "", usage.Errorf("%s %q: bad port %q (want 1-65535)", flag, text, portText)
 	}
 	ip, err := netip.ParseAddr(host)
 	if err != nil || ip.Zone() != "" {
-		return "", usage.Errorf("--metrics %q: %q is not an IP address; listen on %s", text, host, hint)
+		return "", usage.Errorf("%s %q: %q is not an IP address; listen on %s", flag, text, host, hint)
 	}
 	for _, p := range kernel {
 		if ip.Unmap() == p.Addr() {
 			return netip.AddrPortFrom(p.Addr(), uint16(port)).String(), nil
 		}
 	}
-	return "", usage.Errorf("--metrics %q: metrics listen on %s only, not on %s", text, hint, host)
+	return "", usage.Errorf("%s %q: %s listen on %s only, not on %s", flag, text, what, hint, host)
 }

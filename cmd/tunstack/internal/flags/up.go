@@ -35,6 +35,7 @@ type Up struct {
 	listen     listenFlags  // listen.go
 	mem        memFlags     // memory.go
 	forwards   forwardFlags // forward.go
+	api        apiFlag      // api.go
 }
 
 // Register adds the flags of `up`.
@@ -60,6 +61,7 @@ func (f *Up) Register(fs *pflag.FlagSet) {
 	f.listen.register(fs)
 	f.mem.register(fs)
 	f.forwards.register(fs)
+	f.api.register(fs)
 }
 
 // DefaultUp are the flags of `up` as a user gets them without any.
@@ -135,6 +137,9 @@ func (f *Up) Config() (daemon.Config, error) {
 		return daemon.Config{}, err
 	}
 	if err := f.forwards.apply(&cfg); err != nil {
+		return daemon.Config{}, err
+	}
+	if err := f.api.apply(&cfg); err != nil {
 		return daemon.Config{}, err
 	}
 	return cfg, nil
