@@ -109,6 +109,7 @@ func isBareSYN(seg *tcp.Segment) bool {
 func (t *Tracker) state(now time.Time, id tcp.ID, seg *tcp.Segment) *connState {
 	st := t.conns[id]
 	if st == nil || (st.dead && isBareSYN(seg)) {
+		t.prune(now)
 		st = &connState{opened: now, applies: make(map[*Fault]bool)}
 		t.conns[id] = st
 	}
@@ -232,6 +233,23 @@ func (t *Tracker) Due(now time.Time, into []Action) []Action {
 // kill queues an action on the connection now.
 func (t *Tracker) kill(now time.Time, id tcp.ID, kind ActionKind, f *Fault) {
 	t.actions = append(t.actions, Action{At: now, ID: id, Kind: kind, Reason: f.Reason()})
+}
+
+// maxTracked bounds the connections the tracker keeps. The stack tells
+// it of every connection that ends; what it was never told of (a SYN an
+// application dropped, held segments of a connection gone) is forgotten
+// once it is old and the table is full.
+const maxTracked = 1 << 16
+
+func (t *Tracker) prune(now time.Time) {
+	if len(t.conns) < maxTracked {
+		return
+	}
+	for id, st := range t.conns {
+		if now.Sub(st.opened) > 10*time.Minute {
+			delete(t.conns, id)
+		}
+	}
 }
 
 // pruneSYNDrops forgets attempts whose last SYN is long gone.

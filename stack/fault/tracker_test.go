@@ -267,3 +267,12 @@ func TestSlicerCutsData(t *testing.T) {
 		t.Errorf("slices %v (sum %d), gap %v", v.Slices, sum, v.Gap)
 	}
 }
+
+func TestRefusedSYNsLeaveNoState(t *testing.T) {
+	tr := NewTracker(1)
+	r := rules(t, mustFault(t, Refuse, Downstream, nil))
+	tr.Inbound(t0, r, connID, syn())
+	if n := tr.Tracked(); n != 0 {
+		t.Errorf("tracked %d connections after a refused SYN, want 0", n)
+	}
+}

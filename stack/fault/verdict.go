@@ -16,7 +16,15 @@ func (t *Tracker) Inbound(now time.Time, rules *Rules, id tcp.ID, seg *tcp.Segme
 		return v
 	}
 	syn := isBareSYN(seg)
+	fresh := t.conns[id] == nil
 	st := t.state(now, id, seg)
+	defer func() {
+		// A SYN refused or dropped makes no connection: nothing will
+		// tell the tracker to forget it.
+		if fresh && syn && (v.Refuse || v.Drop) {
+			delete(t.conns, id)
+		}
+	}()
 	if syn {
 		st.scaleOffer = seg.Options.HasWindowScale
 	}
