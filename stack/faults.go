@@ -213,6 +213,12 @@ func (s *Stack) holdOutbound(id tcp.ID, seg *tcp.Segment, why tcp.Reason, delay 
 
 // releaseHeld delivers and sends the held segments that are due.
 func (s *Stack) releaseHeld() {
+	delivered := false
+	defer func() {
+		if delivered {
+			s.endBatch() // the engine holds its answers to a burst until then
+		}
+	}()
 	for {
 		h := s.held.popDue(s.now)
 		if h == nil {
@@ -220,6 +226,7 @@ func (s *Stack) releaseHeld() {
 		}
 		if h.inbound {
 			s.deliverTCP(h.id, &h.seg)
+			delivered = true
 			continue
 		}
 		buf := s.out.next(len(h.pkt))
