@@ -11,6 +11,9 @@
 #   sudo scripts/bench.sh --runs 3      # medians of three runs
 #   sudo scripts/bench.sh --profile DIR # and a CPU profile of each daemon
 #
+# Then it measures forwarding (`tunstack bench forward`): a server on the
+# kernel's side reached straight, through --forward and through Toxiproxy.
+#
 # Every argument goes to `tunstack bench` (see `tunstack bench --help`).
 # Needs root; installs what it needs from Debian (wrk, iproute2).
 set -euo pipefail
@@ -59,3 +62,20 @@ ulimit -n 1048576 2>/dev/null || true
 
 echo "==> tunstack bench $*"
 "$bin/tunstack" bench "$@"
+
+# The forwarding figures: a kernel-side server reached straight, through
+# --forward, and through Toxiproxy's own server, built from the module
+# version the API's test uses. They take --quick and --runs.
+forward_args=()
+while [[ $# -gt 0 ]]; do
+	case $1 in
+	--quick) forward_args+=("$1") ;;
+	--runs) forward_args+=("$1" "$2"); shift ;;
+	--runs=*) forward_args+=("$1") ;;
+	esac
+	shift
+done
+echo "==> go install github.com/Shopify/toxiproxy/v2/cmd/server@v2.5.0"
+GOBIN="$bin" go install github.com/Shopify/toxiproxy/v2/cmd/server@v2.5.0
+echo "==> tunstack bench forward ${forward_args[*]}"
+"$bin/tunstack" bench forward --toxiproxy "$bin/server" "${forward_args[@]}"

@@ -47,7 +47,8 @@ declare -A needed=(
 	[setpriv]=util-linux
 	[unshare]=util-linux # a private mount namespace (the /dev/net/tun access test, the sd_notify test)
 	[systemd-analyze]=systemd # verifies dist/tunstack.service
-	[nft]=nftables # kernel-side loss in the impairment test
+	[nft]=nftables # kernel-side loss in the impairment test, a silent server behind --forward
+	[python3]=python3 # python3 -m http.server: the real server behind --forward
 	[gcc]=gcc # the race detector needs cgo
 	[tshark]=tshark # reads the daemon's --pcap files
 )

@@ -24,6 +24,10 @@ type CapturedPacket struct {
 	// (tcp.ReasonClosedRST for the stack's RST to a closed port);
 	// tcp.ReasonNone for other packets.
 	Sent tcp.Reason
+	// SentDetail is why the stack sent a segment it made on its own, or
+	// changed or delayed one, for an application's or a fault's decision
+	// ("forward:refused", "fault:refuse"); "" for the others.
+	SentDetail string
 	// Dropped says that the stack discarded an inbound packet or its
 	// segment: DropReason is the engine's reason, or ReasonNone when
 	// the stack dropped it before any connection and DropDetail says why
@@ -44,6 +48,10 @@ func (p *CapturedPacket) Comment() string {
 		return reasonComment("drop: ", dropComments, p.DropReason)
 	case p.Dropped:
 		return "drop: " + p.DropDetail
+	case p.Sent != tcp.ReasonNone && p.SentDetail != "":
+		return reasonComment("sent: ", sentComments, p.Sent) + " (" + p.SentDetail + ")"
+	case p.SentDetail != "":
+		return "sent: " + p.SentDetail
 	case p.Sent != tcp.ReasonNone:
 		return reasonComment("sent: ", sentComments, p.Sent)
 	}
@@ -89,6 +97,7 @@ type capture struct {
 	reason  tcp.Reason
 	detail  string
 	reasons []tcp.Reason // why packet i of the output batch was sent
+	details []string     // SentDetail of packet i; nil while none has one
 }
 
 // inputPacket handles one packet read from the link and shows it to the
@@ -135,6 +144,17 @@ func (c *capture) noteSent(i int, why tcp.Reason) {
 	c.reasons[i] = why
 }
 
+// noteSentDetail records the SentDetail of packet i of the output batch.
+func (c *capture) noteSentDetail(i int, detail string) {
+	if c.to == nil {
+		return
+	}
+	if i >= len(c.details) {
+		c.details = append(c.details, make([]string, i+1-len(c.details))...)
+	}
+	c.details[i] = detail
+}
+
 // captureOutput shows the packets about to be written to the Capturer. It
 // runs before link.Write, which may coalesce the packets in place.
 func (s *Stack) captureOutput(pkts [][]byte) {
@@ -147,9 +167,14 @@ func (s *Stack) captureOutput(pkts [][]byte) {
 		if i < len(c.reasons) {
 			why = c.reasons[i]
 		}
-		c.pkt = CapturedPacket{Time: s.now, Outbound: true, Data: b[Headroom:], Sent: why}
+		var detail string
+		if i < len(c.details) {
+			detail = c.details[i]
+		}
+		c.pkt = CapturedPacket{Time: s.now, Outbound: true, Data: b[Headroom:], Sent: why, SentDetail: detail}
 		c.to.CapturePacket(&c.pkt)
 	}
 	c.pkt.Data = nil
 	clear(c.reasons)
+	clear(c.details)
 }

@@ -48,6 +48,7 @@ type Conn struct {
 	sendClosed   bool // loop: CloseSend or Close called on the engine
 	removed      bool // loop: out of the demultiplexing table
 	inBatch      bool // loop: in Stack.batched
+	acceptHeld   bool // loop: a fault keeps it from Accept for now (accept_hold)
 	dirty        bool // in Stack.dirty; guarded by Stack.dirtyMu
 
 	state       tcp.State // mu: as last published, to notice changes
@@ -259,6 +260,22 @@ func (c *Conn) CloseRead() error {
 		c.notifyLocked()
 		c.s.wakeConn(c)
 	}
+	return nil
+}
+
+// Abort resets the connection (RFC 9293 ABORT): queued data is
+// discarded and a RST goes to the peer, as closing a socket with SO_LINGER
+// 0 does. A relay passes on with it a reset from the other side.
+func (c *Conn) Abort() error {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return c.opError("abort", net.ErrClosed)
+	}
+	c.mu.Unlock()
+	c.abortFromStack()
+	c.readDeadline.stop()
+	c.writeDeadline.stop()
 	return nil
 }
 

@@ -52,7 +52,7 @@ func (s *Stack) service(c *Conn) {
 	s.pullRecv(c, discard)
 
 	st := e.State()
-	if c.listener != nil && !c.handedOff && st.Synchronized() {
+	if c.listener != nil && !c.handedOff && st.Synchronized() && !c.acceptHeld && !s.holdAccept(c) {
 		c.handedOff = true
 		c.listener.halfOpen--
 		if !c.listener.enqueue(c) {
@@ -216,6 +216,9 @@ func (s *Stack) unregister(c *Conn) {
 		delete(s.localPorts, c.ID().Local)
 	}
 	s.connLimits.remove(c.ID())
+	if s.faultTrack.Tracked() > 0 {
+		s.faultTrack.Forget(c.ID())
+	}
 	s.timers.schedule(c, time.Time{})
 	s.releaseConn(c)
 	if c.listener != nil && !c.handedOff {

@@ -36,8 +36,12 @@ type Counters struct {
 	// "accept-queue-full" (a listener's queue was full, listen_queue.go),
 	// "link-write" (the link refused a batch), "link-read" (a Read failed but the
 	// link lives on),
-	// "build:<wire code>" (a segment could not be serialized) and
-	// "engine:<reason code>" for segments the engine discarded.
+	// "build:<wire code>" (a segment could not be serialized),
+	// "engine:<reason code>" for segments the engine discarded,
+	// "syn-held" (a SYN retransmitted while its first waits for a
+	// listener's Admit hook), "admission-stale", an Admit hook's own
+	// reasons ("forward:backend-unreachable") and "fault:<type>" for
+	// segments a fault dropped (stack/fault).
 	Drops map[string]uint64
 
 	// ChallengeACKs counts the ACKs sent in answer to a RST in the
@@ -71,6 +75,10 @@ type Counters struct {
 	// ACKs dropped because the accept queue was full ("accept-queue-full";
 	// Linux's ListenOverflows).
 	SYNQueueOverflows, AcceptQueueOverflows uint64
+	// Faults counts the segments each fault acted on (dropped, delayed,
+	// changed, duplicated or made up), by its reason: "fault:loss", ...
+	// (stack/fault). Its drops are in Drops too, its RSTs in RSTsByReason.
+	Faults map[string]uint64
 	// MIB holds the RFC 4022 TCP-MIB scalars.
 	MIB TCPMIB
 	// States counts the connections in each state when the snapshot was
@@ -205,8 +213,36 @@ type counters struct {
 	// counted by reason in sent and engineDrops.
 	synCookiesValidated, synQueueOverflows, acceptQueueOverflows atomic.Uint64
 
+	// Segments the stack made on its own (made.go).
+	madeSegs atomic.Uint64
+
 	mu         sync.Mutex
 	otherDrops map[string]uint64
+	madeRSTs   map[string]uint64 // RSTs the stack made, by reason
+	faults     map[string]uint64 // Counters.Faults
+}
+
+// madeSent counts a segment the stack made on its own (made.go).
+func (c *counters) madeSent(flags tcp.Flags, detail string) {
+	c.madeSegs.Add(1)
+	if flags.Has(tcp.FlagRST) {
+		c.mu.Lock()
+		if c.madeRSTs == nil {
+			c.madeRSTs = make(map[string]uint64)
+		}
+		c.madeRSTs[detail]++
+		c.mu.Unlock()
+	}
+}
+
+// fault counts a segment a fault acted on.
+func (c *counters) fault(reason string) {
+	c.mu.Lock()
+	if c.faults == nil {
+		c.faults = make(map[string]uint64)
+	}
+	c.faults[reason]++
+	c.mu.Unlock()
 }
 
 func (c *counters) engineDrop(why tcp.Reason) { c.engineDrops.add(why) }
@@ -274,9 +310,20 @@ func (c *counters) snapshot() Counters {
 			}
 		}
 	}
+	out.SegmentsOut = c.madeSegs.Load()
 	c.mu.Lock()
 	for code, n := range c.otherDrops {
 		out.Drops[code] += n
+	}
+	for code, n := range c.madeRSTs {
+		out.RSTsSent += n
+		out.RSTsByReason[code] += n
+	}
+	if len(c.faults) > 0 {
+		out.Faults = make(map[string]uint64, len(c.faults))
+		for code, n := range c.faults {
+			out.Faults[code] = n
+		}
 	}
 	c.mu.Unlock()
 	for _, kind := range RetransmitKinds {

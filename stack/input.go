@@ -93,6 +93,15 @@ func (s *Stack) inputTCP(p *wire.Packet) {
 	}
 	s.counters.segmentsIn.Add(1)
 	s.counters.payloadIn.Add(uint64(len(seg.Payload)))
+	if rules := s.faults.Rules(); rules != nil && s.faultInbound(rules, id, seg) {
+		return // faults.go
+	}
+	s.deliverTCP(id, seg)
+}
+
+// deliverTCP hands a segment to its connection, its TIME-WAIT record or
+// its listener, or answers it with RST.
+func (s *Stack) deliverTCP(id tcp.ID, seg *tcp.Segment) {
 	c, ok := s.conns[id]
 	if s.events.wants(EventSegmentIn) {
 		ev := segmentEvent(s.now, EventSegmentIn, id, c, s.inboundState(id, c), seg, tcp.ReasonNone)
@@ -129,12 +138,22 @@ func (s *Stack) inputTCP(p *wire.Packet) {
 // passiveOpen gives a segment for a listening port to a new connection in
 // LISTEN and keeps the connection if the segment moved it on (a SYN did).
 func (s *Stack) passiveOpen(ln *Listener, id tcp.ID, seg *tcp.Segment) {
+	if ln.admit != nil && isBareSYN(seg) {
+		s.holdSYN(ln, id, seg) // the application decides: admission.go
+		return
+	}
 	if s.listenQueues(ln, id, seg) { // full queues and SYN cookies: listen_queue.go
 		return
 	}
-	if seg.Flags&(tcp.FlagSYN|tcp.FlagACK|tcp.FlagRST) == tcp.FlagSYN && !s.admit(id, seg) {
+	if isBareSYN(seg) && !s.admit(id, seg) {
 		return
 	}
+	s.openPassive(ln, id, seg)
+}
+
+// openPassive makes the connection in LISTEN for a segment that passed the
+// listener's queues and limits.
+func (s *Stack) openPassive(ln *Listener, id tcp.ID, seg *tcp.Segment) {
 	c := s.newConn(id)
 	c.listener = ln
 	if err := c.engine.OpenPassive(s.now); err != nil {

@@ -17,6 +17,7 @@ type Listener struct {
 	keys    []netip.AddrPort // in Stack.listeners; an unspecified address means all of that family
 	addr    *net.TCPAddr
 	backlog int // bounds the accept queue (listen_queue.go)
+	admit   func(*SYNRequest)
 
 	// Owned by the loop.
 	halfOpen     int       // connections in SYN-RECEIVED
@@ -41,6 +42,15 @@ const (
 // network is "tcp" (both families), "tcp4" or "tcp6". Port 0 picks a free
 // port from 49152–65535.
 func (s *Stack) Listen(network, address string) (net.Listener, error) {
+	ln, err := s.ListenWith(network, address, ListenOptions{})
+	if err != nil {
+		return nil, err
+	}
+	return ln, nil
+}
+
+// ListenWith is Listen with the listener's own options (admission.go).
+func (s *Stack) ListenWith(network, address string, opts ListenOptions) (*Listener, error) {
 	opErr := func(err error) error {
 		return &net.OpError{Op: "listen", Net: network, Err: err}
 	}
@@ -85,7 +95,7 @@ func (s *Stack) Listen(network, address string) (net.Listener, error) {
 		}
 		port = p
 	}
-	ln := &Listener{s: s, backlog: s.backlog, synBacklog: s.synBacklog, changed: make(chan struct{})}
+	ln := &Listener{s: s, backlog: s.backlog, synBacklog: s.synBacklog, admit: opts.Admit, changed: make(chan struct{})}
 	for _, a := range addrs {
 		key := netip.AddrPortFrom(a, port)
 		if s.listenConflictLocked(key) {
@@ -270,6 +280,13 @@ func (ln *Listener) acceptQueueFull() bool {
 	ln.mu.Lock()
 	defer ln.mu.Unlock()
 	return len(ln.queue) >= ln.backlog
+}
+
+// isClosed reports whether Close was called.
+func (ln *Listener) isClosed() bool {
+	ln.mu.Lock()
+	defer ln.mu.Unlock()
+	return ln.closed
 }
 
 // acceptQueueLen is how many connections wait for Accept.

@@ -84,6 +84,7 @@ func (s *Stack) Run(ctx context.Context) error {
 // produced and points the timer at the next deadline. It reports true
 // once a shutdown has finished, when the loop ends.
 func (s *Stack) endTurn() (done bool) {
+	s.runFaultActions()
 	s.flush()
 	if s.shuttingDown && s.quiet() {
 		return true
@@ -97,6 +98,8 @@ func (s *Stack) endTurn() (done bool) {
 func (s *Stack) fireTimers() {
 	s.timeWait.expire(s.now, func(id tcp.ID) { s.timeWaitGone(id, tcp.ReasonTimeWaitExpired) })
 	s.expireFragments()
+	s.releaseHeld() // faults.go
+	s.runFaultActions()
 	s.due = s.timers.popDue(s.now, s.due[:0])
 	for _, c := range s.due {
 		c.engine.Tick(s.now)
@@ -158,6 +161,7 @@ func (s *Stack) inputBatch(bufs [][]byte, sizes []int, checksummed bool) bool {
 		s.inputPacket(b[Headroom : Headroom+sizes[i]])
 	}
 	s.checksummed = false
+	s.runFaultActions()
 	s.endBatch()
 	if !s.holdFloodAnswers() {
 		s.flush()
@@ -192,7 +196,7 @@ func linkClosed(err error) bool {
 // a batch of flood answers held back; zero if none.
 func (s *Stack) nextDeadline() time.Time {
 	next := s.timers.next()
-	for _, at := range [...]time.Time{s.timeWait.next(), s.fragmentsDeadline()} {
+	for _, at := range [...]time.Time{s.timeWait.next(), s.fragmentsDeadline(), s.faultDeadline()} {
 		if !at.IsZero() && (next.IsZero() || at.Before(next)) {
 			next = at
 		}
@@ -231,6 +235,7 @@ func (s *Stack) serviceDirty() {
 		s.service(c)
 	}
 	s.sendQueuedUDP()
+	s.applyAdmissions()
 }
 
 // flush sends every packet produced in this iteration to the link in one

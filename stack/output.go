@@ -1,12 +1,10 @@
 package stack
 
 import (
-	"errors"
 	"net/netip"
 	"time"
 
 	"github.com/tunstack/tunstack/stack/tcp"
-	"github.com/tunstack/tunstack/stack/wire"
 )
 
 // outBatchLimit is how many packets one link.Write carries at most:
@@ -131,25 +129,9 @@ func (o *outBatch) reset() {
 // sendTCP serializes seg from src to dst into the output batch; why is
 // the reason it is sent, for the counters and the capture.
 func (s *Stack) sendTCP(src, dst netip.Addr, seg *tcp.Segment, why tcp.Reason) bool {
-	if s.out.n >= outBatchLimit {
-		s.flush() // bounded: the buffers are 64 KiB each
-	}
-	need := 120 + len(seg.Payload) // IPv6 header, TCP header with options
-	if len(seg.Payload) > 0 {
-		s.out.runs.add(src, dst, seg, need, s.out.size)
-	}
-	buf := s.out.next(need)
-	n, err := wire.BuildTCP(buf[Headroom:], src, dst, seg, wire.DefaultTTL)
-	if errors.Is(err, wire.ErrBufferTooSmall) {
-		buf = s.out.next(maxPacket)
-		n, err = wire.BuildTCP(buf[Headroom:], src, dst, seg, wire.DefaultTTL)
-	}
-	if err != nil {
-		s.counters.drop("build:" + wire.DropReason(err))
-		s.log.Error("building a TCP segment", "src", src, "dst", dst, "seg", seg.String(), "err", err)
+	if !s.buildTCP(src, dst, seg) { // made.go
 		return false
 	}
-	s.out.commit(n)
 	s.counters.segmentSent(seg.Flags, len(seg.Payload), why)
 	s.capture.noteSent(s.out.n-1, why)
 	return true
@@ -175,6 +157,9 @@ type engineHooks struct{ s *Stack }
 
 func (h engineHooks) Output(c *tcp.Conn, seg *tcp.Segment, why tcp.Reason) {
 	s := h.s
+	if rules := s.faults.Rules(); rules != nil && s.faultOutbound(rules, c, seg, why) {
+		return // faults.go
+	}
 	id := c.ID()
 	if s.sendTCP(id.Local.Addr(), id.Remote.Addr(), seg, why) && s.events.wants(EventSegmentOut) {
 		s.events.publish(segmentEvent(s.now, EventSegmentOut, id, connOf(c), c.State(), seg, why))

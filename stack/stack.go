@@ -3,6 +3,7 @@ package stack
 import (
 	"context"
 	"crypto/rand"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -12,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/tunstack/tunstack/stack/fault"
 	"github.com/tunstack/tunstack/stack/tcp"
 )
 
@@ -59,8 +61,10 @@ type Stack struct {
 	memory     memoryCounters // what the budget does not count itself
 	connLimits connLimits     // Options.MaxConns, MaxConnsPerPeer (connlimits.go)
 	events     fanout
-	capture    capture   // Options.Capture's loop side
-	frags      fragments // IP reassembly; loop-owned
+	capture    capture    // Options.Capture's loop side
+	frags      fragments  // IP reassembly; loop-owned
+	admissions admissions // SYNs held for an Admit hook (admission.go)
+	faults     *fault.Set // faults in force (faults.go); read with one atomic load per segment
 
 	// UDP: the sockets (udp.go), the datagrams written and not sent yet
 	// (udp_send.go), Options.UDPForward (udp_forward.go).
@@ -114,6 +118,9 @@ type Stack struct {
 	env          *tcp.Env     // the engine's connections share it: the loop runs them one at a time
 	limits       answerLimits // ratelimit.go
 	shuttingDown bool
+	faultTrack   *fault.Tracker // what the faults remember of connections
+	faultDue     []fault.Action // runFaultActions' actions, kept for reuse
+	held         heldQueue      // segments faults hold
 }
 
 // New returns a stack for link. It does not start the loop; Run does.
@@ -142,6 +149,7 @@ func New(link Link, opts Options) (*Stack, error) {
 		connLimits: connLimits{max: opts.MaxConns, perPeer: opts.MaxConnsPerPeer},
 	}
 	s.loopTimer.Stop()
+	s.faults = &fault.Set{}
 	s.hooks = engineHooks{s}
 	s.env = tcp.NewEnv(s.hooks, s.hooks, s.mem)
 	s.limits = newAnswerLimits(&opts)
@@ -170,6 +178,7 @@ func New(link Link, opts Options) (*Stack, error) {
 	if cfg.ISNKey == ([16]byte{}) {
 		rand.Read(cfg.ISNKey[:])
 	}
+	s.faultTrack = fault.NewTracker(binary.LittleEndian.Uint64(cfg.ISNKey[:8]))
 	s.cfg4, s.cfg6 = cfg, cfg
 	if cfg.MSS == 0 {
 		s.cfg4.MSS = uint16(min(mtu-40, 65535-40)) // IPv4 and TCP headers
@@ -275,6 +284,9 @@ func (s *Stack) wakeConn(c *Conn) {
 	s.dirtyMu.Unlock()
 	s.nudge()
 }
+
+// IsLocal reports whether a is one of the stack's addresses.
+func (s *Stack) IsLocal(a netip.Addr) bool { return s.isLocal(a) }
 
 // isLocal reports whether a is one of the stack's addresses.
 func (s *Stack) isLocal(a netip.Addr) bool {

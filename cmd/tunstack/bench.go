@@ -55,7 +55,40 @@ figure. It removes the namespace when done. Figures are printed, never judged.`,
 	cmd.Flags().IntVar(&runs, "runs", 1, "repeat every measurement this many times and print medians")
 	cmd.Flags().StringVar(&engines, "engines", daemon.EngineGVisor+","+daemon.EngineNative, "engines to run, in this order")
 	cmd.Flags().StringVar(&profileDir, "profile", "", "write a CPU profile of each daemon into this directory")
-	cmd.AddCommand(c.benchClientCommand())
+	cmd.AddCommand(c.benchClientCommand(), c.benchForwardCommand())
+	return cmd
+}
+
+// benchForwardCommand measures forwarding (bench.RunForward).
+func (c *cli) benchForwardCommand() *cobra.Command {
+	var quick bool
+	opts := bench.ForwardOptions{StackIP: flags.DefaultIP}
+	cmd := &cobra.Command{
+		Use:   "forward",
+		Short: "Compare forwarding through --forward with a direct connection and Toxiproxy",
+		Long: `forward creates a network namespace with servers on the kernel's side of the
+device (source, discard, one-shot) and measures throughput and connections per
+second to them straight from the kernel, through tunstack's --forward, and
+through Toxiproxy's server if --toxiproxy gives one, in one run.`,
+		Example: "  sudo tunstack bench forward --quick --toxiproxy ./toxiproxy-server",
+		Args:    exactArgs(0, "no arguments"),
+		RunE: body(func(cmd *cobra.Command, args []string) error {
+			if opts.Runs < 1 || opts.Runs > 9 {
+				return usage.Errorf("--runs %d: want 1 to 9", opts.Runs)
+			}
+			if err := c.requirePrivileges("tunstack bench forward", true); err != nil {
+				return err
+			}
+			opts.Sizes = bench.FullSizes
+			if quick {
+				opts.Sizes = bench.QuickSizes
+			}
+			return bench.RunForward(cmd.Context(), opts, c.stdout, c.stderr)
+		}),
+	}
+	cmd.Flags().BoolVar(&quick, "quick", false, "shorter measurements")
+	cmd.Flags().IntVar(&opts.Runs, "runs", 1, "repeat every measurement this many times and print medians")
+	cmd.Flags().StringVar(&opts.Toxiproxy, "toxiproxy", "", "Toxiproxy's server binary, for its column (scripts/bench.sh builds v2.5.0)")
 	return cmd
 }
 

@@ -109,7 +109,7 @@ stack, on a TUN device that the kernel routes to. Start with 'sudo tunstack demo
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
 		return usage.Wrap(flags.ValueError(err))
 	})
-	root.AddCommand(c.upCommand(), c.dialCommand(), c.demoCommand(), c.benchCommand(), c.ssCommand(), c.traceCommand(), c.versionCommand(), c.cleanupCommand())
+	root.AddCommand(c.upCommand(), c.dialCommand(), c.demoCommand(), c.benchCommand(), c.ssCommand(), c.traceCommand(), c.versionCommand(), c.cleanupCommand(), c.faultCommand(), c.forwardCommand())
 	refuseRepeats(root)
 	return root
 }

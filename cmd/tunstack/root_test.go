@@ -33,7 +33,8 @@ func TestUpDialAndStop(t *testing.T) {
 	defer cancel()
 	exit := make(chan int, 1)
 	go func() { exit <- up.run(ctx, []string{"up", "--netns", ns, "--control", control, "--msl", "100ms"}) }()
-	testkit.Eventually(t, "the control socket", func() bool {
+	// The socket comes first, then the ready line: wait for both.
+	testkit.Eventually(t, "the control socket and the ready line", func() bool {
 		select {
 		case code := <-exit:
 			t.Fatalf("up exited %d early:\n%s%s", code, stdout.String(), stderr.String())
@@ -43,7 +44,7 @@ func TestUpDialAndStop(t *testing.T) {
 		if err == nil {
 			conn.Close()
 		}
-		return err == nil
+		return err == nil && strings.HasSuffix(stdout.String(), "\n")
 	})
 	wantReady := "tunstack: up on tunstack0 in namespace " + ns + " (stack 10.77.0.2, fd00:77::2), control " + control + "\n"
 	if stdout.String() != wantReady {

@@ -316,6 +316,11 @@ func (b *builder) segment(ev stack.Event, pending int) {
 	if !inbound && notable(ev.Reason) && ev.Reason != b.lastNote {
 		b.note(r, ev.Reason, Cite(ev.Reason))
 	}
+	if !inbound && ev.Detail != "" {
+		// The stack made, changed or held it for a fault or an
+		// application: "fault:latency (held 200ms)".
+		b.note(r, tcp.ReasonNone, ev.Detail)
+	}
 	b.setColumns(r)
 }
 
@@ -336,6 +341,9 @@ func (b *builder) stateChange(ev stack.Event) {
 	b.d.Rows = append(b.d.Rows, Row{Kind: RowState, At: ev.Time.Sub(b.d.Start)})
 	r := &b.d.Rows[len(b.d.Rows)-1]
 	b.note(r, ev.Reason, Cite(ev.Reason))
+	if ev.Detail != "" {
+		b.note(r, tcp.ReasonNone, ev.Detail) // a fault ended the connection
+	}
 	b.setColumns(r)
 	b.pendingState = len(b.d.Rows) - 1
 }

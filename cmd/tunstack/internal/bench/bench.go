@@ -120,15 +120,11 @@ func Run(ctx context.Context, opts Options, stdout, stderr io.Writer) (err error
 			return err
 		}
 	}
-	netns := fmt.Sprintf("tsbench%d", os.Getpid())
-	if out, err := exec.Command("ip", "netns", "add", netns).CombinedOutput(); err != nil {
-		return fmt.Errorf("ip netns add %s: %w: %s", netns, err, strings.TrimSpace(string(out)))
+	netns, remove, err := makeNamespace() // forward.go
+	if err != nil {
+		return err
 	}
-	defer func() {
-		if out, derr := exec.Command("ip", "netns", "del", netns).CombinedOutput(); derr != nil {
-			err = errors.Join(err, fmt.Errorf("ip netns del %s: %w: %s", netns, derr, strings.TrimSpace(string(out))))
-		}
-	}()
+	defer func() { err = errors.Join(err, remove()) }()
 	r := &benchRunner{opts: opts, self: self, netns: netns, dir: dir, log: stderr, results: newBenchResults()}
 	fmt.Fprintf(stderr, "bench: namespace %s, engines %s, %d run(s)\n", netns, strings.Join(opts.Engines, " and "), opts.Runs)
 	phases := r.phases()

@@ -35,7 +35,8 @@ type daemonSpec struct {
 	engine  string
 	serve   string
 	msl     time.Duration
-	profile string // CPU profile file, "" for none
+	profile string   // CPU profile file, "" for none
+	extra   []string // more flags of up (--forward)
 }
 
 // startBenchDaemon runs self as `up` in netns with spec and waits until
@@ -50,6 +51,7 @@ func startBenchDaemon(ctx context.Context, self, netns, dir string, spec daemonS
 	if spec.profile != "" {
 		args = append(args, "--cpuprofile", spec.profile)
 	}
+	args = append(args, spec.extra...)
 	d := &benchDaemon{engine: spec.engine, control: control, done: make(chan struct{})}
 	d.cmd = exec.Command(self, args...)
 	d.cmd.Stderr = &d.stderr

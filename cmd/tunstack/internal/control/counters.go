@@ -14,6 +14,7 @@ type CounterStatus struct {
 	EchoReplies uint64            `json:"echo_replies"`
 	EventsLost  uint64            `json:"events_lost"`
 	Drops       map[string]uint64 `json:"drops,omitempty"`
+	Faults      map[string]uint64 `json:"faults,omitempty"` // segments each fault acted on, by reason
 	TCPStatus                     // TCP-MIB, per-reason counters, states, memory
 	Fragments   FragStatus        `json:"fragments"` // IP reassembly
 	UDP         UDPStatus         `json:"udp"`       // udp.go
@@ -30,6 +31,7 @@ func NewCounterStatus(c stack.Counters) *CounterStatus {
 		EchoReplies: c.EchoReplies,
 		EventsLost:  c.EventsLost,
 		Drops:       c.Drops,
+		Faults:      c.Faults,
 		TCPStatus:   newTCPStatus(c),
 		Fragments:   newFragStatus(c.Fragments),
 		UDP:         newUDPStatus(c.UDP),

@@ -30,6 +30,15 @@ type Request struct {
 	Timeout string `json:"timeout,omitempty"`
 	// Filter selects the events of an events request.
 	Filter *Filter `json:"filter,omitempty"`
+	// Faults and forwards (manage.go): the fault to add, the name of
+	// the one to remove (or All), the forward to add as --forward takes
+	// it, the port of the one to remove.
+	Fault   *FaultSpec `json:"fault,omitempty"`
+	Replace bool       `json:"replace,omitempty"`
+	Name    string     `json:"name,omitempty"`
+	All     bool       `json:"all,omitempty"`
+	Forward string     `json:"forward,omitempty"`
+	Port    uint16     `json:"port,omitempty"`
 }
 
 // Reply is the one line the daemon answers.
@@ -43,6 +52,9 @@ type Reply struct {
 	Counters    *CounterStatus `json:"counters,omitempty"`
 	Connections []ConnStatus   `json:"connections,omitempty"`
 	UDPSockets  []UDPSocket    `json:"udp_sockets,omitempty"` // udp.go
+	// faults and forwards
+	Faults   []FaultSpec     `json:"faults,omitempty"`
+	Forwards []ForwardStatus `json:"forwards,omitempty"`
 }
 
 // ParseDialTarget checks the HOST:PORT of a dial: the stack has no

@@ -95,6 +95,7 @@ func CheckPath(path string) (stale bool, err error) {
 type Server struct {
 	ln      *net.UnixListener
 	backend Backend
+	manager Manager // faults and forwards; nil: none (manage.go)
 	log     *slog.Logger
 
 	ctx    context.Context // canceled by close: ends dials in progress
@@ -212,6 +213,8 @@ func (s *Server) handle(conn *net.UnixConn) {
 		s.events(conn, req.Filter)
 	case OpMemstats:
 		s.memstats(conn)
+	case OpFaultAdd, OpFaultList, OpFaultRemove, OpForwardAdd, OpForwardList, OpForwardRm:
+		s.manage(conn, req)
 	default:
 		writeReply(conn, Reply{Error: fmt.Sprintf("unknown op %q (want dial, status or events)", req.Op)})
 	}

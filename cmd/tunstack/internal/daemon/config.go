@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/tunstack/tunstack/cmd/tunstack/internal/forward"
 	"github.com/tunstack/tunstack/cmd/tunstack/internal/services"
 	"github.com/tunstack/tunstack/stack"
 	"github.com/tunstack/tunstack/stack/tcp"
@@ -39,8 +40,10 @@ type Config struct {
 	// says: a negative FragMemory turns it off.
 	FragMemory  int
 	FragTimeout time.Duration
-	Listen      ListenConfig // listen queues and SYN cookies
-	Memory      MemoryConfig // buffer budget, connection limits
+	Listen      ListenConfig   // listen queues and SYN cookies
+	Memory      MemoryConfig   // buffer budget, connection limits
+	Forwards    []forward.Spec // --forward
+	API         string         // --api, canonical IP:PORT; "" for none
 	// MetricsFromHost serves Metrics in the namespace the daemon started
 	// in rather than NetNS (--metrics-from-host).
 	MetricsFromHost bool

@@ -25,6 +25,7 @@ import (
 	"github.com/tunstack/tunstack/cmd/tunstack/internal/lifecycle"
 	"github.com/tunstack/tunstack/cmd/tunstack/internal/metrics"
 	"github.com/tunstack/tunstack/cmd/tunstack/internal/services"
+	"github.com/tunstack/tunstack/cmd/tunstack/internal/toxiapi"
 	"github.com/tunstack/tunstack/cmd/tunstack/internal/usage"
 	"github.com/tunstack/tunstack/stack"
 	"github.com/tunstack/tunstack/stack/pcap"
@@ -50,7 +51,9 @@ type Daemon struct {
 	loopDone chan struct{} // closed when Run has returned
 	loopErr  error         // valid after loopDone
 
-	services  []io.Closer // listeners, and UDP services' sockets (udp.go)
+	services  []io.Closer     // listeners, and UDP services' sockets (udp.go)
+	forwards  forwards        // forward.go
+	api       *toxiapi.Server // --api (api.go)
 	serving   sync.WaitGroup
 	control   *control.Server
 	metrics   *metrics.Server  // --metrics (below)
@@ -153,7 +156,15 @@ func Start(cfg Config, log *slog.Logger, invokedAs string, wrap func(stack.Link)
 			return nil, err
 		}
 	}
+	for _, spec := range cfg.Forwards {
+		if err := d.AddForward(spec); err != nil {
+			return nil, err
+		}
+	}
 	if err := d.startMetrics(); err != nil {
+		return nil, err
+	}
+	if err := d.startAPI(); err != nil {
 		return nil, err
 	}
 
@@ -162,6 +173,9 @@ func Start(cfg Config, log *slog.Logger, invokedAs string, wrap func(stack.Link)
 		return nil, controlError(err)
 	}
 	d.control = control.NewServer(ln, control.StackBackend{Stack: st, Held: services.Held}, log)
+	if native, ok := st.(*stack.Stack); ok {
+		d.control.SetManager(manager{d: d, st: native}) // manage.go
+	}
 	go d.control.Serve()
 	d.startWatch()
 	return d, nil
@@ -225,12 +239,14 @@ func (d *Daemon) stopNow(force <-chan struct{}) error {
 		d.control.Close()
 	}
 	d.stopMetrics()
+	d.stopAPI()
 	if d.stopRelease != nil {
 		d.stopRelease()
 	}
 	for _, ln := range d.services {
 		ln.Close()
 	}
+	stoppedForwards := d.stopForwards()
 	if d.stack != nil {
 		d.report = d.closeConnections(force)
 	}
@@ -244,6 +260,9 @@ func (d *Daemon) stopNow(force <-chan struct{}) error {
 		case <-time.After(loopStopBudget):
 			d.log.Warn("event loop did not stop in time", "budget", loopStopBudget)
 		}
+	}
+	for _, f := range stoppedForwards {
+		f.Wait() // the stack has stopped: every relay ends
 	}
 	d.closeCapture()
 	if d.stopLog != nil {

@@ -30,10 +30,12 @@ type Up struct {
 	pcap       string
 	impair     []string
 	tcp        tcpFlags
-	limits     limitFlags  // limits.go
-	frag       fragFlags   // frag.go
-	listen     listenFlags // listen.go
-	mem        memFlags    // memory.go
+	limits     limitFlags   // limits.go
+	frag       fragFlags    // frag.go
+	listen     listenFlags  // listen.go
+	mem        memFlags     // memory.go
+	forwards   forwardFlags // forward.go
+	api        apiFlag      // api.go
 	// metricsFromHost serves --metrics in the namespace up started in.
 	metricsFromHost bool
 	grace           time.Duration
@@ -63,6 +65,8 @@ func (f *Up) Register(fs *pflag.FlagSet) {
 	f.frag.register(fs)
 	f.listen.register(fs)
 	f.mem.register(fs)
+	f.forwards.register(fs)
+	f.api.register(fs)
 }
 
 // DefaultUp are the flags of `up` as a user gets them without any.
@@ -137,6 +141,12 @@ func (f *Up) Config() (daemon.Config, error) {
 		return daemon.Config{}, err
 	}
 	if cfg.Memory, err = f.mem.config(); err != nil {
+		return daemon.Config{}, err
+	}
+	if err := f.forwards.apply(&cfg); err != nil {
+		return daemon.Config{}, err
+	}
+	if err := f.api.apply(&cfg); err != nil {
 		return daemon.Config{}, err
 	}
 	return cfg, nil

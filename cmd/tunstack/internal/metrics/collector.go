@@ -128,6 +128,7 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.connections
 	c.frag.describe(ch)
 	c.udp.describe(ch)
+	ch <- faultSegments
 	if c.captureLost != nil {
 		ch <- c.captureLostD
 	}
@@ -166,6 +167,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	}
 	c.frag.collect(ch, &counters)
 	c.udp.collect(ch, &counters)
+	collectFaults(ch, &counters) // fault.go
 	if c.captureLost != nil {
 		ch <- prometheus.MustNewConstMetric(c.captureLostD, prometheus.CounterValue, float64(c.captureLost()))
 	}
@@ -174,11 +176,11 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 // isTCPDrop tells the drop reasons of TCP segments from those of packets
 // that never reached TCP.
 func isTCPDrop(reason string) bool {
-	for _, prefix := range []string{"tcp-", "engine:", "build:"} {
+	for _, prefix := range []string{"tcp-", "engine:", "build:", "fault:", "forward:"} {
 		if strings.HasPrefix(reason, prefix) {
 			return true
 		}
 	}
 	return reason == "no-listener" || reason == "syn-queue-full" || reason == "accept-queue-full" ||
-		reason == "conn-limit" || reason == "peer-conn-limit"
+		reason == "conn-limit" || reason == "peer-conn-limit" || reason == "syn-held" || reason == "admission-stale"
 }

@@ -57,6 +57,8 @@ func Line(e *stack.Event) string {
 		b.WriteString(e.From.String() + " → " + e.To.String())
 		if why := ladder.Cite(e.Reason); why != "" {
 			b.WriteString(": " + why + " [" + e.Reason.Code() + "]")
+		} else if e.Detail != "" {
+			b.WriteString(": " + e.Detail) // a fault ended it
 		}
 		return b.String()
 	}
@@ -81,6 +83,9 @@ func Line(e *stack.Event) string {
 		}
 	case e.Reason != tcp.ReasonNone:
 		b.WriteString(" " + ladder.Cite(e.Reason) + " [" + e.Reason.Code() + "]")
+	}
+	if e.Kind == stack.EventSegmentOut && e.Detail != "" {
+		b.WriteString(" [" + e.Detail + "]") // made, changed or held for a fault or an application
 	}
 	return b.String()
 }

@@ -1,0 +1,204 @@
+package forward
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/tunstack/tunstack/stack"
+	"github.com/tunstack/tunstack/stack/tcp"
+)
+
+// Dialer connects to the real server with the host kernel's sockets, in
+// the daemon's namespace.
+type Dialer func(ctx context.Context, network, address string) (net.Conn, error)
+
+// Limits of a forward.
+const (
+	// DialTimeout is how long a connect to the server may take. A client
+	// whose SYN is held that long gets no answer: its next SYN
+	// retransmission starts another connect.
+	DialTimeout = 10 * time.Second
+	// maxDialing bounds the connects in progress of one forward; the
+	// listener's half-open queue bounds the SYNs held, this the kernel
+	// sockets and threads they cost.
+	maxDialing = 256
+	// claimTimeout is how long a connection to the server waits for its
+	// client's handshake to end (the SYN-ACK's retransmissions give up
+	// well before).
+	claimTimeout = 2 * time.Minute
+)
+
+// Reasons of the stack's answers to a client's SYN, in the trace, the
+// capture and the counters.
+const (
+	ReasonRefused     = "forward:backend-refused"     // the server refused: RST
+	ReasonUnreachable = "forward:backend-unreachable" // no answer or no route: silence
+	ReasonBusy        = "forward:busy"                // too many connects in progress: silence
+)
+
+// Forward relays one port of the stack to a real server.
+type Forward struct {
+	spec Spec
+	ln   *stack.Listener
+	dial Dialer
+	log  *slog.Logger
+
+	dialing chan struct{} // a slot per connect in progress
+	ctx     context.Context
+	cancel  context.CancelFunc
+	serving chan struct{} // closed when the accept loop ends
+
+	mu      sync.Mutex
+	claims  map[tcp.ID]*claim // server connections waiting for their client's handshake
+	relays  map[*relay]struct{}
+	relayed int // connections relayed so far
+	wg      sync.WaitGroup
+}
+
+// claim is a connection to the server whose client has been sent the
+// SYN-ACK.
+type claim struct {
+	backend net.Conn
+	expiry  *time.Timer
+}
+
+// Start listens on spec's port of st and relays every connection it
+// accepts to spec.Upstream, dialled with dial.
+func Start(st *stack.Stack, spec Spec, dial Dialer, log *slog.Logger) (*Forward, error) {
+	f := &Forward{
+		spec:    spec,
+		dial:    dial,
+		log:     log.With("forward", spec.String()),
+		dialing: make(chan struct{}, maxDialing),
+		serving: make(chan struct{}),
+		claims:  make(map[tcp.ID]*claim),
+		relays:  make(map[*relay]struct{}),
+	}
+	f.ctx, f.cancel = context.WithCancel(context.Background())
+	ln, err := st.ListenWith("tcp", spec.ListenAddress(), stack.ListenOptions{Admit: f.admit})
+	if err != nil {
+		f.cancel()
+		return nil, fmt.Errorf("forward %s: %w", spec, err)
+	}
+	f.ln = ln
+	go func() {
+		defer close(f.serving)
+		// The one serve loop of every service: a relay takes each
+		// connection on the accepting goroutine and starts its own.
+		if err := stack.AcceptEach(ln, f.take); err != nil {
+			f.log.Error("forward stopped", "err", err)
+		}
+	}()
+	return f, nil
+}
+
+// Spec is what the forward relays.
+func (f *Forward) Spec() Spec { return f.spec }
+
+// Stats are a forward's connections: relaying now, and relayed since it
+// started.
+func (f *Forward) Stats() (active, total int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.relays), f.relayed
+}
+
+// Close stops accepting and abandons the connects in progress;
+// connections being relayed go on until they end, as a closed listener's
+// accepted connections do. Wait waits for them.
+func (f *Forward) Close() {
+	f.ln.Close()
+	f.cancel()
+	<-f.serving
+	f.mu.Lock()
+	for id, c := range f.claims {
+		c.expiry.Stop()
+		c.backend.Close()
+		delete(f.claims, id)
+	}
+	f.mu.Unlock()
+}
+
+// Wait waits for the relays to end, after Close.
+func (f *Forward) Wait() { f.wg.Wait() }
+
+// admit runs on the stack's loop for every SYN: it must not block, so
+// the connect to the server runs on a goroutine of its own, which decides
+// the SYN when the server has answered.
+func (f *Forward) admit(r *stack.SYNRequest) {
+	select {
+	case f.dialing <- struct{}{}:
+	default:
+		r.Drop(ReasonBusy)
+		return
+	}
+	go func() {
+		defer func() { <-f.dialing }()
+		ctx, cancel := context.WithTimeout(f.ctx, DialTimeout)
+		defer cancel()
+		backend, err := f.dial(ctx, "tcp", f.spec.Upstream)
+		switch {
+		case err == nil:
+			f.claim(r.ID(), backend)
+			r.Accept()
+		case errors.Is(err, syscall.ECONNREFUSED):
+			f.log.Debug("server refused", "client", r.ID().Remote, "err", err)
+			r.Refuse(ReasonRefused)
+		default:
+			f.log.Debug("server unreachable", "client", r.ID().Remote, "err", err)
+			r.Drop(ReasonUnreachable)
+		}
+	}()
+}
+
+// claim keeps backend for the client of id until its handshake ends.
+func (f *Forward) claim(id tcp.ID, backend net.Conn) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if old := f.claims[id]; old != nil { // a client that gave up and came back
+		old.expiry.Stop()
+		old.backend.Close()
+	}
+	c := &claim{backend: backend}
+	c.expiry = time.AfterFunc(claimTimeout, func() {
+		f.mu.Lock()
+		if f.claims[id] == c {
+			delete(f.claims, id)
+			backend.Close()
+		}
+		f.mu.Unlock()
+	})
+	f.claims[id] = c
+}
+
+// take starts relaying a connection the stack accepted.
+func (f *Forward) take(conn net.Conn) {
+	client := conn.(*stack.Conn)
+	f.mu.Lock()
+	c := f.claims[client.ID()]
+	delete(f.claims, client.ID())
+	if c == nil {
+		f.mu.Unlock()
+		client.Abort() // its server connection expired or the forward closes
+		return
+	}
+	c.expiry.Stop()
+	r := &relay{client: client, backend: c.backend}
+	f.relays[r] = struct{}{}
+	f.relayed++
+	f.wg.Add(1)
+	f.mu.Unlock()
+	go func() {
+		defer f.wg.Done()
+		r.run()
+		f.mu.Lock()
+		delete(f.relays, r)
+		f.mu.Unlock()
+	}()
+}
