@@ -55,6 +55,9 @@ func (s *Stack) service(c *Conn) {
 	if c.listener != nil && !c.handedOff && st.Synchronized() && !c.acceptHeld && !s.holdAccept(c) {
 		c.handedOff = true
 		c.listener.halfOpen--
+		// Published before Accept can return it: an accepted connection
+		// shows its states (and its data) from the start.
+		s.publish(c, st)
 		if !c.listener.enqueue(c) {
 			e.Abort(s.now) // the listener closed during the handshake
 			st = e.State()

@@ -216,7 +216,11 @@ func TestKeepAliveProbesAreNotUnacceptable(t *testing.T) {
 	testkit.Eventually(t, "three keep-alive probes answered", func() bool {
 		return server.Counters().Drops["engine:keepalive-probe"] >= 3
 	})
-	if n := server.Counters().Drops["engine:unacceptable"]; n != 0 {
-		t.Fatalf("%d segments counted unacceptable on an idle connection with keep-alives", n)
+	// A SYN the client sent again (its timer fired before the SYN-ACK
+	// came, on a loaded machine) is an old duplicate to the server, and
+	// honestly unacceptable; nothing else on this connection is.
+	synAgain := client.Counters().Retransmits[RetransmitSYN]
+	if n := server.Counters().Drops["engine:unacceptable"]; n > synAgain {
+		t.Fatalf("%d segments counted unacceptable on an idle connection with keep-alives (%d SYNs sent again)", n, synAgain)
 	}
 }
