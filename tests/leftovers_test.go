@@ -73,9 +73,13 @@ func TestRestartAfterSIGKILL(t *testing.T) {
 // TestCleanupCommand: `tunstack cleanup` removes the namespace a killed
 // daemon created and its control socket, and keeps a namespace the user
 // created.
+//
+// Not parallel: cleanup removes what every dead daemon left, so it would
+// take what TestRestartAfterSIGKILL's killed daemon left before the
+// daemon that test starts next could (Go runs the parallel tests only
+// after the others).
 func TestCleanupCommand(t *testing.T) {
 	testkit.RequireRoot(t)
-	t.Parallel()
 	created := startDaemon(t)
 	created.kill(t)
 	users := startDaemonIn(t, testkit.AddNamespace(t))
