@@ -39,8 +39,11 @@ type Conn struct {
 	recv    byteQueue
 	send    byteQueue
 	states  []tcp.State
-	err     error // why the connection ended, if not normally
-	sendErr error // the engine refused data
+	// leftover is what the engine still held for the application when
+	// the connection was deleted (drainUnread): read after recv.
+	leftover []byte
+	err      error // why the connection ended, if not normally
+	sendErr  error // the engine refused data
 
 	// The flags last, together: one word for all of them.
 	handedOff    bool // loop: no longer half-open, queued for Accept, or gone
@@ -130,6 +133,14 @@ func (c *Conn) Read(p []byte) (int, error) {
 		if len(p) == 0 {
 			c.mu.Unlock()
 			return 0, nil
+		}
+		if len(c.leftover) > 0 {
+			n := copy(p, c.leftover)
+			if c.leftover = c.leftover[n:]; len(c.leftover) == 0 {
+				c.leftover = nil
+			}
+			c.mu.Unlock()
+			return n, nil
 		}
 		switch {
 		case c.readClosed:

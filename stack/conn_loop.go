@@ -63,6 +63,9 @@ func (s *Stack) service(c *Conn) {
 			st = e.State()
 		}
 	}
+	if st == tcp.Closed && !discard {
+		s.drainUnread(c)
+	}
 	s.publish(c, st)
 	if st == tcp.Closed || (c.listener != nil && st == tcp.Listen) {
 		s.unregister(c)
@@ -148,6 +151,31 @@ func (s *Stack) pullRecv(c *Conn, discard bool) {
 			return
 		}
 	}
+}
+
+// drainUnread keeps readable what the engine still holds for the
+// application once the connection is deleted (TIME-WAIT ended before the
+// application read everything): received and acknowledged data is the
+// application's, and the engine's buffers go with the connection. Linux
+// too keeps a closed socket's receive queue readable. The bytes leave the
+// budget with the engine's buffers; they are the application's to read.
+func (s *Stack) drainUnread(c *Conn) {
+	e := c.engine
+	if e.Readable() == 0 {
+		return
+	}
+	rest := make([]byte, 0, e.Readable())
+	for e.Readable() > 0 {
+		n, err := e.Receive(s.now, s.scratch)
+		rest = append(rest, s.scratch[:n]...)
+		if err != nil || n == 0 {
+			break
+		}
+	}
+	c.mu.Lock()
+	c.leftover = append(c.leftover, rest...)
+	c.notifyLocked()
+	c.mu.Unlock()
 }
 
 // receiveInto moves up to want bytes from c's engine into its receive
