@@ -53,6 +53,7 @@ type Daemon struct {
 
 	services  []io.Closer     // listeners, and UDP services' sockets (udp.go)
 	forwards  forwards        // forward.go
+	gateway   gatewayRelays   // --gateway (gateway.go)
 	api       *toxiapi.Server // --api (api.go)
 	serving   sync.WaitGroup
 	control   *control.Server
@@ -118,7 +119,7 @@ func Start(cfg Config, log *slog.Logger, invokedAs string, wrap func(stack.Link)
 	if wrap != nil {
 		link = wrap(link)
 	}
-	st, err := newEngine(cfg, link, d.capture, log)
+	st, err := newEngine(cfg, link, d.capture, d.newGatewayUDP(), log)
 	if err != nil {
 		return nil, err
 	}
@@ -158,6 +159,11 @@ func Start(cfg Config, log *slog.Logger, invokedAs string, wrap func(stack.Link)
 	}
 	for _, spec := range cfg.Forwards {
 		if err := d.AddForward(spec); err != nil {
+			return nil, err
+		}
+	}
+	if native, ok := st.(*stack.Stack); ok {
+		if err := d.startGateway(native); err != nil {
 			return nil, err
 		}
 	}
@@ -247,6 +253,7 @@ func (d *Daemon) stopNow(force <-chan struct{}) error {
 		ln.Close()
 	}
 	stoppedForwards := d.stopForwards()
+	d.stopGateway()
 	if d.stack != nil {
 		d.report = d.closeConnections(force)
 	}
@@ -264,6 +271,7 @@ func (d *Daemon) stopNow(force <-chan struct{}) error {
 	for _, f := range stoppedForwards {
 		f.Wait() // the stack has stopped: every relay ends
 	}
+	d.waitGateway()
 	d.closeCapture()
 	if d.stopLog != nil {
 		d.stopLog()
