@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -54,7 +55,7 @@ func TestGateway(t *testing.T) {
 	testkit.RequireCommand(t, "dnsmasq", "dnsmasq-base")
 	testkit.RequireCommand(t, "dig", "bind9-dnsutils")
 	t.Parallel()
-	outer, d := startGateway(t)
+	outer, d := startGateway(t, "--metrics", "127.0.0.1:9100", "--metrics-from-host")
 	dir := testkit.ShortTempDir(t)
 
 	if r := runIn(t, d.ns, nil, "ip", "route", "show", "default"); !strings.Contains(r.stdout, "default dev") {
@@ -168,4 +169,67 @@ func TestGateway(t *testing.T) {
 			t.Fatalf("dig %s through the gateway: want %s: %v", gatewayDNSName, gatewayDNSAddr, r)
 		}
 	})
+
+	t.Run("counters", func(t *testing.T) {
+		// The status reply and the metrics count what went through, and
+		// the DNS flow is closed once idle for --gateway-udp-timeout (5s).
+		var g gatewayStatus
+		testkit.WaitFor(t, 30*time.Second, "the idle UDP flow to close", func() (bool, string) {
+			g = d.gatewayStatus(t)
+			return g.UDP.Active == 0 && g.TCP.Active == 0, fmt.Sprintf("%+v", g)
+		})
+		const mib64 = forwardMiB << 20
+		// download, upload and half-close were relayed; the refused
+		// port is a dial failure. (The silent address's connect may still
+		// be in progress: its ETIMEDOUT comes after 10s.)
+		if g.TCP.Relayed < 3 || g.TCP.BytesToClient < mib64 || g.TCP.BytesToUpstream < mib64 || g.TCP.DialFailures["ECONNREFUSED"] < 1 {
+			t.Errorf("gateway TCP counters %+v: want 3 relayed, 64 MiB each way, a refusal", g.TCP)
+		}
+		if g.UDP.Flows < 1 || g.UDP.DatagramsUp < 1 || g.UDP.DatagramsDown < 1 || g.UDP.BytesToClient == 0 {
+			t.Errorf("gateway UDP counters %+v: want the DNS flow, a datagram each way", g.UDP)
+		}
+		r := runIn(t, outer, nil, "curl", "-sS", "--max-time", "10", "http://127.0.0.1:9100/metrics")
+		for _, want := range []string{
+			"tunstack_gateway_tcp_connections_total " + fmt.Sprint(g.TCP.Relayed),
+			`tunstack_gateway_dial_failures_total{errno="ECONNREFUSED",protocol="tcp"} ` + fmt.Sprint(g.TCP.DialFailures["ECONNREFUSED"]),
+			"tunstack_gateway_udp_flows_total " + fmt.Sprint(g.UDP.Flows),
+			"tunstack_gateway_udp_flows 0",
+		} {
+			if !strings.Contains(r.stdout, want+"\n") {
+				t.Errorf("metrics lack %q: %v", want, r)
+			}
+		}
+	})
+}
+
+// gatewayStatus is the gateway's part of the status reply.
+type gatewayStatus struct {
+	TCP struct {
+		Active, Relayed int
+		BytesToUpstream uint64            `json:"bytes_to_upstream"`
+		BytesToClient   uint64            `json:"bytes_to_client"`
+		DialFailures    map[string]uint64 `json:"dial_failures"`
+	}
+	UDP struct {
+		Active        int
+		Flows         uint64
+		DatagramsUp   uint64 `json:"datagrams_up"`
+		DatagramsDown uint64 `json:"datagrams_down"`
+		BytesToClient uint64 `json:"bytes_to_client"`
+	}
+}
+
+func (d *daemon) gatewayStatus(t *testing.T) gatewayStatus {
+	t.Helper()
+	line, err := statusLine(d.control)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var reply struct {
+		Gateway *gatewayStatus `json:"gateway"`
+	}
+	if err := json.Unmarshal(line, &reply); err != nil || reply.Gateway == nil {
+		t.Fatalf("status reply without the gateway's counters: %v: %s", err, line)
+	}
+	return *reply.Gateway
 }

@@ -22,6 +22,9 @@ type StackBackend struct {
 	// Held counts the connections the bench's hold service keeps open,
 	// for memstats; nil when there is none.
 	Held func() int64
+	// Gateway is the gateway's counters (gateway.go); nil without
+	// --gateway.
+	Gateway func() *GatewayStatus
 }
 
 // Status is the stack's counters and connections.
@@ -31,5 +34,9 @@ func (b StackBackend) Status() Reply {
 	for i, info := range infos {
 		conns[i] = NewConnStatus(info)
 	}
-	return Reply{Counters: NewCounterStatus(b.Counters()), Connections: conns, UDPSockets: udpSockets(b.Stack)}
+	reply := Reply{Counters: NewCounterStatus(b.Counters()), Connections: conns, UDPSockets: udpSockets(b.Stack)}
+	if b.Gateway != nil {
+		reply.Gateway = b.Gateway()
+	}
+	return reply
 }

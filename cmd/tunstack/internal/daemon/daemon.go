@@ -178,7 +178,11 @@ func Start(cfg Config, log *slog.Logger, invokedAs string, wrap func(stack.Link)
 	if err != nil {
 		return nil, controlError(err)
 	}
-	d.control = control.NewServer(ln, control.StackBackend{Stack: st, Held: services.Held}, log)
+	backend := control.StackBackend{Stack: st, Held: services.Held}
+	if cfg.Gateway.On {
+		backend.Gateway = d.GatewayStatus // gateway.go
+	}
+	d.control = control.NewServer(ln, backend, log)
 	if native, ok := st.(*stack.Stack); ok {
 		d.control.SetManager(manager{d: d, st: native}) // manage.go
 	}
@@ -345,7 +349,11 @@ func (d *Daemon) startMetrics() error {
 	if d.cfg.MetricsFromHost {
 		netns = "" // the namespace the daemon started in
 	}
-	m, err := metrics.Serve(d.cfg.Metrics, netns, metrics.NewCollector(d.stack.Counters, lost), d.log)
+	collector := metrics.NewCollector(d.stack.Counters, lost)
+	if d.cfg.Gateway.On {
+		collector.Gateway = d.GatewayStatus // gateway.go
+	}
+	m, err := metrics.Serve(d.cfg.Metrics, netns, collector, d.log)
 	if err != nil {
 		return err
 	}

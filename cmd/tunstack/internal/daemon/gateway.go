@@ -3,6 +3,7 @@ package daemon
 import (
 	"fmt"
 
+	"github.com/tunstack/tunstack/cmd/tunstack/internal/control"
 	"github.com/tunstack/tunstack/cmd/tunstack/internal/forward"
 	"github.com/tunstack/tunstack/cmd/tunstack/internal/gateway"
 	"github.com/tunstack/tunstack/stack"
@@ -75,13 +76,20 @@ func (d *Daemon) waitGateway() {
 	}
 }
 
-// GatewayCounters are the relays' counters; ok is false without
-// --gateway.
-func (d *Daemon) GatewayCounters() (tcp forward.Counters, udp gateway.UDPCounters, ok bool) {
+// GatewayStatus is the relays' counters for the status reply and the
+// metrics; nil before the relays start.
+func (d *Daemon) GatewayStatus() *control.GatewayStatus {
 	if d.gateway.tcp == nil || d.gateway.udp == nil {
-		return tcp, udp, false
+		return nil
 	}
-	return d.gateway.tcp.Counters(), d.gateway.udp.Counters(), true
+	t, u := d.gateway.tcp.Counters(), d.gateway.udp.Counters()
+	return &control.GatewayStatus{
+		TCP: control.GatewayTCPStatus{Active: t.Active, Relayed: t.Relayed,
+			BytesToUpstream: t.BytesToUpstream, BytesToClient: t.BytesToClient, DialFailures: t.DialFailures},
+		UDP: control.GatewayUDPStatus{Active: u.Active, Flows: u.Flows, FlowsRefused: u.FlowsRefused,
+			DatagramsUp: u.DatagramsUp, DatagramsDown: u.DatagramsDown,
+			BytesToUpstream: u.BytesToUpstream, BytesToClient: u.BytesToClient, DialFailures: u.DialFailures},
+	}
 }
 
 func gatewayTarget(to string) string {
