@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,6 +21,7 @@ import (
 const (
 	gatewayServer  = "192.0.2.10" // python's http.server, nc -l, dnsmasq
 	gatewaySilent  = "192.0.2.20" // nftables drops what goes there
+	gatewayServer6 = "2001:db8::10"
 	gatewayDNSName = "relayed.gateway.test"
 	gatewayDNSAddr = "198.51.100.7"
 )
@@ -32,8 +34,8 @@ const (
 func startGateway(t *testing.T, extra ...string) (outer string, d *daemon) {
 	t.Helper()
 	outer = testkit.AddNamespace(t)
-	for _, a := range []string{gatewayServer, gatewaySilent} {
-		mustRun(t, "ip", "-n", outer, "addr", "add", a+"/32", "dev", "lo")
+	for _, a := range []string{gatewayServer + "/32", gatewaySilent + "/32", gatewayServer6 + "/128"} {
+		mustRun(t, "ip", "-n", outer, "addr", "add", a, "dev", "lo")
 	}
 	// INNER exists before the daemon starts: a namespace that tunstack
 	// creates from inside `ip netns exec` (a mount namespace of its own)
@@ -118,6 +120,41 @@ func TestGateway(t *testing.T) {
 		r := runIn(t, d.ns, []byte("hello, server"), "nc", "-N", gatewayServer, "9003")
 		if r.err != nil || r.stdout != "13 bytes\n" {
 			t.Fatalf("nc -N: want the answer \"13 bytes\" after its FIN: %v", r)
+		}
+	})
+
+	t.Run("ipv6", func(t *testing.T) {
+		ln := testkit.ListenIn(t, outer, "["+gatewayServer6+"]:9004")
+		go func() {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+			n, _ := io.Copy(io.Discard, c)
+			fmt.Fprintf(c, "%d bytes\n", n)
+		}()
+		r := runIn(t, d.ns, []byte("hello over IPv6"), "nc", "-N", gatewayServer6, "9004")
+		if r.err != nil || r.stdout != "15 bytes\n" {
+			t.Fatalf("nc -N to [%s]:9004 through the gateway: %v", gatewayServer6, r)
+		}
+	})
+
+	t.Run("reset", func(t *testing.T) {
+		// The server resets after the request: curl reads a reset.
+		ln := testkit.ListenIn(t, outer, gatewayServer+":9006")
+		go func() {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Read(make([]byte, 4096))
+			c.(*net.TCPConn).SetLinger(0)
+			c.Close()
+		}()
+		r := runIn(t, d.ns, nil, "curl", "-sS", "--max-time", "10", "http://"+gatewayServer+":9006/")
+		if r.exitCode != 56 || !strings.Contains(r.stderr, "reset") {
+			t.Errorf("curl to a server that resets: want exit 56, reset by peer: %v", r)
 		}
 	})
 
