@@ -140,6 +140,37 @@ func TestGateway(t *testing.T) {
 		}
 	})
 
+	t.Run("ss", func(t *testing.T) {
+		// A connection being relayed shows its upstream: the kernel's
+		// socket's peer, here the destination itself.
+		ln := testkit.ListenIn(t, outer, gatewayServer+":9007")
+		go func() {
+			c, err := ln.Accept()
+			if err == nil {
+				io.Copy(io.Discard, c)
+				c.Close()
+			}
+		}()
+		c := testkit.DialIn(t, d.ns, gatewayServer+":9007", 5*time.Second)
+		defer c.Close()
+		testkit.WaitFor(t, 10*time.Second, "the relayed connection with its upstream in the status", func() (bool, string) {
+			line, err := statusLine(d.control)
+			if err != nil {
+				return false, err.Error()
+			}
+			var reply struct {
+				Connections []struct{ Local, Remote, Upstream string }
+			}
+			json.Unmarshal(line, &reply)
+			for _, conn := range reply.Connections {
+				if conn.Local == gatewayServer+":9007" && conn.Remote == c.LocalAddr().String() {
+					return conn.Upstream == gatewayServer+":9007", fmt.Sprintf("%+v", conn)
+				}
+			}
+			return false, string(line)
+		})
+	})
+
 	t.Run("reset", func(t *testing.T) {
 		// The server resets after the request: curl reads a reset.
 		ln := testkit.ListenIn(t, outer, gatewayServer+":9006")

@@ -182,6 +182,9 @@ func Start(cfg Config, log *slog.Logger, invokedAs string, wrap func(stack.Link)
 	if cfg.Gateway.On {
 		backend.Gateway = d.GatewayStatus // gateway.go
 	}
+	if _, ok := st.(*stack.Stack); ok {
+		backend.Upstreams = d.upstreams // gateway.go
+	}
 	d.control = control.NewServer(ln, backend, log)
 	if native, ok := st.(*stack.Stack); ok {
 		d.control.SetManager(manager{d: d, st: native}) // manage.go

@@ -2,11 +2,13 @@ package daemon
 
 import (
 	"fmt"
+	"maps"
 
 	"github.com/tunstack/tunstack/cmd/tunstack/internal/control"
 	"github.com/tunstack/tunstack/cmd/tunstack/internal/forward"
 	"github.com/tunstack/tunstack/cmd/tunstack/internal/gateway"
 	"github.com/tunstack/tunstack/stack"
+	"github.com/tunstack/tunstack/stack/tcp"
 	"github.com/tunstack/tunstack/tundev"
 )
 
@@ -97,4 +99,19 @@ func gatewayTarget(to string) string {
 		return "each destination"
 	}
 	return to
+}
+
+// upstreams are the servers of the connections the forwards and the
+// gateway relay, by the stack's connection, for `tunstack ss -e`.
+func (d *Daemon) upstreams() map[tcp.ID]string {
+	all := map[tcp.ID]string{}
+	d.forwards.mu.Lock()
+	for _, f := range d.forwards.running {
+		maps.Copy(all, f.Upstreams())
+	}
+	d.forwards.mu.Unlock()
+	if d.gateway.tcp != nil {
+		maps.Copy(all, d.gateway.tcp.Upstreams())
+	}
+	return all
 }

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"syscall"
 
+	"github.com/tunstack/tunstack/stack/tcp"
 	"golang.org/x/sys/unix"
 )
 
@@ -66,4 +67,17 @@ func (f *Forward) Counters() Counters {
 		BytesToClient:   f.counters.toClient.Load(),
 		DialFailures:    failures,
 	}
+}
+
+// Upstreams are the servers of the connections being relayed, by the
+// client connection's ID, as the kernel's socket names them (`tunstack ss
+// -e`: upstream).
+func (f *Forward) Upstreams() map[tcp.ID]string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	m := make(map[tcp.ID]string, len(f.relays))
+	for r := range f.relays {
+		m[r.client.ID()] = r.backend.RemoteAddr().String()
+	}
+	return m
 }
