@@ -51,6 +51,8 @@ declare -A needed=(
 	[python3]=python3 # python3 -m http.server: the real server behind --forward
 	[gcc]=gcc # the race detector needs cgo
 	[tshark]=tshark # reads the daemon's --pcap files
+	[dnsmasq]=dnsmasq-base # the DNS server behind --gateway (the binary only: no system service)
+	[dig]=bind9-dnsutils # queries it through the gateway's UDP relay
 )
 missing=()
 for cmd in "${!needed[@]}"; do

@@ -175,6 +175,9 @@ func (s *Stack) listenerFor(local netip.AddrPort) *Listener {
 	if ln, ok := s.listeners[local]; ok {
 		return ln
 	}
+	if s.gateway != nil && !s.isLocal(local.Addr()) {
+		return s.gateway
+	}
 	return s.listeners[netip.AddrPortFrom(unspecified(local.Addr()), local.Port())]
 }
 
@@ -186,6 +189,9 @@ func (s *Stack) closeListeners() {
 		if !containsListener(all, ln) {
 			all = append(all, ln)
 		}
+	}
+	if s.gateway != nil {
+		all = append(all, s.gateway)
 	}
 	s.listenMu.Unlock()
 	for _, ln := range all {
@@ -245,6 +251,9 @@ func (ln *Listener) Close() error {
 			delete(ln.s.listeners, key)
 		}
 	}
+	if ln.s.gateway == ln {
+		ln.s.gateway = nil
+	}
 	ln.s.listenMu.Unlock()
 	for _, c := range pending {
 		c.abortFromStack()
@@ -256,8 +265,14 @@ func (ln *Listener) Close() error {
 // stack's addresses.
 func (ln *Listener) Addr() net.Addr { return ln.addr }
 
-// Port is the port listened on.
-func (ln *Listener) Port() uint16 { return ln.keys[0].Port() }
+// Port is the port listened on; 0 for the gateway's listener, which
+// takes every port.
+func (ln *Listener) Port() uint16 {
+	if len(ln.keys) == 0 {
+		return 0
+	}
+	return ln.keys[0].Port()
+}
 
 // enqueue hands an established connection to Accept; false if the
 // listener is closed. Called by the loop.

@@ -91,6 +91,7 @@ type Stack struct {
 	// before Run starts.
 	listenMu  sync.Mutex
 	listeners map[netip.AddrPort]*Listener
+	gateway   *Listener // takes TCP to addresses not the stack's (gateway_listener.go)
 
 	// loopMu is held by whichever of the loop's two goroutines works
 	// (see Run); everything below it belongs to the loop.

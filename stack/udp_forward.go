@@ -77,7 +77,17 @@ func (s *Stack) forwardUDP(dst, src netip.AddrPort, payload []byte) *UDPConn {
 
 // takesDestination reports whether the stack takes a packet of protocol
 // to dst, an address not its own: a UDP datagram to a unicast address
-// when a gateway forwards UDP.
+// when a gateway forwards UDP, a TCP segment to one when a gateway
+// listener takes TCP (gateway_listener.go).
 func (s *Stack) takesDestination(dst netip.Addr, protocol uint8) bool {
-	return protocol == wire.ProtoUDP && s.udpForward != nil && dst.IsGlobalUnicast()
+	if !dst.IsGlobalUnicast() {
+		return false
+	}
+	switch protocol {
+	case wire.ProtoUDP:
+		return s.udpForward != nil
+	case wire.ProtoTCP:
+		return s.hasGateway()
+	}
+	return false
 }

@@ -5,6 +5,7 @@ import (
 	"net"
 
 	"github.com/tunstack/tunstack/stack"
+	"github.com/tunstack/tunstack/stack/tcp"
 )
 
 // Stack is what a StackBackend serves from: the daemon's stack, of either
@@ -22,14 +23,28 @@ type StackBackend struct {
 	// Held counts the connections the bench's hold service keeps open,
 	// for memstats; nil when there is none.
 	Held func() int64
+	// Gateway is the gateway's counters (gateway.go); nil without
+	// --gateway.
+	Gateway func() *GatewayStatus
+	// Upstreams are the relayed connections' servers by ID; nil if none.
+	Upstreams func() map[tcp.ID]string
 }
 
 // Status is the stack's counters and connections.
 func (b StackBackend) Status() Reply {
 	infos := b.Connections()
 	conns := make([]ConnStatus, len(infos))
+	var upstreams map[tcp.ID]string
+	if b.Upstreams != nil {
+		upstreams = b.Upstreams()
+	}
 	for i, info := range infos {
 		conns[i] = NewConnStatus(info)
+		conns[i].Upstream = upstreams[info.Status.ID]
 	}
-	return Reply{Counters: NewCounterStatus(b.Counters()), Connections: conns, UDPSockets: udpSockets(b.Stack)}
+	reply := Reply{Counters: NewCounterStatus(b.Counters()), Connections: conns, UDPSockets: udpSockets(b.Stack)}
+	if b.Gateway != nil {
+		reply.Gateway = b.Gateway()
+	}
+	return reply
 }

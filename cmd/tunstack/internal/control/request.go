@@ -52,6 +52,7 @@ type Reply struct {
 	Counters    *CounterStatus `json:"counters,omitempty"`
 	Connections []ConnStatus   `json:"connections,omitempty"`
 	UDPSockets  []UDPSocket    `json:"udp_sockets,omitempty"` // udp.go
+	Gateway     *GatewayStatus `json:"gateway,omitempty"`     // gateway.go
 	// faults and forwards
 	Faults   []FaultSpec     `json:"faults,omitempty"`
 	Forwards []ForwardStatus `json:"forwards,omitempty"`

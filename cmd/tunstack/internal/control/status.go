@@ -14,10 +14,13 @@ import (
 // strings ("1.5ms"); a timer's time left and the age are taken on the
 // daemon's clock when it made the snapshot.
 type ConnStatus struct {
-	Local  string   `json:"local"`
-	Remote string   `json:"remote"`
-	State  string   `json:"state"`
-	States []string `json:"states"`
+	Local  string `json:"local"`
+	Remote string `json:"remote"`
+	// Upstream is the server a relay (--forward, --gateway) copies the
+	// connection to, as the kernel's socket names it; "" for others.
+	Upstream string   `json:"upstream,omitempty"`
+	State    string   `json:"state"`
+	States   []string `json:"states"`
 	// Age is how long the connection has been in its state; Since is
 	// when it entered it. Both are absent for listeners.
 	Age   string     `json:"age,omitempty"`

@@ -44,6 +44,7 @@ type Config struct {
 	Memory      MemoryConfig   // buffer budget, connection limits
 	Forwards    []forward.Spec // --forward
 	API         string         // --api, canonical IP:PORT; "" for none
+	Gateway     GatewayConfig  // --gateway (gateway.go)
 	// MetricsFromHost serves Metrics in the namespace the daemon started
 	// in rather than NetNS (--metrics-from-host).
 	MetricsFromHost bool

@@ -53,6 +53,7 @@ type Daemon struct {
 
 	services  []io.Closer     // listeners, and UDP services' sockets (udp.go)
 	forwards  forwards        // forward.go
+	gateway   gatewayRelays   // --gateway (gateway.go)
 	api       *toxiapi.Server // --api (api.go)
 	serving   sync.WaitGroup
 	control   *control.Server
@@ -118,7 +119,7 @@ func Start(cfg Config, log *slog.Logger, invokedAs string, wrap func(stack.Link)
 	if wrap != nil {
 		link = wrap(link)
 	}
-	st, err := newEngine(cfg, link, d.capture, log)
+	st, err := newEngine(cfg, link, d.capture, d.newGatewayUDP(), log)
 	if err != nil {
 		return nil, err
 	}
@@ -161,6 +162,11 @@ func Start(cfg Config, log *slog.Logger, invokedAs string, wrap func(stack.Link)
 			return nil, err
 		}
 	}
+	if native, ok := st.(*stack.Stack); ok {
+		if err := d.startGateway(native); err != nil {
+			return nil, err
+		}
+	}
 	if err := d.startMetrics(); err != nil {
 		return nil, err
 	}
@@ -172,7 +178,14 @@ func Start(cfg Config, log *slog.Logger, invokedAs string, wrap func(stack.Link)
 	if err != nil {
 		return nil, controlError(err)
 	}
-	d.control = control.NewServer(ln, control.StackBackend{Stack: st, Held: services.Held}, log)
+	backend := control.StackBackend{Stack: st, Held: services.Held}
+	if cfg.Gateway.On {
+		backend.Gateway = d.GatewayStatus // gateway.go
+	}
+	if _, ok := st.(*stack.Stack); ok {
+		backend.Upstreams = d.upstreams // gateway.go
+	}
+	d.control = control.NewServer(ln, backend, log)
 	if native, ok := st.(*stack.Stack); ok {
 		d.control.SetManager(manager{d: d, st: native}) // manage.go
 	}
@@ -247,6 +260,7 @@ func (d *Daemon) stopNow(force <-chan struct{}) error {
 		ln.Close()
 	}
 	stoppedForwards := d.stopForwards()
+	d.stopGateway()
 	if d.stack != nil {
 		d.report = d.closeConnections(force)
 	}
@@ -264,6 +278,7 @@ func (d *Daemon) stopNow(force <-chan struct{}) error {
 	for _, f := range stoppedForwards {
 		f.Wait() // the stack has stopped: every relay ends
 	}
+	d.waitGateway()
 	d.closeCapture()
 	if d.stopLog != nil {
 		d.stopLog()
@@ -337,7 +352,11 @@ func (d *Daemon) startMetrics() error {
 	if d.cfg.MetricsFromHost {
 		netns = "" // the namespace the daemon started in
 	}
-	m, err := metrics.Serve(d.cfg.Metrics, netns, metrics.NewCollector(d.stack.Counters, lost), d.log)
+	collector := metrics.NewCollector(d.stack.Counters, lost)
+	if d.cfg.Gateway.On {
+		collector.Gateway = d.GatewayStatus // gateway.go
+	}
+	m, err := metrics.Serve(d.cfg.Metrics, netns, collector, d.log)
 	if err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 
+	"github.com/tunstack/tunstack/cmd/tunstack/internal/gateway"
 	"github.com/tunstack/tunstack/stack"
 	"github.com/tunstack/tunstack/stack/gvisor"
 	"github.com/tunstack/tunstack/stack/pcap"
@@ -41,8 +42,9 @@ var (
 )
 
 // newEngine returns the engine cfg names on link, not yet running;
-// capture, if not nil, records the packets (--pcap).
-func newEngine(cfg Config, link stack.Link, capture *pcap.Writer, log *slog.Logger) (Engine, error) {
+// capture, if not nil, records the packets (--pcap); udp, if not nil,
+// relays the UDP flows to addresses not the stack's (--gateway).
+func newEngine(cfg Config, link stack.Link, capture *pcap.Writer, udp *gateway.UDP, log *slog.Logger) (Engine, error) {
 	log = log.With("component", "stack", "engine", cfg.Engine)
 	if cfg.Engine == EngineGVisor {
 		gv, err := gvisor.New(capturedLink(link, capture), gvisor.Options{Addrs: cfg.StackAddrs(), MSL: cfg.MSL, Backlog: cfg.Listen.Backlog, Logger: log})
@@ -67,6 +69,9 @@ func newEngine(cfg Config, link stack.Link, capture *pcap.Writer, log *slog.Logg
 		FragTimeout:       cfg.FragTimeout,
 	}
 	cfg.Memory.apply(&opts)
+	if udp != nil {
+		opts.UDPForward = udp.Offer
+	}
 	st, err := stack.New(link, opts)
 	if err != nil {
 		return nil, fmt.Errorf("starting the stack: %w", err)

@@ -36,6 +36,7 @@ type Up struct {
 	mem        memFlags     // memory.go
 	forwards   forwardFlags // forward.go
 	api        apiFlag      // api.go
+	gateway    gatewayFlags // gateway.go
 	// metricsFromHost serves --metrics in the namespace up started in.
 	metricsFromHost bool
 	grace           time.Duration
@@ -67,6 +68,7 @@ func (f *Up) Register(fs *pflag.FlagSet) {
 	f.mem.register(fs)
 	f.forwards.register(fs)
 	f.api.register(fs)
+	f.gateway.register(fs)
 }
 
 // DefaultUp are the flags of `up` as a user gets them without any.
@@ -147,6 +149,9 @@ func (f *Up) Config() (daemon.Config, error) {
 		return daemon.Config{}, err
 	}
 	if err := f.api.apply(&cfg); err != nil {
+		return daemon.Config{}, err
+	}
+	if err := f.gateway.apply(&cfg); err != nil {
 		return daemon.Config{}, err
 	}
 	return cfg, nil

@@ -44,10 +44,12 @@ const (
 
 // Forward relays one port of the stack to a real server.
 type Forward struct {
-	spec Spec
-	ln   *stack.Listener
-	dial Dialer
-	log  *slog.Logger
+	spec     Spec
+	upstream func(tcp.ID) string // where a client's connection is relayed to
+	ln       *stack.Listener
+	dial     Dialer
+	log      *slog.Logger
+	counters counters // counters.go
 
 	dialing chan struct{} // a slot per connect in progress
 	ctx     context.Context
@@ -71,20 +73,39 @@ type claim struct {
 // Start listens on spec's port of st and relays every connection it
 // accepts to spec.Upstream, dialled with dial.
 func Start(st *stack.Stack, spec Spec, dial Dialer, log *slog.Logger) (*Forward, error) {
+	listen := func(opts stack.ListenOptions) (*stack.Listener, error) {
+		return st.ListenWith("tcp", spec.ListenAddress(), opts)
+	}
+	upstream := func(tcp.ID) string { return spec.Upstream }
+	f, err := StartWith(listen, upstream, dial, log.With("forward", spec.String()))
+	if err != nil {
+		return nil, fmt.Errorf("forward %s: %w", spec, err)
+	}
+	f.spec = spec
+	return f, nil
+}
+
+// Listen makes the listener a relay serves, with the relay's Admit hook.
+type Listen func(stack.ListenOptions) (*stack.Listener, error)
+
+// StartWith relays every connection of the listener that listen makes to
+// the address upstream gives for it: one server for a forward, the
+// destination the client addressed for a gateway.
+func StartWith(listen Listen, upstream func(tcp.ID) string, dial Dialer, log *slog.Logger) (*Forward, error) {
 	f := &Forward{
-		spec:    spec,
-		dial:    dial,
-		log:     log.With("forward", spec.String()),
-		dialing: make(chan struct{}, maxDialing),
-		serving: make(chan struct{}),
-		claims:  make(map[tcp.ID]*claim),
-		relays:  make(map[*relay]struct{}),
+		upstream: upstream,
+		dial:     dial,
+		log:      log,
+		dialing:  make(chan struct{}, maxDialing),
+		serving:  make(chan struct{}),
+		claims:   make(map[tcp.ID]*claim),
+		relays:   make(map[*relay]struct{}),
 	}
 	f.ctx, f.cancel = context.WithCancel(context.Background())
-	ln, err := st.ListenWith("tcp", spec.ListenAddress(), stack.ListenOptions{Admit: f.admit})
+	ln, err := listen(stack.ListenOptions{Admit: f.admit})
 	if err != nil {
 		f.cancel()
-		return nil, fmt.Errorf("forward %s: %w", spec, err)
+		return nil, err
 	}
 	f.ln = ln
 	go func() {
@@ -92,7 +113,7 @@ func Start(st *stack.Stack, spec Spec, dial Dialer, log *slog.Logger) (*Forward,
 		// The one serve loop of every service: a relay takes each
 		// connection on the accepting goroutine and starts its own.
 		if err := stack.AcceptEach(ln, f.take); err != nil {
-			f.log.Error("forward stopped", "err", err)
+			f.log.Error("relay stopped", "err", err)
 		}
 	}()
 	return f, nil
@@ -142,7 +163,10 @@ func (f *Forward) admit(r *stack.SYNRequest) {
 		defer func() { <-f.dialing }()
 		ctx, cancel := context.WithTimeout(f.ctx, DialTimeout)
 		defer cancel()
-		backend, err := f.dial(ctx, "tcp", f.spec.Upstream)
+		backend, err := f.dial(ctx, "tcp", f.upstream(r.ID()))
+		if err != nil {
+			f.counters.dialFailed(err)
+		}
 		switch {
 		case err == nil:
 			f.claim(r.ID(), backend)
@@ -189,7 +213,7 @@ func (f *Forward) take(conn net.Conn) {
 		return
 	}
 	c.expiry.Stop()
-	r := &relay{client: client, backend: c.backend}
+	r := &relay{client: client, backend: c.backend, counters: &f.counters}
 	f.relays[r] = struct{}{}
 	f.relayed++
 	f.wg.Add(1)

@@ -4,6 +4,7 @@ import (
 	"io"
 	"net"
 	"sync"
+	"sync/atomic"
 
 	"github.com/tunstack/tunstack/stack"
 )
@@ -16,8 +17,9 @@ const bufferSize = 64 << 10
 // relay copies one client connection of the stack and its server
 // connection into each other.
 type relay struct {
-	client  *stack.Conn
-	backend net.Conn
+	client   *stack.Conn
+	backend  net.Conn
+	counters *counters
 
 	once sync.Once // the first reset ends both
 }
@@ -31,11 +33,11 @@ func (r *relay) run() {
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
-		r.copy(r.backend, r.client)
+		r.copy(r.backend, r.client, &r.counters.toUpstream)
 	}()
 	go func() {
 		defer wg.Done()
-		r.copy(r.client, r.backend)
+		r.copy(r.client, r.backend, &r.counters.toClient)
 	}()
 	wg.Wait()
 	r.client.Close()
@@ -45,9 +47,9 @@ func (r *relay) run() {
 // copy moves src's bytes to dst. At src's FIN it sends dst's FIN and
 // returns, leaving the other direction flowing; if either fails (a reset,
 // the stack stopping), it resets both.
-func (r *relay) copy(dst, src net.Conn) {
+func (r *relay) copy(dst, src net.Conn, copied *atomic.Uint64) {
 	buf := make([]byte, bufferSize)
-	_, err := io.CopyBuffer(writerOnly{dst}, readerOnly{src}, buf)
+	_, err := io.CopyBuffer(countingWriter{dst, copied}, readerOnly{src}, buf)
 	if err == nil {
 		if hc, ok := dst.(halfCloser); ok && hc.CloseWrite() == nil {
 			return
@@ -68,9 +70,20 @@ func (r *relay) reset() {
 	})
 }
 
-// readerOnly and writerOnly hide ReadFrom and WriteTo, so that CopyBuffer
+// readerOnly and countingWriter hide WriteTo and ReadFrom, so that CopyBuffer
 // uses the relay's bounded buffer and not a path of its own (splice, a
 // buffer of another size) that would report errors differently.
 type readerOnly struct{ io.Reader }
 
-type writerOnly struct{ io.Writer }
+// countingWriter also counts the bytes written, as they are written, so
+// that a long relay's bytes show while it runs.
+type countingWriter struct {
+	w      io.Writer
+	copied *atomic.Uint64
+}
+
+func (c countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.copied.Add(uint64(n))
+	return n, err
+}

@@ -25,6 +25,8 @@ type Collector struct {
 	captureLostD *prometheus.Desc
 	frag         fragMetrics // frag.go
 	udp          udpMetrics  // udp.go
+	// Gateway, if set, is the gateway's counters (gateway.go).
+	Gateway func() *control.GatewayStatus
 }
 
 // scalarMetric is one unlabelled metric and how to read it.
@@ -128,6 +130,9 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.connections
 	c.frag.describe(ch)
 	c.udp.describe(ch)
+	if c.Gateway != nil {
+		describeGateway(ch)
+	}
 	ch <- faultSegments
 	if c.captureLost != nil {
 		ch <- c.captureLostD
@@ -137,6 +142,9 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 // Collect implements prometheus.Collector.
 func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	counters := c.counters()
+	if c.Gateway != nil {
+		collectGateway(ch, c.Gateway())
+	}
 	for _, m := range c.scalars {
 		ch <- prometheus.MustNewConstMetric(m.desc, m.kind, float64(m.value(&counters)))
 	}

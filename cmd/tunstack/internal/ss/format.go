@@ -78,6 +78,9 @@ func peerColumn(c *control.ConnStatus) string {
 func extendedFields(c *control.ConnStatus) []string {
 	var f []string
 	add := func(format string, args ...any) { f = append(f, fmt.Sprintf(format, args...)) }
+	if c.Upstream != "" {
+		add("upstream:%s", c.Upstream) // the server a relay copies it to
+	}
 	if c.InRecovery {
 		add("recovery")
 	}

@@ -105,7 +105,7 @@ func TestMatcherDefaults(t *testing.T) {
 func TestWriteSS(t *testing.T) {
 	conns := []control.ConnStatus{
 		{State: "LISTEN", Local: "10.77.0.2:80", Remote: "*", SendQ: 4096},
-		{State: "ESTABLISHED", Local: "10.77.0.2:80", Remote: "10.77.0.1:40000", RecvQ: 6, Age: "1.234567s",
+		{State: "ESTABLISHED", Local: "10.77.0.2:80", Remote: "10.77.0.1:40000", Upstream: "192.0.2.10:8000", RecvQ: 6, Age: "1.234567s",
 			States: []string{"CLOSED", "LISTEN", "SYN-RECEIVED", "ESTABLISHED"}, MSS: 1460, Cwnd: 14600, Ssthresh: 1 << 30,
 			RTO: "201ms", SRTT: "150µs", RTTVar: "75µs", MinRTT: "100µs", SndWScale: 7, RcvWScale: 7, SACK: true, Congestion: "cubic",
 			ISS: 1000, SndUna: 1101, SndNxt: 1101, IRS: 5000, RcvNxt: 5007, SegsIn: 4, SegsOut: 3, SndWnd: 65535, RcvWnd: 65535,
@@ -120,7 +120,7 @@ func TestWriteSS(t *testing.T) {
 		"LISTEN       0       4096    10.77.0.2:80        0.0.0.0:*          -\n" +
 		"ESTABLISHED  6       0       10.77.0.2:80        10.77.0.1:40000    1.2s  timer:(keepalive,119min,0)\n" +
 		"\t sack cubic wscale:7,7 rto:201 rtt:0.15/0.075 mss:1460 cwnd:10 bytes_sent:100 bytes_acked:100 bytes_received:6 segs_out:3 segs_in:4 send 778666667bps minrtt:0.1 snd_wnd:65535 rcv_wnd:65535\n" +
-		"\t timers:(keepalive,2h0m0s)\n" +
+		"\t upstream:192.0.2.10:8000 timers:(keepalive,2h0m0s)\n" +
 		"\t states: LISTEN → SYN-RECEIVED → ESTABLISHED\n" +
 		"TIME-WAIT    0       0       10.77.0.2:80        10.77.0.1:40001    3s    timer:(timewait,57sec,0)\n" +
 		"\t timers:(time-wait,57.3s)\n" +

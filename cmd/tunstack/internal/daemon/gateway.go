@@ -1,0 +1,117 @@
+package daemon
+
+import (
+	"fmt"
+	"maps"
+
+	"github.com/tunstack/tunstack/cmd/tunstack/internal/control"
+	"github.com/tunstack/tunstack/cmd/tunstack/internal/forward"
+	"github.com/tunstack/tunstack/cmd/tunstack/internal/gateway"
+	"github.com/tunstack/tunstack/stack"
+	"github.com/tunstack/tunstack/stack/tcp"
+	"github.com/tunstack/tunstack/tundev"
+)
+
+// GatewayConfig is --gateway and its options.
+type GatewayConfig struct {
+	On bool
+	gateway.Config
+	// DefaultRoute adds a default route into the device in its
+	// namespace (--gateway-default-route).
+	DefaultRoute bool
+}
+
+// gatewayRelays are the gateway's TCP and UDP relays; nil without
+// --gateway. Their sockets to the destinations are opened in the
+// namespace the daemon was started in, not the device's.
+type gatewayRelays struct {
+	tcp *forward.Forward
+	udp *gateway.UDP
+}
+
+// newGatewayUDP is the UDP relay the stack is made with, or nil.
+func (d *Daemon) newGatewayUDP() *gateway.UDP {
+	if !d.cfg.Gateway.On {
+		return nil
+	}
+	d.gateway.udp = gateway.NewUDP(d.cfg.Gateway.Config, gateway.HostDialer, d.log)
+	return d.gateway.udp
+}
+
+// startGateway listens for TCP to every address not the stack's and adds
+// the default route if asked.
+func (d *Daemon) startGateway(st *stack.Stack) error {
+	if !d.cfg.Gateway.On {
+		return nil
+	}
+	tcp, err := gateway.StartTCP(st, d.cfg.Gateway.Config, gateway.HostDialer, d.log)
+	if err != nil {
+		return fmt.Errorf("gateway: %w", err)
+	}
+	d.gateway.tcp = tcp
+	if d.cfg.Gateway.DefaultRoute {
+		if err := tundev.AddDefaultRoutes(d.cfg.NetNS, d.dev.Name(), d.cfg.Addr6.IsValid()); err != nil {
+			return fmt.Errorf("--gateway-default-route: %w", err)
+		}
+	}
+	d.log.Info("gateway", "to", gatewayTarget(d.cfg.Gateway.To), "udp_timeout", d.cfg.Gateway.UDPTimeout, "default_route", d.cfg.Gateway.DefaultRoute)
+	return nil
+}
+
+// stopGateway stops taking connections and flows and ends the flows;
+// waitGateway, once the stack has stopped, waits for the relays.
+func (d *Daemon) stopGateway() {
+	if d.gateway.tcp != nil {
+		d.gateway.tcp.Close()
+	}
+	if d.gateway.udp != nil {
+		d.gateway.udp.Close()
+	}
+}
+
+func (d *Daemon) waitGateway() {
+	if d.gateway.tcp != nil {
+		d.gateway.tcp.Wait()
+	}
+	if d.gateway.udp != nil {
+		d.gateway.udp.Wait()
+	}
+}
+
+// GatewayStatus is the relays' counters for the status reply and the
+// metrics; nil before the relays start.
+func (d *Daemon) GatewayStatus() *control.GatewayStatus {
+	if d.gateway.tcp == nil || d.gateway.udp == nil {
+		return nil
+	}
+	t, u := d.gateway.tcp.Counters(), d.gateway.udp.Counters()
+	return &control.GatewayStatus{
+		TCP: control.GatewayTCPStatus{Active: t.Active, Relayed: t.Relayed,
+			BytesToUpstream: t.BytesToUpstream, BytesToClient: t.BytesToClient, DialFailures: t.DialFailures},
+		UDP: control.GatewayUDPStatus{Active: u.Active, Flows: u.Flows, FlowsRefused: u.FlowsRefused,
+			DatagramsUp: u.DatagramsUp, DatagramsDown: u.DatagramsDown,
+			BytesToUpstream: u.BytesToUpstream, BytesToClient: u.BytesToClient, DialFailures: u.DialFailures},
+	}
+}
+
+func gatewayTarget(to string) string {
+	if to == "" {
+		return "each destination"
+	}
+	return to
+}
+
+// upstreams are the servers of the connections the forwards and the
+// gateway relay, by the stack's connection, for `tunstack ss -e`.
+func (d *Daemon) upstreams() map[tcp.ID]string {
+	all := map[tcp.ID]string{}
+	d.forwards.mu.Lock()
+	for _, f := range d.forwards.running {
+		maps.Copy(all, f.Upstreams())
+	}
+	d.forwards.mu.Unlock()
+	if d.gateway.tcp != nil {
+		maps.Copy(all, d.gateway.tcp.Upstreams())
+	}
+	return all
+}
