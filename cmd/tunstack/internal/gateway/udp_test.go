@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"fmt"
 	"log/slog"
 	"net"
 	"testing"
@@ -74,10 +75,12 @@ func TestUDPFlowRelaysAndExpires(t *testing.T) {
 			t.Fatalf("read %q, %v; want echo:%s", buf[:n], err, q)
 		}
 	}
-	c := u.Counters()
-	if c.Active != 1 || c.Flows != 1 || c.DatagramsUp != 2 || c.DatagramsDown != 2 || c.BytesToUpstream != 6 || c.BytesToClient != 16 {
-		t.Errorf("counters %+v, want one active flow, 2 datagrams and 6/16 bytes each way", c)
-	}
+	// The relay counts a datagram once its write returns, which may be
+	// after the answer came back: poll.
+	testkit.WaitFor(t, testkit.DefaultTimeout, "one active flow, 2 datagrams and 6/16 bytes each way", func() (bool, string) {
+		c := u.Counters()
+		return c.Active == 1 && c.Flows == 1 && c.DatagramsUp == 2 && c.DatagramsDown == 2 && c.BytesToUpstream == 6 && c.BytesToClient == 16, fmt.Sprintf("%+v", c)
+	})
 	testkit.Eventually(t, "the idle flow to close", func() bool { return u.Counters().Active == 0 })
 	if _, err := relaySide.Write([]byte("x")); err == nil {
 		t.Error("the flow's client socket is still open after the time-out")
