@@ -279,7 +279,7 @@ func TestFaults(t *testing.T) {
 	t.Run("slicer", func(t *testing.T) {
 		t.Parallel()
 		d.fault(t, "add", "8105", "slicer", "size=100", "size_variation=50")
-		echoThrough(t, d, 8105, 64<<10, "30")
+		checkSlices(t, d, 8105, 100, 50)
 		if n := d.faultCounts(t)["fault:slicer"]; n == 0 {
 			t.Error("slicer: no segment was sliced")
 		}
@@ -289,7 +289,7 @@ func TestFaults(t *testing.T) {
 	t.Run("mss", func(t *testing.T) {
 		t.Parallel()
 		d.fault(t, "add", "8106", "mss", "size=500", "--stream", "both")
-		echoThrough(t, d, 8106, 64<<10, "30")
+		checkMSSClamp(t, d, 8106, 500)
 		if n := d.faultCounts(t)["fault:mss"]; n < 2 {
 			t.Errorf("mss: %d SYNs clamped, want both", n)
 		}

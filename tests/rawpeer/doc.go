@@ -9,7 +9,10 @@
 // and captures everything that crosses the device, both ways, with an
 // AF_PACKET socket bound to it. On a TUN device the captured frames are
 // bare IP packets; each is parsed into the engine's types (Packet.Seg) and
-// kept as bytes (Packet.Raw) for testkit's checkers.
+// kept as bytes (Packet.Raw) for testkit's checkers. The capture reads each
+// frame's virtio-net header too: a TUN with offloads carries GSO
+// super-packets, several segments in one, and Packet.GSOSize and
+// SegmentSizes give the segments they stand for.
 //
 // The peer's address is one the kernel does not own, on the device's
 // subnet: the kernel routes packets to it into the TUN, and drops what the

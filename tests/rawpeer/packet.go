@@ -2,6 +2,7 @@ package rawpeer
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"net/netip"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"github.com/tunstack/tunstack/stack/tcp"
 	"github.com/tunstack/tunstack/stack/wire"
 	"github.com/tunstack/tunstack/tests/testkit"
+	"golang.org/x/sys/unix"
 )
 
 // Direction says which way a captured packet crossed the device.
@@ -49,6 +51,37 @@ type Packet struct {
 	Frag *Fragment
 	// Err is why the packet did not parse, if it did not.
 	Err error
+	// GSOSize is the segment size of a GSO super-packet (a TSO or USO
+	// packet: several segments of one flow coalesced into one buffer,
+	// which the kernel takes as those segments), 0 for a plain packet.
+	GSOSize int
+}
+
+// vnetHeaderLen is the length of the virtio-net header (struct
+// virtio_net_hdr) in front of each frame the capture reads.
+const vnetHeaderLen = 10
+
+// gsoSize reads the segment size from a virtio-net header: its gso_size
+// field, in host byte order, when its gso_type is not VIRTIO_NET_HDR_GSO_NONE.
+func gsoSize(h []byte) int {
+	if h[1] == unix.VIRTIO_NET_HDR_GSO_NONE {
+		return 0
+	}
+	return int(binary.NativeEndian.Uint16(h[4:6]))
+}
+
+// SegmentSizes returns the payload sizes of the TCP segments p stands for:
+// one, or for a GSO super-packet the pieces of GSOSize it is cut into.
+func (p Packet) SegmentSizes() []int {
+	n := len(p.Seg.Payload)
+	if p.GSOSize == 0 || n <= p.GSOSize {
+		return []int{n}
+	}
+	var sizes []int
+	for ; n > p.GSOSize; n -= p.GSOSize {
+		sizes = append(sizes, p.GSOSize)
+	}
+	return append(sizes, n)
 }
 
 // Fragment is what a captured IP fragment says of its place.
@@ -77,8 +110,12 @@ func (p Packet) String() string {
 	case p.Protocol != wire.ProtoTCP:
 		return fmt.Sprintf("%v %v > %v protocol %d", p.Dir, p.Src, p.Dst, p.Protocol)
 	}
-	return fmt.Sprintf("%v %v > %v %s%s",
-		p.Dir, netip.AddrPortFrom(p.Src, p.Seg.SrcPort), netip.AddrPortFrom(p.Dst, p.Seg.DstPort), p.Seg.String(), options(p.Seg.Options))
+	gso := ""
+	if p.GSOSize > 0 {
+		gso = fmt.Sprintf(" gso=%d", p.GSOSize)
+	}
+	return fmt.Sprintf("%v %v > %v %s%s%s",
+		p.Dir, netip.AddrPortFrom(p.Src, p.Seg.SrcPort), netip.AddrPortFrom(p.Dst, p.Seg.DstPort), p.Seg.String(), options(p.Seg.Options), gso)
 }
 
 // options renders the options a segment carries, like " <mss 1460,sackOK>",
@@ -104,7 +141,10 @@ func options(o tcp.Options) string {
 }
 
 // parsePacket parses a captured IP packet; the result owns its memory.
-func parsePacket(b []byte, at time.Time, dir Direction) Packet {
+// needsCsum says its virtio-net header has VIRTIO_NET_HDR_F_NEEDS_CSUM:
+// the kernel's own segments to the stack on a TUN with offloads carry only
+// the pseudo-header's sum, which the device is to complete.
+func parsePacket(b []byte, at time.Time, dir Direction, needsCsum bool) Packet {
 	b = bytes.Clone(b)
 	ip, err := wire.ParseIP(b)
 	if err == wire.ErrFragment {
@@ -123,7 +163,7 @@ func parsePacket(b []byte, at time.Time, dir Direction) Packet {
 		return p
 	}
 	p.Err = wire.ParseTCP(&ip, &p.Seg)
-	if p.Err == wire.ErrBadTCPChecksum && dir == FromStack && partialChecksum(&ip) {
+	if p.Err == wire.ErrBadTCPChecksum && (dir == FromStack || needsCsum) && partialChecksum(&ip) {
 		p.Err = wire.ParseTCPChecksummed(&ip, &p.Seg)
 		testkit.FixChecksums(p.Raw)
 	}

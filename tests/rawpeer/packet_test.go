@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/tunstack/tunstack/stack/tcp"
 	"github.com/tunstack/tunstack/stack/wire"
 	"github.com/tunstack/tunstack/tests/testkit"
+	"golang.org/x/sys/unix"
 )
 
 func TestParsePacket(t *testing.T) {
@@ -26,7 +28,7 @@ func TestParsePacket(t *testing.T) {
 	}
 	at := time.Unix(1, 0)
 	raw := bytes.Clone(buf[:n])
-	got := parsePacket(buf[:n], at, FromStack)
+	got := parsePacket(buf[:n], at, FromStack, false)
 	clear(buf) // the packet must not share the capture buffer
 	want := Packet{At: at, Dir: FromStack, Src: src, Dst: dst, Protocol: wire.ProtoTCP, Seg: seg, Raw: raw}
 	if diff := cmp.Diff(want, got, cmp.Comparer(func(a, b netip.Addr) bool { return a == b })); diff != "" {
@@ -50,7 +52,7 @@ func TestParsePacketErrors(t *testing.T) {
 		{"bad version", []byte{0x10, 0, 0, 0}, "unparsable"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got := parsePacket(tc.packet, time.Time{}, ToStack)
+			got := parsePacket(tc.packet, time.Time{}, ToStack, false)
 			if got.Err == nil || got.IsTCP() || !strings.Contains(got.String(), tc.want) {
 				t.Errorf("parsePacket(%x) = %v (err %v), want an error", tc.packet, got, got.Err)
 			}
@@ -78,7 +80,7 @@ func TestParseFragmentPacket(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := parsePacket(frag[:m], time.Time{}, ToStack)
+	got := parsePacket(frag[:m], time.Time{}, ToStack, false)
 	want := "peer->stack fd00:77::3 > fd00:77::2 fragment id=0x1234 offset=24 len=40 more protocol 6"
 	if got.Err != nil || got.IsTCP() || got.String() != want {
 		t.Errorf("parsePacket of a fragment = %q (err %v), want %q", got.String(), got.Err, want)
@@ -93,12 +95,50 @@ func TestPartialChecksumIsCompleted(t *testing.T) {
 	pkt := testkit.TCPPacket(src, dst, testkit.Segment{Seq: 1, Ack: 2, Flags: testkit.ACK, Payload: []byte("data")})
 	tcpLen := len(pkt) - testkit.IPv4HeaderLen
 	binary.BigEndian.PutUint16(pkt[testkit.IPv4HeaderLen+16:], testkit.PseudoHeaderSum(testkit.ProtoTCP, src.Addr(), dst.Addr(), tcpLen))
-	got := parsePacket(pkt, time.Time{}, FromStack)
+	got := parsePacket(pkt, time.Time{}, FromStack, false)
 	if got.Err != nil || string(got.Seg.Payload) != "data" {
 		t.Fatalf("parsePacket of a partially summed segment: %v, %v", got, got.Err)
 	}
 	testkit.IPv4(t, got.Raw, testkit.TCP(testkit.TCPPayload([]byte("data"))))
-	if toStack := parsePacket(pkt, time.Time{}, ToStack); toStack.Err == nil {
-		t.Error("a partial checksum on a packet to the stack parsed: only the stack's offload leaves one")
+	if toStack := parsePacket(pkt, time.Time{}, ToStack, false); toStack.Err == nil {
+		t.Error("a partial checksum on a packet to the stack parsed, its virtio-net header not asking for the sum")
+	}
+	if toStack := parsePacket(pkt, time.Time{}, ToStack, true); toStack.Err != nil {
+		t.Errorf("a kernel's segment whose virtio-net header leaves the sum to the device: %v", toStack.Err)
+	}
+}
+
+// A GSO super-packet stands for the segments of its GSO size that the
+// kernel cuts it into, the last one the rest; a plain packet for itself.
+func TestSegmentSizes(t *testing.T) {
+	for _, tc := range []struct {
+		payload, gso int
+		want         []int
+	}{
+		{0, 0, []int{0}},
+		{1448, 0, []int{1448}},
+		{488, 488, []int{488}},
+		{4880, 488, []int{488, 488, 488, 488, 488, 488, 488, 488, 488, 488}},
+		{1000, 488, []int{488, 488, 24}},
+	} {
+		p := Packet{GSOSize: tc.gso}
+		p.Seg.Payload = make([]byte, tc.payload)
+		if got := p.SegmentSizes(); !slices.Equal(got, tc.want) {
+			t.Errorf("%d octets, GSO size %d: segments %v, want %v", tc.payload, tc.gso, got, tc.want)
+		}
+	}
+}
+
+// The GSO size is read from the virtio-net header only when its GSO type
+// says the packet is a super-packet.
+func TestGSOSizeFromVirtioHeader(t *testing.T) {
+	h := make([]byte, vnetHeaderLen)
+	binary.NativeEndian.PutUint16(h[4:], 488)
+	if n := gsoSize(h); n != 0 {
+		t.Errorf("GSO type none: size %d, want 0", n)
+	}
+	h[1] = unix.VIRTIO_NET_HDR_GSO_TCPV4
+	if n := gsoSize(h); n != 488 {
+		t.Errorf("GSO type TCPv4: size %d, want 488", n)
 	}
 }

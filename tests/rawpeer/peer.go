@@ -81,12 +81,25 @@ func (p *Peer) openSockets(device string) error {
 		return err
 	}
 	p.ifindex = ifc.Index
-	fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_DGRAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, int(htons(unix.ETH_P_ALL)))
+	// SOCK_RAW, which on a TUN (no link-layer header) reads the same bare
+	// IP packets as SOCK_DGRAM, because only it takes PACKET_VNET_HDR.
+	fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, int(htons(unix.ETH_P_ALL)))
 	if err != nil {
 		return fmt.Errorf("AF_PACKET socket: %w", err)
 	}
 	// Wrapped at once so that every later error path closes it.
 	p.capture = os.NewFile(uintptr(fd), "capture "+device)
+	// Room for the bursts of a bulk transfer, GSO super-packets of up to
+	// 64 KiB each, while the capture goroutine catches up: a full buffer
+	// drops what the device carries on.
+	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, captureBuffer); err != nil {
+		return fmt.Errorf("SO_RCVBUFFORCE on the AF_PACKET socket: %w", err)
+	}
+	// Each frame then starts with its virtio-net header, which gives the
+	// segment size of a GSO super-packet (Packet.GSOSize).
+	if err := unix.SetsockoptInt(fd, unix.SOL_PACKET, unix.PACKET_VNET_HDR, 1); err != nil {
+		return fmt.Errorf("PACKET_VNET_HDR on the AF_PACKET socket: %w", err)
+	}
 	if err := unix.Bind(fd, &unix.SockaddrLinklayer{Protocol: htons(unix.ETH_P_ALL), Ifindex: ifc.Index}); err != nil {
 		return fmt.Errorf("bind AF_PACKET socket to %s: %w", device, err)
 	}
@@ -241,7 +254,14 @@ func (p *Peer) captureLoop() {
 		if ll.Pkttype == unix.PACKET_OUTGOING {
 			dir = ToStack
 		}
-		p.record(parsePacket(buf[:n], time.Now(), dir))
+		if n < vnetHeaderLen {
+			p.stop(fmt.Errorf("%w: %d bytes, shorter than a virtio-net header", errBadFrame, n))
+			return
+		}
+		vnet := buf[:vnetHeaderLen]
+		pkt := parsePacket(buf[vnetHeaderLen:n], time.Now(), dir, vnet[0]&unix.VIRTIO_NET_HDR_F_NEEDS_CSUM != 0)
+		pkt.GSOSize = gsoSize(vnet)
+		p.record(pkt)
 	}
 }
 
@@ -260,6 +280,9 @@ func (p *Peer) stop(err error) {
 	close(p.changed)
 	p.changed = make(chan struct{})
 }
+
+// captureBuffer is the capture socket's receive buffer, in bytes.
+const captureBuffer = 8 << 20
 
 // htons converts a 16-bit number to network byte order, as the AF_PACKET
 // protocol fields want it.
