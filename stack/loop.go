@@ -256,18 +256,30 @@ func (s *Stack) flush() {
 // write writes batch b with one link.Write and empties it.
 func (s *Stack) write(b *outBatch) {
 	pkts := b.packets()
+	// Counted before the write, as Linux counts what it sends before it
+	// goes: whoever sees a packet on the link sees it counted. What the
+	// link did not take is taken back.
+	s.counters.packetsOut.Add(uint64(len(pkts)))
+	s.counters.bytesOut.Add(uint64(packetBytes(pkts)))
 	n, err := s.link.Write(pkts, Headroom)
-	s.counters.packetsOut.Add(uint64(max(n, 0)))
-	var bytes int
-	for _, p := range pkts[:min(max(n, 0), len(pkts))] {
-		bytes += len(p) - Headroom
+	if unwritten := pkts[min(max(n, 0), len(pkts)):]; len(unwritten) > 0 {
+		s.counters.packetsOut.Add(-uint64(len(unwritten)))
+		s.counters.bytesOut.Add(-uint64(packetBytes(unwritten)))
 	}
-	s.counters.bytesOut.Add(uint64(bytes))
 	if err != nil {
 		s.counters.dropN(dropLinkWrite, uint64(len(pkts)-max(n, 0)))
 		s.log.Error("link write", "packets", len(pkts), "written", n, "err", err)
 	}
 	b.reset()
+}
+
+// packetBytes is the size of packets without their headroom: the IP packets.
+func packetBytes(pkts [][]byte) int {
+	var n int
+	for _, p := range pkts {
+		n += len(p) - Headroom
+	}
+	return n
 }
 
 // beginShutdown closes every listener and connection; the loop ends when
