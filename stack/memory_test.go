@@ -24,6 +24,11 @@ func TestBufferBudgetAgainstClientsThatNeverRead(t *testing.T) {
 	a, b := newMemLinkPair()
 	clientOpts := stackOptions(peerAddr4)
 	clientOpts.BufferBudget = -1 // the clients' side is not under test
+	// The clients take back at most 32 KiB of their echo and never read
+	// it: the rest of what they write stays with the server, whatever
+	// the timing, until its budget stops it.
+	clientOpts.TCP.ReceiveBuffer = 32 << 10
+	clientOpts.TCP.MaxReceiveBuffer = 32 << 10
 	client := startStack(t, a, clientOpts)
 	serverOpts := stackOptions(stackAddr4)
 	serverOpts.BufferBudget = budget
