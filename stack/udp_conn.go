@@ -112,7 +112,7 @@ func (c *UDPConn) ReadFromUDPAddrPort(p []byte) (int, netip.AddrPort, error) {
 			c.held -= cap(d.buf)
 			c.mu.Unlock()
 			n := copy(p, d.buf[:d.n])
-			c.s.mem.Release(d.buf)
+			c.s.mem.ReleaseExtra(d.buf)
 			return n, d.from, nil
 		}
 		if err := c.takeErrLocked(); err != nil {
@@ -289,7 +289,7 @@ func (c *UDPConn) deliver(from, to netip.AddrPort, payload []byte) string {
 		return dropUDPBudget
 	}
 	if c.held+cap(buf) > c.limit && c.held > 0 {
-		c.s.mem.Release(buf)
+		c.s.mem.ReleaseExtra(buf)
 		c.drops++
 		return dropUDPQueueFull
 	}
@@ -338,7 +338,7 @@ func (c *UDPConn) takeErrLocked() error {
 // releaseLocked gives the queue's storage back to the budget.
 func (c *UDPConn) releaseLocked() {
 	for _, d := range c.queue {
-		c.s.mem.Release(d.buf)
+		c.s.mem.ReleaseExtra(d.buf)
 	}
 	c.queue, c.held = nil, 0
 }

@@ -34,7 +34,7 @@ func (q *udpSendQueue) put(c *UDPConn, from, to netip.AddrPort, p []byte) error 
 	n := copy(buf, p)
 	for {
 		if c.writeDeadline.passed() {
-			c.s.mem.Release(buf)
+			c.s.mem.ReleaseExtra(buf)
 			return os.ErrDeadlineExceeded
 		}
 		q.mu.Lock()
@@ -46,7 +46,7 @@ func (q *udpSendQueue) put(c *UDPConn, from, to netip.AddrPort, p []byte) error 
 		}
 		if err != nil {
 			q.mu.Unlock()
-			c.s.mem.Release(buf)
+			c.s.mem.ReleaseExtra(buf)
 			return err
 		}
 		if q.bytes == 0 || q.bytes+cap(buf) <= udpSendQueueLimit {
@@ -111,7 +111,7 @@ func (s *Stack) sendQueuedUDP() {
 	}
 	for _, d := range items {
 		s.sendUDP(d.from, d.to, d.buf[:d.n])
-		s.mem.Release(d.buf)
+		s.mem.ReleaseExtra(d.buf)
 	}
 	s.udpOut.done(items)
 }
@@ -157,7 +157,7 @@ func (s *Stack) stopUDP() {
 	q.mu.Lock()
 	q.stopped = true
 	for _, d := range q.items {
-		s.mem.Release(d.buf)
+		s.mem.ReleaseExtra(d.buf)
 	}
 	q.items, q.bytes = nil, 0
 	q.wakeLocked()

@@ -15,10 +15,11 @@ import (
 // A Budget is shared by every connection of a stack and safe for
 // concurrent use: the engine's buffers are charged from the loop, the
 // stack's application queues from application goroutines. It is written
-// only when a buffer takes or gives back storage (a doubling, a release),
-// never per segment, and read (two atomic loads) when a window is
-// advertised or send space asked for; so a connection's hot path takes no
-// lock for it.
+// only when a buffer takes or gives back storage (a doubling, a release,
+// an out-of-order block), under a mutex that makes each check and its
+// charge one step, and read (a few atomic loads, no lock) when a window
+// is advertised or send space asked for; so a connection's hot path takes
+// no lock for it.
 //
 // Storage comes in power-of-two size classes from pools, so the memory a
 // closed connection gives back is reused by the next one, and what stays
@@ -40,25 +41,54 @@ import (
 //
 // Every buffer is guaranteed a small minimum (Floor, and for the engine's
 // buffers two segments) whatever the level, so that an honest connection
-// always progresses. The floors come out of the limit: the buffers of a
-// connection join the budget when it is made, and the floors they have
-// not taken yet are reserved, so the other levels see InUse plus that
-// reserve. The reserve is capped at a quarter of the limit, so that many
-// idle connections (95,000 of them reserve 1.5 GB) do not starve a busy
-// one; past that cap the floors of buffers that wake up late go over the
-// limit, which Options.MaxConns bounds.
+// always progresses. The floors come out of the limit: a quarter of it is
+// held for them, taken or not, and for the buffers of connections not
+// made yet; the floors that the buffers which joined (when their
+// connection was made) have not taken are reserved in it, and the levels
+// see InUse plus what the quarter holds. So a connection made once the
+// budget is full still finds its floors inside the limit. Past the
+// quarter (95,000 idle connections reserve 1.5 GB) the floors of buffers
+// that wake up late go over the limit, which Options.MaxConns bounds; so
+// does the part of an engine buffer's floor above Floor (two segments of
+// a large MSS, rounded up to their class), which is not reserved.
+//
+// Storage that grows is charged whole before the buffer copies into it
+// and releases what it held, so it must fit beside that storage: the
+// limit bounds the moment of the copy too. The one other way over the
+// limit is a move (GrantMove): out-of-order data that the in-order data
+// reaches is already held and acknowledged by SACK, so it is never
+// refused; on a full budget the in-order buffer takes just what the move
+// needs (rounded up to its class), and the block it came from is
+// released right after: over the limit by at most that rounding once the
+// copy is done, until the application reads.
 type Budget struct {
 	limit int64 // 0: no bound; the pools and the accounting still work
+
+	// mu orders the changes to what is held and reserved (Take's check
+	// and charge as one step, Release, Join, Leave), so that each check
+	// sees every charge made before it: the loop and the applications'
+	// goroutines take storage at the same time, and without it two
+	// takers could each pass the check against what the other had not
+	// charged yet. Only storage changes take it; the levels, read per
+	// window and per write, load the counters without it.
+	mu sync.Mutex
 
 	used atomic.Int64 // bytes of storage held
 	peak atomic.Int64
 	live atomic.Int64 // storage allocations held: the fair share divides by it
 	// reserve is the floors not taken yet: a Floor for each buffer that
-	// joined, less what each allocation covers of one. One counter, so
-	// that the levels cost two loads. Storage that no buffer joined for
-	// (out-of-order blocks) counts against it too: the reserve is then
-	// smaller than the floors left, never larger.
+	// joined, less what each allocation of a buffer covers of one. One
+	// counter, so that the levels cost two loads. Storage that no buffer
+	// joined for (out-of-order blocks, datagrams: taken with no floor,
+	// given back with ReleaseExtra) covers none: had it covered some, the
+	// floors it took from the reserve would have been granted later on
+	// top of a full budget.
 	reserve atomic.Int64
+	// floors is the storage that covers floors: what each allocation of
+	// a buffer covers of one. The quarter of the limit that the floors
+	// may have is held for them, taken or not, so that the floors of
+	// connections that join once the budget is full fit in it too.
+	floors atomic.Int64
 
 	windowClamps atomic.Uint64
 	sendClamps   atomic.Uint64
@@ -128,14 +158,18 @@ func (b *Budget) InUse() int64 {
 // takes them out once their storage is released.
 func (b *Budget) Join(n int) {
 	if b != nil {
+		b.mu.Lock()
 		b.reserve.Add(int64(n) * Floor)
+		b.mu.Unlock()
 	}
 }
 
 // Leave is the end of Join's buffers.
 func (b *Budget) Leave(n int) {
 	if b != nil {
+		b.mu.Lock()
 		b.reserve.Add(-int64(n) * Floor)
+		b.mu.Unlock()
 	}
 }
 
@@ -143,7 +177,15 @@ func (b *Budget) Leave(n int) {
 // the buffers that joined have not taken yet, up to a quarter of the
 // limit.
 func (b *Budget) committed() int64 {
-	return b.used.Load() + min(max(b.reserve.Load(), 0), b.limit/4)
+	return b.used.Load() + b.floorRoom(b.reserve.Load(), b.floors.Load())
+}
+
+// floorRoom is what the levels hold for floors not taken yet: those of
+// the buffers that joined, up to a quarter of the limit, and at least
+// what the floors taken leave of that quarter, for buffers yet to join.
+func (b *Budget) floorRoom(reserve, floors int64) int64 {
+	quarter := b.limit / 4
+	return max(min(max(reserve, 0), quarter), quarter-floors)
 }
 
 // Roomy reports whether a buffer may grow by n bytes, whatever it holds,
@@ -151,7 +193,7 @@ func (b *Budget) committed() int64 {
 // space needs clamping, and Allowance need not be asked. Two loads, no
 // call, for the hot paths.
 func (b *Budget) Roomy(n int) bool {
-	return b.limit == 0 || 2*(b.used.Load()+max(b.reserve.Load(), 0)+int64(n)) <= b.limit
+	return b.limit == 0 || 2*(b.used.Load()+max(b.reserve.Load(), b.limit/4-b.floors.Load())+int64(n)) <= b.limit
 }
 
 // Pressure reports whether the budget is at least half committed:
@@ -179,18 +221,20 @@ const (
 
 // Allowance is the largest storage a buffer holding held bytes may grow
 // to for a promise: a size class, never less than held or floor (rounded
-// up to its class).
+// up to its class). The larger storage must fit beside the held one,
+// which it replaces only once the buffer has copied its bytes over (see
+// Take): what the buffer holds now is not counted as free.
 func (b *Budget) Allowance(held, floor int) int {
 	if b == nil || b.limit == 0 {
 		return maxInt
 	}
 	used := b.committed()
 	// Plenty: grow while the budget stays at most half used.
-	allow := b.limit/2 - used + int64(held)
+	allow := b.limit/2 - used
 	if 2*used >= b.limit {
 		// Pressure: the fair share, if the budget has it.
 		share := b.limit / max(b.live.Load(), 1)
-		allow = max(allow, min(share, b.limit-used+int64(held)))
+		allow = max(allow, min(share, b.limit-used))
 	}
 	return max(classBelow(allow), held, floorClass(floor))
 }
@@ -217,44 +261,92 @@ func classBelow(n int64) int {
 
 const maxInt = int(^uint(0) >> 1)
 
-// allows reports whether a buffer holding held bytes may hold size.
+// allows reports whether a buffer holding held bytes may take storage of
+// size bytes. Every caller copies its bytes from the held storage into
+// the new one before it releases the held one, so for that moment the
+// buffer holds both: the new storage must fit whole, not only what it
+// adds (a buffer doubling from 1 MiB holds 3 MiB while it copies). Only
+// a floor and a move may go over; Take holds mu around the check and
+// the charge.
 func (b *Budget) allows(held, size, floor int, how Grant) bool {
-	if b == nil || b.limit == 0 || size <= max(held, floorClass(floor)) || how == GrantMove {
+	if b == nil || b.limit == 0 || size <= floorClass(floor) || how == GrantMove {
 		return true
 	}
-	if how == GrantPromise {
-		return size <= b.Allowance(held, floor)
+	if how == GrantPromise && size > b.Allowance(held, floor) {
+		return false
 	}
-	return b.committed()+int64(size-held) <= b.limit
+	return b.committedWith(size, floor > 0) <= b.limit
+}
+
+// committedWith is what committed would be with size more bytes of
+// storage held, which cover a floor of the reserve if they are a
+// buffer's.
+func (b *Budget) committedWith(size int, buffer bool) int64 {
+	reserve, floors := b.reserve.Load(), b.floors.Load()
+	if buffer {
+		reserve -= min(int64(size), Floor)
+		floors += min(int64(size), Floor)
+	}
+	return b.used.Load() + int64(size) + b.floorRoom(reserve, floors)
 }
 
 // Take returns storage of at least size bytes (a size class; len is
 // cap) for a buffer that holds held bytes now, if the budget allows the
 // buffer that much (floor is its guaranteed minimum); the caller copies
-// what it keeps and gives the old storage back with Release. A nil
-// Budget allocates without bound or pool.
+// what it keeps and gives the old storage back with Release. Storage
+// taken with no floor is extra: it belongs to no buffer that joined,
+// covers no floor, and goes back with ReleaseExtra (or becomes a
+// buffer's with Adopt). A nil Budget allocates without bound or pool.
 func (b *Budget) Take(held, size, floor int, how Grant) ([]byte, bool) {
 	size = classSize(size)
-	if !b.allows(held, size, floor, how) {
+	if b == nil {
+		return make([]byte, size), true
+	}
+	b.mu.Lock()
+	ok := b.allows(held, size, floor, how)
+	if ok {
+		b.charge(size, floor > 0)
+	}
+	b.mu.Unlock()
+	if !ok {
 		b.denied.Add(1)
 		return nil, false
 	}
-	return b.alloc(size), true
+	return b.get(size), true
 }
 
 // Release gives storage from Take back to the pool. buf may be any
 // slice of it that starts where it starts.
-func (b *Budget) Release(buf []byte) {
-	if cap(buf) == 0 {
-		return
+func (b *Budget) Release(buf []byte) { b.release(buf, true) }
+
+// ReleaseExtra gives extra storage (taken with no floor) back.
+func (b *Budget) ReleaseExtra(buf []byte) { b.release(buf, false) }
+
+// Adopt makes extra storage a buffer's (an out-of-order block that
+// becomes the in-order data): it covers its floor from now on, and goes
+// back with Release.
+func (b *Budget) Adopt(buf []byte) {
+	if b != nil && cap(buf) > 0 {
+		b.mu.Lock()
+		b.reserve.Add(-min(int64(cap(buf)), Floor))
+		b.floors.Add(min(int64(cap(buf)), Floor))
+		b.mu.Unlock()
 	}
-	if b == nil {
+}
+
+func (b *Budget) release(buf []byte, buffer bool) {
+	if cap(buf) == 0 || b == nil {
 		return
 	}
 	n := int64(cap(buf))
+	b.mu.Lock()
 	b.used.Add(-n)
 	b.live.Add(-1)
-	b.reserve.Add(min(n, Floor))
+	if buffer {
+		b.reserve.Add(min(n, Floor))
+		b.floors.Add(-min(n, Floor))
+	}
+	b.mu.Unlock()
 	if c := classOf(cap(buf)); c >= 0 && 1<<(c+minClassShift) == cap(buf) {
 		// The pool keeps a pointer to the array: an interface holding a
 		// pointer needs no allocation of its own.
@@ -262,17 +354,21 @@ func (b *Budget) Release(buf []byte) {
 	}
 }
 
-// alloc takes size bytes (a class size) from the pool or the heap and
-// charges them.
-func (b *Budget) alloc(size int) []byte {
-	if b == nil {
-		return make([]byte, size)
-	}
+// charge counts size more bytes held, a buffer's or extra, under mu.
+func (b *Budget) charge(size int, buffer bool) {
 	used := b.used.Add(int64(size))
 	b.live.Add(1)
-	b.reserve.Add(-min(int64(size), Floor))
-	for p := b.peak.Load(); used > p && !b.peak.CompareAndSwap(p, used); p = b.peak.Load() {
+	if buffer {
+		b.reserve.Add(-min(int64(size), Floor))
+		b.floors.Add(min(int64(size), Floor))
 	}
+	if used > b.peak.Load() {
+		b.peak.Store(used) // under mu: no other writer
+	}
+}
+
+// get takes size bytes (a class size, charged) from the pool or the heap.
+func (b *Budget) get(size int) []byte {
 	if c := classOf(size); c >= 0 {
 		if p, ok := b.pools[c].Get().(*byte); ok {
 			return unsafe.Slice(p, size)

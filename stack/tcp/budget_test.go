@@ -23,8 +23,8 @@ func TestBudgetAccountsWhatIsTakenAndReleased(t *testing.T) {
 	if got := b.InUse(); got != 4096+131072 {
 		t.Fatalf("in use %d after taking 4096 and 131072", got)
 	}
-	b.Release(x[:10]) // any slice of the storage that starts where it starts
-	b.Release(y)
+	b.ReleaseExtra(x[:10]) // any slice of the storage that starts where it starts
+	b.ReleaseExtra(y)
 	s := b.Stats()
 	if s.InUse != 0 || s.Peak != 4096+131072 || s.Limit != 1<<20 {
 		t.Fatalf("after releasing everything: %+v", s)
@@ -32,13 +32,15 @@ func TestBudgetAccountsWhatIsTakenAndReleased(t *testing.T) {
 }
 
 // The three levels: below half the limit a buffer may grow until half is
-// used; under pressure, to its fair share of the limit; when the budget
-// is full, not past what it holds or its floor.
+// committed (the quarter held for floors counts); under pressure, to its
+// fair share of the limit; when the budget is full, not past what it
+// holds or its floor. Storage that grows is counted whole: it must fit
+// beside what the buffer holds.
 func TestBudgetLevels(t *testing.T) {
 	const limit = 1 << 20
 	b := NewBudget(limit)
-	if got := b.Allowance(0, Floor); got != limit/2 {
-		t.Fatalf("empty budget: allowance %d, want %d", got, limit/2)
+	if got := b.Allowance(0, Floor); got != limit/4 {
+		t.Fatalf("empty budget: allowance %d, want %d (half, less the quarter held for floors)", got, limit/4)
 	}
 	var held [][]byte
 	take := func(n int) {
@@ -48,14 +50,14 @@ func TestBudgetLevels(t *testing.T) {
 		}
 		held = append(held, x)
 	}
-	take(256 << 10)
-	if got, want := b.Allowance(8192, Floor), classBelow(limit/2-256<<10+8192); got != want {
-		t.Fatalf("a quarter used: allowance %d, want %d (the class below what keeps half the budget free)", got, want)
+	take(128 << 10)
+	if got, want := b.Allowance(8192, Floor), classBelow(limit/2-limit/4-128<<10); got != want {
+		t.Fatalf("an eighth used: allowance %d, want %d (the class below what keeps half the budget free)", got, want)
 	}
 	if b.Pressure() {
-		t.Fatal("pressure at a quarter")
+		t.Fatal("pressure at an eighth")
 	}
-	// Pressure: 8 buffers of 64 KiB and the 256 KiB: 9 hold storage.
+	// Pressure: 8 buffers of 64 KiB and the 128 KiB: 9 hold storage.
 	for range 8 {
 		take(64 << 10)
 	}
@@ -68,8 +70,8 @@ func TestBudgetLevels(t *testing.T) {
 	if got, want := b.Allowance(200<<10, Floor), 200<<10; got != want {
 		t.Fatalf("a buffer over its share: allowance %d, want what it holds (%d)", got, want)
 	}
-	// Full.
-	take(256 << 10)
+	// Full: the storage and the quarter held for floors.
+	take(128 << 10)
 	if got := b.Allowance(0, Floor); got != Floor {
 		t.Fatalf("full: allowance %d, want the floor", got)
 	}
@@ -77,7 +79,7 @@ func TestBudgetLevels(t *testing.T) {
 		t.Fatalf("full: allowance %d for a buffer holding 64 KiB", got)
 	}
 	for _, x := range held {
-		b.Release(x)
+		b.ReleaseExtra(x)
 	}
 	if b.InUse() != 0 {
 		t.Fatalf("%d bytes still in use", b.InUse())
@@ -90,7 +92,9 @@ func TestBudgetGrants(t *testing.T) {
 	const limit = 64 << 10
 	b := NewBudget(limit)
 	var hog [][]byte
-	for range 14 { // all but 8 KiB, in 14 buffers: a fair share of 4681 bytes
+	// All but 8 KiB, in 10 buffers beside the quarter held for floors: a
+	// fair share of 6553 bytes.
+	for range 10 {
 		x, _ := b.Take(0, 4096, 0, GrantMove)
 		hog = append(hog, x)
 	}
@@ -117,7 +121,7 @@ func TestBudgetGrants(t *testing.T) {
 		t.Errorf("denied %d requests, want 3", s.Denied)
 	}
 	for _, h := range append(hog, x) {
-		b.Release(h)
+		b.ReleaseExtra(h)
 	}
 }
 
@@ -139,26 +143,27 @@ func TestNilBudgetBoundsNothing(t *testing.T) {
 	u.Release(y)
 }
 
-// The floors of the buffers that joined come out of the limit, up to a
-// quarter of it: a budget whose every connection takes its floor late
-// still holds.
+// A quarter of the limit is held for the floors, taken or not, and for
+// buffers that have not joined yet: a budget whose connections take their
+// floors late, or join once it is full, still holds; only floors past
+// the quarter go over.
 func TestBudgetReservesFloors(t *testing.T) {
 	const limit = 1 << 20
 	b := NewBudget(limit)
 	b.Join(32) // 128 KiB of floors, none taken
-	if got, want := b.Allowance(0, Floor), limit/2-32*Floor; got != classBelow(int64(want)) {
+	if got, want := b.Allowance(0, Floor), limit/2-limit/4; got != classBelow(int64(want)) {
 		t.Fatalf("allowance %d with 32 floors reserved, want %d", got, classBelow(int64(want)))
 	}
-	var held [][]byte
+	var floors, extra [][]byte
 	for range 32 { // every buffer takes its floor: the reserve becomes use
 		x, ok := b.Take(0, Floor, Floor, GrantStore)
 		if !ok {
 			t.Fatal("a floor refused")
 		}
-		held = append(held, x)
+		floors = append(floors, x)
 	}
-	if got := b.committed(); got != 32*Floor {
-		t.Fatalf("committed %d once the floors are taken, want %d", got, 32*Floor)
+	if got := b.committed(); got != limit/4 {
+		t.Fatalf("committed %d once the floors are taken, want the quarter %d", got, limit/4)
 	}
 	// Fill the rest of the limit with storage beyond the floors.
 	for b.committed()+Floor <= limit {
@@ -166,21 +171,63 @@ func TestBudgetReservesFloors(t *testing.T) {
 		if !ok {
 			t.Fatalf("storage refused at %d committed", b.committed())
 		}
-		held = append(held, x)
+		extra = append(extra, x)
 	}
 	if _, ok := b.Take(0, Floor, 0, GrantStore); ok {
 		t.Fatal("storage past the limit granted")
 	}
-	// A thousand more buffers join: their floors are capped at a quarter.
+	// 32 more buffers join once the budget is full, and take their
+	// floors: the quarter has room for them.
+	b.Join(32)
+	for range 32 {
+		x, ok := b.Take(0, Floor, Floor, GrantStore)
+		if !ok {
+			t.Fatal("a late floor refused")
+		}
+		floors = append(floors, x)
+	}
+	if got := b.InUse(); got != limit {
+		t.Fatalf("in use %d with every floor taken, want the limit %d", got, limit)
+	}
+	// A thousand more join: their floors are past the quarter.
 	b.Join(1000)
 	if got, want := b.committed(), int64(limit+limit/4); got != want {
 		t.Fatalf("committed %d with a thousand floors reserved, want the used %d and a quarter", got, int64(limit))
 	}
-	for _, x := range held {
+	for _, x := range floors {
 		b.Release(x)
 	}
-	b.Leave(1032)
-	if b.committed() != 0 || b.InUse() != 0 {
-		t.Fatalf("committed %d, in use %d after everything left", b.committed(), b.InUse())
+	for _, x := range extra {
+		b.ReleaseExtra(x)
+	}
+	b.Leave(1064)
+	if b.committed() != limit/4 || b.InUse() != 0 {
+		t.Fatalf("committed %d, in use %d after everything left; want the quarter held, none", b.committed(), b.InUse())
+	}
+}
+
+// Extra storage (out-of-order blocks, datagrams) covers no floor: the
+// floors of the buffers that joined stay reserved beside it, and a block
+// adopted as a buffer's storage covers its floor from then on.
+func TestBudgetExtraStorageCoversNoFloor(t *testing.T) {
+	const limit = 1 << 20
+	b := NewBudget(limit)
+	b.Join(128) // 512 KiB of floors: past the quarter, which caps them
+	before := b.committed()
+	x, ok := b.Take(0, Floor, 0, GrantStore)
+	if !ok {
+		t.Fatal("extra storage refused")
+	}
+	if got := b.committed(); got != before+Floor {
+		t.Fatalf("committed %d after 4 KiB of extra storage, want %d", got, before+Floor)
+	}
+	b.Adopt(x) // a buffer's now: one floor less reserved
+	if got := b.reserve.Load(); got != 127*Floor {
+		t.Fatalf("reserve %d after adopting a block, want %d", got, 127*Floor)
+	}
+	b.Release(x)
+	b.Leave(128)
+	if b.InUse() != 0 || b.reserve.Load() != 0 || b.floors.Load() != 0 {
+		t.Fatalf("in use %d, reserve %d, floors %d after everything left", b.InUse(), b.reserve.Load(), b.floors.Load())
 	}
 }

@@ -46,11 +46,17 @@ func (q *byteQueue) makeRoom(mem *Budget, floor int, how Grant, n int) int {
 	}
 	// Twice what is needed, so that growing is rare; or, if the budget
 	// will not have that, what is needed.
-	for _, size := range []int{max(min(2*(live+n), 2*q.limit), live+n, 4096), live + n} {
+	for i, size := range []int{max(min(2*(live+n), 2*q.limit), live+n, 4096), live + n} {
 		if size <= cap(q.buf) {
 			break
 		}
-		if buf, ok := mem.Take(cap(q.buf), size, floor, how); ok {
+		grant := how
+		if i == 0 && how == GrantMove {
+			// A move may go over the budget for what it must hold,
+			// never for room to grow into.
+			grant = GrantStore
+		}
+		if buf, ok := mem.Take(cap(q.buf), size, floor, grant); ok {
 			copy(buf, q.buf[q.head:])
 			mem.Release(q.buf)
 			q.buf, q.head = buf[:live], 0

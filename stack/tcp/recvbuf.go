@@ -139,7 +139,7 @@ func (b *recvBuffer) merge(mem *Budget, i, j int, seq Seq, p []byte) Reason {
 				return ReasonRecvBudget
 			}
 			copy(buf, first.data)
-			mem.Release(first.data)
+			mem.ReleaseExtra(first.data)
 			first.data = buf[:len(first.data)]
 		}
 		// p starts at or before the block's end: only what lies
@@ -163,7 +163,7 @@ func (b *recvBuffer) merge(mem *Budget, i, j int, seq Seq, p []byte) Reason {
 	copy(buf[lo.Size(seq):], p)
 	for _, blk := range b.ooo[i:j] {
 		copy(buf[lo.Size(blk.seq):], blk.data)
-		mem.Release(blk.data)
+		mem.ReleaseExtra(blk.data)
 	}
 	b.ooo[i] = oooBlock{seq: lo, data: buf}
 	b.ooo = append(b.ooo[:i+1], b.ooo[j:]...)
@@ -183,17 +183,18 @@ func (b *recvBuffer) pull(mem *Budget, floor int, rcvNxt Seq) (Seq, bool) {
 		}
 		n++
 		if !blk.end().GreaterThan(rcvNxt) {
-			mem.Release(blk.data)
+			mem.ReleaseExtra(blk.data)
 			continue
 		}
 		off := int(blk.seq.Size(rcvNxt))
 		if b.len() == 0 {
 			// The block becomes the in-order data, without a copy.
 			b.release(mem)
+			mem.Adopt(blk.data)
 			b.buf, b.head = blk.data, off
 		} else {
 			b.write(mem, floor, GrantMove, blk.data[off:])
-			mem.Release(blk.data)
+			mem.ReleaseExtra(blk.data)
 		}
 		rcvNxt = blk.end()
 	}
@@ -221,7 +222,7 @@ func (b *recvBuffer) dropBlocks(n int) {
 // releaseOOO gives the storage of every out-of-order block back.
 func (b *recvBuffer) releaseOOO(mem *Budget) {
 	for _, blk := range b.ooo {
-		mem.Release(blk.data)
+		mem.ReleaseExtra(blk.data)
 	}
 	b.dropBlocks(len(b.ooo))
 }
