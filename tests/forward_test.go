@@ -153,15 +153,7 @@ func TestForward(t *testing.T) {
 		// The server answers only after the client's FIN: the FIN must
 		// reach it as a FIN while its answer can still come back.
 		ln := testkit.ListenIn(t, d.ns, halfBackend)
-		go func() {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			defer c.Close()
-			n, _ := io.Copy(io.Discard, c)
-			fmt.Fprintf(c, "%d bytes\n", n)
-		}()
+		go answerAfterFIN(ln)
 		r := runIn(t, d.ns, []byte("hello, server"), "nc", "-N", stackIPv4, "9003")
 		if r.err != nil || r.stdout != "13 bytes\n" {
 			t.Fatalf("nc -N: want the answer \"13 bytes\" after its FIN: %v", r)

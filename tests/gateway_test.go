@@ -108,15 +108,7 @@ func TestGateway(t *testing.T) {
 
 	t.Run("half-close", func(t *testing.T) {
 		ln := testkit.ListenIn(t, outer, gatewayServer+":9003")
-		go func() {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			defer c.Close()
-			n, _ := io.Copy(io.Discard, c)
-			fmt.Fprintf(c, "%d bytes\n", n)
-		}()
+		go answerAfterFIN(ln)
 		r := runIn(t, d.ns, []byte("hello, server"), "nc", "-N", gatewayServer, "9003")
 		if r.err != nil || r.stdout != "13 bytes\n" {
 			t.Fatalf("nc -N: want the answer \"13 bytes\" after its FIN: %v", r)
@@ -125,15 +117,7 @@ func TestGateway(t *testing.T) {
 
 	t.Run("ipv6", func(t *testing.T) {
 		ln := testkit.ListenIn(t, outer, "["+gatewayServer6+"]:9004")
-		go func() {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			defer c.Close()
-			n, _ := io.Copy(io.Discard, c)
-			fmt.Fprintf(c, "%d bytes\n", n)
-		}()
+		go answerAfterFIN(ln)
 		r := runIn(t, d.ns, []byte("hello over IPv6"), "nc", "-N", gatewayServer6, "9004")
 		if r.err != nil || r.stdout != "15 bytes\n" {
 			t.Fatalf("nc -N to [%s]:9004 through the gateway: %v", gatewayServer6, r)
