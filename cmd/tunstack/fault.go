@@ -90,35 +90,16 @@ func (c *cli) faultAddCommand() *cobra.Command {
 }
 
 func (c *cli) faultListCommand() *cobra.Command {
-	var device flags.Device
-	var asJSON bool
-	cmd := &cobra.Command{
-		Use:   "list",
-		Short: "List the faults in force",
-		Args:  exactArgs(0, "no arguments"),
-		RunE: body(func(cmd *cobra.Command, args []string) error {
-			if err := device.Validate(); err != nil {
-				return err
-			}
-			reply, err := c.manage(cmd.Context(), device, control.Request{Op: control.OpFaultList})
-			if err != nil {
-				return err
-			}
-			if asJSON {
-				if reply.Faults == nil {
-					reply.Faults = []control.FaultSpec{}
-				}
-				return json.NewEncoder(c.stdout).Encode(reply.Faults)
-			}
-			for _, f := range reply.Faults {
-				fmt.Fprintln(c.stdout, f)
-			}
-			return nil
-		}),
-	}
-	device.Register(cmd.Flags(), "network namespace of the daemon's device (to find its control socket)")
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
-	return cmd
+	return c.listCommand("List the faults in force", control.OpFaultList, func(r control.Reply) (any, []string) {
+		lines := make([]string, 0, len(r.Faults))
+		for _, f := range r.Faults {
+			lines = append(lines, fmt.Sprint(f))
+		}
+		if r.Faults == nil {
+			r.Faults = []control.FaultSpec{} // [] in JSON, not null
+		}
+		return r.Faults, lines
+	})
 }
 
 func (c *cli) faultRemoveCommand() *cobra.Command {
@@ -153,6 +134,39 @@ func (c *cli) faultRemoveCommand() *cobra.Command {
 }
 
 // manage sends one request of fault or forward to the daemon.
+// listCommand is the list subcommand of fault and forward: it sends op to
+// the daemon and prints the reply's items, a line each or (--json) as
+// one JSON array.
+func (c *cli) listCommand(short, op string, items func(control.Reply) (asJSON any, lines []string)) *cobra.Command {
+	var device flags.Device
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: short,
+		Args:  exactArgs(0, "no arguments"),
+		RunE: body(func(cmd *cobra.Command, args []string) error {
+			if err := device.Validate(); err != nil {
+				return err
+			}
+			reply, err := c.manage(cmd.Context(), device, control.Request{Op: op})
+			if err != nil {
+				return err
+			}
+			all, lines := items(reply)
+			if asJSON {
+				return json.NewEncoder(c.stdout).Encode(all)
+			}
+			for _, line := range lines {
+				fmt.Fprintln(c.stdout, line)
+			}
+			return nil
+		}),
+	}
+	device.Register(cmd.Flags(), "network namespace of the daemon's device (to find its control socket)")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}
+
 func (c *cli) manage(ctx context.Context, device flags.Device, req control.Request) (control.Reply, error) {
 	session, err := control.Open(ctx, device.ControlPath(), req, control.ReplyWait)
 	if err := controlError(err, "tunstack "+strings.ReplaceAll(req.Op, "-", " ")); err != nil {

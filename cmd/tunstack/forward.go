@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"strconv"
 
@@ -44,35 +43,16 @@ func (c *cli) forwardAddCommand() *cobra.Command {
 }
 
 func (c *cli) forwardListCommand() *cobra.Command {
-	var device flags.Device
-	var asJSON bool
-	cmd := &cobra.Command{
-		Use:   "list",
-		Short: "List the forwards",
-		Args:  exactArgs(0, "no arguments"),
-		RunE: body(func(cmd *cobra.Command, args []string) error {
-			if err := device.Validate(); err != nil {
-				return err
-			}
-			reply, err := c.manage(cmd.Context(), device, control.Request{Op: control.OpForwardList})
-			if err != nil {
-				return err
-			}
-			if asJSON {
-				if reply.Forwards == nil {
-					reply.Forwards = []control.ForwardStatus{}
-				}
-				return json.NewEncoder(c.stdout).Encode(reply.Forwards)
-			}
-			for _, f := range reply.Forwards {
-				fmt.Fprintf(c.stdout, "%-24s -> %-24s %d active, %d relayed\n", f.Listen, f.Upstream, f.Active, f.Total)
-			}
-			return nil
-		}),
-	}
-	device.Register(cmd.Flags(), "network namespace of the daemon's device (to find its control socket)")
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
-	return cmd
+	return c.listCommand("List the forwards", control.OpForwardList, func(r control.Reply) (any, []string) {
+		lines := make([]string, 0, len(r.Forwards))
+		for _, f := range r.Forwards {
+			lines = append(lines, fmt.Sprintf("%-24s -> %-24s %d active, %d relayed", f.Listen, f.Upstream, f.Active, f.Total))
+		}
+		if r.Forwards == nil {
+			r.Forwards = []control.ForwardStatus{} // [] in JSON, not null
+		}
+		return r.Forwards, lines
+	})
 }
 
 func (c *cli) forwardRemoveCommand() *cobra.Command {
