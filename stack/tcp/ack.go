@@ -95,12 +95,27 @@ func (c *Conn) ackAdvance(now time.Time, s *Segment) {
 	ack := s.Ack
 	acked := c.snd.una.Size(ack)
 	sampled := true
-	if c.tsOK && s.Options.HasTimestamps && s.Options.TSEcr != 0 {
-		rtt := time.Duration(c.tsNow(now)-s.Options.TSEcr) * time.Millisecond
-		c.rtt.sample(rtt, c.cfg.MinRTO, c.cfg.MaxRTO)
+	if sent := c.rec.firstAcked; !sent.IsZero() {
+		// The send time of the oldest segment this ACK covers, none of
+		// them sent twice: the clock's resolution, as Linux's seq_rtt_us
+		// (a timestamp echo counts milliseconds, and a path under one
+		// would read as no time at all).
+		c.rtt.sample(now.Sub(sent), c.cfg.MinRTO, c.cfg.MaxRTO)
 		c.snd.rttTiming = false
 	} else if rtt, ok := c.snd.timed(ack, now); ok {
+		// The one segment timed (a SYN or SYN-ACK, or data when no
+		// scoreboard sample applies), sent once: the clock's resolution.
 		c.rtt.sample(rtt, c.cfg.MinRTO, c.cfg.MaxRTO)
+	} else if c.tsOK && s.Options.HasTimestamps && s.Options.TSEcr != 0 {
+		// RFC 7323 §4: the echo times even a retransmitted segment's
+		// ACK. Under one tick it counts as one, as Linux's
+		// tcp_rtt_tsopt_us does.
+		ticks := max(c.tsNow(now)-s.Options.TSEcr, 1)
+		if int32(ticks) > 0 {
+			c.rtt.sample(time.Duration(ticks)*time.Millisecond, c.cfg.MinRTO, c.cfg.MaxRTO)
+		} else {
+			sampled = false
+		}
 	} else {
 		sampled = false
 	}

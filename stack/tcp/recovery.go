@@ -34,6 +34,13 @@ type recovery struct {
 	highRxt   Seq
 	rescueRxt Seq
 	rescued   bool
+
+	// firstAcked is when the oldest segment that the last ACK
+	// cumulatively acknowledged was sent, if it and every other segment
+	// that ACK covered went out once (Karn's rule, RFC 6298 §3); zero
+	// otherwise. It times the ACK to the clock's resolution, where a
+	// timestamp echo times it to the millisecond (see ackAdvance).
+	firstAcked time.Time
 }
 
 // onACK takes the scoreboard's part of an acceptable ACK: what SEG.ACK
@@ -47,8 +54,20 @@ func (r *recovery) onACK(now time.Time, s *Segment, una, max Seq, sack bool) boo
 		delivered = true
 		r.rackDelivered(now, t)
 	}
+	r.firstAcked = time.Time{}
 	if s.Ack.GreaterThan(una) {
-		r.sb.ackTo(s.Ack, deliver)
+		retransmitted := false
+		r.sb.ackTo(s.Ack, func(t *txSegment) {
+			if t.xmits > 1 {
+				retransmitted = true
+			} else if r.firstAcked.IsZero() {
+				r.firstAcked = t.sentAt
+			}
+			deliver(t)
+		})
+		if retransmitted {
+			r.firstAcked = time.Time{}
+		}
 	}
 	if sack && s.Options.NumSACK > 0 {
 		r.sb.markSACKed(s.Options.SACK[:s.Options.NumSACK], s.Ack.Max(una), max, deliver)
