@@ -1,13 +1,14 @@
 package stack
 
 import (
-	"github.com/tunstack/tunstack/stack/internal/sockaddr"
 	"math/rand/v2"
 	"net"
 	"net/netip"
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/tunstack/tunstack/stack/internal/sockaddr"
 )
 
 // Listener accepts connections for one port on one or all of the stack's
@@ -59,24 +60,9 @@ func (s *Stack) ListenWith(network, address string, opts ListenOptions) (*Listen
 		return nil, opErr(err)
 	}
 	port := la.Port
-	var addrs []netip.Addr
-	if !la.Addr.IsValid() {
-		for _, a := range s.addrs {
-			if a.Is4() && la.Want4 && !containsAddr(addrs, netip.IPv4Unspecified()) {
-				addrs = append(addrs, netip.IPv4Unspecified())
-			}
-			if a.Is6() && la.Want6 && !containsAddr(addrs, netip.IPv6Unspecified()) {
-				addrs = append(addrs, netip.IPv6Unspecified())
-			}
-		}
-	} else {
-		if !la.Addr.IsUnspecified() && !s.isLocal(la.Addr) {
-			return nil, opErr(syscall.EADDRNOTAVAIL)
-		}
-		addrs = append(addrs, la.Addr)
-	}
-	if len(addrs) == 0 {
-		return nil, opErr(ErrNoAddress)
+	addrs, err := s.bindAddrs(la)
+	if err != nil {
+		return nil, opErr(err)
 	}
 
 	s.listenMu.Lock()
@@ -314,4 +300,30 @@ func (ln *Listener) acceptQueueLen() int {
 func (ln *Listener) notifyLocked() {
 	close(ln.changed)
 	ln.changed = make(chan struct{})
+}
+
+// bindAddrs is what a listening socket (TCP or UDP) binds to: the address
+// asked for, which must be one of the stack's or unspecified, or with no
+// host, the unspecified address of each family the network wants and the
+// stack has an address in.
+func (s *Stack) bindAddrs(la sockaddr.ListenAddr) ([]netip.Addr, error) {
+	if la.Addr.IsValid() {
+		if !la.Addr.IsUnspecified() && !s.isLocal(la.Addr) {
+			return nil, syscall.EADDRNOTAVAIL
+		}
+		return []netip.Addr{la.Addr}, nil
+	}
+	var addrs []netip.Addr
+	for _, a := range s.addrs {
+		if a.Is4() && la.Want4 && !containsAddr(addrs, netip.IPv4Unspecified()) {
+			addrs = append(addrs, netip.IPv4Unspecified())
+		}
+		if a.Is6() && la.Want6 && !containsAddr(addrs, netip.IPv6Unspecified()) {
+			addrs = append(addrs, netip.IPv6Unspecified())
+		}
+	}
+	if len(addrs) == 0 {
+		return nil, ErrNoAddress
+	}
+	return addrs, nil
 }

@@ -135,24 +135,9 @@ func (s *Stack) ListenUDP(network, address string) (*UDPConn, error) {
 	if err != nil {
 		return nil, opErr(err)
 	}
-	var addrs []netip.Addr
-	if !la.Addr.IsValid() {
-		for _, a := range s.addrs {
-			if a.Is4() && la.Want4 && !containsAddr(addrs, netip.IPv4Unspecified()) {
-				addrs = append(addrs, netip.IPv4Unspecified())
-			}
-			if a.Is6() && la.Want6 && !containsAddr(addrs, netip.IPv6Unspecified()) {
-				addrs = append(addrs, netip.IPv6Unspecified())
-			}
-		}
-	} else {
-		if !la.Addr.IsUnspecified() && !s.isLocal(la.Addr) {
-			return nil, opErr(syscall.EADDRNOTAVAIL)
-		}
-		addrs = append(addrs, la.Addr)
-	}
-	if len(addrs) == 0 {
-		return nil, opErr(ErrNoAddress)
+	addrs, err := s.bindAddrs(la) // listener.go
+	if err != nil {
+		return nil, opErr(err)
 	}
 	c, err := s.bindUDP(network, addrs, la.Port, netip.AddrPort{})
 	if err != nil {
