@@ -3,7 +3,6 @@ package gvisor
 import (
 	"context"
 	"errors"
-	"github.com/tunstack/tunstack/stack/internal/sockaddr"
 	"net"
 	"net/netip"
 	"sync/atomic"
@@ -17,6 +16,7 @@ import (
 	"gvisor.dev/gvisor/pkg/waiter"
 
 	"github.com/tunstack/tunstack/stack"
+	"github.com/tunstack/tunstack/stack/internal/sockaddr"
 )
 
 // Listen listens on address, "host:port" or ":port", as stack.Stack.Listen
@@ -34,17 +34,10 @@ func (s *Stack) Listen(network, address string) (net.Listener, error) {
 	if err != nil {
 		return nil, opErr(err)
 	}
-	bind, proto, v6only, err := s.bindAddress(la)
+	var wq waiter.Queue
+	ep, bind, err := s.newEndpoint(gtcp.ProtocolNumber, la, &wq)
 	if err != nil {
 		return nil, opErr(err)
-	}
-	var wq waiter.Queue
-	ep, tcpErr := s.gv.NewEndpoint(gtcp.ProtocolNumber, proto, &wq)
-	if tcpErr != nil {
-		return nil, opErr(errnoOf(tcpErr))
-	}
-	if proto == ipv6.ProtocolNumber {
-		ep.SocketOptions().SetV6Only(v6only)
 	}
 	// As Go's net.Listen does (SO_REUSEADDR): connections of an earlier
 	// listener on the port, closing or in TIME-WAIT, must not keep a new
@@ -127,6 +120,24 @@ func (s *Stack) DialContext(ctx context.Context, network, address string) (net.C
 		return nil, fail(errnoOf(tcpErr))
 	}
 	return gonet.NewTCPConn(&wq, ep), nil
+}
+
+// newEndpoint makes a listening socket's endpoint of the transport for
+// la, dual-stack or not as la's network says, and the address to bind it
+// to: what Listen and ListenPacket share.
+func (s *Stack) newEndpoint(transport tcpip.TransportProtocolNumber, la sockaddr.ListenAddr, wq *waiter.Queue) (tcpip.Endpoint, tcpip.FullAddress, error) {
+	bind, proto, v6only, err := s.bindAddress(la)
+	if err != nil {
+		return nil, bind, err
+	}
+	ep, tErr := s.gv.NewEndpoint(transport, proto, wq)
+	if tErr != nil {
+		return nil, bind, errnoOf(tErr)
+	}
+	if proto == ipv6.ProtocolNumber {
+		ep.SocketOptions().SetV6Only(v6only)
+	}
+	return ep, bind, nil
 }
 
 // bindAddress is where an endpoint listening on la binds, of which

@@ -5,7 +5,6 @@ import (
 	"sync/atomic"
 
 	"gvisor.dev/gvisor/pkg/tcpip/adapters/gonet"
-	"gvisor.dev/gvisor/pkg/tcpip/network/ipv6"
 	"gvisor.dev/gvisor/pkg/tcpip/transport/udp"
 	"gvisor.dev/gvisor/pkg/waiter"
 
@@ -29,17 +28,10 @@ func (s *Stack) ListenPacket(network, address string) (net.PacketConn, error) {
 	if err != nil {
 		return nil, opErr(err)
 	}
-	bind, proto, v6only, err := s.bindAddress(la)
+	var wq waiter.Queue
+	ep, bind, err := s.newEndpoint(udp.ProtocolNumber, la, &wq) // net.go
 	if err != nil {
 		return nil, opErr(err)
-	}
-	var wq waiter.Queue
-	ep, udpErr := s.gv.NewEndpoint(udp.ProtocolNumber, proto, &wq)
-	if udpErr != nil {
-		return nil, opErr(errnoOf(udpErr))
-	}
-	if proto == ipv6.ProtocolNumber {
-		ep.SocketOptions().SetV6Only(v6only)
 	}
 	if udpErr := ep.Bind(bind); udpErr != nil {
 		ep.Close()
