@@ -1,6 +1,7 @@
 package stack
 
 import (
+	"slices"
 	"time"
 
 	"github.com/tunstack/tunstack/stack/tcp"
@@ -164,18 +165,18 @@ func (s *Stack) drainUnread(c *Conn) {
 	if e.Readable() == 0 {
 		return
 	}
-	rest := make([]byte, 0, e.Readable())
-	for e.Readable() > 0 {
-		n, err := e.Receive(s.now, s.scratch)
-		rest = append(rest, s.scratch[:n]...)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for want := e.Readable(); want > 0; want = e.Readable() {
+		held := len(c.leftover)
+		c.leftover = slices.Grow(c.leftover, want)[:held+want]
+		n, err := e.Receive(s.now, c.leftover[held:])
+		c.leftover = c.leftover[:held+n]
 		if err != nil || n == 0 {
 			break
 		}
 	}
-	c.mu.Lock()
-	c.leftover = append(c.leftover, rest...)
 	c.notifyLocked()
-	c.mu.Unlock()
 }
 
 // receiveInto moves up to want bytes from c's engine into its receive
