@@ -49,6 +49,25 @@ func statusLine(control string) ([]byte, error) {
 	return line, nil
 }
 
+// statusCounters asks the daemon for its status and decodes the reply's
+// "counters" into a T: each test names the counters it reads.
+func statusCounters[T any](t *testing.T, d *daemon) T {
+	t.Helper()
+	line, err := statusLine(d.control)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var reply struct {
+		OK       bool   `json:"ok"`
+		Error    string `json:"error"`
+		Counters T      `json:"counters"`
+	}
+	if err := json.Unmarshal(line, &reply); err != nil || !reply.OK {
+		t.Fatalf("status reply %.200q: %v %s", line, err, reply.Error)
+	}
+	return reply.Counters
+}
+
 // status asks the daemon for its connections.
 func (d *daemon) status(t *testing.T) statusReply {
 	t.Helper()

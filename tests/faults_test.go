@@ -3,7 +3,6 @@ package tests
 import (
 	"bytes"
 	"crypto/rand"
-	"encoding/json"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -49,20 +48,11 @@ func (d *daemon) faultCounts(t *testing.T) map[string]uint64 {
 // faultCounters reads the fault counts and the retransmissions by kind.
 func (d *daemon) faultCounters(t *testing.T) (faults, retransmits map[string]uint64) {
 	t.Helper()
-	line, err := statusLine(d.control)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var reply struct {
-		Counters struct {
-			Faults      map[string]uint64 `json:"faults"`
-			Retransmits map[string]uint64 `json:"retransmits"`
-		} `json:"counters"`
-	}
-	if err := json.Unmarshal(line, &reply); err != nil {
-		t.Fatal(err)
-	}
-	return reply.Counters.Faults, reply.Counters.Retransmits
+	c := statusCounters[struct {
+		Faults      map[string]uint64 `json:"faults"`
+		Retransmits map[string]uint64 `json:"retransmits"`
+	}](t, d)
+	return c.Faults, c.Retransmits
 }
 
 // curlPort runs curl to the stack's HTTP on port with extra options.

@@ -2,7 +2,6 @@ package tests
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"net/netip"
 	"testing"
@@ -33,18 +32,7 @@ type fragReply struct {
 
 func (d *daemon) fragCounters(t *testing.T) fragReply {
 	t.Helper()
-	line, err := statusLine(d.control)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var reply struct {
-		OK       bool      `json:"ok"`
-		Counters fragReply `json:"counters"`
-	}
-	if err := json.Unmarshal(line, &reply); err != nil || !reply.OK {
-		t.Fatalf("status reply %q: %v", line, err)
-	}
-	return reply.Counters
+	return statusCounters[fragReply](t, d)
 }
 
 // TestFragmentedSYNAndData: a SYN and data that reach the stack in

@@ -2,7 +2,6 @@ package tests
 
 import (
 	"bufio"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -257,18 +256,7 @@ type memoryStatusReply struct {
 // memory asks the daemon for what its buffer budget holds.
 func (d *daemon) memory(t *testing.T) memoryStatusReply {
 	t.Helper()
-	line, err := statusLine(d.control)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var reply struct {
-		OK       bool `json:"ok"`
-		Counters struct {
-			Memory memoryStatusReply `json:"memory"`
-		} `json:"counters"`
-	}
-	if err := json.Unmarshal(line, &reply); err != nil || !reply.OK {
-		t.Fatalf("status reply %.200q: %v", line, err)
-	}
-	return reply.Counters.Memory
+	return statusCounters[struct {
+		Memory memoryStatusReply `json:"memory"`
+	}](t, d).Memory
 }

@@ -1,7 +1,6 @@
 package tests
 
 import (
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -301,17 +300,5 @@ type counterReply struct {
 // counters asks the daemon's control socket for its counters.
 func (d *daemon) counters(t *testing.T) counterReply {
 	t.Helper()
-	line, err := statusLine(d.control)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var reply struct {
-		OK       bool         `json:"ok"`
-		Error    string       `json:"error"`
-		Counters counterReply `json:"counters"`
-	}
-	if err := json.Unmarshal(line, &reply); err != nil || !reply.OK {
-		t.Fatalf("status reply %q: %v", line, err)
-	}
-	return reply.Counters
+	return statusCounters[counterReply](t, d)
 }

@@ -3,7 +3,6 @@ package tests
 import (
 	"bytes"
 	"crypto/rand"
-	"encoding/json"
 	"errors"
 	"net"
 	"syscall"
@@ -33,18 +32,7 @@ type udpReply struct {
 
 func (d *daemon) udpCounters(t *testing.T) udpReply {
 	t.Helper()
-	line, err := statusLine(d.control)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var reply struct {
-		OK       bool     `json:"ok"`
-		Counters udpReply `json:"counters"`
-	}
-	if err := json.Unmarshal(line, &reply); err != nil || !reply.OK {
-		t.Fatalf("status reply %q: %v", line, err)
-	}
-	return reply.Counters
+	return statusCounters[udpReply](t, d)
 }
 
 // dialUDPIn opens a connected UDP socket to address inside namespace ns,
