@@ -123,30 +123,7 @@ func TestForward(t *testing.T) {
 	})
 
 	t.Run("upload", func(t *testing.T) {
-		want := randomFile(t, dir, "up", forwardMiB<<20)
-		got := filepath.Join(dir, "received")
-		srv := startProcess(t, nil, "ip", "netns", "exec", d.ns, "sh", "-c", "exec nc -l "+kernelIPv4+" 9000 > "+got)
-		waitListening(t, d.ns, ncBackend, srv)
-		in, err := os.Open(filepath.Join(dir, "up"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer in.Close()
-		name, args := inNamespace(d.ns, "nc", "-N", stackIPv6, "9001")
-		cmd := exec.CommandContext(t.Context(), name, args...)
-		cmd.Stdin = in
-		start := time.Now()
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("nc -N through the forward: %v: %s", err, out)
-		}
-		if !srv.wait(10 * time.Second) {
-			t.Fatal("the server's nc -l did not end after the client's FIN")
-		}
-		sum, n := fileSum(t, got)
-		if sum != want {
-			t.Fatalf("the server received %d bytes with sha256 %x, want %d bytes with %x", n, sum, forwardMiB<<20, want)
-		}
-		t.Logf("%d MiB up through the forward (IPv6), byte-identical, in %v", forwardMiB, time.Since(start).Round(time.Millisecond))
+		uploadThrough(t, "the forward", dir, d.ns, ncBackend, d.ns, stackIPv6, "9001")
 	})
 
 	t.Run("half-close", func(t *testing.T) {
@@ -224,4 +201,39 @@ func TestForward(t *testing.T) {
 			t.Errorf("curl gave up after %v, want its --connect-timeout of %ds", r.elapsed, connectTimeout)
 		}
 	})
+}
+
+// uploadThrough sends forwardMiB of random bytes with `nc -N` from
+// clientNS to dst:port, and checks by sha256 that the `nc -l` that
+// serverNS runs on listen received them all and ended with the client's
+// FIN. via names the path in messages ("the forward", "the gateway").
+func uploadThrough(t *testing.T, via, dir, serverNS, listen, clientNS, dst, port string) {
+	t.Helper()
+	want := randomFile(t, dir, "up", forwardMiB<<20)
+	got := filepath.Join(dir, "received")
+	host, lport, err := net.SplitHostPort(listen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := startProcess(t, nil, "ip", "netns", "exec", serverNS, "sh", "-c", "exec nc -l "+host+" "+lport+" > "+got)
+	waitListening(t, serverNS, listen, srv)
+	in, err := os.Open(filepath.Join(dir, "up"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	name, args := inNamespace(clientNS, "nc", "-N", dst, port)
+	cmd := exec.CommandContext(t.Context(), name, args...)
+	cmd.Stdin = in
+	start := time.Now()
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("nc -N through %s: %v: %s", via, err, out)
+	}
+	if !srv.wait(10 * time.Second) {
+		t.Fatal("the server's nc -l did not end after the client's FIN")
+	}
+	if sum, n := fileSum(t, got); sum != want {
+		t.Fatalf("the server received %d bytes with sha256 %x, want %d bytes with %x", n, sum, forwardMiB<<20, want)
+	}
+	t.Logf("%d MiB up through %s to %s, byte-identical, in %v", forwardMiB, via, dst, time.Since(start).Round(time.Millisecond))
 }

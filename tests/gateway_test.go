@@ -6,7 +6,6 @@ import (
 	"io"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -81,29 +80,7 @@ func TestGateway(t *testing.T) {
 	})
 
 	t.Run("upload", func(t *testing.T) {
-		want := randomFile(t, dir, "up", forwardMiB<<20)
-		got := filepath.Join(dir, "received")
-		srv := startProcess(t, nil, "ip", "netns", "exec", outer, "sh", "-c", "exec nc -l "+gatewayServer+" 9000 > "+got)
-		waitListening(t, outer, gatewayServer+":9000", srv)
-		in, err := os.Open(filepath.Join(dir, "up"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer in.Close()
-		name, args := inNamespace(d.ns, "nc", "-N", gatewayServer, "9000")
-		cmd := exec.CommandContext(t.Context(), name, args...)
-		cmd.Stdin = in
-		start := time.Now()
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("nc -N through the gateway: %v: %s", err, out)
-		}
-		if !srv.wait(10 * time.Second) {
-			t.Fatal("the server's nc -l did not end after the client's FIN")
-		}
-		if sum, n := fileSum(t, got); sum != want {
-			t.Fatalf("the server received %d bytes with sha256 %x, want %d bytes with %x", n, sum, forwardMiB<<20, want)
-		}
-		t.Logf("%d MiB up through the gateway, byte-identical, in %v", forwardMiB, time.Since(start).Round(time.Millisecond))
+		uploadThrough(t, "the gateway", dir, outer, gatewayServer+":9000", d.ns, gatewayServer, "9000")
 	})
 
 	t.Run("half-close", func(t *testing.T) {
