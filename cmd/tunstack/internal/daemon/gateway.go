@@ -25,8 +25,9 @@ type GatewayConfig struct {
 // --gateway. Their sockets to the destinations are opened in the
 // namespace the daemon was started in, not the device's.
 type gatewayRelays struct {
-	tcp *forward.Forward
-	udp *gateway.UDP
+	tcp  *forward.Forward
+	udp  *gateway.UDP
+	dial forward.Dialer // hostDialer's
 }
 
 // newGatewayUDP is the UDP relay the stack is made with, or nil.
@@ -34,8 +35,25 @@ func (d *Daemon) newGatewayUDP() *gateway.UDP {
 	if !d.cfg.Gateway.On {
 		return nil
 	}
-	d.gateway.udp = gateway.NewUDP(d.cfg.Gateway.Config, gateway.HostDialer, d.log)
+	d.gateway.dial = d.hostDialer()
+	d.gateway.udp = gateway.NewUDP(d.cfg.Gateway.Config, d.gateway.dial, d.log)
 	return d.gateway.udp
+}
+
+// hostDialer opens the relays' sockets. With the device in the daemon's
+// own namespace (no --netns), a destination routed into the device would
+// bring each relayed connect back to the gateway: the dialer checks each
+// destination's route first (gateway.LoopGuard).
+func (d *Daemon) hostDialer() forward.Dialer {
+	index, here, err := d.dev.IndexHere()
+	switch {
+	case err != nil:
+		d.log.Warn("gateway: cannot tell whether the device is in this namespace; relayed connects are not checked for loops", "err", err)
+		return gateway.HostDialer
+	case !here:
+		return gateway.HostDialer
+	}
+	return gateway.LoopGuard(gateway.HostDialer, gateway.RoutedIntoLink(index), d.log)
 }
 
 // startGateway listens for TCP to every address not the stack's and adds
@@ -44,7 +62,7 @@ func (d *Daemon) startGateway(st *stack.Stack) error {
 	if !d.cfg.Gateway.On {
 		return nil
 	}
-	tcp, err := gateway.StartTCP(st, d.cfg.Gateway.Config, gateway.HostDialer, d.log)
+	tcp, err := gateway.StartTCP(st, d.cfg.Gateway.Config, d.gateway.dial, d.log)
 	if err != nil {
 		return fmt.Errorf("gateway: %w", err)
 	}
