@@ -3,6 +3,8 @@ package gvisor
 import (
 	"errors"
 	"log/slog"
+	"net/netip"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -52,6 +54,12 @@ type linkEndpoint struct {
 	readErrors            atomic.Uint64
 	writeErrors           atomic.Uint64 // packets the link refused
 	unknownProtocol       atomic.Uint64
+	notOurAddress         atomic.Uint64 // echo requests to addresses not the stack's
+
+	// own are the stack's addresses, set before the reader starts;
+	// foreign says the NIC takes packets to any address (gateway.go).
+	own     []netip.Addr
+	foreign atomic.Bool
 }
 
 var _ gstack.LinkEndpoint = (*linkEndpoint)(nil)
@@ -105,6 +113,10 @@ func (e *linkEndpoint) deliver(packet []byte) {
 		e.unknownProtocol.Add(1)
 		return
 	}
+	if e.foreign.Load() && e.echoToForeign(packet) {
+		e.notOurAddress.Add(1)
+		return
+	}
 	e.dispatcherMu.RLock()
 	d := e.dispatcher
 	e.dispatcherMu.RUnlock()
@@ -114,6 +126,39 @@ func (e *linkEndpoint) deliver(packet []byte) {
 	pkt := gstack.NewPacketBuffer(gstack.PacketBufferOptions{Payload: buffer.MakeWithData(packet)})
 	d.DeliverNetworkPacket(proto, pkt)
 	pkt.DecRef()
+}
+
+// echoToForeign reports whether packet is an ICMP or ICMPv6 echo request
+// to an address not the stack's. A promiscuous gVisor NIC would answer
+// it from that address; the native gateway relays TCP and UDP only and
+// drops it (not-our-address), and so does this one.
+func (e *linkEndpoint) echoToForeign(packet []byte) bool {
+	var dst netip.Addr
+	switch header.IPVersion(packet) {
+	case header.IPv4Version:
+		ip := header.IPv4(packet)
+		if !ip.IsValid(len(packet)) || ip.TransportProtocol() != header.ICMPv4ProtocolNumber || ip.FragmentOffset() != 0 {
+			return false
+		}
+		icmp := header.ICMPv4(ip.Payload())
+		if len(icmp) < header.ICMPv4MinimumSize || icmp.Type() != header.ICMPv4Echo {
+			return false
+		}
+		dst = netipAddr(ip.DestinationAddress())
+	case header.IPv6Version:
+		ip := header.IPv6(packet)
+		if !ip.IsValid(len(packet)) || ip.TransportProtocol() != header.ICMPv6ProtocolNumber {
+			return false
+		}
+		icmp := header.ICMPv6(ip.Payload())
+		if len(icmp) < header.ICMPv6MinimumSize || icmp.Type() != header.ICMPv6EchoRequest {
+			return false
+		}
+		dst = netipAddr(ip.DestinationAddress())
+	default:
+		return false
+	}
+	return !slices.Contains(e.own, dst)
 }
 
 // WritePackets serializes the packets into the pending batch and, unless
