@@ -8,6 +8,7 @@ import (
 	"github.com/tunstack/tunstack/cmd/tunstack/internal/forward"
 	"github.com/tunstack/tunstack/cmd/tunstack/internal/gateway"
 	"github.com/tunstack/tunstack/stack"
+	"github.com/tunstack/tunstack/stack/gvisor"
 	"github.com/tunstack/tunstack/stack/tcp"
 	"github.com/tunstack/tunstack/tundev"
 )
@@ -38,13 +39,22 @@ func (d *Daemon) newGatewayUDP() *gateway.UDP {
 	return d.gateway.udp
 }
 
-// startGateway listens for TCP to every address not the stack's and adds
-// the default route if asked.
-func (d *Daemon) startGateway(st *stack.Stack) error {
+// startGateway listens for TCP to every address not the stack's, with
+// either engine, and adds the default route if asked.
+func (d *Daemon) startGateway(st Engine) error {
 	if !d.cfg.Gateway.On {
 		return nil
 	}
-	tcp, err := gateway.StartTCP(st, d.cfg.Gateway.Config, gateway.HostDialer, d.log)
+	var listen forward.Listen
+	switch st := st.(type) {
+	case *stack.Stack:
+		listen = gateway.NativeTCP(st)
+	case *gvisor.Stack:
+		listen = gateway.GVisorTCP(st)
+	default:
+		return fmt.Errorf("gateway: engine %s has no gateway", d.cfg.Engine)
+	}
+	tcp, err := gateway.StartTCP(listen, d.cfg.Gateway.Config, gateway.HostDialer, d.log)
 	if err != nil {
 		return fmt.Errorf("gateway: %w", err)
 	}
