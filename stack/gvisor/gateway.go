@@ -1,7 +1,6 @@
 package gvisor
 
 import (
-	"fmt"
 	"net"
 	"net/netip"
 	"sync"
@@ -19,11 +18,12 @@ import (
 // A gateway takes the TCP connections routed into the link for addresses
 // that are not the stack's, whatever their port, as the native stack's
 // ListenGateway does, the way Tailscale's userspace networking uses
-// gVisor: the NIC is promiscuous (it takes packets to any address) and
-// may spoof (it answers from the address the client addressed), and a
-// gVisor TCP forwarder gets every SYN that no endpoint of the stack
-// takes. A SYN to one of the stack's own addresses never reaches the
-// gateway: a closed port there is answered with a RST as before.
+// gVisor: a NIC that takes packets to any address (foreign.go) and a
+// gVisor TCP forwarder that gets every SYN no endpoint takes. A SYN to
+// one of the stack's own addresses never reaches the gateway: a closed
+// port there is answered with a RST as before, and a service listening
+// on all of the stack's addresses (":80") takes no connection to another
+// address on its port.
 //
 // The forwarder holds the SYN, unanswered, until the gateway decides it
 // (SYNRequest): Accept completes the handshake, Refuse answers with a
@@ -242,20 +242,5 @@ func (c *gatewayConn) ID() tcp.ID { return c.id }
 // client, and reads and writes fail.
 func (c *gatewayConn) Abort() error {
 	c.ep.Abort()
-	return nil
-}
-
-// takeForeign makes the NIC take packets to any address and answer from
-// them: what the gateway's forwarders need. Echo requests to addresses
-// not the stack's are still dropped (link.go), as the native stack drops
-// them: gVisor would otherwise answer a ping to any address.
-func (s *Stack) takeForeign() error {
-	if err := s.gv.SetPromiscuousMode(nicID, true); err != nil {
-		return fmt.Errorf("gvisor: promiscuous mode: %s", err)
-	}
-	if err := s.gv.SetSpoofing(nicID, true); err != nil {
-		return fmt.Errorf("gvisor: spoofing: %s", err)
-	}
-	s.link.foreign.Store(true)
 	return nil
 }

@@ -92,9 +92,17 @@ func waitDial(t *testing.T, dialed <-chan dialResult) dialResult {
 // peer's retransmission, which is decided afresh; accepted, the
 // handshake completes and the connection, addressed from the destination
 // the client chose, carries bytes and FINs both ways.
+//
+// A service listening on all of the stack's addresses on the same port
+// takes none of these connections.
 func TestGatewayHoldsSYNUntilAccepted(t *testing.T) {
 	p := newPair(t)
 	ln, syns := listenGateway(t, p.gv)
+	service, err := p.gv.Listen("tcp", ":80")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer service.Close()
 	for _, dst := range []string{foreign + ":80", "[" + foreign6 + "]:80"} {
 		dialed := dialAsync(t, p, "tcp", dst)
 		first := nextSYN(t, syns)
@@ -202,7 +210,8 @@ func TestGatewayAbortResets(t *testing.T) {
 // stack's is offered to Options.UDPForward; the flow's socket gets it and
 // the next ones, and answers from the destination the client addressed.
 // A flow not taken is dropped, counted; a closed port of the stack's own
-// address still draws a port unreachable.
+// address still draws a port unreachable, and a socket on all of the
+// stack's addresses on the flows' port takes none of them.
 func TestGatewayUDPFlows(t *testing.T) {
 	offers := make(chan net.Conn, 4)
 	p := newPairWith(t, gvisor.Options{UDPForward: func(r *gvisor.UDPForwardRequest) {
@@ -216,6 +225,11 @@ func TestGatewayUDPFlows(t *testing.T) {
 		}
 		offers <- c
 	}})
+	service, err := p.gv.ListenPacket("udp", ":53")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer service.Close()
 	for _, dst := range []string{foreign + ":53", "[" + foreign6 + "]:53"} {
 		client, err := p.peer.DialUDP("udp", dst)
 		if err != nil {

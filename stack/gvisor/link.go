@@ -4,7 +4,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/netip"
-	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -54,12 +53,13 @@ type linkEndpoint struct {
 	readErrors            atomic.Uint64
 	writeErrors           atomic.Uint64 // packets the link refused
 	unknownProtocol       atomic.Uint64
-	notOurAddress         atomic.Uint64 // echo requests to addresses not the stack's
+	notOurAddress         atomic.Uint64 // to others, neither TCP nor UDP: foreign.go
 
-	// own are the stack's addresses, set before the reader starts;
-	// foreign says the NIC takes packets to any address (gateway.go).
-	own     []netip.Addr
-	foreign atomic.Bool
+	// The gateway's NIC (foreign.go): set before the reader starts, used
+	// once foreign is true.
+	own        []netip.Addr // the stack's addresses
+	foreignNIC *foreignNIC
+	foreign    atomic.Bool
 }
 
 var _ gstack.LinkEndpoint = (*linkEndpoint)(nil)
@@ -113,52 +113,24 @@ func (e *linkEndpoint) deliver(packet []byte) {
 		e.unknownProtocol.Add(1)
 		return
 	}
-	if e.foreign.Load() && e.echoToForeign(packet) {
-		e.notOurAddress.Add(1)
-		return
+	var d gstack.NetworkDispatcher
+	if e.foreign.Load() && e.toOthers(packet) {
+		if !relayable(packet) {
+			e.notOurAddress.Add(1)
+			return
+		}
+		d = e.foreignNIC.getDispatcher()
+	} else {
+		e.dispatcherMu.RLock()
+		d = e.dispatcher
+		e.dispatcherMu.RUnlock()
 	}
-	e.dispatcherMu.RLock()
-	d := e.dispatcher
-	e.dispatcherMu.RUnlock()
 	if d == nil {
 		return
 	}
 	pkt := gstack.NewPacketBuffer(gstack.PacketBufferOptions{Payload: buffer.MakeWithData(packet)})
 	d.DeliverNetworkPacket(proto, pkt)
 	pkt.DecRef()
-}
-
-// echoToForeign reports whether packet is an ICMP or ICMPv6 echo request
-// to an address not the stack's. A promiscuous gVisor NIC would answer
-// it from that address; the native gateway relays TCP and UDP only and
-// drops it (not-our-address), and so does this one.
-func (e *linkEndpoint) echoToForeign(packet []byte) bool {
-	var dst netip.Addr
-	switch header.IPVersion(packet) {
-	case header.IPv4Version:
-		ip := header.IPv4(packet)
-		if !ip.IsValid(len(packet)) || ip.TransportProtocol() != header.ICMPv4ProtocolNumber || ip.FragmentOffset() != 0 {
-			return false
-		}
-		icmp := header.ICMPv4(ip.Payload())
-		if len(icmp) < header.ICMPv4MinimumSize || icmp.Type() != header.ICMPv4Echo {
-			return false
-		}
-		dst = netipAddr(ip.DestinationAddress())
-	case header.IPv6Version:
-		ip := header.IPv6(packet)
-		if !ip.IsValid(len(packet)) || ip.TransportProtocol() != header.ICMPv6ProtocolNumber {
-			return false
-		}
-		icmp := header.ICMPv6(ip.Payload())
-		if len(icmp) < header.ICMPv6MinimumSize || icmp.Type() != header.ICMPv6EchoRequest {
-			return false
-		}
-		dst = netipAddr(ip.DestinationAddress())
-	default:
-		return false
-	}
-	return !slices.Contains(e.own, dst)
 }
 
 // WritePackets serializes the packets into the pending batch and, unless

@@ -126,7 +126,7 @@ func New(link stack.Link, opts Options) (*Stack, error) {
 }
 
 // configure applies the options, creates the NIC and gives it the
-// addresses and default routes.
+// addresses and default routes, and then the gateway's NIC.
 func (s *Stack) configure(opts Options) error {
 	msl := opts.MSL
 	if msl <= 0 {
@@ -161,30 +161,7 @@ func (s *Stack) configure(opts Options) error {
 		routes = append(routes, tcpip.Route{Destination: subnet, NIC: nicID})
 		s.addrs = append(s.addrs, a)
 	}
-	s.gv.SetRouteTable(routes)
-	s.link.own = s.addrs
-	return s.configureGateway(opts)
-}
-
-// configureGateway installs the handlers of what no endpoint takes: they
-// leave the stack's own addresses to gVisor's usual answers and give the
-// rest to the gateway, once there is one (gateway.go, gateway_udp.go).
-// Until then the NIC takes no packet to another address.
-func (s *Stack) configureGateway(opts Options) error {
-	synBacklog := opts.SynBacklog
-	if synBacklog <= 0 {
-		synBacklog = stack.DefaultSynBacklog
-	}
-	// A receive window of 0 is gVisor's default receive buffer, the
-	// one its listeners' connections get too.
-	s.forwarder = gtcp.NewForwarder(s.gv, 0, synBacklog, s.forward)
-	s.gv.SetTransportProtocolHandler(gtcp.ProtocolNumber, s.handleTCP)
-	s.udpForwarder = udp.NewForwarder(s.gv, s.offerUDP)
-	s.gv.SetTransportProtocolHandler(udp.ProtocolNumber, s.handleUDP)
-	if s.udpForward != nil {
-		return s.takeForeign()
-	}
-	return nil
+	return s.configureGateway(opts, routes) // foreign.go
 }
 
 // Addrs returns the stack's own addresses.
