@@ -162,10 +162,8 @@ func Start(cfg Config, log *slog.Logger, invokedAs string, wrap func(stack.Link)
 			return nil, err
 		}
 	}
-	if native, ok := st.(*stack.Stack); ok {
-		if err := d.startGateway(native); err != nil {
-			return nil, err
-		}
+	if err := d.startGateway(st); err != nil {
+		return nil, err
 	}
 	if err := d.startMetrics(); err != nil {
 		return nil, err
@@ -182,9 +180,7 @@ func Start(cfg Config, log *slog.Logger, invokedAs string, wrap func(stack.Link)
 	if cfg.Gateway.On {
 		backend.Gateway = d.GatewayStatus // gateway.go
 	}
-	if _, ok := st.(*stack.Stack); ok {
-		backend.Upstreams = d.upstreams // gateway.go
-	}
+	backend.Upstreams = d.upstreams // gateway.go
 	d.control = control.NewServer(ln, backend, log)
 	if native, ok := st.(*stack.Stack); ok {
 		d.control.SetManager(manager{d: d, st: native}) // manage.go

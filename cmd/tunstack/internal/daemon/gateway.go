@@ -8,6 +8,7 @@ import (
 	"github.com/tunstack/tunstack/cmd/tunstack/internal/forward"
 	"github.com/tunstack/tunstack/cmd/tunstack/internal/gateway"
 	"github.com/tunstack/tunstack/stack"
+	"github.com/tunstack/tunstack/stack/gvisor"
 	"github.com/tunstack/tunstack/stack/tcp"
 	"github.com/tunstack/tunstack/tundev"
 )
@@ -56,13 +57,22 @@ func (d *Daemon) hostDialer() forward.Dialer {
 	return gateway.LoopGuard(gateway.HostDialer, gateway.RoutedIntoLink(index), d.log)
 }
 
-// startGateway listens for TCP to every address not the stack's and adds
-// the default route if asked.
-func (d *Daemon) startGateway(st *stack.Stack) error {
+// startGateway listens for TCP to every address not the stack's, with
+// either engine, and adds the default route if asked.
+func (d *Daemon) startGateway(st Engine) error {
 	if !d.cfg.Gateway.On {
 		return nil
 	}
-	tcp, err := gateway.StartTCP(st, d.cfg.Gateway.Config, d.gateway.dial, d.log)
+	var listen forward.Listen
+	switch st := st.(type) {
+	case *stack.Stack:
+		listen = gateway.NativeTCP(st)
+	case *gvisor.Stack:
+		listen = gateway.GVisorTCP(st)
+	default:
+		return fmt.Errorf("gateway: engine %s has no gateway", d.cfg.Engine)
+	}
+	tcp, err := gateway.StartTCP(listen, d.cfg.Gateway.Config, d.gateway.dial, d.log)
 	if err != nil {
 		return fmt.Errorf("gateway: %w", err)
 	}
