@@ -180,8 +180,8 @@ func samplePeak(d *daemon, start footprint) (stop func() footprint) {
 // of its own, to an echo server) through `tunstack up --gateway`, and
 // checks that once the flows' idle time-out and TIME-WAIT have passed the
 // daemon is back where it started: no relay, flow, connection, UDP socket
-// or buffer left, the same goroutines and file descriptors, and its Go
-// memory within leakGoMemorySlack.
+// or buffer left, the same goroutines and file descriptors, its Go memory
+// within leakGoMemorySlack and its resident set within leakRSSSlack.
 func TestGatewayLeavesNothingBehind(t *testing.T) {
 	testkit.RequireRoot(t)
 	t.Parallel()

@@ -195,7 +195,10 @@ func (r *loadResult) String() string {
 	}
 	sort.Slice(kinds, func(i, j int) bool { return r.failures[kinds[i]] > r.failures[kinds[j]] })
 	var b strings.Builder
-	fmt.Fprintf(&b, "%d succeeded in %v, %d datagrams sent again", r.ok, r.took.Round(time.Millisecond), r.retries)
+	fmt.Fprintf(&b, "%d succeeded in %v", r.ok, r.took.Round(time.Millisecond))
+	if r.retries > 0 {
+		fmt.Fprintf(&b, ", %d datagrams sent again", r.retries)
+	}
 	for i, k := range kinds[:min(5, len(kinds))] {
 		fmt.Fprintf(&b, "; failure %d: %dx %s", i+1, r.failures[k], k)
 	}
