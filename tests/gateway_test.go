@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -40,7 +41,10 @@ func startGateway(t *testing.T, extra ...string) (outer string, d *daemon) {
 	// creates from inside `ip netns exec` (a mount namespace of its own)
 	// is not visible outside it.
 	inner := testkit.AddNamespace(t)
-	args := append([]string{"--gateway", "--gateway-default-route", "--gateway-udp-timeout", "5s"}, extra...)
+	args := append([]string{"--gateway", "--gateway-default-route"}, extra...)
+	if !slices.Contains(extra, "--gateway-udp-timeout") { // a flag may be given once
+		args = append(args, "--gateway-udp-timeout", "5s")
+	}
 	d = startDaemonVia(t, []string{"ip", "netns", "exec", outer}, inner, args...)
 	return outer, d
 }

@@ -124,9 +124,6 @@ func Start(cfg Config, log *slog.Logger, invokedAs string, wrap func(stack.Link)
 		return nil, err
 	}
 	d.stack = st
-	if native, ok := st.(*stack.Stack); ok {
-		d.stopRelease = startMemoryReleaser(memoryWatch{inUse: native.BufferInUse, budget: max(cfg.Memory.BufferBudget, 0)}, log)
-	}
 
 	// logConnections logs nothing above info level, and only state
 	// changes at info: a subscription to more would make the stack build
@@ -164,6 +161,11 @@ func Start(cfg Config, log *slog.Logger, invokedAs string, wrap func(stack.Link)
 	}
 	if err := d.startGateway(st); err != nil {
 		return nil, err
+	}
+	if native, ok := st.(*stack.Stack); ok {
+		// Once the relays it watches are in place.
+		d.stopRelease = startMemoryReleaser(memoryWatch{inUse: native.BufferInUse, budget: max(cfg.Memory.BufferBudget, 0),
+			outside: d.relayBuffers}, log)
 	}
 	if err := d.startMetrics(); err != nil {
 		return nil, err

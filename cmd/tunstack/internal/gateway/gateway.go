@@ -61,3 +61,9 @@ func StartTCP(listen forward.Listen, cfg Config, dial forward.Dialer, log *slog.
 	upstream := func(id tcp.ID) string { return cfg.Upstream(id.Local) }
 	return forward.StartWith(listen, upstream, dial, log.With("gateway", "tcp"))
 }
+
+// BufferBytes is what the flows relayed now hold in their buffers, two
+// of datagramBuffer each (udp.go): memory outside the stack's buffer
+// budget, which the daemon gives back to the system once it falls
+// (daemon/memrelease.go).
+func (u *UDP) BufferBytes() int64 { return int64(u.Counters().Active) * 2 * datagramBuffer }
