@@ -93,14 +93,39 @@ func (c *UDPConn) Read(p []byte) (int, error) {
 // ReadFromUDPAddrPort is ReadFrom returning the sender as a
 // netip.AddrPort.
 func (c *UDPConn) ReadFromUDPAddrPort(p []byte) (int, netip.AddrPort, error) {
+	d, err := c.next()
+	if err != nil {
+		return 0, netip.AddrPort{}, err
+	}
+	n := copy(p, d.buf[:d.n])
+	c.s.mem.ReleaseExtra(d.buf)
+	return n, d.from, nil
+}
+
+// ReadDatagram waits for the next datagram as Read does and calls fn with
+// its payload, which is valid only during the call. A relay that waits on
+// many sockets needs no buffer of its own per socket for it.
+func (c *UDPConn) ReadDatagram(fn func(payload []byte)) error {
+	d, err := c.next()
+	if err != nil {
+		return err
+	}
+	fn(d.buf[:d.n])
+	c.s.mem.ReleaseExtra(d.buf)
+	return nil
+}
+
+// next takes the next datagram out of the receive queue, waiting for one
+// until the read deadline; the caller releases its buffer.
+func (c *UDPConn) next() (udpDatagram, error) {
 	for {
 		if c.readDeadline.passed() {
-			return 0, netip.AddrPort{}, c.opError("read", os.ErrDeadlineExceeded, netip.AddrPort{})
+			return udpDatagram{}, c.opError("read", os.ErrDeadlineExceeded, netip.AddrPort{})
 		}
 		c.mu.Lock()
 		if err := c.stateErrLocked(); err != nil {
 			c.mu.Unlock()
-			return 0, netip.AddrPort{}, c.opError("read", err, netip.AddrPort{})
+			return udpDatagram{}, c.opError("read", err, netip.AddrPort{})
 		}
 		if len(c.queue) > 0 {
 			d := c.queue[0]
@@ -111,13 +136,11 @@ func (c *UDPConn) ReadFromUDPAddrPort(p []byte) (int, netip.AddrPort, error) {
 			}
 			c.held -= cap(d.buf)
 			c.mu.Unlock()
-			n := copy(p, d.buf[:d.n])
-			c.s.mem.ReleaseExtra(d.buf)
-			return n, d.from, nil
+			return d, nil
 		}
 		if err := c.takeErrLocked(); err != nil {
 			c.mu.Unlock()
-			return 0, netip.AddrPort{}, c.opError("read", err, netip.AddrPort{})
+			return udpDatagram{}, c.opError("read", err, netip.AddrPort{})
 		}
 		changed := c.waitLocked()
 		c.mu.Unlock()

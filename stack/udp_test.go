@@ -475,3 +475,45 @@ func TestUDPSendQueueIsBounded(t *testing.T) {
 		t.Errorf("OutDatagrams = %d, want %d", n, fit+1)
 	}
 }
+
+// TestUDPReadDatagramHandsThePayloadOver: ReadDatagram gives each
+// datagram whole, in order, honours the read deadline, and returns the
+// datagram's storage to the budget.
+func TestUDPReadDatagramHandsThePayloadOver(t *testing.T) {
+	client, server := startPair(t)
+	pc, err := server.ListenPacket("udp", ":5353")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	conn, err := client.DialContext(t.Context(), "udp4", "10.77.0.2:5353")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	sock := pc.(*UDPConn)
+	sent := [][]byte{randomBytes(1), randomBytes(8000), randomBytes(0)}
+	for _, d := range sent {
+		if _, err := conn.Write(d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, want := range sent {
+		sock.SetReadDeadline(time.Now().Add(testTimeout))
+		var got []byte
+		if err := sock.ReadDatagram(func(p []byte) { got = append([]byte{}, p...) }); err != nil {
+			t.Fatalf("datagram %d: %v", i, err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Fatalf("datagram %d: %d bytes, want the %d sent", i, len(got), len(want))
+		}
+	}
+	sock.SetReadDeadline(time.Now().Add(10 * time.Millisecond))
+	var ne net.Error
+	if err := sock.ReadDatagram(func([]byte) { t.Error("called with nothing queued") }); !errors.As(err, &ne) || !ne.Timeout() {
+		t.Errorf("ReadDatagram past the deadline: %v, want a time-out", err)
+	}
+	if held := server.BufferInUse(); held != 0 {
+		t.Errorf("%d bytes of the budget still held after the datagrams were read", held)
+	}
+}

@@ -24,7 +24,7 @@ const (
 	leakWorkers = 32
 	// leakUDPTimeout is the flows' idle time-out: short, since the
 	// gateway holds at most udpFlowLimit flows at once and each holds its
-	// place this long, 10,000 flows take ten of them.
+	// place this long, 10,000 flows take three of them.
 	leakUDPTimeout = 2 * time.Second
 	// leakMSL makes the stack's TIME-WAIT records (2×MSL) end soon after
 	// the connections the servers closed first.
@@ -49,10 +49,10 @@ const (
 	// after two collections. It covers what grows once and stays (the
 	// maps of the stack's connections, relays and flows keep the buckets
 	// of their largest size; the runtime's caches) and catches any leak
-	// of the load's scale: a leaked relay holds two 64 KiB buffers and a
-	// leaked flow two more, so 10,000 of either are over 1 GiB; and even
-	// 10,000 leaked objects of 2 KiB (a goroutine's smallest stack) are
-	// 20 MiB.
+	// of the load's scale: a leaked relay holds two 2 KiB buffers, two
+	// goroutines and its connections' state, so 10,000 are over 40 MiB;
+	// and even 10,000 leaked objects of 2 KiB (a goroutine's smallest
+	// stack) are 20 MiB.
 	leakGoMemorySlack = 12 << 20
 )
 

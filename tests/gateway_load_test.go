@@ -60,7 +60,7 @@ const (
 	// udpFlowLimit is how many flows the gateway relays at once
 	// (gateway.MaxUDPFlows, in docs/gateway.md); a flow's first datagram
 	// beyond it is dropped, so the clients keep below it.
-	udpFlowLimit = 1024
+	udpFlowLimit = 4096
 	// loadIOTimeout bounds each connect, exchange and answer.
 	loadIOTimeout = 10 * time.Second
 	// udpAnswerTimeout is how long a flow waits for its echo before it

@@ -24,7 +24,8 @@ type GatewayTCPStatus struct {
 type GatewayUDPStatus struct {
 	Active          int    `json:"active"`
 	Flows           uint64 `json:"flows"`
-	FlowsRefused    uint64 `json:"flows_refused"` // the bound of flows at once was reached
+	FlowsRefused    uint64 `json:"flows_refused"` // the bound of flows at once was reached, none idle
+	FlowsEvicted    uint64 `json:"flows_evicted"` // idle flows ended for new ones at the bound
 	DatagramsUp     uint64 `json:"datagrams_up"`
 	DatagramsDown   uint64 `json:"datagrams_down"`
 	BytesToUpstream uint64 `json:"bytes_to_upstream"`

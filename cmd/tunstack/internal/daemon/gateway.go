@@ -116,7 +116,7 @@ func (d *Daemon) GatewayStatus() *control.GatewayStatus {
 	return &control.GatewayStatus{
 		TCP: control.GatewayTCPStatus{Active: t.Active, Relayed: t.Relayed,
 			BytesToUpstream: t.BytesToUpstream, BytesToClient: t.BytesToClient, DialFailures: t.DialFailures},
-		UDP: control.GatewayUDPStatus{Active: u.Active, Flows: u.Flows, FlowsRefused: u.FlowsRefused,
+		UDP: control.GatewayUDPStatus{Active: u.Active, Flows: u.Flows, FlowsRefused: u.FlowsRefused, FlowsEvicted: u.FlowsEvicted,
 			DatagramsUp: u.DatagramsUp, DatagramsDown: u.DatagramsDown,
 			BytesToUpstream: u.BytesToUpstream, BytesToClient: u.BytesToClient, DialFailures: u.DialFailures},
 	}

@@ -16,6 +16,7 @@ import (
 // counters are a relay's bytes and failed connects, since it started.
 type counters struct {
 	toUpstream, toClient atomic.Uint64
+	bufferBytes          atomic.Int64 // what the relays' buffers hold now (relay.go)
 
 	mu           sync.Mutex
 	dialFailures map[string]uint64 // by errno name: "ECONNREFUSED", "ETIMEDOUT"
@@ -82,10 +83,7 @@ func (f *Forward) Upstreams() map[tcp.ID]string {
 	return m
 }
 
-// BufferBytes is what f's relays hold in their buffers now, two of
-// bufferSize each: memory outside the stack's buffer budget, which the
-// daemon gives back to the system once it falls (daemon/memrelease.go).
-func (f *Forward) BufferBytes() int64 {
-	active, _ := f.Stats()
-	return int64(active) * 2 * bufferSize
-}
+// BufferBytes is what f's relays hold in their buffers now: memory
+// outside the stack's buffer budget, which the daemon gives back to the
+// system once it falls (daemon/memrelease.go).
+func (f *Forward) BufferBytes() int64 { return f.counters.bufferBytes.Load() }

@@ -1,16 +1,28 @@
 package forward
 
 import (
+	"errors"
 	"io"
 	"net"
 	"sync"
 	"sync/atomic"
 )
 
-// bufferSize is each direction's buffer: the most a relay holds that
-// neither side has taken. The windows of the two connections do the rest
-// of the flow control.
-const bufferSize = 64 << 10
+// Each direction of a relay reads into a small buffer of its own while
+// little flows, and into a large one, taken from a pool, while reads fill
+// the small one: an idle relay (most of a gateway's connections) holds
+// 2 KiB a direction instead of 64, and a bulk transfer still moves 64 KiB
+// a read. The large buffer goes back to the pool once a read returns less
+// than the small one holds: the flow has become a trickle.
+const (
+	idleBufferSize = 2 << 10
+	// bufferSize is the most a direction holds that neither side has
+	// taken. The windows of the two connections do the rest of the flow
+	// control.
+	bufferSize = 64 << 10
+)
+
+var bulkBuffers = sync.Pool{New: func() any { b := make([]byte, bufferSize); return &b }}
 
 // relay copies one client connection of the stack and its server
 // connection into each other.
@@ -47,14 +59,52 @@ func (r *relay) run() {
 // returns, leaving the other direction flowing; if either fails (a reset,
 // the stack stopping), it resets both.
 func (r *relay) copy(dst, src net.Conn, copied *atomic.Uint64) {
-	buf := make([]byte, bufferSize)
-	_, err := io.CopyBuffer(countingWriter{dst, copied}, readerOnly{src}, buf)
-	if err == nil {
-		if hc, ok := dst.(halfCloser); ok && hc.CloseWrite() == nil {
+	idle := make([]byte, idleBufferSize)
+	held := &r.counters.bufferBytes
+	held.Add(idleBufferSize)
+	defer held.Add(-idleBufferSize)
+	var bulk *[]byte
+	defer func() {
+		if bulk != nil {
+			bulkBuffers.Put(bulk)
+			held.Add(-bufferSize)
+		}
+	}()
+	for {
+		buf := idle
+		if bulk != nil {
+			buf = *bulk
+		}
+		n, err := src.Read(buf)
+		if n > 0 {
+			w, werr := dst.Write(buf[:n])
+			copied.Add(uint64(w))
+			if werr != nil {
+				r.reset()
+				return
+			}
+		}
+		switch {
+		case bulk == nil && n == len(buf):
+			bulk = bulkBuffers.Get().(*[]byte)
+			held.Add(bufferSize)
+		case bulk != nil && n < idleBufferSize:
+			bulkBuffers.Put(bulk)
+			held.Add(-bufferSize)
+			bulk = nil
+		}
+		switch {
+		case errors.Is(err, io.EOF):
+			if hc, ok := dst.(halfCloser); ok && hc.CloseWrite() == nil {
+				return
+			}
+			r.reset()
+			return
+		case err != nil:
+			r.reset()
 			return
 		}
 	}
-	r.reset()
 }
 
 // reset aborts both connections: the stack's with a RST, the kernel's
@@ -67,22 +117,4 @@ func (r *relay) reset() {
 		}
 		r.backend.Close()
 	})
-}
-
-// readerOnly and countingWriter hide WriteTo and ReadFrom, so that CopyBuffer
-// uses the relay's bounded buffer and not a path of its own (splice, a
-// buffer of another size) that would report errors differently.
-type readerOnly struct{ io.Reader }
-
-// countingWriter also counts the bytes written, as they are written, so
-// that a long relay's bytes show while it runs.
-type countingWriter struct {
-	w      io.Writer
-	copied *atomic.Uint64
-}
-
-func (c countingWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.copied.Add(uint64(n))
-	return n, err
 }

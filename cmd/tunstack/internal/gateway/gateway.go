@@ -62,8 +62,7 @@ func StartTCP(listen forward.Listen, cfg Config, dial forward.Dialer, log *slog.
 	return forward.StartWith(listen, upstream, dial, log.With("gateway", "tcp"))
 }
 
-// BufferBytes is what the flows relayed now hold in their buffers, two
-// of datagramBuffer each (udp.go): memory outside the stack's buffer
-// budget, which the daemon gives back to the system once it falls
-// (daemon/memrelease.go).
-func (u *UDP) BufferBytes() int64 { return int64(u.Counters().Active) * 2 * datagramBuffer }
+// BufferBytes is what the flows relayed now hold in their buffers
+// (udp_read.go): memory outside the stack's buffer budget, which the
+// daemon gives back to the system once it falls (daemon/memrelease.go).
+func (u *UDP) BufferBytes() int64 { return u.bufferBytes.Load() }

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"container/list"
 	"context"
 	"errors"
 	"log/slog"
@@ -16,12 +17,18 @@ import (
 
 const (
 	// MaxUDPFlows bounds the flows relayed at once: each holds a host
-	// socket and two buffers. The first datagram of a flow beyond it is
-	// not taken (the stack drops it as udp-not-forwarded).
-	MaxUDPFlows = 1024
+	// socket (a file descriptor) and two goroutines; buffers only while a
+	// datagram passes. A flow beyond it takes the place of one that has
+	// been idle for evictIdle (udp_table.go); with none, its first
+	// datagram is not taken (the stack drops it as udp-not-forwarded).
+	MaxUDPFlows = 4096
 	// datagramBuffer holds the largest UDP payload (IPv4: 65,507 bytes).
 	datagramBuffer = 64 << 10
 )
+
+// datagramBuffers lend a flow a buffer for as long as one datagram
+// passes, so that 4,096 idle flows hold none.
+var datagramBuffers = sync.Pool{New: func() any { b := make([]byte, datagramBuffer); return &b }}
 
 // UDP relays the UDP flows the stack offers (stack.Options.UDPForward,
 // gvisor.Options.UDPForward: engines.go).
@@ -30,23 +37,28 @@ type UDP struct {
 	dial forward.Dialer
 	log  *slog.Logger
 
+	maxFlows int // MaxUDPFlows; tests lower it
+
 	mu     sync.Mutex
-	flows  map[*flow]struct{}
+	flows  flowTable // udp_table.go
 	closed bool
 	wg     sync.WaitGroup
 
 	total                atomic.Uint64 // flows relayed since the start
-	refused              atomic.Uint64 // flows not taken: MaxUDPFlows reached
+	refused              atomic.Uint64 // flows not taken: MaxUDPFlows reached, none idle
+	evicted              atomic.Uint64 // idle flows ended for a new one
 	toUpstream, toClient atomic.Uint64 // bytes
 	datagramsUp          atomic.Uint64
 	datagramsDown        atomic.Uint64
 	dialFailures         atomic.Uint64
+	bufferBytes          atomic.Int64 // what the flows' buffers hold now
 }
 
 // UDPCounters are the UDP relay's flows, datagrams and bytes.
 type UDPCounters struct {
 	Active                         int
 	Flows, FlowsRefused            uint64
+	FlowsEvicted                   uint64
 	DatagramsUp, DatagramsDown     uint64 // client to server, server to client
 	BytesToUpstream, BytesToClient uint64
 	DialFailures                   uint64
@@ -58,7 +70,7 @@ func NewUDP(cfg Config, dial forward.Dialer, log *slog.Logger) *UDP {
 	if cfg.UDPTimeout <= 0 {
 		cfg.UDPTimeout = DefaultUDPTimeout
 	}
-	return &UDP{cfg: cfg, dial: dial, log: log.With("gateway", "udp"), flows: make(map[*flow]struct{})}
+	return &UDP{cfg: cfg, dial: dial, log: log.With("gateway", "udp"), maxFlows: MaxUDPFlows}
 }
 
 // flow is one relayed UDP flow: the stack's socket for the client and
@@ -68,6 +80,7 @@ type flow struct {
 	host   net.Conn
 	last   atomic.Int64 // when a datagram last passed, in Unix nanoseconds
 	once   sync.Once
+	place  *list.Element // in the flow table; nil once out of it
 }
 
 // Offer takes a new flow to dst, whose client socket accept makes (the
@@ -80,9 +93,15 @@ func (u *UDP) Offer(dst netip.AddrPort, accept func() (net.Conn, error)) {
 	if u.closed {
 		return
 	}
-	if len(u.flows) >= MaxUDPFlows {
-		u.refused.Add(1)
-		return
+	if u.flows.len() >= u.maxFlows {
+		idle := u.flows.idlest(time.Now())
+		if idle == nil {
+			u.refused.Add(1)
+			return
+		}
+		u.flows.remove(idle)
+		idle.close() // its goroutines end on their own
+		u.evicted.Add(1)
 	}
 	client, err := accept()
 	if err != nil {
@@ -95,7 +114,7 @@ func (u *UDP) Offer(dst netip.AddrPort, accept func() (net.Conn, error)) {
 func (u *UDP) startLocked(client net.Conn, upstream string) {
 	f := &flow{client: client}
 	f.last.Store(time.Now().UnixNano())
-	u.flows[f] = struct{}{}
+	u.flows.add(f)
 	u.total.Add(1)
 	u.wg.Add(1)
 	go u.run(f, upstream)
@@ -107,7 +126,7 @@ func (u *UDP) run(f *flow, upstream string) {
 	defer u.wg.Done()
 	defer func() {
 		u.mu.Lock()
-		delete(u.flows, f)
+		u.flows.remove(f)
 		u.mu.Unlock()
 	}()
 	ctx, cancel := context.WithTimeout(context.Background(), forward.DialTimeout)
@@ -121,9 +140,9 @@ func (u *UDP) run(f *flow, upstream string) {
 	}
 	u.mu.Lock()
 	f.host = host
-	closed := u.closed
+	gone := u.closed || f.place == nil // closed or evicted while it dialled
 	u.mu.Unlock()
-	if closed { // Close did not see the host socket
+	if gone { // f.close did not see the host socket
 		host.Close()
 		f.client.Close()
 		return
@@ -131,20 +150,27 @@ func (u *UDP) run(f *flow, upstream string) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		u.copy(f, host, f.client, &u.toUpstream, &u.datagramsUp)
+		u.copy(f, host, datagramsOf(f.client, &u.bufferBytes), &u.toUpstream, &u.datagramsUp)
 	}()
-	u.copy(f, f.client, host, &u.toClient, &u.datagramsDown)
+	u.copy(f, f.client, datagramsOf(host, &u.bufferBytes), &u.toClient, &u.datagramsDown)
 	<-done
 }
 
 // copy moves datagrams from src to dst until the flow is idle for the
 // time-out (then it closes the flow) or src fails.
-func (u *UDP) copy(f *flow, dst, src net.Conn, bytes, datagrams *atomic.Uint64) {
-	buf := make([]byte, datagramBuffer)
+func (u *UDP) copy(f *flow, dst net.Conn, src datagramReader, bytes, datagrams *atomic.Uint64) {
+	defer src.release()
+	forward := func(p []byte) {
+		f.last.Store(time.Now().UnixNano())
+		if _, err := dst.Write(p); err == nil {
+			bytes.Add(uint64(len(p)))
+			datagrams.Add(1)
+		}
+	}
 	for {
 		idleSince := time.Unix(0, f.last.Load())
 		src.SetReadDeadline(idleSince.Add(u.cfg.UDPTimeout))
-		n, err := src.Read(buf)
+		err := src.ReadDatagram(forward)
 		if err != nil {
 			var ne net.Error
 			if errors.As(err, &ne) && ne.Timeout() {
@@ -159,11 +185,6 @@ func (u *UDP) copy(f *flow, dst, src net.Conn, bytes, datagrams *atomic.Uint64) 
 			}
 			f.close()
 			return
-		}
-		f.last.Store(time.Now().UnixNano())
-		if _, err := dst.Write(buf[:n]); err == nil {
-			bytes.Add(uint64(n))
-			datagrams.Add(1)
 		}
 	}
 }
@@ -185,10 +206,10 @@ func (f *flow) close() {
 // Counters are the relay's counters now.
 func (u *UDP) Counters() UDPCounters {
 	u.mu.Lock()
-	active := len(u.flows)
+	active := u.flows.len()
 	u.mu.Unlock()
 	return UDPCounters{
-		Active: active, Flows: u.total.Load(), FlowsRefused: u.refused.Load(),
+		Active: active, Flows: u.total.Load(), FlowsRefused: u.refused.Load(), FlowsEvicted: u.evicted.Load(),
 		DatagramsUp: u.datagramsUp.Load(), DatagramsDown: u.datagramsDown.Load(),
 		BytesToUpstream: u.toUpstream.Load(), BytesToClient: u.toClient.Load(),
 		DialFailures: u.dialFailures.Load(),
@@ -200,10 +221,7 @@ func (u *UDP) Counters() UDPCounters {
 func (u *UDP) Close() {
 	u.mu.Lock()
 	u.closed = true
-	var all []*flow
-	for f := range u.flows {
-		all = append(all, f)
-	}
+	all := u.flows.all()
 	u.mu.Unlock()
 	for _, f := range all {
 		u.mu.Lock() // f.host is set under mu

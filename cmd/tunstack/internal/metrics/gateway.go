@@ -18,7 +18,9 @@ var (
 	gatewayUDPActive = prometheus.NewDesc("tunstack_gateway_udp_flows",
 		"UDP flows the gateway relays now (closed after --gateway-udp-timeout idle).", nil, nil)
 	gatewayUDPRefused = prometheus.NewDesc("tunstack_gateway_udp_flows_refused_total",
-		"UDP flows not taken: the gateway relayed as many flows as it may at once.", nil, nil)
+		"UDP flows not taken: the gateway relayed as many flows as it may at once, none idle 30 s.", nil, nil)
+	gatewayUDPEvicted = prometheus.NewDesc("tunstack_gateway_udp_flows_evicted_total",
+		"UDP flows idle 30 s or more that the gateway ended early for new ones, at its bound of flows at once.", nil, nil)
 	gatewayUDPDatagrams = prometheus.NewDesc("tunstack_gateway_udp_datagrams_total",
 		`UDP datagrams the gateway relayed, by direction: "upstream" (client to server), "client".`, []string{"direction"}, nil)
 	gatewayBytes = prometheus.NewDesc("tunstack_gateway_bytes_total",
@@ -29,7 +31,7 @@ var (
 
 func describeGateway(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{gatewayTCPRelayed, gatewayTCPActive, gatewayUDPFlows, gatewayUDPActive,
-		gatewayUDPRefused, gatewayUDPDatagrams, gatewayBytes, gatewayDialFailures} {
+		gatewayUDPRefused, gatewayUDPEvicted, gatewayUDPDatagrams, gatewayBytes, gatewayDialFailures} {
 		ch <- d
 	}
 }
@@ -46,6 +48,7 @@ func collectGateway(ch chan<- prometheus.Metric, g *control.GatewayStatus) {
 	counter(gatewayUDPFlows, g.UDP.Flows)
 	ch <- prometheus.MustNewConstMetric(gatewayUDPActive, prometheus.GaugeValue, float64(g.UDP.Active))
 	counter(gatewayUDPRefused, g.UDP.FlowsRefused)
+	counter(gatewayUDPEvicted, g.UDP.FlowsEvicted)
 	counter(gatewayUDPDatagrams, g.UDP.DatagramsUp, "upstream")
 	counter(gatewayUDPDatagrams, g.UDP.DatagramsDown, "client")
 	counter(gatewayBytes, g.TCP.BytesToUpstream, "tcp", "upstream")
