@@ -166,12 +166,12 @@ func (env *gatewayEnv) startServers(ctx context.Context, paths []*gatewayPath) e
 // p's process spent on each.
 func (r *benchRunner) measureGatewayPath(ctx context.Context, p *gatewayPath, d time.Duration) error {
 	iperf := []struct {
-		figure string
+		figure gatewayFigure
 		args   []string
 	}{
-		{figGwTCP1, nil},
-		{figGwTCP8, []string{"-P", strconv.Itoa(gwStreams)}},
-		{figGwUDP, []string{"-u", "-b", gwUDPRate, "-l", strconv.Itoa(gwUDPLength)}},
+		{gatewayFigures[0], nil},
+		{gatewayFigures[1], []string{"-P", strconv.Itoa(gwStreams)}},
+		{gatewayFigures[2], []string{"-u", "-b", gwUDPRate, "-l", strconv.Itoa(gwUDPLength)}},
 	}
 	for _, fig := range iperf {
 		var res iperfResult
@@ -181,16 +181,16 @@ func (r *benchRunner) measureGatewayPath(ctx context.Context, p *gatewayPath, d 
 			return time.Duration(res.Seconds * float64(time.Second)), err
 		})
 		if err != nil {
-			return fmt.Errorf("iperf3 %s through %s: %w", strings.Join(fig.args, " "), p.name, err)
+			return fmt.Errorf("iperf3 %s through %s: %w", fig.figure.label, p.name, err)
 		}
-		r.results.record(fig.figure, p.name, res.Mbps)
-		r.recordCPU(fig.figure, p, cpu)
-		if fig.figure == figGwUDP {
+		r.results.record(fig.figure.key, p.name, res.Mbps)
+		r.recordCPU(fig.figure.key, p, cpu)
+		lost := ""
+		if fig.figure.key == figGwUDP {
 			r.results.record(figGwUDPLoss, p.name, res.LostPercent)
-			r.progress(p.name, "UDP at %sbit/s: %s Mbit/s received, %.2f%% lost%s", gwUDPRate, formatFigure(res.Mbps), res.LostPercent, cpuNote(cpu))
-			continue
+			lost = fmt.Sprintf(", %.2f%% lost", res.LostPercent)
 		}
-		r.progress(p.name, "%s: %s Mbit/s%s", fig.figure, formatFigure(res.Mbps), cpuNote(cpu))
+		r.progress(p.name, "%s: %s Mbit/s%s%s", fig.figure.label, formatFigure(res.Mbps), lost, cpuNote(cpu))
 	}
 	var res ClientResult
 	cpu, err := p.cpuDuring(func() (time.Duration, error) {
