@@ -32,19 +32,23 @@ func (c stackConnState) String() string {
 
 // statusLine sends the status op to a control socket and returns the
 // daemon's one-line JSON reply.
-func statusLine(control string) ([]byte, error) {
+func statusLine(control string) ([]byte, error) { return controlLine(control, "status") }
+
+// controlLine sends op (status, memstats) to a control socket and returns
+// the daemon's one-line JSON reply.
+func controlLine(control, op string) ([]byte, error) {
 	conn, err := net.DialTimeout("unix", control, 5*time.Second)
 	if err != nil {
 		return nil, fmt.Errorf("control socket: %w", err)
 	}
 	defer conn.Close()
 	conn.SetDeadline(time.Now().Add(5 * time.Second))
-	if _, err := fmt.Fprintln(conn, `{"op":"status"}`); err != nil {
-		return nil, fmt.Errorf("status request: %w", err)
+	if _, err := fmt.Fprintf(conn, "{\"op\":%q}\n", op); err != nil {
+		return nil, fmt.Errorf("%s request: %w", op, err)
 	}
 	line, err := bufio.NewReader(conn).ReadBytes('\n')
 	if err != nil {
-		return nil, fmt.Errorf("status reply: %w (read %q)", err, line)
+		return nil, fmt.Errorf("%s reply: %w (read %q)", op, err, line)
 	}
 	return line, nil
 }

@@ -123,7 +123,7 @@ func TestForward(t *testing.T) {
 	})
 
 	t.Run("upload", func(t *testing.T) {
-		uploadThrough(t, "the forward", dir, d.ns, ncBackend, d.ns, stackIPv6, "9001")
+		uploadThrough(t, "the forward", forwardMiB, dir, d.ns, ncBackend, d.ns, stackIPv6, "9001")
 	})
 
 	t.Run("half-close", func(t *testing.T) {
@@ -203,13 +203,13 @@ func TestForward(t *testing.T) {
 	})
 }
 
-// uploadThrough sends forwardMiB of random bytes with `nc -N` from
+// uploadThrough sends mib MiB of random bytes with `nc -N` from
 // clientNS to dst:port, and checks by sha256 that the `nc -l` that
 // serverNS runs on listen received them all and ended with the client's
 // FIN. via names the path in messages ("the forward", "the gateway").
-func uploadThrough(t *testing.T, via, dir, serverNS, listen, clientNS, dst, port string) {
+func uploadThrough(t *testing.T, via string, mib int, dir, serverNS, listen, clientNS, dst, port string) {
 	t.Helper()
-	want := randomFile(t, dir, "up", forwardMiB<<20)
+	want := randomFile(t, dir, "up", int64(mib)<<20)
 	got := filepath.Join(dir, "received")
 	host, lport, err := net.SplitHostPort(listen)
 	if err != nil {
@@ -233,7 +233,7 @@ func uploadThrough(t *testing.T, via, dir, serverNS, listen, clientNS, dst, port
 		t.Fatal("the server's nc -l did not end after the client's FIN")
 	}
 	if sum, n := fileSum(t, got); sum != want {
-		t.Fatalf("the server received %d bytes with sha256 %x, want %d bytes with %x", n, sum, forwardMiB<<20, want)
+		t.Fatalf("the server received %d bytes with sha256 %x, want %d bytes with %x", n, sum, mib<<20, want)
 	}
-	t.Logf("%d MiB up through %s to %s, byte-identical, in %v", forwardMiB, via, dst, time.Since(start).Round(time.Millisecond))
+	t.Logf("%d MiB up through %s to %s, byte-identical, in %v", mib, via, dst, time.Since(start).Round(time.Millisecond))
 }

@@ -12,12 +12,21 @@ import (
 
 // TestGatewayTo: with --gateway-to, a TCP connection and a UDP flow to an
 // address that exists nowhere (203.0.113.5) reach the one server given,
-// in the daemon's namespace.
+// in the daemon's namespace, with either engine.
 func TestGatewayTo(t *testing.T) {
 	testkit.RequireRoot(t)
 	t.Parallel()
+	for _, engine := range []string{"native", "gvisor"} {
+		t.Run(engine, func(t *testing.T) {
+			t.Parallel()
+			testGatewayTo(t, engine)
+		})
+	}
+}
+
+func testGatewayTo(t *testing.T, engine string) {
 	const to = gatewayServer + ":9010"
-	outer, d := startGateway(t, "--gateway-to", to)
+	outer, d := startGateway(t, "--engine", engine, "--gateway-to", to)
 
 	ln := testkit.ListenIn(t, outer, to)
 	go func() {

@@ -492,3 +492,21 @@ func TestWriteBatchOfSmallPacketsReachesKernel(t *testing.T) {
 		t.Error("the io_uring was given up")
 	}
 }
+
+func TestIndexHereIsFalseInAnotherNamespace(t *testing.T) {
+	dev := openTestDevice(t, defaultCfg)
+	index, here, err := dev.IndexHere()
+	if err != nil {
+		t.Fatalf("IndexHere: %v", err)
+	}
+	if here {
+		t.Errorf("IndexHere: the device in namespace %s is said to be in this process's namespace", dev.NetNS())
+	}
+	link, err := netlinkIn(t, dev.NetNS()).LinkByName(dev.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if index != link.Attrs().Index {
+		t.Errorf("IndexHere: index %d, the link's is %d", index, link.Attrs().Index)
+	}
+}

@@ -30,3 +30,26 @@ func NetNSID(name string) (uint64, error) {
 	}
 	return st.Ino, nil
 }
+
+// IndexHere is the device's interface index when it lives in the
+// namespace the process runs in (no --netns, or --netns naming that same
+// namespace), where the process's own sockets may route into it; ok is
+// false when it lives in another namespace.
+func (d *Device) IndexHere() (index int, ok bool, err error) {
+	if d.ns.name == "" {
+		return d.index, true, nil
+	}
+	id, err := NetNSID(d.ns.name)
+	if err != nil {
+		return 0, false, err
+	}
+	info, err := os.Stat("/proc/self/ns/net")
+	if err != nil {
+		return 0, false, fmt.Errorf("this process's network namespace: %w", err)
+	}
+	st, ok := info.Sys().(*syscall.Stat_t)
+	if !ok {
+		return 0, false, fmt.Errorf("this process's network namespace: no inode")
+	}
+	return d.index, st.Ino == id, nil
+}

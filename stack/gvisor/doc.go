@@ -13,6 +13,11 @@
 // gVisor has the same knob (SACK on, TIME-WAIT of 2*MSL, listen backlog
 // 128) and are gVisor's own defaults otherwise.
 //
+// It can be a gateway, as the native stack can (ListenGateway,
+// Options.UDPForward): TCP and UDP to addresses not the stack's reach a
+// second NIC on the same link and gVisor's TCP and UDP forwarders there
+// (foreign.go, gateway.go, gateway_udp.go).
+//
 // What it does not do: it records no events (Subscribe's channel never
 // carries one), it knows no state history (ConnInfo.States holds the
 // current state only), and Connections and Counters fill only the fields

@@ -3,6 +3,7 @@ package gvisor
 import (
 	"errors"
 	"log/slog"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 
@@ -52,6 +53,13 @@ type linkEndpoint struct {
 	readErrors            atomic.Uint64
 	writeErrors           atomic.Uint64 // packets the link refused
 	unknownProtocol       atomic.Uint64
+	notOurAddress         atomic.Uint64 // to others, neither TCP nor UDP: foreign.go
+
+	// The gateway's NIC (foreign.go): set before the reader starts, used
+	// once foreign is true.
+	own        []netip.Addr // the stack's addresses
+	foreignNIC *foreignNIC
+	foreign    atomic.Bool
 }
 
 var _ gstack.LinkEndpoint = (*linkEndpoint)(nil)
@@ -105,9 +113,18 @@ func (e *linkEndpoint) deliver(packet []byte) {
 		e.unknownProtocol.Add(1)
 		return
 	}
-	e.dispatcherMu.RLock()
-	d := e.dispatcher
-	e.dispatcherMu.RUnlock()
+	var d gstack.NetworkDispatcher
+	if e.foreign.Load() && e.toOthers(packet) {
+		if !relayable(packet) {
+			e.notOurAddress.Add(1)
+			return
+		}
+		d = e.foreignNIC.getDispatcher()
+	} else {
+		e.dispatcherMu.RLock()
+		d = e.dispatcher
+		e.dispatcherMu.RUnlock()
+	}
 	if d == nil {
 		return
 	}

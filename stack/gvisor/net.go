@@ -137,6 +137,13 @@ func (s *Stack) newEndpoint(transport tcpip.TransportProtocolNumber, la sockaddr
 	if proto == ipv6.ProtocolNumber {
 		ep.SocketOptions().SetV6Only(v6only)
 	}
+	// The stack's own NIC only: bound to the unspecified address, the
+	// endpoint would take the gateway's packets to its port too
+	// (foreign.go).
+	if tErr := ep.SocketOptions().SetBindToDevice(int32(nicID)); tErr != nil {
+		ep.Close()
+		return nil, bind, errnoOf(tErr)
+	}
 	return ep, bind, nil
 }
 

@@ -46,6 +46,14 @@ type Options struct {
 	// Backlog bounds each listener's queue of connections waiting for
 	// Accept. Default stack.DefaultBacklog, as the native stack's.
 	Backlog int
+	// SynBacklog bounds the gateway's SYNs waiting for a decision or
+	// for their handshake (the TCP forwarder's maxInFlight, gateway.go).
+	// Default stack.DefaultSynBacklog, as the native stack's.
+	SynBacklog int
+	// UDPForward, if set, is offered the first datagram of each UDP flow
+	// to an address not the stack's (a gateway, gateway_udp.go). It runs
+	// on the packet's delivery and must not block.
+	UDPForward func(*UDPForwardRequest)
 	// Logger receives the link's errors. Nil discards them.
 	Logger *slog.Logger
 }
@@ -59,6 +67,14 @@ type Stack struct {
 	log     *slog.Logger
 	addrs   []netip.Addr
 	backlog int
+
+	// The gateway (gateway.go, gateway_udp.go): the forwarders get what
+	// no endpoint takes.
+	forwarder    *gtcp.Forwarder
+	udpForwarder *udp.Forwarder
+	gateway      atomic.Pointer[gatewayListener]
+	udpForward   func(*UDPForwardRequest)
+	reasons      reasons // reasons.go
 
 	started      atomic.Bool
 	stopped      chan struct{} // closed when Run has returned
@@ -86,11 +102,12 @@ func New(link stack.Link, opts Options) (*Stack, error) {
 		mtu = 1500
 	}
 	s := &Stack{
-		log:     log,
-		backlog: opts.Backlog,
-		stopped: make(chan struct{}),
-		quiet:   make(chan struct{}),
-		link:    newLinkEndpoint(link, mtu, log),
+		log:        log,
+		backlog:    opts.Backlog,
+		stopped:    make(chan struct{}),
+		quiet:      make(chan struct{}),
+		link:       newLinkEndpoint(link, mtu, log),
+		udpForward: opts.UDPForward,
 	}
 	if s.backlog <= 0 {
 		s.backlog = defaultBacklog
@@ -109,7 +126,7 @@ func New(link stack.Link, opts Options) (*Stack, error) {
 }
 
 // configure applies the options, creates the NIC and gives it the
-// addresses and default routes.
+// addresses and default routes, and then the gateway's NIC.
 func (s *Stack) configure(opts Options) error {
 	msl := opts.MSL
 	if msl <= 0 {
@@ -144,8 +161,7 @@ func (s *Stack) configure(opts Options) error {
 		routes = append(routes, tcpip.Route{Destination: subnet, NIC: nicID})
 		s.addrs = append(s.addrs, a)
 	}
-	s.gv.SetRouteTable(routes)
-	return nil
+	return s.configureGateway(opts, routes) // foreign.go
 }
 
 // Addrs returns the stack's own addresses.

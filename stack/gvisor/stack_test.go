@@ -36,10 +36,15 @@ type pair struct {
 	gvDone chan error // Run's result
 }
 
-func newPair(t *testing.T) pair {
+func newPair(t *testing.T) pair { return newPairWith(t, gvisor.Options{}) }
+
+// newPairWith is newPair with opts for the gVisor stack; its addresses
+// and MSL are the pair's.
+func newPairWith(t *testing.T, opts gvisor.Options) pair {
 	t.Helper()
 	mem, memPeer := tundev.NewPipe(1500, 16)
-	gv, err := gvisor.New(mem, gvisor.Options{Addrs: []netip.Addr{gvisorAddr, gvisorAddr6}, MSL: 50 * time.Millisecond})
+	opts.Addrs, opts.MSL = []netip.Addr{gvisorAddr, gvisorAddr6}, 50*time.Millisecond
+	gv, err := gvisor.New(mem, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

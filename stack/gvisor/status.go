@@ -21,27 +21,31 @@ import (
 // are gVisor's ListenOverflowSynCookie*, and its listen overflows stay
 // among the drops; UDP's PortUnreachables counts every destination
 // unreachable gVisor sent, and its ICMPErrors and Sockets stay zero;
-// ChallengeACKs,
-// RSTsByReason and EventsLost stay zero.
+// RSTsByReason has the gateway's refusals only (gateway.go), and its
+// drops are among Drops under the native stack's names;
+// ChallengeACKs and EventsLost stay zero.
 func (s *Stack) Counters() stack.Counters {
 	st := s.gv.Stats()
 	drops := map[string]uint64{}
 	for name, n := range map[string]uint64{
-		"link-read":                  s.link.readErrors.Load(),
-		"link-write":                 s.link.writeErrors.Load(),
-		"unknown-protocol":           s.link.unknownProtocol.Load(),
-		"gvisor:ip-malformed":        st.IP.MalformedPacketsReceived.Value(),
-		"gvisor:ip-invalid-dst":      st.IP.InvalidDestinationAddressesReceived.Value(),
-		"gvisor:tcp-invalid-segment": st.TCP.InvalidSegmentsReceived.Value(),
-		"gvisor:tcp-checksum":        st.TCP.ChecksumErrors.Value(),
-		"gvisor:listen-overflow-syn": st.TCP.ListenOverflowSynDrop.Value(),
-		"gvisor:listen-overflow-ack": st.TCP.ListenOverflowAckDrop.Value(),
-		"gvisor:dropped-packets":     st.DroppedPackets.Value(),
+		"link-read":                    s.link.readErrors.Load(),
+		"link-write":                   s.link.writeErrors.Load(),
+		"unknown-protocol":             s.link.unknownProtocol.Load(),
+		reasonNotOurAddress:            s.link.notOurAddress.Load(),
+		"gvisor:ip-malformed":          st.IP.MalformedPacketsReceived.Value(),
+		"gvisor:ip-invalid-dst":        st.IP.InvalidDestinationAddressesReceived.Value(),
+		"gvisor:tcp-invalid-segment":   st.TCP.InvalidSegmentsReceived.Value(),
+		"gvisor:tcp-checksum":          st.TCP.ChecksumErrors.Value(),
+		"gvisor:listen-overflow-syn":   st.TCP.ListenOverflowSynDrop.Value(),
+		"gvisor:listen-overflow-ack":   st.TCP.ListenOverflowAckDrop.Value(),
+		"gvisor:forward-max-in-flight": st.TCP.ForwardMaxInFlightDrop.Value(),
+		"gvisor:dropped-packets":       st.DroppedPackets.Value(),
 	} {
 		if n != 0 {
 			drops[name] = n
 		}
 	}
+	rsts := s.reasons.snapshot(drops) // the gateway's: gateway.go
 	retransmits := make(map[string]uint64, len(stack.RetransmitKinds))
 	for _, kind := range stack.RetransmitKinds {
 		retransmits[kind] = 0
@@ -55,17 +59,18 @@ func (s *Stack) Counters() stack.Counters {
 		states[RFCState(gtcp.EndpointState(ep.State()))]++
 	}
 	return stack.Counters{
-		PacketsIn:   s.link.packetsIn.Load(),
-		PacketsOut:  s.link.packetsOut.Load(),
-		BytesIn:     s.link.bytesIn.Load(),
-		BytesOut:    s.link.bytesOut.Load(),
-		SegmentsIn:  st.TCP.ValidSegmentsReceived.Value(),
-		SegmentsOut: st.TCP.SegmentsSent.Value(),
-		RSTsSent:    st.TCP.ResetsSent.Value(),
-		EchoReplies: st.ICMP.V4.PacketsSent.EchoReply.Value() + st.ICMP.V6.PacketsSent.EchoReply.Value(),
-		Drops:       drops,
-		Retransmits: retransmits,
-		States:      states,
+		PacketsIn:    s.link.packetsIn.Load(),
+		PacketsOut:   s.link.packetsOut.Load(),
+		BytesIn:      s.link.bytesIn.Load(),
+		BytesOut:     s.link.bytesOut.Load(),
+		SegmentsIn:   st.TCP.ValidSegmentsReceived.Value(),
+		SegmentsOut:  st.TCP.SegmentsSent.Value(),
+		RSTsSent:     st.TCP.ResetsSent.Value(),
+		EchoReplies:  st.ICMP.V4.PacketsSent.EchoReply.Value() + st.ICMP.V6.PacketsSent.EchoReply.Value(),
+		Drops:        drops,
+		RSTsByReason: rsts,
+		Retransmits:  retransmits,
+		States:       states,
 
 		UDP: stack.UDPCounters{
 			InDatagrams:      st.UDP.PacketsReceived.Value(),

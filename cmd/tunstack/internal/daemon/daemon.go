@@ -124,9 +124,6 @@ func Start(cfg Config, log *slog.Logger, invokedAs string, wrap func(stack.Link)
 		return nil, err
 	}
 	d.stack = st
-	if native, ok := st.(*stack.Stack); ok {
-		d.stopRelease = startMemoryReleaser(memoryWatch{inUse: native.BufferInUse, budget: max(cfg.Memory.BufferBudget, 0)}, log)
-	}
 
 	// logConnections logs nothing above info level, and only state
 	// changes at info: a subscription to more would make the stack build
@@ -162,10 +159,13 @@ func Start(cfg Config, log *slog.Logger, invokedAs string, wrap func(stack.Link)
 			return nil, err
 		}
 	}
+	if err := d.startGateway(st); err != nil {
+		return nil, err
+	}
 	if native, ok := st.(*stack.Stack); ok {
-		if err := d.startGateway(native); err != nil {
-			return nil, err
-		}
+		// Once the relays it watches are in place.
+		d.stopRelease = startMemoryReleaser(memoryWatch{inUse: native.BufferInUse, budget: max(cfg.Memory.BufferBudget, 0),
+			outside: d.relayBuffers}, log)
 	}
 	if err := d.startMetrics(); err != nil {
 		return nil, err
@@ -182,9 +182,7 @@ func Start(cfg Config, log *slog.Logger, invokedAs string, wrap func(stack.Link)
 	if cfg.Gateway.On {
 		backend.Gateway = d.GatewayStatus // gateway.go
 	}
-	if _, ok := st.(*stack.Stack); ok {
-		backend.Upstreams = d.upstreams // gateway.go
-	}
+	backend.Upstreams = d.upstreams // gateway.go
 	d.control = control.NewServer(ln, backend, log)
 	if native, ok := st.(*stack.Stack); ok {
 		d.control.SetManager(manager{d: d, st: native}) // manage.go

@@ -47,7 +47,11 @@ var (
 func newEngine(cfg Config, link stack.Link, capture *pcap.Writer, udp *gateway.UDP, log *slog.Logger) (Engine, error) {
 	log = log.With("component", "stack", "engine", cfg.Engine)
 	if cfg.Engine == EngineGVisor {
-		gv, err := gvisor.New(capturedLink(link, capture), gvisor.Options{Addrs: cfg.StackAddrs(), MSL: cfg.MSL, Backlog: cfg.Listen.Backlog, Logger: log})
+		opts := gvisor.Options{Addrs: cfg.StackAddrs(), MSL: cfg.MSL, Backlog: cfg.Listen.Backlog, SynBacklog: cfg.Listen.SynBacklog, Logger: log}
+		if udp != nil {
+			opts.UDPForward = udp.OfferGVisor
+		}
+		gv, err := gvisor.New(capturedLink(link, capture), opts)
 		if err != nil {
 			return nil, fmt.Errorf("starting gVisor's stack: %w", err)
 		}
@@ -70,7 +74,7 @@ func newEngine(cfg Config, link stack.Link, capture *pcap.Writer, udp *gateway.U
 	}
 	cfg.Memory.apply(&opts)
 	if udp != nil {
-		opts.UDPForward = udp.Offer
+		opts.UDPForward = udp.OfferNative
 	}
 	st, err := stack.New(link, opts)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"github.com/tunstack/tunstack/cmd/tunstack/internal/forward"
 	"github.com/tunstack/tunstack/cmd/tunstack/internal/gateway"
 	"github.com/tunstack/tunstack/stack"
+	"github.com/tunstack/tunstack/stack/gvisor"
 	"github.com/tunstack/tunstack/stack/tcp"
 	"github.com/tunstack/tunstack/tundev"
 )
@@ -25,8 +26,9 @@ type GatewayConfig struct {
 // --gateway. Their sockets to the destinations are opened in the
 // namespace the daemon was started in, not the device's.
 type gatewayRelays struct {
-	tcp *forward.Forward
-	udp *gateway.UDP
+	tcp  *forward.Forward
+	udp  *gateway.UDP
+	dial forward.Dialer // hostDialer's
 }
 
 // newGatewayUDP is the UDP relay the stack is made with, or nil.
@@ -34,17 +36,43 @@ func (d *Daemon) newGatewayUDP() *gateway.UDP {
 	if !d.cfg.Gateway.On {
 		return nil
 	}
-	d.gateway.udp = gateway.NewUDP(d.cfg.Gateway.Config, gateway.HostDialer, d.log)
+	d.gateway.dial = d.hostDialer()
+	d.gateway.udp = gateway.NewUDP(d.cfg.Gateway.Config, d.gateway.dial, d.log)
 	return d.gateway.udp
 }
 
-// startGateway listens for TCP to every address not the stack's and adds
-// the default route if asked.
-func (d *Daemon) startGateway(st *stack.Stack) error {
+// hostDialer opens the relays' sockets. With the device in the daemon's
+// own namespace (no --netns), a destination routed into the device would
+// bring each relayed connect back to the gateway: the dialer checks each
+// destination's route first (gateway.LoopGuard).
+func (d *Daemon) hostDialer() forward.Dialer {
+	index, here, err := d.dev.IndexHere()
+	switch {
+	case err != nil:
+		d.log.Warn("gateway: cannot tell whether the device is in this namespace; relayed connects are not checked for loops", "err", err)
+		return gateway.HostDialer
+	case !here:
+		return gateway.HostDialer
+	}
+	return gateway.LoopGuard(gateway.HostDialer, gateway.RoutedIntoLink(index), d.log)
+}
+
+// startGateway listens for TCP to every address not the stack's, with
+// either engine, and adds the default route if asked.
+func (d *Daemon) startGateway(st Engine) error {
 	if !d.cfg.Gateway.On {
 		return nil
 	}
-	tcp, err := gateway.StartTCP(st, d.cfg.Gateway.Config, gateway.HostDialer, d.log)
+	var listen forward.Listen
+	switch st := st.(type) {
+	case *stack.Stack:
+		listen = gateway.NativeTCP(st)
+	case *gvisor.Stack:
+		listen = gateway.GVisorTCP(st)
+	default:
+		return fmt.Errorf("gateway: engine %s has no gateway", d.cfg.Engine)
+	}
+	tcp, err := gateway.StartTCP(listen, d.cfg.Gateway.Config, d.gateway.dial, d.log)
 	if err != nil {
 		return fmt.Errorf("gateway: %w", err)
 	}

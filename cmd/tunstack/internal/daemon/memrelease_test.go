@@ -44,3 +44,29 @@ func TestMemoryLimitTarget(t *testing.T) {
 		t.Errorf("target %d with buffers over a small budget: below them", got)
 	}
 }
+
+// The relays' buffers count: when a burst of gateway flows ends, the
+// memory goes back though the stack's buffers never moved.
+func TestReleaseWatchesRelayBuffers(t *testing.T) {
+	const MiB = 1 << 20
+	var relays int64
+	w := memoryWatch{inUse: func() int64 { return 0 }, outside: func() int64 { return relays }}
+	r := newReleaseTrigger(w.held(w.inUse()))
+	for i, s := range []struct {
+		relays  int64
+		release bool
+	}{
+		{128 * MiB, false}, // 1,024 flows
+		{128 * MiB, false},
+		{0, true}, // they ended
+		{0, false},
+	} {
+		relays = s.relays
+		if _, got := r.observe(w.held(w.inUse())); got != s.release {
+			t.Errorf("step %d (%d MiB in relays): release %v, want %v", i, s.relays/MiB, got, s.release)
+		}
+	}
+	if got := (memoryWatch{inUse: w.inUse}).held(5); got != 5 {
+		t.Errorf("held with nothing outside the budget = %d, want the buffers (5)", got)
+	}
+}

@@ -35,9 +35,6 @@ func (f *gatewayFlags) apply(cfg *daemon.Config) error {
 		}
 		return nil
 	}
-	if cfg.Engine != daemon.EngineNative {
-		return usage.Errorf("--gateway needs --engine %s", daemon.EngineNative)
-	}
 	if f.to != "" {
 		if err := forward.CheckUpstream(f.to); err != nil {
 			return usage.Errorf("--gateway-to: %v", err)

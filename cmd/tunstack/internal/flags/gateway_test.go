@@ -30,6 +30,12 @@ func TestGatewayFlags(t *testing.T) {
 	if cfg, err = f.Config(); err != nil || cfg.Gateway.UDPTimeout != gateway.DefaultUDPTimeout || cfg.Gateway.To != "" {
 		t.Errorf("--gateway alone: %+v, %v; want the 2m UDP time-out, no --gateway-to", cfg.Gateway, err)
 	}
+	// Both engines relay: gVisor's netstack in the same role, to
+	// compare the two (--engine gvisor).
+	f, _ = parseUp(t, "--gateway", "--engine", "gvisor", "--gateway-to", "127.0.0.1:3128")
+	if cfg, err = f.Config(); err != nil || !cfg.Gateway.On || cfg.Gateway.To != "127.0.0.1:3128" || cfg.Engine != "gvisor" {
+		t.Errorf("--gateway --engine gvisor: %+v, engine %q, %v; want the gateway on gVisor", cfg.Gateway, cfg.Engine, err)
+	}
 }
 
 func TestGatewayFlagsRefuse(t *testing.T) {
@@ -41,7 +47,6 @@ func TestGatewayFlagsRefuse(t *testing.T) {
 		{[]string{"--gateway-default-route"}, "--gateway-default-route needs --gateway"},
 		{[]string{"--gateway", "--gateway-to", "nowhere"}, "--gateway-to: upstream \"nowhere\": want HOST:PORT"},
 		{[]string{"--gateway", "--gateway-udp-timeout", "0s"}, "--gateway-udp-timeout 0s: must be positive"},
-		{[]string{"--gateway", "--engine", "gvisor"}, "--gateway needs --engine native"},
 	} {
 		f, err := parseUp(t, tt.args...)
 		if err != nil {

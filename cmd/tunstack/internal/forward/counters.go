@@ -81,3 +81,11 @@ func (f *Forward) Upstreams() map[tcp.ID]string {
 	}
 	return m
 }
+
+// BufferBytes is what f's relays hold in their buffers now, two of
+// bufferSize each: memory outside the stack's buffer budget, which the
+// daemon gives back to the system once it falls (daemon/memrelease.go).
+func (f *Forward) BufferBytes() int64 {
+	active, _ := f.Stats()
+	return int64(active) * 2 * bufferSize
+}

@@ -46,7 +46,7 @@ const (
 type Forward struct {
 	spec     Spec
 	upstream func(tcp.ID) string // where a client's connection is relayed to
-	ln       *stack.Listener
+	ln       net.Listener
 	dial     Dialer
 	log      *slog.Logger
 	counters counters // counters.go
@@ -73,9 +73,9 @@ type claim struct {
 // Start listens on spec's port of st and relays every connection it
 // accepts to spec.Upstream, dialled with dial.
 func Start(st *stack.Stack, spec Spec, dial Dialer, log *slog.Logger) (*Forward, error) {
-	listen := func(opts stack.ListenOptions) (*stack.Listener, error) {
+	listen := NativeListen(func(opts stack.ListenOptions) (*stack.Listener, error) {
 		return st.ListenWith("tcp", spec.ListenAddress(), opts)
-	}
+	})
 	upstream := func(tcp.ID) string { return spec.Upstream }
 	f, err := StartWith(listen, upstream, dial, log.With("forward", spec.String()))
 	if err != nil {
@@ -85,8 +85,40 @@ func Start(st *stack.Stack, spec Spec, dial Dialer, log *slog.Logger) (*Forward,
 	return f, nil
 }
 
-// Listen makes the listener a relay serves, with the relay's Admit hook.
-type Listen func(stack.ListenOptions) (*stack.Listener, error)
+// SYN is a client's SYN held until the relay decides it: the native
+// stack's *stack.SYNRequest and gVisor's *gvisor.SYNRequest.
+type SYN interface {
+	ID() tcp.ID
+	Accept()
+	Refuse(reason string)
+	Drop(reason string)
+}
+
+// Conn is a client connection a relay copies: the native stack's
+// *stack.Conn and the gVisor gateway's connections. CloseWrite passes a
+// FIN on, Abort a reset.
+type Conn interface {
+	net.Conn
+	ID() tcp.ID
+	CloseWrite() error
+	Abort() error
+}
+
+// Listen makes the listener a relay serves, whose connections are Conns,
+// with admit as its hook for every SYN (it runs on the stack's loop and
+// does not block).
+type Listen func(admit func(SYN)) (net.Listener, error)
+
+// NativeListen is listen with a native Admit hook made of admit.
+func NativeListen(listen func(stack.ListenOptions) (*stack.Listener, error)) Listen {
+	return func(admit func(SYN)) (net.Listener, error) {
+		ln, err := listen(stack.ListenOptions{Admit: func(r *stack.SYNRequest) { admit(r) }})
+		if err != nil {
+			return nil, err
+		}
+		return ln, nil
+	}
+}
 
 // StartWith relays every connection of the listener that listen makes to
 // the address upstream gives for it: one server for a forward, the
@@ -102,7 +134,7 @@ func StartWith(listen Listen, upstream func(tcp.ID) string, dial Dialer, log *sl
 		relays:   make(map[*relay]struct{}),
 	}
 	f.ctx, f.cancel = context.WithCancel(context.Background())
-	ln, err := listen(stack.ListenOptions{Admit: f.admit})
+	ln, err := listen(f.admit)
 	if err != nil {
 		f.cancel()
 		return nil, err
@@ -152,7 +184,7 @@ func (f *Forward) Wait() { f.wg.Wait() }
 // admit runs on the stack's loop for every SYN: it must not block, so
 // the connect to the server runs on a goroutine of its own, which decides
 // the SYN when the server has answered.
-func (f *Forward) admit(r *stack.SYNRequest) {
+func (f *Forward) admit(r SYN) {
 	select {
 	case f.dialing <- struct{}{}:
 	default:
@@ -203,7 +235,12 @@ func (f *Forward) claim(id tcp.ID, backend net.Conn) {
 
 // take starts relaying a connection the stack accepted.
 func (f *Forward) take(conn net.Conn) {
-	client := conn.(*stack.Conn)
+	client, ok := conn.(Conn)
+	if !ok { // not a listener of ours: nothing to relay with
+		f.log.Error("relay: not a stack connection", "type", fmt.Sprintf("%T", conn))
+		conn.Close()
+		return
+	}
 	f.mu.Lock()
 	c := f.claims[client.ID()]
 	delete(f.claims, client.ID())

@@ -5,8 +5,6 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
-
-	"github.com/tunstack/tunstack/stack"
 )
 
 // bufferSize is each direction's buffer: the most a relay holds that
@@ -17,14 +15,15 @@ const bufferSize = 64 << 10
 // relay copies one client connection of the stack and its server
 // connection into each other.
 type relay struct {
-	client   *stack.Conn
+	client   Conn
 	backend  net.Conn
 	counters *counters
 
 	once sync.Once // the first reset ends both
 }
 
-// halfCloser is a connection that can send its FIN and keep reading.
+// halfCloser is a connection that can send its FIN and keep reading:
+// a Conn, and the kernel's *net.TCPConn.
 type halfCloser interface{ CloseWrite() error }
 
 // run copies both ways until both are done, then closes both.

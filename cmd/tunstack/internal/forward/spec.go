@@ -2,7 +2,8 @@
 // to a real server, dialled with the host kernel's sockets (`tunstack up
 // --forward`, `tunstack forward add`). The stack holds each client's SYN
 // until the relay's own connect to the server has an answer
-// (stack.ListenOptions.Admit): a server that accepts makes the stack send
+// (stack.ListenOptions.Admit; for the gateway on gVisor, its TCP
+// forwarder: a SYN interface covers both): a server that accepts makes the stack send
 // its SYN-ACK, one that refuses makes it answer the SYN with a RST, and
 // one that does not answer leaves the client's connect to time out, as it
 // would if the client talked to the server itself.

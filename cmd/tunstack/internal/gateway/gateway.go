@@ -22,7 +22,6 @@ import (
 	"time"
 
 	"github.com/tunstack/tunstack/cmd/tunstack/internal/forward"
-	"github.com/tunstack/tunstack/stack"
 	"github.com/tunstack/tunstack/stack/tcp"
 )
 
@@ -55,9 +54,16 @@ func HostDialer(ctx context.Context, network, address string) (net.Conn, error) 
 	return d.DialContext(ctx, network, address)
 }
 
-// StartTCP listens for TCP to every address not the stack's and relays
-// each connection to its destination (or cfg.To).
-func StartTCP(st *stack.Stack, cfg Config, dial forward.Dialer, log *slog.Logger) (*forward.Forward, error) {
+// StartTCP listens with listen for TCP to every address not the stack's
+// (NativeTCP, GVisorTCP: engines.go) and relays each connection to its
+// destination (or cfg.To).
+func StartTCP(listen forward.Listen, cfg Config, dial forward.Dialer, log *slog.Logger) (*forward.Forward, error) {
 	upstream := func(id tcp.ID) string { return cfg.Upstream(id.Local) }
-	return forward.StartWith(st.ListenGateway, upstream, dial, log.With("gateway", "tcp"))
+	return forward.StartWith(listen, upstream, dial, log.With("gateway", "tcp"))
 }
+
+// BufferBytes is what the flows relayed now hold in their buffers, two
+// of datagramBuffer each (udp.go): memory outside the stack's buffer
+// budget, which the daemon gives back to the system once it falls
+// (daemon/memrelease.go).
+func (u *UDP) BufferBytes() int64 { return int64(u.Counters().Active) * 2 * datagramBuffer }

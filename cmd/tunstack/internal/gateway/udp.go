@@ -5,13 +5,13 @@ import (
 	"errors"
 	"log/slog"
 	"net"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
 
 	"github.com/tunstack/tunstack/cmd/tunstack/internal/forward"
-	"github.com/tunstack/tunstack/stack"
 )
 
 const (
@@ -23,7 +23,8 @@ const (
 	datagramBuffer = 64 << 10
 )
 
-// UDP relays the UDP flows the stack offers (stack.Options.UDPForward).
+// UDP relays the UDP flows the stack offers (stack.Options.UDPForward,
+// gvisor.Options.UDPForward: engines.go).
 type UDP struct {
 	cfg  Config
 	dial forward.Dialer
@@ -51,7 +52,8 @@ type UDPCounters struct {
 	DialFailures                   uint64
 }
 
-// NewUDP is a UDP relay; give its Offer to stack.Options.UDPForward.
+// NewUDP is a UDP relay; give its OfferNative to stack.Options.UDPForward
+// or its OfferGVisor to gvisor.Options.UDPForward.
 func NewUDP(cfg Config, dial forward.Dialer, log *slog.Logger) *UDP {
 	if cfg.UDPTimeout <= 0 {
 		cfg.UDPTimeout = DefaultUDPTimeout
@@ -62,15 +64,17 @@ func NewUDP(cfg Config, dial forward.Dialer, log *slog.Logger) *UDP {
 // flow is one relayed UDP flow: the stack's socket for the client and
 // the host's socket to the server.
 type flow struct {
-	client net.Conn // a *stack.UDPConn
+	client net.Conn // the stack's socket: a *stack.UDPConn, a gonet.UDPConn
 	host   net.Conn
 	last   atomic.Int64 // when a datagram last passed, in Unix nanoseconds
 	once   sync.Once
 }
 
-// Offer takes a new flow; it runs on the stack's loop and must not
-// block, so the host socket is opened by the flow's goroutine.
-func (u *UDP) Offer(r *stack.UDPForwardRequest) {
+// Offer takes a new flow to dst, whose client socket accept makes (the
+// engine's request's Accept); not calling accept leaves the flow's first
+// datagram dropped. It runs on the stack's loop and must not block, so
+// the host socket is opened by the flow's goroutine.
+func (u *UDP) Offer(dst netip.AddrPort, accept func() (net.Conn, error)) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	if u.closed {
@@ -80,11 +84,11 @@ func (u *UDP) Offer(r *stack.UDPForwardRequest) {
 		u.refused.Add(1)
 		return
 	}
-	client, err := r.Accept()
+	client, err := accept()
 	if err != nil {
 		return
 	}
-	u.startLocked(client, u.cfg.Upstream(r.Local))
+	u.startLocked(client, u.cfg.Upstream(dst))
 }
 
 // startLocked relays a new flow of client to upstream.
