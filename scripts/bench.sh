@@ -12,10 +12,14 @@
 #   sudo scripts/bench.sh --profile DIR # and a CPU profile of each daemon
 #
 # Then it measures forwarding (`tunstack bench forward`): a server on the
-# kernel's side reached straight, through --forward and through Toxiproxy.
+# kernel's side reached straight, through --forward and through Toxiproxy;
+# and the gateway (`tunstack bench gateway`): iperf3 and connections from
+# a client namespace to a server namespace over the kernel's path,
+# through tunstack up --gateway with each engine, slirp4netns and pasta.
 #
 # Every argument goes to `tunstack bench` (see `tunstack bench --help`).
-# Needs root; installs what it needs from Debian (wrk, iproute2).
+# Needs root; installs what it needs from Debian (wrk, iproute2, iperf3,
+# slirp4netns, passt).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -29,6 +33,9 @@ fi
 declare -A needed=(
 	[wrk]=wrk
 	[ip]=iproute2
+	[iperf3]=iperf3
+	[slirp4netns]=slirp4netns
+	[pasta]=passt
 )
 missing=()
 for cmd in "${!needed[@]}"; do
@@ -65,17 +72,24 @@ echo "==> tunstack bench $*"
 
 # The forwarding figures: a kernel-side server reached straight, through
 # --forward, and through Toxiproxy's own server, built from the module
-# version the API's test uses. They take --quick and --runs.
+# version the API's test uses; then the gateway figures. Both take --quick
+# and --runs; the gateway also --profile (gateway-ENGINE.pprof in DIR).
 forward_args=()
+gateway_args=()
 while [[ $# -gt 0 ]]; do
 	case $1 in
 	--quick) forward_args+=("$1") ;;
 	--runs) forward_args+=("$1" "$2"); shift ;;
 	--runs=*) forward_args+=("$1") ;;
+	--profile) gateway_args+=("$1" "$2"); shift ;;
+	--profile=*) gateway_args+=("$1") ;;
 	esac
 	shift
 done
+gateway_args+=("${forward_args[@]}")
 echo "==> go install github.com/Shopify/toxiproxy/v2/cmd/server@v2.5.0"
 GOBIN="$bin" go install github.com/Shopify/toxiproxy/v2/cmd/server@v2.5.0
 echo "==> tunstack bench forward ${forward_args[*]}"
 "$bin/tunstack" bench forward --toxiproxy "$bin/server" "${forward_args[@]}"
+echo "==> tunstack bench gateway ${gateway_args[*]}"
+"$bin/tunstack" bench gateway "${gateway_args[@]}"

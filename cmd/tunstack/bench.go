@@ -55,7 +55,7 @@ figure. It removes the namespace when done. Figures are printed, never judged.`,
 	cmd.Flags().IntVar(&runs, "runs", 1, "repeat every measurement this many times and print medians")
 	cmd.Flags().StringVar(&engines, "engines", daemon.EngineGVisor+","+daemon.EngineNative, "engines to run, in this order")
 	cmd.Flags().StringVar(&profileDir, "profile", "", "write a CPU profile of each daemon into this directory")
-	cmd.AddCommand(c.benchClientCommand(), c.benchForwardCommand())
+	cmd.AddCommand(c.benchClientCommand(), c.benchForwardCommand(), c.benchGatewayCommand())
 	return cmd
 }
 
@@ -89,6 +89,43 @@ through Toxiproxy's server if --toxiproxy gives one, in one run.`,
 	cmd.Flags().BoolVar(&quick, "quick", false, "shorter measurements")
 	cmd.Flags().IntVar(&opts.Runs, "runs", 1, "repeat every measurement this many times and print medians")
 	cmd.Flags().StringVar(&opts.Toxiproxy, "toxiproxy", "", "Toxiproxy's server binary, for its column (scripts/bench.sh builds v2.5.0)")
+	return cmd
+}
+
+// benchGatewayCommand measures the gateway against the other ways a
+// namespace gets its network (bench.RunGateway).
+func (c *cli) benchGatewayCommand() *cobra.Command {
+	var quick bool
+	var opts bench.GatewayOptions
+	cmd := &cobra.Command{
+		Use:   "gateway",
+		Short: "Compare --gateway with the kernel's path, slirp4netns and pasta",
+		Long: `gateway creates a server namespace with iperf3 and connection servers on
+192.0.2.10 (its lo) and a client namespace per path to them: the kernel's own
+path over a veth pair, tunstack up --gateway with each engine (a daemon that
+refuses the flags shows as not available), slirp4netns and pasta. It measures
+iperf3 TCP with one and eight streams, UDP at a fixed rate with its loss, and
+connections per second, with the same clients on every path, and the CPU time
+of each path's process. It removes its namespaces when done.`,
+		Example: "  sudo tunstack bench gateway --quick\n  sudo tunstack bench gateway --runs 3 --profile /tmp/gw",
+		Args:    exactArgs(0, "no arguments"),
+		RunE: body(func(cmd *cobra.Command, args []string) error {
+			if opts.Runs < 1 || opts.Runs > 9 {
+				return usage.Errorf("--runs %d: want 1 to 9", opts.Runs)
+			}
+			if err := c.requirePrivileges("tunstack bench gateway", true); err != nil {
+				return err
+			}
+			opts.Sizes = bench.FullSizes
+			if quick {
+				opts.Sizes = bench.QuickSizes
+			}
+			return bench.RunGateway(cmd.Context(), opts, c.stdout, c.stderr)
+		}),
+	}
+	cmd.Flags().BoolVar(&quick, "quick", false, "shorter measurements (iperf3 -t 3 instead of 5)")
+	cmd.Flags().IntVar(&opts.Runs, "runs", 1, "repeat every measurement this many times and print medians")
+	cmd.Flags().StringVar(&opts.ProfileDir, "profile", "", "write a CPU profile of each tunstack daemon into this directory")
 	return cmd
 }
 

@@ -33,11 +33,13 @@ type Sizes struct {
 	connWorkers int
 	established int // idle connections for the memory figure
 	timeWait    int // TIME-WAIT connections for the memory figure
+	// gatewayDuration is each figure of `bench gateway` (iperf3's -t).
+	gatewayDuration time.Duration
 }
 
 var (
-	FullSizes  = Sizes{duration: 4 * time.Second, wrkDuration: 4 * time.Second, wrkConns: 16, connWorkers: 16, established: 10_000, timeWait: 100_000}
-	QuickSizes = Sizes{duration: 2 * time.Second, wrkDuration: 2 * time.Second, wrkConns: 16, connWorkers: 16, established: 2_000, timeWait: 10_000}
+	FullSizes  = Sizes{duration: 4 * time.Second, wrkDuration: 4 * time.Second, wrkConns: 16, connWorkers: 16, established: 10_000, timeWait: 100_000, gatewayDuration: 5 * time.Second}
+	QuickSizes = Sizes{duration: 2 * time.Second, wrkDuration: 2 * time.Second, wrkConns: 16, connWorkers: 16, established: 2_000, timeWait: 10_000, gatewayDuration: 3 * time.Second}
 )
 
 // Service ports of the bench's daemons: each figure has its own, so no
@@ -186,16 +188,25 @@ func (r *benchRunner) noteErrors(engine, what string, res ClientResult) {
 // client runs the bench client in the namespace with args and returns its
 // result.
 func (r *benchRunner) client(ctx context.Context, args ...string) (ClientResult, error) {
-	cmd := r.clientCommand(ctx, args...)
-	out, err := cmd.Output()
+	return runClientIn(ctx, r.self, r.netns, args...)
+}
+
+func (r *benchRunner) clientCommand(ctx context.Context, args ...string) *exec.Cmd {
+	return clientCommandIn(ctx, r.self, r.netns, args...)
+}
+
+// runClientIn runs self's bench client in netns with args and returns its
+// result.
+func runClientIn(ctx context.Context, self, netns string, args ...string) (ClientResult, error) {
+	out, err := clientCommandIn(ctx, self, netns, args...).Output()
 	if err != nil {
 		return ClientResult{}, fmt.Errorf("bench client %s: %w: %s", strings.Join(args, " "), err, stderrOf(err))
 	}
 	return readClientResult(out)
 }
 
-func (r *benchRunner) clientCommand(ctx context.Context, args ...string) *exec.Cmd {
-	full := append([]string{"netns", "exec", r.netns, r.self, "bench", "client", "--port-range", benchPortRange, "--tw-reuse"}, args...)
+func clientCommandIn(ctx context.Context, self, netns string, args ...string) *exec.Cmd {
+	full := append([]string{"netns", "exec", netns, self, "bench", "client", "--port-range", benchPortRange, "--tw-reuse"}, args...)
 	return exec.CommandContext(ctx, "ip", full...)
 }
 

@@ -37,6 +37,19 @@ type daemonSpec struct {
 	msl     time.Duration
 	profile string   // CPU profile file, "" for none
 	extra   []string // more flags of up (--forward)
+	// via is the namespace the daemon itself runs in (ip netns exec),
+	// "" for the bench's own: a gateway's relayed sockets open there.
+	via string
+}
+
+// startError: the daemon exited before its control socket answered, as
+// it does when its flags refuse a combination; output is what it printed.
+type startError struct {
+	engine, output string
+}
+
+func (e *startError) Error() string {
+	return fmt.Sprintf("the %s daemon exited at start: %s", e.engine, e.output)
 }
 
 // startBenchDaemon runs self as `up` in netns with spec and waits until
@@ -54,6 +67,11 @@ func startBenchDaemon(ctx context.Context, self, netns, dir string, spec daemonS
 	args = append(args, spec.extra...)
 	d := &benchDaemon{engine: spec.engine, control: control, done: make(chan struct{})}
 	d.cmd = exec.Command(self, args...)
+	if spec.via != "" {
+		// ip netns exec execs the daemon in its own place: the process
+		// is the daemon, for its signals and its CPU time.
+		d.cmd = exec.Command("ip", append([]string{"netns", "exec", spec.via, self}, args...)...)
+	}
 	d.cmd.Stderr = &d.stderr
 	if err := d.cmd.Start(); err != nil {
 		return nil, fmt.Errorf("starting the %s daemon: %w", spec.engine, err)
@@ -71,7 +89,7 @@ func startBenchDaemon(ctx context.Context, self, netns, dir string, spec daemonS
 		}
 		select {
 		case <-d.done:
-			return nil, fmt.Errorf("the %s daemon exited at start: %s", spec.engine, strings.TrimSpace(d.stderr.String()))
+			return nil, &startError{spec.engine, strings.TrimSpace(d.stderr.String())}
 		case <-ctx.Done():
 			d.stop()
 			return nil, ctx.Err()
