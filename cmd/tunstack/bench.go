@@ -59,6 +59,21 @@ figure. It removes the namespace when done. Figures are printed, never judged.`,
 	return cmd
 }
 
+// benchSizes checks what every bench subcommand checks first (--runs,
+// root) and gives the sizes of its measurements.
+func (c *cli) benchSizes(name string, runs int, quick bool) (bench.Sizes, error) {
+	if runs < 1 || runs > 9 {
+		return bench.Sizes{}, usage.Errorf("--runs %d: want 1 to 9", runs)
+	}
+	if err := c.requirePrivileges(name, true); err != nil {
+		return bench.Sizes{}, err
+	}
+	if quick {
+		return bench.QuickSizes, nil
+	}
+	return bench.FullSizes, nil
+}
+
 // benchForwardCommand measures forwarding (bench.RunForward).
 func (c *cli) benchForwardCommand() *cobra.Command {
 	var quick bool
@@ -73,16 +88,11 @@ through Toxiproxy's server if --toxiproxy gives one, in one run.`,
 		Example: "  sudo tunstack bench forward --quick --toxiproxy ./toxiproxy-server",
 		Args:    exactArgs(0, "no arguments"),
 		RunE: body(func(cmd *cobra.Command, args []string) error {
-			if opts.Runs < 1 || opts.Runs > 9 {
-				return usage.Errorf("--runs %d: want 1 to 9", opts.Runs)
-			}
-			if err := c.requirePrivileges("tunstack bench forward", true); err != nil {
+			sizes, err := c.benchSizes("tunstack bench forward", opts.Runs, quick)
+			if err != nil {
 				return err
 			}
-			opts.Sizes = bench.FullSizes
-			if quick {
-				opts.Sizes = bench.QuickSizes
-			}
+			opts.Sizes = sizes
 			return bench.RunForward(cmd.Context(), opts, c.stdout, c.stderr)
 		}),
 	}
@@ -110,16 +120,11 @@ of each path's process. It removes its namespaces when done.`,
 		Example: "  sudo tunstack bench gateway --quick\n  sudo tunstack bench gateway --runs 3 --profile /tmp/gw",
 		Args:    exactArgs(0, "no arguments"),
 		RunE: body(func(cmd *cobra.Command, args []string) error {
-			if opts.Runs < 1 || opts.Runs > 9 {
-				return usage.Errorf("--runs %d: want 1 to 9", opts.Runs)
-			}
-			if err := c.requirePrivileges("tunstack bench gateway", true); err != nil {
+			sizes, err := c.benchSizes("tunstack bench gateway", opts.Runs, quick)
+			if err != nil {
 				return err
 			}
-			opts.Sizes = bench.FullSizes
-			if quick {
-				opts.Sizes = bench.QuickSizes
-			}
+			opts.Sizes = sizes
 			return bench.RunGateway(cmd.Context(), opts, c.stdout, c.stderr)
 		}),
 	}

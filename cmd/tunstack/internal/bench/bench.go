@@ -104,24 +104,35 @@ type benchPhase struct {
 	run   func(ctx context.Context, d *benchDaemon) error
 }
 
+// workspace is what each bench command starts from: this binary (the
+// daemon it runs), a temporary directory that remove removes, and
+// profileDir made if it is asked for.
+func workspace(profileDir string) (self, dir string, remove func(), err error) {
+	self, err = os.Executable()
+	if err != nil {
+		return "", "", nil, fmt.Errorf("finding this binary: %w", err)
+	}
+	if profileDir != "" {
+		if err := os.MkdirAll(profileDir, 0o755); err != nil {
+			return "", "", nil, err
+		}
+	}
+	dir, err = os.MkdirTemp("", "tsbench")
+	if err != nil {
+		return "", "", nil, err
+	}
+	return self, dir, func() { os.RemoveAll(dir) }, nil
+}
+
 // Run runs the bench: every phase on a fresh daemon of each engine, in a
 // namespace of its own, then the table on stdout; progress goes to
 // stderr.
 func Run(ctx context.Context, opts Options, stdout, stderr io.Writer) (err error) {
-	self, err := os.Executable()
-	if err != nil {
-		return fmt.Errorf("finding this binary: %w", err)
-	}
-	dir, err := os.MkdirTemp("", "tsbench")
+	self, dir, removeDir, err := workspace(opts.ProfileDir)
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
-	if opts.ProfileDir != "" {
-		if err := os.MkdirAll(opts.ProfileDir, 0o755); err != nil {
-			return err
-		}
-	}
+	defer removeDir()
 	netns, remove, err := makeNamespace() // forward.go
 	if err != nil {
 		return err

@@ -61,15 +61,11 @@ type forwardPath struct {
 
 // RunForward measures the forwarding figures and prints their table.
 func RunForward(ctx context.Context, opts ForwardOptions, stdout, stderr io.Writer) (err error) {
-	self, err := os.Executable()
-	if err != nil {
-		return fmt.Errorf("finding this binary: %w", err)
-	}
-	dir, err := os.MkdirTemp("", "tsbench")
+	self, dir, removeDir, err := workspace("")
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
+	defer removeDir()
 	netns, remove, err := makeNamespace()
 	if err != nil {
 		return err

@@ -89,20 +89,11 @@ func RunGateway(ctx context.Context, opts GatewayOptions, stdout, stderr io.Writ
 	if _, err := exec.LookPath("iperf3"); err != nil {
 		return errors.New("iperf3 not found (apt-get install iperf3, or run scripts/bench.sh)")
 	}
-	self, err := os.Executable()
-	if err != nil {
-		return fmt.Errorf("finding this binary: %w", err)
-	}
-	dir, err := os.MkdirTemp("", "tsbench")
+	self, dir, removeDir, err := workspace(opts.ProfileDir)
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
-	if opts.ProfileDir != "" {
-		if err := os.MkdirAll(opts.ProfileDir, 0o755); err != nil {
-			return err
-		}
-	}
+	defer removeDir()
 	env := &gatewayEnv{self: self, dir: dir, profileDir: opts.ProfileDir, prefix: fmt.Sprintf("tsgw%d", os.Getpid())}
 	defer func() { err = errors.Join(err, env.close()) }()
 	if err := env.makeServerSide(); err != nil {
