@@ -54,6 +54,9 @@ type udpDatagram struct {
 	from, to netip.AddrPort
 	buf      []byte
 	n        int
+	// unreachable: in the send queue, not a datagram but a port
+	// unreachable for to, from from (UDPConn.PortUnreachable).
+	unreachable bool
 }
 
 func newUDPConn(s *Stack, network string, remote netip.AddrPort) *UDPConn {

@@ -1,8 +1,12 @@
 package stack
 
 import (
+	"bytes"
+	"errors"
+	"fmt"
 	"net/netip"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -80,5 +84,77 @@ func TestUDPWithoutForwardIsNotOurs(t *testing.T) {
 	ping(t, peer) // nothing came before the echo reply: no port unreachable
 	if d := s.Counters().Drops[dropNotOurAddress]; d != 1 {
 		t.Errorf("not-our-address drops %d, want 1", d)
+	}
+}
+
+// TestUDPFlowPortUnreachable: a gateway's flow socket tells its client
+// that the destination refused: a port unreachable from the destination,
+// quoting the flow's headers, within the ICMP rate limit; a socket that
+// is not a flow's may not.
+func TestUDPFlowPortUnreachable(t *testing.T) {
+	for _, tt := range []struct {
+		name          string
+		client, dst   netip.AddrPort
+		typ, code     uint8
+		quotedHeaders int
+	}{
+		{"IPv4", netip.AddrPortFrom(peerAddr4, 40000), netip.MustParseAddrPort("192.0.2.10:53"), 3, 3, 20 + 8},
+		{"IPv6", netip.AddrPortFrom(peerAddr6, 40000), netip.MustParseAddrPort("[2001:db8::10]:53"), 1, 4, 40 + 8},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			flows := make(chan *UDPConn, 1)
+			s, peer := startScripted(t, Options{ICMPRateLimit: 1, UDPForward: func(r *UDPForwardRequest) {
+				c, err := r.Accept()
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				flows <- c
+			}})
+			peer.send(testkit.UDPPacket(tt.client, tt.dst, []byte("query")))
+			var c *UDPConn
+			select {
+			case c = <-flows:
+			case <-time.After(testTimeout):
+				t.Fatal("no flow offered")
+			}
+			defer c.Close()
+			if err := c.PortUnreachable(); err != nil {
+				t.Fatal(err)
+			}
+			// The quote is a datagram of the flow's, client to
+			// destination, with no data: its IP header as the stack
+			// builds one (DF set on IPv4), and its UDP header.
+			quoted := testkit.UDPPacket(tt.client, tt.dst, nil)
+			if len(quoted) != tt.quotedHeaders {
+				t.Fatalf("the quoted datagram is %d bytes, want %d", len(quoted), tt.quotedHeaders)
+			}
+			udpHeader := quoted[len(quoted)-8:]
+			got := peer.recv(t, testTimeout)
+			testkit.IP(t, got, testkit.SrcAddr(tt.dst.Addr()), testkit.DstAddr(tt.client.Addr()),
+				testkit.ICMP(testkit.ICMPType(tt.typ, tt.code)))
+			ipHeader := tt.quotedHeaders - 8
+			if want := ipHeader + 8 + tt.quotedHeaders; !bytes.HasSuffix(got, udpHeader) || len(got) != want {
+				t.Errorf("the error is % x, want %d bytes ending in the flow's UDP header % x", got, want, udpHeader)
+			}
+			// The rate limit (a burst of one) holds back the next.
+			c.PortUnreachable()
+			testkit.WaitFor(t, testTimeout, "the second port unreachable held back", func() (bool, string) {
+				u := s.Counters().UDP
+				return u.PortUnreachables == 1 && u.PortUnreachablesLimited == 1, fmt.Sprintf("sent %d, held back %d", u.PortUnreachables, u.PortUnreachablesLimited)
+			})
+		})
+	}
+}
+
+func TestUDPPortUnreachableIsAFlowsOnly(t *testing.T) {
+	s, _ := startScripted(t, Options{})
+	pc, err := s.ListenPacket("udp", ":5353")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	if err := pc.(*UDPConn).PortUnreachable(); !errors.Is(err, syscall.EOPNOTSUPP) {
+		t.Errorf("PortUnreachable on a listening socket: %v, want EOPNOTSUPP", err)
 	}
 }

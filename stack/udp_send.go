@@ -68,6 +68,18 @@ func (q *udpSendQueue) put(c *UDPConn, from, to netip.AddrPort, p []byte) error 
 	}
 }
 
+// putUnreachable queues a port unreachable from from to to; it takes no
+// room, so it does not wait.
+func (q *udpSendQueue) putUnreachable(from, to netip.AddrPort) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.stopped {
+		return ErrStopped
+	}
+	q.items = append(q.items, udpDatagram{from: from, to: to, unreachable: true})
+	return nil
+}
+
 // take returns every queued datagram and wakes the writers waiting for
 // room; the loop gives the slice back with done.
 func (q *udpSendQueue) take() []udpDatagram {
@@ -110,6 +122,10 @@ func (s *Stack) sendQueuedUDP() {
 		return
 	}
 	for _, d := range items {
+		if d.unreachable {
+			s.relayPortUnreachable(d.from, d.to)
+			continue
+		}
 		s.sendUDP(d.from, d.to, d.buf[:d.n])
 		s.mem.ReleaseExtra(d.buf)
 	}

@@ -2,6 +2,7 @@ package tests
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -9,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -215,6 +217,28 @@ func testGateway(t *testing.T, engine string, mib int) {
 		r := runIn(t, d.ns, nil, "dig", "+short", "+time=2", "+tries=3", "@"+gatewayServer, gatewayDNSName, "A")
 		if r.err != nil || strings.TrimSpace(r.stdout) != gatewayDNSAddr {
 			t.Fatalf("dig %s through the gateway: want %s: %v", gatewayDNSName, gatewayDNSAddr, r)
+		}
+	})
+
+	t.Run("udp-refused", func(t *testing.T) {
+		// Nothing listens on UDP 9998 of the server's address: its
+		// kernel's port unreachable reaches the relay's host socket, and
+		// the native stack passes it on to the client as the
+		// destination's, so the client's connected socket sees the
+		// refusal as it would without the gateway. gVisor's sockets
+		// cannot send one: there the client hears nothing.
+		c := dialUDPIn(t, d.ns, gatewayServer+":9998")
+		if _, err := c.Write([]byte("anyone?")); err != nil {
+			t.Fatal(err)
+		}
+		c.SetReadDeadline(time.Now().Add(3 * time.Second))
+		_, err := c.Read(make([]byte, 100))
+		if engine == "native" && !errors.Is(err, syscall.ECONNREFUSED) {
+			t.Errorf("read after a datagram to a closed port through the gateway: %v, want ECONNREFUSED", err)
+		}
+		var ne net.Error
+		if engine == "gvisor" && (!errors.As(err, &ne) || !ne.Timeout()) {
+			t.Errorf("read after a datagram to a closed port through gVisor's gateway: %v, want a time-out", err)
 		}
 	})
 

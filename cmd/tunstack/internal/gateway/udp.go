@@ -162,9 +162,13 @@ func (u *UDP) copy(f *flow, dst net.Conn, src datagramReader, bytes, datagrams *
 	defer src.release()
 	forward := func(p []byte) {
 		f.last.Store(time.Now().UnixNano())
-		if _, err := dst.Write(p); err == nil {
+		_, err := dst.Write(p)
+		switch {
+		case err == nil:
 			bytes.Add(uint64(len(p)))
 			datagrams.Add(1)
+		case dst == f.host && errors.Is(err, syscall.ECONNREFUSED):
+			f.refused() // the error came with this write, for an earlier datagram
 		}
 	}
 	for {
@@ -180,8 +184,11 @@ func (u *UDP) copy(f *flow, dst net.Conn, src datagramReader, bytes, datagrams *
 				}
 				continue // the other direction was active
 			}
-			if isRefused(err) {
-				continue // an ICMP error the host socket reported for an earlier datagram
+			if isRefused(err) { // an ICMP error for an earlier datagram
+				if dst == f.client { // read from the host socket
+					f.refused()
+				}
+				continue
 			}
 			f.close()
 			return
@@ -192,6 +199,19 @@ func (u *UDP) copy(f *flow, dst net.Conn, src datagramReader, bytes, datagrams *
 func isRefused(err error) bool {
 	var ne *net.OpError
 	return errors.As(err, &ne) && ne.Op == "read" && errors.Is(err, syscall.ECONNREFUSED)
+}
+
+// refused passes on the destination's refusal of the flow (ECONNREFUSED
+// on the host socket: the destination's port unreachable for an earlier
+// datagram) to the client as the destination's own port unreachable, so
+// that its connected socket fails with ECONNREFUSED as without the
+// gateway. The native stack's socket can (stack.UDPConn.PortUnreachable,
+// within the stack's ICMP rate limit); gVisor's cannot, and the refusal
+// is only seen as silence there.
+func (f *flow) refused() {
+	if c, ok := f.client.(interface{ PortUnreachable() error }); ok {
+		c.PortUnreachable()
+	}
 }
 
 func (f *flow) close() {
