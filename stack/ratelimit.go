@@ -152,7 +152,7 @@ func (c *counters) rateLimited() map[string]uint64 {
 		"invalid-ratelimit":   c.engineDrops.load(tcp.ReasonInvalidRateLimited),
 		"challenge-ack-limit": c.engineDrops.load(tcp.ReasonChallengeACKLimit),
 		"rst-ratelimit":       c.engineDrops.load(tcp.ReasonRSTRateLimited),
-		"icmp-ratelimit":      c.drops[knownDropSlot[dropICMPRateLimit]].Load() + c.frag.timeExceededLimited.Load() + c.udp.unreachLimited.Load() +
+		"icmp-ratelimit": c.drops[knownDropSlot[dropICMPRateLimit]].Load() + c.frag.timeExceededLimited.Load() + c.udp.unreachLimited.Load() +
 			c.unreachablesLimited.Load(),
 	}
 }
