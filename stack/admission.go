@@ -1,10 +1,13 @@
 package stack
 
 import (
+	"errors"
 	"sync"
 	"sync/atomic"
+	"syscall"
 
 	"github.com/tunstack/tunstack/stack/tcp"
+	"github.com/tunstack/tunstack/stack/wire"
 )
 
 // A listener made with an Admit hook (ListenOptions) decides each new
@@ -41,6 +44,7 @@ type SYNRequest struct {
 	decided atomic.Bool
 	verdict admission
 	reason  string
+	why     wire.Unreachability // of admitUnreachable
 }
 
 type admission uint8
@@ -49,6 +53,7 @@ const (
 	admitAccept admission = iota + 1
 	admitRefuse
 	admitDrop
+	admitUnreachable
 )
 
 // Drop reasons of admission.
@@ -74,6 +79,24 @@ func (r *SYNRequest) Refuse(reason string) { r.decide(admitRefuse, reason) }
 // Admit hook is asked again for the retransmission. reason is counted as
 // a drop.
 func (r *SYNRequest) Drop(reason string) { r.decide(admitDrop, reason) }
+
+// Unreachable answers the SYN as a router that cannot reach its
+// destination does (RFC 1812 §5.2.7.1): an ICMP destination unreachable
+// from the stack's address, quoting the SYN, within the stack's ICMP rate
+// limit. err is why: ENETUNREACH makes it "net unreachable" (no route),
+// anything else "host unreachable", and the peer's connect fails with that
+// errno at once. A gateway uses it when its own connect to the destination
+// failed so. reason is counted as a drop.
+func (r *SYNRequest) Unreachable(reason string, err error) {
+	if r.decided.Load() {
+		return
+	}
+	r.why = wire.HostUnreachable
+	if errors.Is(err, syscall.ENETUNREACH) {
+		r.why = wire.NetUnreachable
+	}
+	r.decide(admitUnreachable, reason)
+}
 
 // decide hands the first decision to the loop; later ones are ignored.
 func (r *SYNRequest) decide(v admission, reason string) {
@@ -160,6 +183,9 @@ func (s *Stack) applyAdmissions() {
 		case r.verdict == admitRefuse:
 			s.dropSegment(r.id, &r.syn, r.reason)
 			s.sendResetWhy(r.id, &r.syn, r.reason)
+		case r.verdict == admitUnreachable:
+			s.dropSegment(r.id, &r.syn, r.reason)
+			s.sendUnreachable(r.id, &r.syn, r.why)
 		default:
 			s.dropSegment(r.id, &r.syn, r.reason)
 		}

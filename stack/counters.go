@@ -21,7 +21,10 @@ type Counters struct {
 	SegmentsOut uint64 // TCP segments sent, RSTs for closed ports included
 	RSTsSent    uint64 // RST segments sent, by the engine or for closed ports
 	EchoReplies uint64 // ICMP and ICMPv6 echo replies sent
-	EventsLost  uint64 // events a slow subscriber did not take
+	// Unreachables counts the ICMP destination unreachables sent for
+	// SYNs a gateway could not deliver (SYNRequest.Unreachable).
+	Unreachables uint64
+	EventsLost   uint64 // events a slow subscriber did not take
 	// PayloadIn and PayloadOut count the TCP payload bytes of the
 	// segments in SegmentsIn and SegmentsOut: retransmitted and
 	// duplicate data included, as the segment counters do.
@@ -198,6 +201,8 @@ type counters struct {
 	segmentsIn            atomic.Uint64
 	payloadIn, payloadOut atomic.Uint64
 	echoReplies           atomic.Uint64
+	unreachables          atomic.Uint64 // sent (tcp_unreachable.go)
+	unreachablesLimited   atomic.Uint64 // held back by the ICMP limit
 
 	sent        reasonCounts             // segments sent, by why they were sent
 	rstsSent    reasonCounts             // RST segments sent, by why
@@ -296,6 +301,7 @@ func (c *counters) snapshot() Counters {
 		PayloadOut:   c.payloadOut.Load(),
 		SegmentsIn:   c.segmentsIn.Load(),
 		EchoReplies:  c.echoReplies.Load(),
+		Unreachables: c.unreachables.Load(),
 		Drops:        make(map[string]uint64),
 		Retransmits:  make(map[string]uint64, len(RetransmitKinds)),
 		RSTsByReason: make(map[string]uint64),

@@ -148,10 +148,12 @@ func (s *Stack) dropSegmentFor(id tcp.ID, seg *tcp.Segment, why tcp.Reason) {
 
 // rateLimited is Counters.RateLimited: what each limit held back.
 func (c *counters) rateLimited() map[string]uint64 {
+	icmp := c.drops[knownDropSlot[dropICMPRateLimit]].Load() + c.frag.timeExceededLimited.Load() +
+		c.udp.unreachLimited.Load() + c.unreachablesLimited.Load()
 	return map[string]uint64{
 		"invalid-ratelimit":   c.engineDrops.load(tcp.ReasonInvalidRateLimited),
 		"challenge-ack-limit": c.engineDrops.load(tcp.ReasonChallengeACKLimit),
 		"rst-ratelimit":       c.engineDrops.load(tcp.ReasonRSTRateLimited),
-		"icmp-ratelimit":      c.drops[knownDropSlot[dropICMPRateLimit]].Load() + c.frag.timeExceededLimited.Load() + c.udp.unreachLimited.Load(),
+		"icmp-ratelimit":      icmp,
 	}
 }

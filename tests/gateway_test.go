@@ -196,6 +196,20 @@ func testGateway(t *testing.T, engine string, mib int) {
 		}
 	})
 
+	t.Run("no-route", func(t *testing.T) {
+		// The daemon's namespace has no route to 203.0.113.5 (TEST-NET-3):
+		// the relay's connect fails with ENETUNREACH, and the native
+		// stack answers the client's SYN as a router would, with an ICMP
+		// net unreachable: curl fails at once. gVisor's stays silent.
+		r := runIn(t, d.ns, nil, "curl", "-sS", "--connect-timeout", "3", "http://203.0.113.5/")
+		switch {
+		case engine == "native" && (r.exitCode != 7 || r.elapsed > 2*time.Second):
+			t.Errorf("curl to an address the gateway has no route to: want exit 7 at once (net unreachable): %v", r)
+		case engine == "gvisor" && r.exitCode != 28:
+			t.Errorf("curl to an address gVisor's gateway has no route to: want exit 28 (silence): %v", r)
+		}
+	})
+
 	t.Run("dns", func(t *testing.T) {
 		hosts := filepath.Join(dir, "hosts")
 		if err := os.WriteFile(hosts, []byte(gatewayDNSAddr+" "+gatewayDNSName+"\n"), 0o644); err != nil {

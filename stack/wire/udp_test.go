@@ -241,3 +241,46 @@ func TestPortUnreachableRefusesBroadcastAndMulticast(t *testing.T) {
 		}
 	}
 }
+
+// TestDestinationUnreachable: a router's error for a packet it cannot
+// deliver comes from the router, with the code Linux turns into
+// ENETUNREACH or EHOSTUNREACH, and quotes the packet.
+func TestDestinationUnreachable(t *testing.T) {
+	router4, router6 := netip.MustParseAddr("10.77.0.2"), netip.MustParseAddr("fd00:77::2")
+	far4, far6 := netip.MustParseAddrPort("192.0.2.10:80"), netip.MustParseAddrPort("[2001:db8::10]:80")
+	for _, tt := range []struct {
+		name      string
+		src, dst  netip.AddrPort
+		router    netip.Addr
+		why       Unreachability
+		typ, code uint8
+	}{
+		{"IPv4 net", netip.AddrPortFrom(host4, 40000), far4, router4, NetUnreachable, 3, 0},
+		{"IPv4 host", netip.AddrPortFrom(host4, 40000), far4, router4, HostUnreachable, 3, 1},
+		{"IPv6 no route", netip.AddrPortFrom(host6, 40000), far6, router6, NetUnreachable, 1, 0},
+		{"IPv6 address", netip.AddrPortFrom(host6, 40000), far6, router6, HostUnreachable, 1, 3},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			orig := testkit.UDPPacket(tt.src, tt.dst, []byte("data"))
+			p, err := ParseIP(orig)
+			if err != nil {
+				t.Fatal(err)
+			}
+			buf := make([]byte, 2000)
+			n, err := DestinationUnreachable(buf, &p, tt.router, tt.why)
+			if err != nil {
+				t.Fatal(err)
+			}
+			testkit.IP(t, buf[:n], testkit.SrcAddr(tt.router), testkit.DstAddr(tt.src.Addr()),
+				testkit.ICMP(testkit.ICMPType(tt.typ, tt.code), testkit.ICMPRest(0), testkit.ICMPData(orig)))
+		})
+	}
+	multicast := testkit.UDPPacket(netip.AddrPortFrom(host4, 40000), netip.MustParseAddrPort("224.0.0.9:520"), nil)
+	p, err := ParseIP(multicast)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := DestinationUnreachable(make([]byte, 2000), &p, router4, HostUnreachable); err != ErrBadAddress {
+		t.Errorf("an error for a packet to a multicast address: %v, want ErrBadAddress", err)
+	}
+}

@@ -6,35 +6,39 @@ import (
 
 // CounterStatus is stack.Counters in a status reply.
 type CounterStatus struct {
-	PacketsIn   uint64            `json:"packets_in"`
-	PacketsOut  uint64            `json:"packets_out"`
-	SegmentsIn  uint64            `json:"segments_in"`
-	SegmentsOut uint64            `json:"segments_out"`
-	RSTsSent    uint64            `json:"rsts_sent"`
-	EchoReplies uint64            `json:"echo_replies"`
-	EventsLost  uint64            `json:"events_lost"`
-	Drops       map[string]uint64 `json:"drops,omitempty"`
-	Faults      map[string]uint64 `json:"faults,omitempty"` // segments each fault acted on, by reason
-	TCPStatus                     // TCP-MIB, per-reason counters, states, memory
-	Fragments   FragStatus        `json:"fragments"` // IP reassembly
-	UDP         UDPStatus         `json:"udp"`       // udp.go
+	PacketsIn   uint64 `json:"packets_in"`
+	PacketsOut  uint64 `json:"packets_out"`
+	SegmentsIn  uint64 `json:"segments_in"`
+	SegmentsOut uint64 `json:"segments_out"`
+	RSTsSent    uint64 `json:"rsts_sent"`
+	EchoReplies uint64 `json:"echo_replies"`
+	// Unreachables: ICMP destination unreachables for SYNs the gateway
+	// could not deliver.
+	Unreachables uint64            `json:"unreachables"`
+	EventsLost   uint64            `json:"events_lost"`
+	Drops        map[string]uint64 `json:"drops,omitempty"`
+	Faults       map[string]uint64 `json:"faults,omitempty"` // segments each fault acted on, by reason
+	TCPStatus                      // TCP-MIB, per-reason counters, states, memory
+	Fragments    FragStatus        `json:"fragments"` // IP reassembly
+	UDP          UDPStatus         `json:"udp"`       // udp.go
 }
 
 // NewCounterStatus is the counters of a status reply.
 func NewCounterStatus(c stack.Counters) *CounterStatus {
 	return &CounterStatus{
-		PacketsIn:   c.PacketsIn,
-		PacketsOut:  c.PacketsOut,
-		SegmentsIn:  c.SegmentsIn,
-		SegmentsOut: c.SegmentsOut,
-		RSTsSent:    c.RSTsSent,
-		EchoReplies: c.EchoReplies,
-		EventsLost:  c.EventsLost,
-		Drops:       c.Drops,
-		Faults:      c.Faults,
-		TCPStatus:   newTCPStatus(c),
-		Fragments:   newFragStatus(c.Fragments),
-		UDP:         newUDPStatus(c.UDP),
+		PacketsIn:    c.PacketsIn,
+		PacketsOut:   c.PacketsOut,
+		SegmentsIn:   c.SegmentsIn,
+		SegmentsOut:  c.SegmentsOut,
+		RSTsSent:     c.RSTsSent,
+		EchoReplies:  c.EchoReplies,
+		Unreachables: c.Unreachables,
+		EventsLost:   c.EventsLost,
+		Drops:        c.Drops,
+		Faults:       c.Faults,
+		TCPStatus:    newTCPStatus(c),
+		Fragments:    newFragStatus(c.Fragments),
+		UDP:          newUDPStatus(c.UDP),
 	}
 }
 

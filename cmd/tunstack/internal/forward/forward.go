@@ -94,6 +94,12 @@ type SYN interface {
 	Drop(reason string)
 }
 
+// unreachableAnswer is a SYN that can be answered with an ICMP destination
+// unreachable (the native stack's *stack.SYNRequest); gVisor's cannot.
+type unreachableAnswer interface {
+	Unreachable(reason string, err error)
+}
+
 // Conn is a client connection a relay copies: the native stack's
 // *stack.Conn and the gVisor gateway's connections. CloseWrite passes a
 // FIN on, Abort a reset.
@@ -206,6 +212,15 @@ func (f *Forward) admit(r SYN) {
 		case errors.Is(err, syscall.ECONNREFUSED):
 			f.log.Debug("server refused", "client", r.ID().Remote, "err", err)
 			r.Refuse(ReasonRefused)
+		case errors.Is(err, syscall.EHOSTUNREACH) || errors.Is(err, syscall.ENETUNREACH):
+			// An answer too, from the network: passed on as a router
+			// would, where the engine can.
+			f.log.Debug("server unreachable", "client", r.ID().Remote, "err", err)
+			if u, ok := r.(unreachableAnswer); ok {
+				u.Unreachable(ReasonUnreachable, err)
+			} else {
+				r.Drop(ReasonUnreachable)
+			}
 		default:
 			f.log.Debug("server unreachable", "client", r.ID().Remote, "err", err)
 			r.Drop(ReasonUnreachable)

@@ -61,6 +61,8 @@ func NewCollector(counters func() stack.Counters, captureLost func() uint64) *Co
 				func(c *stack.Counters) uint64 { return c.PayloadOut }),
 			counter("tunstack_icmp_echo_replies_total", "ICMP and ICMPv6 echo replies sent.",
 				func(c *stack.Counters) uint64 { return c.EchoReplies }),
+			counter("tunstack_icmp_unreachables_total", "ICMP and ICMPv6 destination unreachables sent for SYNs the gateway could not deliver (its connect failed with no route or no host).",
+				func(c *stack.Counters) uint64 { return c.Unreachables }),
 			counter("tunstack_events_lost_total", "Trace events a slow subscriber did not take.",
 				func(c *stack.Counters) uint64 { return c.EventsLost }),
 			counter("tunstack_tcp_challenge_acks_total", "Challenge ACKs sent (RFC 5961 §3.2, §4.2, §5.2).",
