@@ -14,9 +14,10 @@ import (
 // connection before its SYN is answered: the SYN is held, the hook is
 // told, and nothing goes back to the peer until the application says
 // Accept (the SYN-ACK leaves, as for any listener), Refuse (a RST, so the
-// peer's connect is refused) or Drop (no answer: the peer's connect times
-// out, or succeeds with a later SYN retransmission if the application then
-// takes it). A relay uses it to answer a SYN only once its own connect to
+// peer's connect is refused), Unreachable (an ICMP destination
+// unreachable, as from a router: the peer's connect fails with "no route")
+// or Drop (no answer: the peer's connect times out, or succeeds with a
+// later SYN retransmission if the application then takes it). A relay uses it to answer a SYN only once its own connect to
 // the real server succeeded, so that a client sees a refused or a silent
 // server as what it is, not as an accepted connection that then closes.
 //
