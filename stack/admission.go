@@ -31,8 +31,8 @@ import (
 type ListenOptions struct {
 	// Admit, if set, is told of every SYN that would make a new
 	// connection and must decide it, at once or later from any goroutine,
-	// with the request's Accept, Refuse, Unreachable or Drop. It runs on the event
-	// loop: it must not block, nor wait for the decision.
+	// with the request's Accept, Refuse, Unreachable or Drop. It runs on
+	// the event loop: it must not block, nor wait for the decision.
 	Admit func(*SYNRequest)
 }
 
