@@ -235,15 +235,17 @@ func TestGatewayLeavesNothingBehind(t *testing.T) {
 	}
 
 	// The goroutines that ran the relays and flows have returned and their
-	// sockets are closed. Exactly as many goroutines and descriptors as
-	// before: each measurement has one control connection open, served by
-	// a goroutine, and polling waits for the previous one's to end.
+	// sockets are closed: no more goroutines and descriptors than before.
+	// Each measurement has one control connection open, served by a
+	// goroutine, and polling waits for the previous one's to end; the
+	// baseline may have caught the one before it still closing (one more
+	// descriptor), so fewer than before is no leak.
 	var after footprint
 	ok, last := testkit.Poll(leakSettleTimeout, func() (bool, string) {
 		if after, err = d.measure(2); err != nil {
 			return false, err.Error()
 		}
-		return after.Goroutines == before.Goroutines && after.FDs == before.FDs &&
+		return after.Goroutines <= before.Goroutines && after.FDs <= before.FDs &&
 			after.goMemory() <= before.goMemory()+leakGoMemorySlack && after.RSS <= before.RSS+leakRSSSlack, after.String()
 	})
 	t.Logf("daemon before the load: %v", before)

@@ -86,8 +86,6 @@ func (c *cli) trace(ctx context.Context, o *traceFlags) error {
 	defer session.Close()
 	stop := context.AfterFunc(ctx, func() { session.Close() })
 	defer stop()
-	// The daemon subscribed before it answered: from now on nothing is missed.
-	fmt.Fprintf(c.stderr, "tunstack trace: watching %s (Ctrl-C to stop)\n", o.device.ControlPath())
 	var kernel *kernelstates.Tracer
 	if o.KernelStates {
 		if kernel, err = trace.StartKernel(o.device.NetNS, o.device.Dev); err != nil {
@@ -96,5 +94,10 @@ func (c *cli) trace(ctx context.Context, o *traceFlags) error {
 			defer kernel.Close()
 		}
 	}
+	// The daemon subscribed before it answered, and the kernel's
+	// tracepoint is on: from now on nothing is missed. (Said before the
+	// tracepoint was on, a connection opened at once had its kernel
+	// states inferred.)
+	fmt.Fprintf(c.stderr, "tunstack trace: watching %s (Ctrl-C to stop)\n", o.device.ControlPath())
 	return o.Run(ctx, session.Reader, kernel, c.stdout, c.stderr)
 }

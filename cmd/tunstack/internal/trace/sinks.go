@@ -82,7 +82,7 @@ func (s *ladderSink) add(_ []byte, e *stack.Event) (int, error) {
 
 // kernelSync bounds the wait for the kernel's tracepoint to catch up with
 // the stack's events.
-const kernelSync = 200 * time.Millisecond
+const kernelSync = time.Second
 
 // kernelReport is what the kernel reported of its end of conn, or nil if
 // the Tracer started after the connection did.
