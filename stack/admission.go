@@ -34,6 +34,13 @@ type ListenOptions struct {
 	// with the request's Accept, Refuse, Unreachable or Drop. It runs on
 	// the event loop: it must not block, nor wait for the decision.
 	Admit func(*SYNRequest)
+	// Abandoned, if set, is told of each of the listener's connections
+	// (with Admit, those it accepted) that ended before its handshake
+	// did: the peer reset it, or never answered the SYN-ACK and its
+	// retransmissions. A relay lets go at
+	// once of what it holds for it (its connection to the server). It
+	// runs on the event loop: it must not block.
+	Abandoned func(tcp.ID)
 }
 
 // SYNRequest is a SYN held for an Admit hook to decide.

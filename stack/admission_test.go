@@ -1,6 +1,7 @@
 package stack
 
 import (
+	"net/netip"
 	"testing"
 	"time"
 
@@ -128,5 +129,53 @@ func TestDroppedSYNIsAskedAgain(t *testing.T) {
 	nextRequest(t, requests).Accept()
 	if synAck := peer.expect(false); synAck.Flags != tcp.FlagSYN|tcp.FlagACK {
 		t.Fatalf("got %v, want SYN-ACK", &synAck)
+	}
+}
+
+// TestAbandonedHandshakeIsTold: a connection accepted by the Admit hook
+// whose peer resets it in SYN-RECEIVED is reported to Abandoned, once;
+// one whose handshake ends is not.
+func TestAbandonedHandshakeIsTold(t *testing.T) {
+	s, link := startScripted(t, Options{})
+	requests := make(chan *SYNRequest, 4)
+	abandoned := make(chan tcp.ID, 4)
+	ln, err := s.ListenWith("tcp", ":80", ListenOptions{
+		Admit:     func(r *SYNRequest) { requests <- r },
+		Abandoned: func(id tcp.ID) { abandoned <- id },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+
+	quitter := newScriptedPeer(t, link)
+	quitter.send(tcp.FlagSYN, "")
+	r := nextRequest(t, requests)
+	r.Accept()
+	synAck := quitter.expect(false)
+	quitter.seq = synAck.Ack
+	quitter.send(tcp.FlagRST, "")
+	select {
+	case id := <-abandoned:
+		if id != r.ID() {
+			t.Errorf("abandoned %v, want %v", id, r.ID())
+		}
+	case <-time.After(testTimeout):
+		t.Fatal("the reset handshake was not reported abandoned")
+	}
+
+	finisher := newScriptedPeer(t, link)
+	finisher.addr = netip.AddrPortFrom(peerAddr4, 40001)
+	finisher.send(tcp.FlagSYN, "")
+	nextRequest(t, requests).Accept()
+	finisher.ack = finisher.expect(false).Seq.Add(1)
+	finisher.send(tcp.FlagACK, "")
+	if _, err := ln.Accept(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case id := <-abandoned:
+		t.Errorf("%v reported abandoned, after its handshake ended", id)
+	default:
 	}
 }

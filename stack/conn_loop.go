@@ -256,5 +256,8 @@ func (s *Stack) unregister(c *Conn) {
 	if c.listener != nil && !c.handedOff {
 		c.handedOff = true // no longer counted against the backlog
 		c.listener.halfOpen--
+		if c.listener.gone != nil {
+			c.listener.gone(c.ID())
+		}
 	}
 }

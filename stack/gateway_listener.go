@@ -36,7 +36,7 @@ func (s *Stack) ListenGateway(opts ListenOptions) (*Listener, error) {
 	if s.gateway != nil {
 		return nil, ErrGatewayListening
 	}
-	ln := &Listener{s: s, backlog: s.backlog, synBacklog: s.synBacklog, admit: opts.Admit, changed: make(chan struct{})}
+	ln := &Listener{s: s, backlog: s.backlog, synBacklog: s.synBacklog, admit: opts.Admit, gone: opts.Abandoned, changed: make(chan struct{})}
 	ln.addr = net.TCPAddrFromAddrPort(netip.AddrPortFrom(netip.IPv6Unspecified(), 0))
 	s.gateway = ln
 	return ln, nil

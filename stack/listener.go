@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tunstack/tunstack/stack/internal/sockaddr"
+	"github.com/tunstack/tunstack/stack/tcp"
 )
 
 // Listener accepts connections for one port on one or all of the stack's
@@ -19,6 +20,7 @@ type Listener struct {
 	addr    *net.TCPAddr
 	backlog int // bounds the accept queue (listen_queue.go)
 	admit   func(*SYNRequest)
+	gone    func(tcp.ID) // ListenOptions.Abandoned
 
 	// Owned by the loop.
 	halfOpen     int       // connections in SYN-RECEIVED
@@ -81,7 +83,7 @@ func (s *Stack) ListenWith(network, address string, opts ListenOptions) (*Listen
 		}
 		port = p
 	}
-	ln := &Listener{s: s, backlog: s.backlog, synBacklog: s.synBacklog, admit: opts.Admit, changed: make(chan struct{})}
+	ln := &Listener{s: s, backlog: s.backlog, synBacklog: s.synBacklog, admit: opts.Admit, gone: opts.Abandoned, changed: make(chan struct{})}
 	for _, a := range addrs {
 		key := netip.AddrPortFrom(a, port)
 		if s.listenConflictLocked(key) {

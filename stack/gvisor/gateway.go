@@ -95,12 +95,13 @@ const (
 // stack.Stack.ListenGateway does. Its connections' local address is the
 // destination the client addressed; they have ID, CloseWrite and Abort
 // as *stack.Conn has. admit decides each SYN (it must not block); nil
-// accepts every one. One per stack; Close ends it.
-func (s *Stack) ListenGateway(admit func(*SYNRequest)) (net.Listener, error) {
+// accepts every one. abandoned, if not nil, is told of each accepted SYN
+// whose handshake then failed. One per stack; Close ends it.
+func (s *Stack) ListenGateway(admit func(*SYNRequest), abandoned func(tcp.ID)) (net.Listener, error) {
 	if s.shuttingDown.Load() {
 		return nil, &net.OpError{Op: "listen", Net: "tcp", Err: stack.ErrStopped}
 	}
-	ln := &gatewayListener{s: s, admit: admit, queue: make(chan net.Conn, s.backlog), done: make(chan struct{})}
+	ln := &gatewayListener{s: s, admit: admit, abandoned: abandoned, queue: make(chan net.Conn, s.backlog), done: make(chan struct{})}
 	if !s.gateway.CompareAndSwap(nil, ln) {
 		return nil, stack.ErrGatewayListening
 	}
@@ -158,11 +159,12 @@ func forwardedID(id gstack.TransportEndpointID) tcp.ID {
 
 // gatewayListener queues the gateway's connections for Accept.
 type gatewayListener struct {
-	s     *Stack
-	admit func(*SYNRequest)
-	queue chan net.Conn
-	done  chan struct{}
-	once  sync.Once
+	s         *Stack
+	admit     func(*SYNRequest)
+	abandoned func(tcp.ID) // told of an accepted SYN whose handshake failed
+	queue     chan net.Conn
+	done      chan struct{}
+	once      sync.Once
 }
 
 // handshake completes an accepted SYN's handshake and queues the
@@ -172,8 +174,11 @@ func (l *gatewayListener) handshake(r *SYNRequest) {
 	var wq waiter.Queue
 	ep, err := r.req.CreateEndpoint(&wq)
 	r.req.Complete(false)
-	if err != nil {
-		return // the client gave up or reset: gVisor counted the failed attempt
+	if err != nil { // the client gave up or reset: gVisor counted the failed attempt
+		if l.abandoned != nil {
+			l.abandoned(r.id)
+		}
+		return
 	}
 	c := &gatewayConn{TCPConn: gonet.NewTCPConn(&wq, ep), ep: ep.(tcpEndpoint), id: r.id}
 	select {

@@ -37,7 +37,7 @@ type gatewayConn interface {
 func listenGateway(t *testing.T, gv *gvisor.Stack) (net.Listener, <-chan *gvisor.SYNRequest) {
 	t.Helper()
 	syns := make(chan *gvisor.SYNRequest, 16)
-	ln, err := gv.ListenGateway(func(r *gvisor.SYNRequest) { syns <- r })
+	ln, err := gv.ListenGateway(func(r *gvisor.SYNRequest) { syns <- r }, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -307,7 +307,7 @@ func TestGatewayNoEchoForOthers(t *testing.T) {
 		mem.Close()
 		<-done
 	}()
-	if _, err := gv.ListenGateway(nil); err != nil {
+	if _, err := gv.ListenGateway(nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	for _, tt := range []struct{ src, own, other netip.Addr }{

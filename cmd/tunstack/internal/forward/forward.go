@@ -29,8 +29,9 @@ const (
 	// sockets and threads they cost.
 	maxDialing = 256
 	// claimTimeout is how long a connection to the server waits for its
-	// client's handshake to end (the SYN-ACK's retransmissions give up
-	// well before).
+	// client's handshake to end, if the engine does not say it failed
+	// (Listen's abandoned); the SYN-ACK's retransmissions give up well
+	// before.
 	claimTimeout = 2 * time.Minute
 )
 
@@ -111,14 +112,15 @@ type Conn interface {
 }
 
 // Listen makes the listener a relay serves, whose connections are Conns,
-// with admit as its hook for every SYN (it runs on the stack's loop and
-// does not block).
-type Listen func(admit func(SYN)) (net.Listener, error)
+// with admit as its hook for every SYN, and abandoned told of each
+// connection admit accepted whose handshake then failed (both run on the
+// stack's loop and do not block).
+type Listen func(admit func(SYN), abandoned func(tcp.ID)) (net.Listener, error)
 
 // NativeListen is listen with a native Admit hook made of admit.
 func NativeListen(listen func(stack.ListenOptions) (*stack.Listener, error)) Listen {
-	return func(admit func(SYN)) (net.Listener, error) {
-		ln, err := listen(stack.ListenOptions{Admit: func(r *stack.SYNRequest) { admit(r) }})
+	return func(admit func(SYN), abandoned func(tcp.ID)) (net.Listener, error) {
+		ln, err := listen(stack.ListenOptions{Admit: func(r *stack.SYNRequest) { admit(r) }, Abandoned: abandoned})
 		if err != nil {
 			return nil, err
 		}
@@ -140,7 +142,7 @@ func StartWith(listen Listen, upstream func(tcp.ID) string, dial Dialer, log *sl
 		relays:   make(map[*relay]struct{}),
 	}
 	f.ctx, f.cancel = context.WithCancel(context.Background())
-	ln, err := listen(f.admit)
+	ln, err := listen(f.admit, f.abandoned)
 	if err != nil {
 		f.cancel()
 		return nil, err
@@ -246,6 +248,23 @@ func (f *Forward) claim(id tcp.ID, backend net.Conn) {
 		f.mu.Unlock()
 	})
 	f.claims[id] = c
+}
+
+// abandoned lets go at once of the server connection held for a client
+// whose handshake failed (it reset, or never answered the SYN-ACK), rather
+// than at claimTimeout: a flood of SYNs from clients that never complete
+// their handshake holds no more server connections than the stack holds
+// half-open ones. It runs on the stack's loop: closing a socket does not
+// block.
+func (f *Forward) abandoned(id tcp.ID) {
+	f.mu.Lock()
+	c := f.claims[id]
+	delete(f.claims, id)
+	f.mu.Unlock()
+	if c != nil {
+		c.expiry.Stop()
+		c.backend.Close()
+	}
 }
 
 // take starts relaying a connection the stack accepted.

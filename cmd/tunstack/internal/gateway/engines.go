@@ -6,6 +6,7 @@ import (
 	"github.com/tunstack/tunstack/cmd/tunstack/internal/forward"
 	"github.com/tunstack/tunstack/stack"
 	"github.com/tunstack/tunstack/stack/gvisor"
+	"github.com/tunstack/tunstack/stack/tcp"
 )
 
 // The gateway runs on either engine (--engine): each has a gateway
@@ -21,8 +22,8 @@ func NativeTCP(st *stack.Stack) forward.Listen {
 // GVisorTCP is gVisor's gateway listener (its TCP forwarder), for
 // StartTCP.
 func GVisorTCP(gv *gvisor.Stack) forward.Listen {
-	return func(admit func(forward.SYN)) (net.Listener, error) {
-		return gv.ListenGateway(func(r *gvisor.SYNRequest) { admit(r) })
+	return func(admit func(forward.SYN), abandoned func(tcp.ID)) (net.Listener, error) {
+		return gv.ListenGateway(func(r *gvisor.SYNRequest) { admit(r) }, abandoned)
 	}
 }
 
