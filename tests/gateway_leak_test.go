@@ -24,7 +24,7 @@ const (
 	leakWorkers = 32
 	// leakUDPTimeout is the flows' idle time-out: short, since the
 	// gateway holds at most udpFlowLimit flows at once and each holds its
-	// place this long, 10,000 flows take three of them.
+	// place this long, 10,000 flows take ten of them.
 	leakUDPTimeout = 2 * time.Second
 	// leakMSL makes the stack's TIME-WAIT records (2×MSL) end soon after
 	// the connections the servers closed first.
