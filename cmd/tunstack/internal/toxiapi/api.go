@@ -273,6 +273,20 @@ func (a *API) get(name string) (*proxy, error) {
 	return p, nil
 }
 
+// getToxic is proxy name and the index of its toxic named toxic; a.mu
+// held.
+func (a *API) getToxic(name, toxic string) (*proxy, int, error) {
+	p, err := a.get(name)
+	if err != nil {
+		return nil, 0, err
+	}
+	i := slices.IndexFunc(p.Toxics, func(t Toxic) bool { return t.Name == toxic })
+	if i < 0 {
+		return nil, 0, errorf(http.StatusNotFound, "toxic not found")
+	}
+	return p, i, nil
+}
+
 func (a *API) show(name string) (Proxy, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -366,13 +380,9 @@ func (a *API) toxics(name string) ([]Toxic, error) {
 func (a *API) toxic(name, toxic string) (Toxic, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	p, err := a.get(name)
+	p, i, err := a.getToxic(name, toxic)
 	if err != nil {
 		return Toxic{}, err
-	}
-	i := slices.IndexFunc(p.Toxics, func(t Toxic) bool { return t.Name == toxic })
-	if i < 0 {
-		return Toxic{}, errorf(http.StatusNotFound, "toxic not found")
 	}
 	return p.Toxics[i], nil
 }
@@ -416,13 +426,9 @@ func (a *API) addToxic(name string, body io.Reader) (Toxic, error) {
 func (a *API) updateToxic(name, toxic string, body io.Reader) (Toxic, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	p, err := a.get(name)
+	p, i, err := a.getToxic(name, toxic)
 	if err != nil {
 		return Toxic{}, err
-	}
-	i := slices.IndexFunc(p.Toxics, func(t Toxic) bool { return t.Name == toxic })
-	if i < 0 {
-		return Toxic{}, errorf(http.StatusNotFound, "toxic not found")
 	}
 	old := p.Toxics[i]
 	var in struct {
@@ -457,13 +463,9 @@ func (a *API) updateToxic(name, toxic string, body io.Reader) (Toxic, error) {
 func (a *API) removeToxic(name, toxic string) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	p, err := a.get(name)
+	p, i, err := a.getToxic(name, toxic)
 	if err != nil {
 		return err
-	}
-	i := slices.IndexFunc(p.Toxics, func(t Toxic) bool { return t.Name == toxic })
-	if i < 0 {
-		return errorf(http.StatusNotFound, "toxic not found")
 	}
 	a.backend.Faults().Remove(faultName(p.Name, toxic))
 	p.Toxics = slices.Delete(p.Toxics, i, i+1)
