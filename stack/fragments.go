@@ -112,11 +112,7 @@ func (s *Stack) expireFragments() {
 			fc.timeExceededLimited.Add(1)
 			return
 		}
-		if s.out.n >= outBatchLimit {
-			s.flush()
-		}
-		buf := s.out.next(wire.IPv6HeaderLen + 8 + len(e.First))
-		n, err := wire.ReassemblyTimeExceeded(buf[Headroom:], e.Dst, e.Src, e.First)
+		n, err := wire.ReassemblyTimeExceeded(s.icmpErrorBuffer(len(e.First)), e.Dst, e.Src, e.First)
 		if err != nil {
 			return
 		}

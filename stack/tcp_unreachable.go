@@ -30,11 +30,7 @@ func (s *Stack) sendUnreachable(id tcp.ID, syn *tcp.Segment, why wire.Unreachabi
 	if err != nil {
 		return
 	}
-	if s.out.n >= outBatchLimit {
-		s.flush()
-	}
-	buf := s.out.next(wire.IPv6HeaderLen + 8 + n)
-	m, err := wire.DestinationUnreachable(buf[Headroom:], &p, router, why)
+	m, err := wire.DestinationUnreachable(s.icmpErrorBuffer(n), &p, router, why)
 	if err != nil {
 		return
 	}

@@ -82,16 +82,24 @@ func (s *Stack) udpNoPort(p *wire.Packet) {
 		uc.unreachLimited.Add(1)
 		return
 	}
-	if s.out.n >= outBatchLimit {
-		s.flush()
-	}
-	buf := s.out.next(wire.IPv6HeaderLen + 8 + min(len(p.Raw), 1280))
-	n, err := wire.PortUnreachable(buf[Headroom:], p)
+	n, err := wire.PortUnreachable(s.icmpErrorBuffer(len(p.Raw)), p)
 	if err != nil {
 		return
 	}
 	s.out.commit(n)
 	uc.unreachSent.Add(1)
+}
+
+// icmpErrorBuffer is room in the output batch for an ICMP error that
+// quotes quoteLen bytes of a packet (at most 1,280 in all, RFC 4443
+// §2.4(c)); what is written there is sent with s.out.commit. (The
+// builders are called by their callers, not passed in: through a
+// function value, the packet would escape to the heap on every input.)
+func (s *Stack) icmpErrorBuffer(quoteLen int) []byte {
+	if s.out.n >= outBatchLimit {
+		s.flush()
+	}
+	return s.out.next(wire.IPv6HeaderLen + 8 + min(quoteLen, 1280))[Headroom:]
 }
 
 // inputUDPICMPError hands an ICMP error that quotes a datagram the stack

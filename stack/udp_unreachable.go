@@ -50,11 +50,7 @@ func (s *Stack) relayPortUnreachable(dst, client netip.AddrPort) {
 	if err != nil {
 		return
 	}
-	if s.out.n >= outBatchLimit {
-		s.flush()
-	}
-	buf := s.out.next(wire.IPv6HeaderLen + 8 + n)
-	m, err := wire.PortUnreachable(buf[Headroom:], &p)
+	m, err := wire.PortUnreachable(s.icmpErrorBuffer(n), &p)
 	if err != nil {
 		return
 	}
