@@ -246,13 +246,8 @@ func startToxiproxy(ctx context.Context, path, netns, dir string) (stop func(), 
 // makeNamespace creates the bench's namespace; remove deletes it.
 func makeNamespace() (name string, remove func() error, err error) {
 	name = fmt.Sprintf("tsbench%d", os.Getpid())
-	if out, err := exec.Command("ip", "netns", "add", name).CombinedOutput(); err != nil {
-		return "", nil, fmt.Errorf("ip netns add %s: %w: %s", name, err, strings.TrimSpace(string(out)))
+	if err := ipCommand("netns", "add", name); err != nil {
+		return "", nil, err
 	}
-	return name, func() error {
-		if out, err := exec.Command("ip", "netns", "del", name).CombinedOutput(); err != nil {
-			return fmt.Errorf("ip netns del %s: %w: %s", name, err, strings.TrimSpace(string(out)))
-		}
-		return nil
-	}, nil
+	return name, func() error { return ipCommand("netns", "del", name) }, nil
 }
